@@ -1,0 +1,261 @@
+//! The event log's storage: appending (with its outbox entry, in the
+//! caller's transaction), reading back, chain verification and re-sealing.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::clock::Clock;
+use crate::crypto::keys::KeySet;
+use crate::crypto::seal::Binding;
+use crate::crypto::signing::DeviceKey;
+use crate::error::{Error, Result};
+use crate::events::{
+    hash_bytes, ChainReport, ChainVerifier, EventBody, EventDraft, SignedEvent, EVENT_FORMAT,
+    GENESIS_HASH,
+};
+use crate::ids::RecordId;
+
+/// The last event's sequence number and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// 0 when the log is empty.
+    pub seq: u64,
+    /// [`GENESIS_HASH`] when the log is empty.
+    pub hash: [u8; 32],
+}
+
+impl ChainHead {
+    /// The head of an empty log.
+    pub const EMPTY: ChainHead = ChainHead {
+        seq: 0,
+        hash: GENESIS_HASH,
+    };
+}
+
+/// What an append produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The event's random id.
+    pub id: String,
+    /// Its per-device sequence number.
+    pub seq: u64,
+    /// Its chain hash.
+    pub hash: [u8; 32],
+}
+
+/// An event read back from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    /// Sequence number.
+    pub seq: u64,
+    /// The signed form, exactly as signed.
+    pub signed: SignedEvent,
+    /// The parsed body.
+    pub body: EventBody,
+}
+
+fn binding(seq_text: &str, seq: u64) -> Binding<'_> {
+    Binding {
+        table: "events",
+        record: seq_text,
+        version: seq,
+        column: "body",
+    }
+}
+
+fn record_key(seq: u64, id: &str) -> String {
+    format!("{seq}:{id}")
+}
+
+/// Who and what signs appended events.
+#[derive(Clone, Copy)]
+pub(crate) struct Signer<'a> {
+    pub device: &'a DeviceKey,
+    pub officer: &'a str,
+    pub clock: &'a dyn Clock,
+}
+
+impl std::fmt::Debug for Signer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("device", self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends `draft` after `head`, writes its outbox entry, and advances
+/// `head`. Runs inside the caller's transaction.
+pub(crate) fn append(
+    conn: &Connection,
+    keys: &KeySet,
+    signer: Signer<'_>,
+    head: &mut ChainHead,
+    draft: EventDraft,
+) -> Result<Appended> {
+    draft.validate()?;
+    if let Some(target) = &draft.supersedes {
+        let exists: Option<u64> = conn
+            .query_row("SELECT seq FROM events WHERE id = ?1", [target], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if exists.is_none() {
+            return Err(Error::invalid("supersedes", "no such event on this device"));
+        }
+    }
+    let seq = head.seq + 1;
+    let id = RecordId::random()?.to_string();
+    let body = EventBody {
+        format: EVENT_FORMAT,
+        id: id.clone(),
+        device: signer.device.fingerprint(),
+        seq,
+        officer: signer.officer.to_owned(),
+        recorded_at_ms: signer.clock.now_utc_ms(),
+        utc_offset_min: signer.clock.utc_offset_minutes(),
+        monotonic_ms: signer.clock.monotonic_ms(),
+        kind: draft.kind,
+        payload: draft.payload,
+        supersedes: draft.supersedes,
+        reason: draft.reason,
+        prev_hash: hex::encode(head.hash),
+    };
+    let bytes = serde_json::to_vec(&body)?;
+    let signature = signer.device.sign(&bytes);
+    let signed = SignedEvent { bytes, signature };
+    let hash = signed.hash();
+    let key = record_key(seq, &id);
+    let plain = zeroize::Zeroizing::new(signed.encode());
+    let sealed = keys.sealer.seal(&binding(&key, seq), &plain)?;
+    conn.prepare_cached("INSERT INTO events (seq, id, body) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![seq, id, sealed])?;
+    conn.prepare_cached("INSERT INTO outbox (seq, state) VALUES (?1, 0)")?
+        .execute([seq])?;
+    *head = ChainHead { seq, hash };
+    Ok(Appended { id, seq, hash })
+}
+
+fn open_event(keys: &KeySet, seq: u64, id: &str, sealed: &[u8]) -> Result<SignedEvent> {
+    let key = record_key(seq, id);
+    let plain = zeroize::Zeroizing::new(keys.sealer.open(&binding(&key, seq), sealed)?);
+    SignedEvent::decode(&plain)
+}
+
+/// The head of the log as stored.
+pub(crate) fn load_head(conn: &Connection, keys: &KeySet) -> Result<ChainHead> {
+    let row: Option<(u64, String, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, id, body FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match row {
+        None => Ok(ChainHead::EMPTY),
+        Some((seq, id, body)) => {
+            let signed = open_event(keys, seq, &id, &body)?;
+            Ok(ChainHead {
+                seq,
+                hash: hash_bytes(&signed.bytes),
+            })
+        }
+    }
+}
+
+/// Events with `seq > after`, at most `limit`, in order.
+pub(crate) fn read(
+    conn: &Connection,
+    keys: &KeySet,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<LoggedEvent>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, id, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = stmt.query_map(rusqlite::params![after, limit], |r| {
+        Ok((
+            r.get::<_, u64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, id, sealed) = row?;
+        let signed = open_event(keys, seq, &id, &sealed)?;
+        let body = signed.body()?;
+        out.push(LoggedEvent { seq, signed, body });
+    }
+    Ok(out)
+}
+
+/// Walks the whole log and reports the first broken link.
+pub(crate) fn verify(conn: &Connection, keys: &KeySet, public_key: &[u8]) -> Result<ChainReport> {
+    let mut verifier = ChainVerifier::new(public_key, 1, GENESIS_HASH);
+    let mut after: i64 = -1;
+    loop {
+        let batch: Vec<(u64, String, Vec<u8>)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT 512",
+            )?;
+            let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        if batch.is_empty() {
+            return Ok(verifier.finish(None));
+        }
+        for (seq, id, sealed) in batch {
+            after = i64::try_from(seq).unwrap_or(i64::MAX);
+            let signed = open_event(keys, seq, &id, &sealed).ok();
+            if let Err(broken) = verifier.check(seq, &id, signed.as_ref()) {
+                return Ok(verifier.finish(Some(broken)));
+            }
+        }
+    }
+}
+
+/// Events still to be sent to the office.
+pub(crate) fn pending_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+}
+
+/// Sequence numbers still to be sent, in order.
+pub(crate) fn pending_seqs(conn: &Connection) -> Result<Vec<u64>> {
+    let mut stmt = conn.prepare_cached("SELECT seq FROM outbox ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Re-seals every event under `new`, in batches.
+pub(crate) fn reseal_all(conn: &Connection, old: &KeySet, new: &KeySet) -> Result<u64> {
+    let mut after: i64 = -1;
+    let mut count = 0;
+    loop {
+        let batch: Vec<(u64, String, Vec<u8>)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT 512",
+            )?;
+            let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        if batch.is_empty() {
+            return Ok(count);
+        }
+        for (seq, id, sealed) in batch {
+            after = i64::try_from(seq).unwrap_or(i64::MAX);
+            let key = record_key(seq, &id);
+            let b = binding(&key, seq);
+            let plain = zeroize::Zeroizing::new(old.sealer.open(&b, &sealed)?);
+            let resealed = new.sealer.seal(&b, &plain)?;
+            conn.prepare_cached("UPDATE events SET body = ?2 WHERE seq = ?1")?
+                .execute(rusqlite::params![seq, resealed])?;
+            count += 1;
+        }
+    }
+}
+
+/// Used by tests that play an attacker holding the data key: seals
+/// `signed` into row `seq`/`id` exactly as the store would.
+#[doc(hidden)]
+pub fn seal_event_row(keys: &KeySet, seq: u64, id: &str, signed: &SignedEvent) -> Result<Vec<u8>> {
+    keys.sealer
+        .seal(&binding(&record_key(seq, id), seq), &signed.encode())
+}

@@ -1,0 +1,261 @@
+//! The on-device database's schema, connection settings and migrations.
+//!
+//! The schema version lives in `PRAGMA user_version`. Each upgrade step runs
+//! in one IMMEDIATE transaction and rolls back on failure. A database from a
+//! newer Fieldbook is refused before anything writes to it, never deleted or
+//! overwritten.
+
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The schema this build writes.
+pub const CURRENT_VERSION: u32 = 1;
+
+/// One upgrade step: brings a database at `to - 1` to `to`.
+pub(crate) struct Step {
+    pub to: u32,
+    pub apply: fn(&rusqlite::Transaction<'_>) -> Result<()>,
+}
+
+/// The steps from an empty database to [`CURRENT_VERSION`].
+pub(crate) const STEPS: &[Step] = &[Step { to: 1, apply: v1 }];
+
+fn v1(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "
+        -- Plaintext columns hold only random ids, sequence numbers and
+        -- non-identifying state. Everything else is sealed.
+        CREATE TABLE meta (
+            name  TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE events (
+            seq  INTEGER PRIMARY KEY,
+            id   TEXT NOT NULL UNIQUE,
+            body BLOB NOT NULL
+        );
+        -- Append-only: identity columns never change. (Bodies are re-sealed
+        -- by key rotation only.)
+        CREATE TRIGGER events_identity_fixed BEFORE UPDATE OF seq, id ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+        -- Pending for sync; written in the same transaction as the event.
+        CREATE TABLE outbox (
+            seq   INTEGER PRIMARY KEY REFERENCES events(seq),
+            state INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- Derived state and reference data, sealed per record.
+        CREATE TABLE records (
+            collection TEXT NOT NULL,
+            id         TEXT NOT NULL,
+            version    INTEGER NOT NULL,
+            body       BLOB NOT NULL,
+            PRIMARY KEY (collection, id)
+        ) WITHOUT ROWID;
+
+        -- Blind indexes: HMAC terms for equality lookups.
+        CREATE TABLE record_index (
+            collection TEXT NOT NULL,
+            purpose    TEXT NOT NULL,
+            term       BLOB NOT NULL,
+            id         TEXT NOT NULL,
+            PRIMARY KEY (collection, purpose, term, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX record_index_by_id ON record_index (collection, id);
+        ",
+    )?;
+    Ok(())
+}
+
+/// Maps SQLite's "this is not a database" family to [`Error::Corrupt`].
+pub(crate) fn classify(err: rusqlite::Error) -> Error {
+    match err.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::Corrupt("not a database".into()),
+        Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt("malformed".into()),
+        _ => Error::Sqlite(err),
+    }
+}
+
+/// Opens an existing database for writing; never creates one.
+pub(crate) fn open_existing(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(Error::NoStore);
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(classify)?;
+    Ok(conn)
+}
+
+/// Opens, or creates, the database at `path`.
+pub(crate) fn open_or_create(path: &Path) -> Result<Connection> {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(classify)
+}
+
+/// The schema version recorded in the file.
+pub(crate) fn version(conn: &Connection) -> Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+        .map_err(classify)
+}
+
+/// Refuses a database from a newer build, before any write touches it.
+pub(crate) fn refuse_newer(conn: &Connection) -> Result<u32> {
+    let found = version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+/// Durability and hygiene settings, applied on every open.
+pub(crate) fn configure(conn: &Connection) -> Result<()> {
+    // WAL keeps readers off the writer's back; FULL syncs the WAL on every
+    // commit, so an acknowledged capture survives power loss.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(classify)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Corrupt(format!("journal mode {mode} refused")));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA secure_delete = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA foreign_keys = ON;
+         PRAGMA trusted_schema = OFF;",
+    )
+    .map_err(classify)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// Checks the file's structure: a truncated or damaged file is refused.
+pub(crate) fn check_integrity(conn: &Connection) -> Result<()> {
+    let result: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(classify)?;
+    if result != "ok" {
+        return Err(Error::Corrupt("integrity check failed".into()));
+    }
+    Ok(())
+}
+
+/// Runs the steps above the file's version, each in its own IMMEDIATE
+/// transaction.
+pub(crate) fn migrate(conn: &mut Connection, steps: &[Step]) -> Result<()> {
+    let mut current = refuse_newer(conn)?;
+    for step in steps {
+        if step.to <= current {
+            continue;
+        }
+        if step.to != current + 1 {
+            return Err(Error::Migration {
+                to: step.to,
+                source: Box::new(Error::Corrupt("missing migration step".into())),
+            });
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome =
+            (step.apply)(&tx).and_then(|()| Ok(tx.pragma_update(None, "user_version", step.to)?));
+        match outcome {
+            Ok(()) => tx.commit()?,
+            Err(source) => {
+                // Dropping the transaction rolls it back.
+                drop(tx);
+                return Err(Error::Migration {
+                    to: step.to,
+                    source: Box::new(source),
+                });
+            }
+        }
+        tracing::info!(version = step.to, "schema migrated");
+        current = step.to;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn fresh_database_reaches_current_version() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, STEPS).expect("migrate");
+        assert_eq!(version(&conn).expect("version"), CURRENT_VERSION);
+        assert!(tables(&conn).contains(&"events".to_owned()));
+        // Running again is a no-op.
+        migrate(&mut conn, STEPS).expect("migrate again");
+    }
+
+    #[test]
+    fn failing_step_rolls_back() {
+        fn broken(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+            tx.execute_batch("CREATE TABLE half_done (x);")?;
+            Err(Error::invalid("test", "step fails on purpose"))
+        }
+        let steps = [
+            Step { to: 1, apply: v1 },
+            Step {
+                to: 2,
+                apply: broken,
+            },
+        ];
+        let mut conn = Connection::open_in_memory().expect("open");
+        let err = migrate(&mut conn, &steps).expect_err("must fail");
+        assert!(matches!(err, Error::Migration { to: 2, .. }), "{err}");
+        assert_eq!(version(&conn).expect("version"), 1);
+        assert!(!tables(&conn).contains(&"half_done".to_owned()));
+    }
+
+    #[test]
+    fn newer_database_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+            .expect("set");
+        let err = migrate(&mut conn, STEPS).expect_err("refused");
+        assert!(matches!(err, Error::SchemaTooNew { .. }));
+        assert!(tables(&conn).is_empty());
+    }
+
+    #[test]
+    fn events_are_append_only() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, STEPS).expect("migrate");
+        conn.execute(
+            "INSERT INTO events (seq, id, body) VALUES (1, 'a', x'00')",
+            [],
+        )
+        .expect("insert");
+        assert!(conn.execute("DELETE FROM events", []).is_err());
+        assert!(conn.execute("UPDATE events SET seq = 2", []).is_err());
+    }
+}

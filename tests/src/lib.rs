@@ -1,0 +1,1 @@
+//! Helpers shared by Fieldbook's end-to-end and cross-process tests.
