@@ -348,6 +348,131 @@ mod tests {
         assert!(!format!("{draft:?}").contains("MARKER"));
     }
 
+    use crate::crypto::signing::DeviceKey;
+
+    /// Builds a valid chain of `n` events signed by `key`.
+    fn chain(key: &DeviceKey, n: u64) -> Vec<(u64, String, SignedEvent)> {
+        let mut prev = GENESIS_HASH;
+        (1..=n)
+            .map(|seq| {
+                let body = EventBody {
+                    format: EVENT_FORMAT,
+                    id: format!("{seq:032x}"),
+                    device: key.fingerprint(),
+                    seq,
+                    officer: "o".into(),
+                    recorded_at_ms: 0,
+                    utc_offset_min: 0,
+                    monotonic_ms: seq,
+                    kind: "k".into(),
+                    payload: serde_json::json!({ "n": seq }),
+                    supersedes: None,
+                    reason: None,
+                    prev_hash: hex::encode(prev),
+                };
+                let bytes = serde_json::to_vec(&body).expect("json");
+                let signature = key.sign(&bytes);
+                let signed = SignedEvent { bytes, signature };
+                prev = signed.hash();
+                (seq, body.id, signed)
+            })
+            .collect()
+    }
+
+    fn verify(key: &DeviceKey, rows: &[(u64, String, SignedEvent)]) -> ChainReport {
+        let public = key.public_key();
+        let mut v = ChainVerifier::new(&public, 1, GENESIS_HASH);
+        for (seq, id, e) in rows {
+            if let Err(broken) = v.check(*seq, id, Some(e)) {
+                return v.finish(Some(broken));
+            }
+        }
+        v.finish(None)
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let key = DeviceKey::generate().expect("key");
+        let report = verify(&key, &chain(&key, 5));
+        assert!(report.is_intact());
+        assert_eq!(report.verified, 5);
+    }
+
+    #[test]
+    fn removed_event_is_found_even_if_renumbered() {
+        let key = DeviceKey::generate().expect("key");
+        let mut rows = chain(&key, 5);
+        rows.remove(2);
+        let report = verify(&key, &rows);
+        assert_eq!(report.verified, 2);
+        assert_eq!(
+            report.first_broken,
+            Some(BrokenLink {
+                seq: 4,
+                reason: BrokenReason::SequenceGap { expected: 3 }
+            })
+        );
+        // Renumbering the rows to hide the gap breaks the row/body match.
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.0 = i as u64 + 1;
+        }
+        let report = verify(&key, &rows);
+        assert_eq!(report.first_broken.expect("broken").seq, 3);
+    }
+
+    #[test]
+    fn reordered_events_break_the_chain() {
+        let key = DeviceKey::generate().expect("key");
+        let mut rows = chain(&key, 5);
+        // Swap the contents of rows 2 and 3 while keeping the row numbers.
+        let (a, b) = (rows[1].2.clone(), rows[2].2.clone());
+        rows[1].2 = b;
+        rows[2].2 = a;
+        let report = verify(&key, &rows);
+        assert_eq!(
+            report.first_broken,
+            Some(BrokenLink {
+                seq: 2,
+                reason: BrokenReason::RowMismatch
+            })
+        );
+    }
+
+    #[test]
+    fn edited_event_fails_its_signature_and_resigning_breaks_the_link() {
+        let key = DeviceKey::generate().expect("key");
+        let mut rows = chain(&key, 4);
+        let mut body = rows[1].2.body().expect("body");
+        body.payload = serde_json::json!({ "n": 99 });
+        rows[1].2.bytes = serde_json::to_vec(&body).expect("json");
+        let report = verify(&key, &rows);
+        assert_eq!(
+            report.first_broken,
+            Some(BrokenLink {
+                seq: 2,
+                reason: BrokenReason::BadSignature
+            })
+        );
+        // Someone holding the device key re-signs the edit: the next event's
+        // prev_hash no longer matches.
+        rows[1].2.signature = key.sign(&rows[1].2.bytes);
+        let report = verify(&key, &rows);
+        assert_eq!(
+            report.first_broken,
+            Some(BrokenLink {
+                seq: 3,
+                reason: BrokenReason::PrevHashMismatch
+            })
+        );
+        // Another device's key cannot sign for this one.
+        let other = DeviceKey::generate().expect("key");
+        let rows = chain(&other, 2);
+        assert_eq!(
+            verify(&key, &rows).first_broken.expect("broken").reason,
+            BrokenReason::BadSignature
+        );
+    }
+
     proptest! {
         #[test]
         fn stored_form_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..512), sig in proptest::collection::vec(any::<u8>(), 64)) {
