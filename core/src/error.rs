@@ -76,6 +76,10 @@ pub enum Error {
     #[error("no store at this path")]
     NoStore,
 
+    /// The action conflicts with what is already recorded.
+    #[error("conflict: {0}")]
+    Conflict(String),
+
     /// A record or event that was asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -197,6 +201,7 @@ impl From<Error> for ApiError {
             }
             Error::Locked => ApiError::Locked,
             Error::NotFound(what) => ApiError::NotFound { what },
+            Error::Conflict(reason) => ApiError::Conflict { reason },
             Error::AlreadyExists => ApiError::Conflict {
                 reason: err_text(&Error::AlreadyExists),
             },

@@ -17,6 +17,7 @@ pub mod events;
 pub mod ids;
 pub mod platform;
 pub mod store;
+pub mod unpaid_work;
 
 pub use error::{ApiError, Error, Result};
 

@@ -114,6 +114,8 @@ struct Inner {
 /// serialised internally.
 pub struct Store {
     inner: Mutex<Inner>,
+    // Also outside the mutex, so code inside a transaction can read it.
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for Store {
@@ -183,6 +185,7 @@ impl Store {
         tx.commit()?;
         tracing::info!(device = %device.fingerprint(), "store created");
         Ok(Self {
+            clock: clock.clone(),
             inner: Mutex::new(Inner {
                 conn,
                 path: path.to_owned(),
@@ -214,6 +217,7 @@ impl Store {
             return Err(Error::NoStore);
         }
         Ok(Self {
+            clock: clock.clone(),
             inner: Mutex::new(Inner {
                 conn,
                 path: path.to_owned(),
@@ -461,6 +465,11 @@ impl Store {
         Ok(session.device.public_key())
     }
 
+    /// The clock the store records with.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The path of the database file.
     pub fn path(&self) -> PathBuf {
         self.lock_inner().path.clone()
@@ -489,6 +498,11 @@ impl Reader<'_> {
             keys: self.keys,
         }
     }
+
+    /// Sequence numbers of events not yet acknowledged by the office.
+    pub fn pending_seqs(&self) -> Result<Vec<u64>> {
+        log::pending_seqs(self.conn)
+    }
 }
 
 /// Write access inside [`Store::write`].
@@ -507,6 +521,11 @@ impl Writer<'_> {
             conn: self.conn,
             keys: self.keys,
         }
+    }
+
+    /// Sequence numbers of events not yet acknowledged by the office.
+    pub fn pending_seqs(&self) -> Result<Vec<u64>> {
+        log::pending_seqs(self.conn)
     }
 
     /// Writes `value` under `id`; returns its new version.

@@ -1,0 +1,1066 @@
+//! Unpaid work (Community Payback) on site: sessions, roll call, outcomes,
+//! minutes credited, enforcement flags, all offline.
+//!
+//! [`UnpaidWork`] is the supervisor's service over the store. Every capture
+//! is an event in the signed log, written in the same transaction as the
+//! derived state it changes (attendance, ledger inputs, enforcement items,
+//! travel tasks). Rules live in [`policy`]; the code list in [`codes`];
+//! what the shells render in [`views`].
+
+pub mod codes;
+pub mod model;
+pub mod policy;
+pub mod views;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::events::EventDraft;
+use crate::ids::RecordId;
+use crate::store::{Records, Store, Stored, Writer};
+
+use codes::OutcomeKind;
+use model::{
+    normalise_crn, Appointment, Attendance, EnforcementItem, EnforcementStatus, EnforcementStep,
+    OutcomeRecord, Project, Requirement, SessionState, SessionStatus, Stamp, TravelTimeTask,
+    WorkSession,
+};
+use policy::{first_error, judge, Judged, OutcomeContext, OutcomeInput, Policy};
+
+/// Event kinds written by this module.
+pub mod kinds {
+    /// Session started.
+    pub const SESSION_STARTED: &str = "upw.session_started";
+    /// Session stood down or cancelled.
+    pub const SESSION_STOOD_DOWN: &str = "upw.session_stood_down";
+    /// Session ended and closed.
+    pub const SESSION_ENDED: &str = "upw.session_ended";
+    /// Incident on site.
+    pub const INCIDENT: &str = "upw.incident";
+    /// Headcount taken.
+    pub const HEADCOUNT: &str = "upw.headcount";
+    /// Person arrived.
+    pub const ARRIVED: &str = "upw.arrived";
+    /// Person turned up without an allocation.
+    pub const UNALLOCATED_ARRIVAL: &str = "upw.unallocated_arrival";
+    /// Outcome recorded (or corrected, with `supersedes`).
+    pub const OUTCOME: &str = "upw.outcome_recorded";
+}
+
+/// Reference data from the office (or created locally through this API).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceBatch {
+    /// Projects.
+    pub projects: Vec<(RecordId, Project)>,
+    /// Sessions.
+    pub sessions: Vec<(RecordId, WorkSession)>,
+    /// Requirements with the people.
+    pub requirements: Vec<(RecordId, Requirement)>,
+    /// Appointments.
+    pub appointments: Vec<(RecordId, Appointment)>,
+}
+
+/// What the supervisor enters at check-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckIn {
+    /// Arrival; `None` means now.
+    pub arrival: Option<Stamp>,
+    /// Identity checked against the photo.
+    pub identity_checked: bool,
+    /// Hi-vis issued.
+    pub hi_vis_issued: bool,
+    /// Hi-vis worn.
+    pub hi_vis_worn: bool,
+}
+
+/// The result of a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckInResult {
+    /// Recorded.
+    Recorded,
+    /// Already checked in (a double tap): nothing new was recorded.
+    AlreadyCheckedIn,
+}
+
+/// The result of recording an outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeResult {
+    /// The event.
+    pub event_id: String,
+    /// Minutes credited.
+    pub minutes_credited: i64,
+    /// The enforcement step flagged, for enforceable outcomes.
+    pub enforcement: Option<EnforcementStep>,
+    /// The rules' version.
+    pub policy_version: String,
+}
+
+/// Current time as a stamp.
+pub fn now_stamp(clock: &dyn Clock) -> Stamp {
+    Stamp {
+        utc_ms: clock.now_utc_ms(),
+        offset_min: clock.utc_offset_minutes(),
+    }
+}
+
+/// The supervisor's service.
+#[derive(Debug, Clone)]
+pub struct UnpaidWork {
+    store: Arc<Store>,
+    policy: Policy,
+}
+
+/// Everything about one appointment, loaded in a transaction.
+struct Ctx {
+    appointment: Stored<Appointment>,
+    session: Stored<WorkSession>,
+    project: Project,
+    requirement: Option<Stored<Requirement>>,
+    attendance: Attendance,
+    session_state: SessionState,
+}
+
+fn load(records: &Records<'_>, appointment_id: &RecordId) -> Result<Ctx> {
+    let appointment = records.require::<Appointment>(appointment_id)?;
+    let session = records.require::<WorkSession>(&appointment.value.session_id)?;
+    let project = records.require::<Project>(&session.value.project_id)?.value;
+    let requirement = match &appointment.value.requirement_id {
+        Some(id) => Some(records.require::<Requirement>(id)?),
+        None => None,
+    };
+    let attendance = records
+        .get::<Attendance>(appointment_id)?
+        .map(|a| a.value)
+        .unwrap_or_default();
+    let session_state = records
+        .get::<SessionState>(&session.id)?
+        .map(|s| s.value)
+        .unwrap_or_default();
+    Ok(Ctx {
+        appointment,
+        session,
+        project,
+        requirement,
+        attendance,
+        session_state,
+    })
+}
+
+/// Minutes credited on this device to a requirement, except `exclude`.
+pub(crate) fn device_credited(
+    records: &Records<'_>,
+    requirement_id: &RecordId,
+    exclude: Option<&RecordId>,
+) -> Result<i64> {
+    let mut total = 0;
+    for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
+        if Some(&appt.id) == exclude {
+            continue;
+        }
+        if let Some(att) = records.get::<Attendance>(&appt.id)? {
+            total += att.value.outcome.map(|o| o.minutes_credited).unwrap_or(0);
+        }
+    }
+    Ok(total)
+}
+
+/// Planned minutes of a requirement's sessions from `from` to the order
+/// end that have no outcome yet.
+pub(crate) fn scheduled_minutes(
+    records: &Records<'_>,
+    requirement_id: &RecordId,
+    order_end: NaiveDate,
+    from: NaiveDate,
+) -> Result<i64> {
+    let mut total = 0;
+    for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
+        let session = records.require::<WorkSession>(&appt.value.session_id)?;
+        if session.value.date < from || session.value.date > order_end {
+            continue;
+        }
+        let done = records
+            .get::<Attendance>(&appt.id)?
+            .is_some_and(|a| a.value.outcome.is_some());
+        if !done {
+            total += session.value.planned_minutes();
+        }
+    }
+    Ok(total)
+}
+
+fn outstanding(
+    policy: &Policy,
+    records: &Records<'_>,
+    requirement: &Stored<Requirement>,
+    exclude: Option<&RecordId>,
+) -> Result<i64> {
+    let credited = device_credited(records, &requirement.id, exclude)?;
+    Ok(policy::ledger(policy, &requirement.value, credited, 0).outstanding_minutes)
+}
+
+fn local_now(clock: &dyn Clock) -> chrono::NaiveDateTime {
+    now_stamp(clock).local()
+}
+
+fn require_text(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, "required"));
+    }
+    if value.chars().count() >= max {
+        return Err(Error::invalid(
+            field,
+            format!("must be under {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl UnpaidWork {
+    /// The service with the default rules.
+    pub fn new(store: Arc<Store>) -> Self {
+        Self::with_policy(store, Policy::default())
+    }
+
+    /// The service with other rules.
+    pub fn with_policy(store: Arc<Store>, policy: Policy) -> Self {
+        Self { store, policy }
+    }
+
+    /// The rules in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Validates and writes reference data in one transaction; a bad item
+    /// rejects the whole batch with the item's position.
+    pub fn import(&self, batch: ReferenceBatch) -> Result<()> {
+        self.store.write(|w| {
+            for (i, (id, p)) in batch.projects.iter().enumerate() {
+                validate_project(p).map_err(|e| at("projects", i, e))?;
+                w.put(id, p)?;
+            }
+            for (i, (id, s)) in batch.sessions.iter().enumerate() {
+                if w.records().get::<Project>(&s.project_id)?.is_none() {
+                    return Err(at(
+                        "sessions",
+                        i,
+                        Error::invalid("project_id", "unknown project"),
+                    ));
+                }
+                if s.planned_start == s.planned_end || s.supervisor_id.trim().is_empty() {
+                    return Err(at(
+                        "sessions",
+                        i,
+                        Error::invalid("session", "needs distinct start and end and a supervisor"),
+                    ));
+                }
+                w.put(id, s)?;
+            }
+            for (i, (id, r)) in batch.requirements.iter().enumerate() {
+                let mut r = r.clone();
+                validate_requirement(&r).map_err(|e| at("requirements", i, e))?;
+                if r.restricted {
+                    // A restricted case is held as its CRN only.
+                    r.name = None;
+                    r.photo_ref = None;
+                }
+                w.put(id, &r)?;
+            }
+            for (i, (id, a)) in batch.appointments.iter().enumerate() {
+                if w.records().get::<WorkSession>(&a.session_id)?.is_none() {
+                    return Err(at(
+                        "appointments",
+                        i,
+                        Error::invalid("session_id", "unknown session"),
+                    ));
+                }
+                if let Some(r) = &a.requirement_id {
+                    if w.records().get::<Requirement>(r)?.is_none() {
+                        return Err(at(
+                            "appointments",
+                            i,
+                            Error::invalid("requirement_id", "unknown requirement"),
+                        ));
+                    }
+                }
+                if let Some(code) = &a.agreed_absence {
+                    let ok = codes::outcome(code)
+                        .is_some_and(|c| c.kind == OutcomeKind::AcceptableAbsence);
+                    if !ok {
+                        return Err(at(
+                            "appointments",
+                            i,
+                            Error::invalid("agreed_absence", "not an acceptable absence code"),
+                        ));
+                    }
+                }
+                w.put(id, a)?;
+            }
+            w.record_access(
+                crate::access::AccessAction::Collection,
+                crate::access::AccessPayload {
+                    subject: format!(
+                        "reference: {} projects, {} sessions, {} requirements, {} appointments",
+                        batch.projects.len(),
+                        batch.sessions.len(),
+                        batch.requirements.len(),
+                        batch.appointments.len()
+                    ),
+                    purpose: "unpaid work reference data".into(),
+                    recipient: None,
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Marks a session started (check-in also does this).
+    pub fn start_session(&self, session_id: &RecordId) -> Result<()> {
+        self.store.write(|w| {
+            let mut state = session_state(w, session_id)?;
+            match state.status {
+                SessionStatus::Planned => {}
+                SessionStatus::Started => return Ok(()),
+                _ => return Err(Error::Conflict("the session is closed".into())),
+            }
+            start(w, session_id, &mut state)?;
+            w.put(session_id, &state)?;
+            Ok(())
+        })
+    }
+
+    /// Records an arrival. A second tap for someone already checked in
+    /// records nothing and says so.
+    pub fn check_in(&self, appointment_id: &RecordId, input: CheckIn) -> Result<CheckInResult> {
+        let policy = &self.policy;
+        self.store.write(|w| {
+            let mut c = load(&w.records(), appointment_id)?;
+            if c.attendance.arrival.is_some() {
+                return Ok(CheckInResult::AlreadyCheckedIn);
+            }
+            if c.attendance.outcome.is_some() {
+                return Err(Error::Conflict(
+                    "an outcome is already recorded; correct it instead".into(),
+                ));
+            }
+            open_session(&c.session_state)?;
+            let now = now_stamp(w.clock());
+            let arrival = input.arrival.unwrap_or(now);
+            check_arrival_time(policy, &c.session.value, &arrival, &now)?;
+            let errs = policy::check_session_date(
+                &c.session.value,
+                &c.project,
+                c.requirement.as_ref().map(|r| &r.value),
+            );
+            if !errs.is_empty() {
+                return Err(first_error(errs));
+            }
+            if let Some(req) = &c.requirement {
+                ensure_not_on_site_elsewhere(
+                    &w.records(),
+                    &req.id,
+                    Some(&c.appointment.id),
+                    c.session.value.date,
+                )?;
+            }
+            if c.session_state.status == SessionStatus::Planned {
+                start(w, &c.session.id, &mut c.session_state)?;
+                w.put(&c.session.id, &c.session_state)?;
+            }
+            let ev = w.append(EventDraft::new(
+                kinds::ARRIVED,
+                json!({
+                    "appointment_id": appointment_id,
+                    "session_id": c.session.id,
+                    "requirement_id": c.appointment.value.requirement_id,
+                    "crn": c.appointment.value.crn,
+                    "arrival": arrival,
+                    "identity_checked": input.identity_checked,
+                    "hi_vis_issued": input.hi_vis_issued,
+                    "hi_vis_worn": input.hi_vis_worn,
+                }),
+            ))?;
+            c.attendance.arrival = Some(arrival);
+            c.attendance.arrival_event = Some(ev.id);
+            c.attendance.identity_checked = input.identity_checked;
+            c.attendance.hi_vis_issued = input.hi_vis_issued;
+            c.attendance.hi_vis_worn = input.hi_vis_worn;
+            c.attendance.event_seqs.push(ev.seq);
+            w.put(appointment_id, &c.attendance)?;
+            Ok(CheckInResult::Recorded)
+        })
+    }
+
+    /// "Did not attend": UACP, once the start time has passed.
+    pub fn did_not_attend(
+        &self,
+        appointment_id: &RecordId,
+        raise_alert: bool,
+    ) -> Result<OutcomeResult> {
+        let mut input = OutcomeInput::absence("UACP");
+        input.raise_alert = raise_alert;
+        self.record_outcome(appointment_id, input)
+    }
+
+    /// Records an outcome. Missing arrival defaults to the check-in time,
+    /// missing departure to now.
+    pub fn record_outcome(
+        &self,
+        appointment_id: &RecordId,
+        input: OutcomeInput,
+    ) -> Result<OutcomeResult> {
+        self.store
+            .write(|w| self.write_outcome(w, appointment_id, input, None))
+    }
+
+    /// Corrects a recorded outcome: a new event that supersedes the old
+    /// one, with a reason; the history keeps both.
+    pub fn correct_outcome(
+        &self,
+        appointment_id: &RecordId,
+        input: OutcomeInput,
+        reason: &str,
+    ) -> Result<OutcomeResult> {
+        require_text("reason", reason, crate::events::MAX_REASON_CHARS)?;
+        self.store
+            .write(|w| self.write_outcome(w, appointment_id, input, Some(reason)))
+    }
+
+    fn write_outcome(
+        &self,
+        w: &mut Writer<'_>,
+        appointment_id: &RecordId,
+        mut input: OutcomeInput,
+        correction: Option<&str>,
+    ) -> Result<OutcomeResult> {
+        let policy = &self.policy;
+        let mut c = load(&w.records(), appointment_id)?;
+        let previous = c.attendance.outcome.clone();
+        match (&previous, correction) {
+            (Some(_), None) => {
+                return Err(Error::Conflict(
+                    "an outcome is already recorded; correct it instead".into(),
+                ))
+            }
+            (None, Some(_)) => return Err(Error::invalid("appointment", "no outcome to correct")),
+            _ => {}
+        }
+        if correction.is_none() {
+            open_session(&c.session_state)?;
+        }
+        let code = codes::outcome(&input.code)
+            .ok_or_else(|| Error::invalid("code", "unknown outcome code"))?;
+        let now = now_stamp(w.clock());
+        if code.credits_time() {
+            if input.arrival.is_none() {
+                input.arrival = c.attendance.arrival;
+            }
+            if input.departure.is_none() {
+                input.departure = Some(now);
+            }
+        } else if correction.is_none() && c.attendance.arrival.is_some() {
+            return Err(Error::invalid(
+                "code",
+                "they were checked in: choose an attended outcome",
+            ));
+        }
+        if code.code == "UACP" && correction.is_none() {
+            let start = c.session.value.date.and_time(c.session.value.planned_start);
+            if local_now(w.clock()) < start {
+                return Err(Error::invalid(
+                    "code",
+                    "did not attend can be recorded once the start time has passed",
+                ));
+            }
+        }
+        let outstanding = match &c.requirement {
+            Some(r) => Some(outstanding(policy, &w.records(), r, Some(appointment_id))?),
+            None => None,
+        };
+        let ctx = OutcomeContext {
+            session: &c.session.value,
+            project: &c.project,
+            requirement: c.requirement.as_ref().map(|r| &r.value),
+            outstanding_minutes: outstanding,
+            agreed_absence: c.appointment.value.agreed_absence.as_deref(),
+            previous_sensitive: previous.as_ref().is_some_and(|p| p.sensitive),
+            stood_down: c.session_state.status == SessionStatus::StoodDown,
+        };
+        let judged = judge(policy, &input, &ctx).map_err(first_error)?;
+        let step = if judged.code.enforceable {
+            Some(self.enforcement_step(&w.records(), &c, appointment_id)?)
+        } else {
+            None
+        };
+        let result = self.append_outcome(
+            w,
+            &mut c,
+            appointment_id,
+            &input,
+            &judged,
+            step,
+            previous,
+            correction,
+        )?;
+        Ok(result)
+    }
+
+    fn enforcement_step(
+        &self,
+        records: &Records<'_>,
+        c: &Ctx,
+        appointment_id: &RecordId,
+    ) -> Result<EnforcementStep> {
+        let mut warnings: Vec<NaiveDate> = Vec::new();
+        if let Some(req) = &c.requirement {
+            warnings.extend(req.value.last_warning);
+            for item in records.find::<EnforcementItem>("requirement", req.id.as_str())? {
+                let item = item.value;
+                if item.appointment_id != *appointment_id
+                    && item.status == EnforcementStatus::Open
+                    && item.step == EnforcementStep::Warning
+                    && item.date <= c.session.value.date
+                {
+                    warnings.push(item.date);
+                }
+            }
+        }
+        Ok(policy::statutory_step(
+            &self.policy,
+            &warnings,
+            c.session.value.date,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn append_outcome(
+        &self,
+        w: &mut Writer<'_>,
+        c: &mut Ctx,
+        appointment_id: &RecordId,
+        input: &OutcomeInput,
+        judged: &Judged,
+        step: Option<EnforcementStep>,
+        previous: Option<OutcomeRecord>,
+        correction: Option<&str>,
+    ) -> Result<OutcomeResult> {
+        let payload = json!({
+            "appointment_id": appointment_id,
+            "session_id": c.session.id,
+            "requirement_id": c.appointment.value.requirement_id,
+            "crn": c.appointment.value.crn,
+            "session_date": c.session.value.date,
+            "code": judged.code.code,
+            "arrival": input.arrival,
+            "departure": input.departure,
+            "penalty_minutes": input.penalty_minutes,
+            "work_quality": input.work_quality,
+            "behaviour": input.behaviour,
+            "notes": input.notes,
+            "sensitive": input.sensitive,
+            "raise_alert": input.raise_alert,
+            "travel_minutes": input.travel_minutes,
+            "minutes_credited": judged.minutes_credited,
+            "late_by_minutes": judged.late_by_minutes,
+            "enforcement_step": step,
+            "policy_version": self.policy.version,
+        });
+        let draft = match (correction, &previous) {
+            (Some(reason), Some(prev)) => {
+                EventDraft::correction(kinds::OUTCOME, payload, prev.event_id.clone(), reason)
+            }
+            _ => EventDraft::new(kinds::OUTCOME, payload),
+        };
+        let ev = w.append(draft)?;
+        let record = OutcomeRecord {
+            event_id: ev.id.clone(),
+            code: judged.code.code.to_owned(),
+            arrival: input.arrival,
+            departure: input.departure,
+            penalty_minutes: input.penalty_minutes,
+            minutes_credited: judged.minutes_credited,
+            work_quality: input.work_quality,
+            behaviour: input.behaviour,
+            notes: input.notes.clone(),
+            sensitive: input.sensitive,
+            raise_alert: input.raise_alert,
+            travel_minutes: input.travel_minutes,
+            policy_version: self.policy.version.clone(),
+            correction_reason: correction.map(str::to_owned),
+        };
+        if let Some(prev) = previous {
+            c.attendance.history.push(prev);
+        }
+        c.attendance.outcome = Some(record);
+        c.attendance.event_seqs.push(ev.seq);
+        w.put(appointment_id, &c.attendance)?;
+
+        // Enforcement: one item per appointment, kept in step with the
+        // current outcome.
+        let existing = w
+            .records()
+            .find::<EnforcementItem>("appointment", appointment_id.as_str())?
+            .into_iter()
+            .next();
+        match (step, existing) {
+            (Some(step), existing) => {
+                let id = match &existing {
+                    Some(e) => e.id.clone(),
+                    None => RecordId::random()?,
+                };
+                w.put(
+                    &id,
+                    &EnforcementItem {
+                        requirement_id: c.appointment.value.requirement_id.clone(),
+                        appointment_id: appointment_id.clone(),
+                        date: c.session.value.date,
+                        code: judged.code.code.to_owned(),
+                        step,
+                        raise_alert: input.raise_alert,
+                        status: EnforcementStatus::Open,
+                        event_id: ev.id.clone(),
+                        policy_version: self.policy.version.clone(),
+                    },
+                )?;
+            }
+            (None, Some(mut e)) => {
+                e.value.status = EnforcementStatus::Withdrawn;
+                e.value.event_id = ev.id.clone();
+                w.put(&e.id, &e.value)?;
+            }
+            (None, None) => {}
+        }
+
+        // Travel time: a task for the office on eligible projects.
+        let existing = w
+            .records()
+            .find::<TravelTimeTask>("appointment", appointment_id.as_str())?
+            .into_iter()
+            .next();
+        let wants_task = c.project.travel_time_eligible && judged.code.credits_time();
+        match (wants_task, existing) {
+            (true, existing) => {
+                let id = match &existing {
+                    Some(e) => e.id.clone(),
+                    None => RecordId::random()?,
+                };
+                w.put(
+                    &id,
+                    &TravelTimeTask {
+                        requirement_id: c.appointment.value.requirement_id.clone(),
+                        appointment_id: appointment_id.clone(),
+                        minutes: input.travel_minutes.unwrap_or(0),
+                        event_id: ev.id.clone(),
+                        withdrawn: false,
+                    },
+                )?;
+            }
+            (false, Some(mut t)) => {
+                t.value.withdrawn = true;
+                w.put(&t.id, &t.value)?;
+            }
+            (false, None) => {}
+        }
+        Ok(OutcomeResult {
+            event_id: ev.id,
+            minutes_credited: judged.minutes_credited,
+            enforcement: step,
+            policy_version: self.policy.version.clone(),
+        })
+    }
+
+    /// Stands a session down (or cancels it): everyone without an outcome
+    /// gets the matching one in the same transaction: ATSS with their time
+    /// on site for those who arrived, AASD for those who had not. Returns
+    /// how many outcomes were recorded.
+    pub fn stand_down(&self, session_id: &RecordId, reason: &str) -> Result<u32> {
+        require_text("reason", reason, crate::events::MAX_REASON_CHARS)?;
+        self.store.write(|w| {
+            let mut state = session_state(w, session_id)?;
+            open_session(&state)?;
+            let now = now_stamp(w.clock());
+            let ev = w.append(EventDraft::new(
+                kinds::SESSION_STOOD_DOWN,
+                json!({ "session_id": session_id, "reason": reason, "at": now }),
+            ))?;
+            state.status = SessionStatus::StoodDown;
+            state.stood_down_reason = Some(reason.to_owned());
+            state.event_seqs.push(ev.seq);
+            w.put(session_id, &state)?;
+            let mut count = 0;
+            for appt in w
+                .records()
+                .find::<Appointment>("session", session_id.as_str())?
+            {
+                let mut c = load(&w.records(), &appt.id)?;
+                if c.attendance.outcome.is_some() {
+                    continue;
+                }
+                let (input, minutes) = match c.attendance.arrival {
+                    Some(arrival) => {
+                        let departure = if now.utc_ms > arrival.utc_ms {
+                            now
+                        } else {
+                            arrival
+                        };
+                        let on_site = policy::minutes_between(&arrival, &departure);
+                        let cap = match &c.requirement {
+                            Some(r) => outstanding(&self.policy, &w.records(), r, Some(&appt.id))?,
+                            None => on_site,
+                        };
+                        let mut input = OutcomeInput::attended("ATSS", arrival, departure);
+                        input.notes = format!("Session stood down: {reason}");
+                        (input, on_site.min(cap).max(0))
+                    }
+                    None => (OutcomeInput::absence("AASD"), 0),
+                };
+                let code = codes::outcome(&input.code)
+                    .ok_or_else(|| Error::invalid("code", "unknown outcome code"))?;
+                let judged = Judged {
+                    code,
+                    minutes_credited: minutes,
+                    late_by_minutes: None,
+                };
+                self.append_outcome(w, &mut c, &appt.id, &input, &judged, None, None, None)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    /// Ends and closes a session. Every appointment needs an outcome first.
+    pub fn end_session(&self, session_id: &RecordId) -> Result<()> {
+        self.store.write(|w| {
+            let mut state = session_state(w, session_id)?;
+            open_session(&state)?;
+            let mut missing = 0;
+            let mut attended = 0;
+            for appt in w.records().find::<Appointment>("session", session_id.as_str())? {
+                match w.records().get::<Attendance>(&appt.id)?.and_then(|a| a.value.outcome) {
+                    None => missing += 1,
+                    Some(o) if codes::outcome(&o.code).is_some_and(|c| c.attended()) => {
+                        attended += 1
+                    }
+                    Some(_) => {}
+                }
+            }
+            if missing > 0 {
+                return Err(Error::invalid(
+                    "session",
+                    format!("{missing} appointments still need an outcome"),
+                ));
+            }
+            let ev = w.append(EventDraft::new(
+                kinds::SESSION_ENDED,
+                json!({ "session_id": session_id, "at": now_stamp(w.clock()), "attended": attended }),
+            ))?;
+            state.status = SessionStatus::Ended;
+            state.event_seqs.push(ev.seq);
+            w.put(session_id, &state)?;
+            Ok(())
+        })
+    }
+
+    /// Records an incident on site.
+    pub fn record_incident(&self, session_id: &RecordId, description: &str) -> Result<String> {
+        require_text("description", description, self.policy.notes_max_chars)?;
+        self.store.write(|w| {
+            let mut state = session_state(w, session_id)?;
+            let ev = w.append(EventDraft::new(
+                kinds::INCIDENT,
+                json!({ "session_id": session_id, "description": description, "at": now_stamp(w.clock()) }),
+            ))?;
+            state.incidents.push(ev.id.clone());
+            state.event_seqs.push(ev.seq);
+            w.put(session_id, &state)?;
+            Ok(ev.id)
+        })
+    }
+
+    /// Records a headcount; returns it beside the number checked in and
+    /// still on site, so a mismatch shows.
+    pub fn record_headcount(&self, session_id: &RecordId, count: u32) -> Result<(u32, u32)> {
+        if count > 500 {
+            return Err(Error::invalid("count", "at most 500"));
+        }
+        self.store.write(|w| {
+            let mut state = session_state(w, session_id)?;
+            let on_site = views::on_site_count(&w.records(), session_id)?;
+            let now = now_stamp(w.clock());
+            let ev = w.append(EventDraft::new(
+                kinds::HEADCOUNT,
+                json!({ "session_id": session_id, "count": count, "on_site": on_site, "at": now }),
+            ))?;
+            state.headcounts.push((now, count));
+            state.event_seqs.push(ev.seq);
+            w.put(session_id, &state)?;
+            Ok((count, on_site))
+        })
+    }
+
+    /// Someone turned up without an allocation: recorded, not refused.
+    /// Returns the new appointment's id.
+    pub fn record_unallocated_arrival(
+        &self,
+        session_id: &RecordId,
+        crn: &str,
+        name: Option<String>,
+        arrival: Option<Stamp>,
+    ) -> Result<RecordId> {
+        let crn = normalise_crn(crn);
+        if crn.is_empty() || crn.len() > 16 || !crn.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(Error::invalid("crn", "1 to 16 letters and digits"));
+        }
+        let policy = &self.policy;
+        self.store.write(|w| {
+            let session = w.records().require::<WorkSession>(session_id)?;
+            let mut state = session_state(w, session_id)?;
+            open_session(&state)?;
+            let requirement = w
+                .records()
+                .find::<Requirement>("crn", &crn)?
+                .into_iter()
+                .next();
+            for appt in w
+                .records()
+                .find::<Appointment>("session", session_id.as_str())?
+            {
+                if appt.value.crn == crn {
+                    return Err(Error::Conflict(
+                        "they are already in this session: check them in".into(),
+                    ));
+                }
+            }
+            let now = now_stamp(w.clock());
+            let arrival = arrival.unwrap_or(now);
+            check_arrival_time(policy, &session.value, &arrival, &now)?;
+            if let Some(req) = &requirement {
+                ensure_not_on_site_elsewhere(&w.records(), &req.id, None, session.value.date)?;
+            }
+            if state.status == SessionStatus::Planned {
+                start(w, session_id, &mut state)?;
+                w.put(session_id, &state)?;
+            }
+            let id = RecordId::random()?;
+            let appointment = Appointment {
+                session_id: session_id.clone(),
+                requirement_id: requirement.as_ref().map(|r| r.id.clone()),
+                crn: crn.clone(),
+                allocated: false,
+                agreed_absence: None,
+            };
+            w.put(&id, &appointment)?;
+            let restricted = requirement.as_ref().is_some_and(|r| r.value.restricted);
+            let ev = w.append(EventDraft::new(
+                kinds::UNALLOCATED_ARRIVAL,
+                json!({
+                    "appointment_id": id,
+                    "session_id": session_id,
+                    "requirement_id": appointment.requirement_id,
+                    "crn": crn,
+                    "name": if restricted { None } else { name },
+                    "arrival": arrival,
+                }),
+            ))?;
+            let attendance = Attendance {
+                arrival: Some(arrival),
+                arrival_event: Some(ev.id),
+                event_seqs: vec![ev.seq],
+                ..Attendance::default()
+            };
+            w.put(&id, &attendance)?;
+            Ok(id)
+        })
+    }
+
+    /// Validates a proposed outcome without recording it: every field's
+    /// messages, the credit and the enforcement step it would give.
+    pub fn check_outcome(
+        &self,
+        appointment_id: &RecordId,
+        input: &OutcomeInput,
+    ) -> Result<views::OutcomeCheck> {
+        self.store.read(|r| {
+            let records = r.records();
+            let c = load(&records, appointment_id)?;
+            let mut input = input.clone();
+            let credits = codes::outcome(&input.code).is_some_and(|c| c.credits_time());
+            if credits && input.arrival.is_none() {
+                input.arrival = c.attendance.arrival;
+            }
+            let outstanding = match &c.requirement {
+                Some(req) => Some(outstanding(
+                    &self.policy,
+                    &records,
+                    req,
+                    Some(appointment_id),
+                )?),
+                None => None,
+            };
+            let ctx = OutcomeContext {
+                session: &c.session.value,
+                project: &c.project,
+                requirement: c.requirement.as_ref().map(|r| &r.value),
+                outstanding_minutes: outstanding,
+                agreed_absence: c.appointment.value.agreed_absence.as_deref(),
+                previous_sensitive: c.attendance.outcome.as_ref().is_some_and(|p| p.sensitive),
+                stood_down: c.session_state.status == SessionStatus::StoodDown,
+            };
+            Ok(match judge(&self.policy, &input, &ctx) {
+                Ok(j) => views::OutcomeCheck {
+                    errors: Vec::new(),
+                    minutes_credited: Some(j.minutes_credited),
+                    late_by_minutes: j.late_by_minutes,
+                    enforcement: if j.code.enforceable {
+                        Some(self.enforcement_step(&records, &c, appointment_id)?)
+                    } else {
+                        None
+                    },
+                },
+                Err(errors) => views::OutcomeCheck {
+                    errors,
+                    minutes_credited: None,
+                    late_by_minutes: None,
+                    enforcement: None,
+                },
+            })
+        })
+    }
+}
+
+fn at(list: &str, index: usize, err: Error) -> Error {
+    match err {
+        Error::InvalidInput { field, reason } => Error::InvalidInput {
+            field: format!("{list}[{index}].{field}"),
+            reason,
+        },
+        other => other,
+    }
+}
+
+fn validate_project(p: &Project) -> Result<()> {
+    if p.code.trim().is_empty() || p.name.trim().is_empty() {
+        return Err(Error::invalid("code", "code and name are required"));
+    }
+    if p.available_days.is_empty() {
+        return Err(Error::invalid("available_days", "at least one day"));
+    }
+    if p.available_from >= p.available_until {
+        return Err(Error::invalid(
+            "available_from",
+            "must be before available_until",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_requirement(r: &Requirement) -> Result<()> {
+    if normalise_crn(&r.crn).is_empty() {
+        return Err(Error::invalid("crn", "required"));
+    }
+    if !(40..=300).contains(&r.hours_required) {
+        return Err(Error::invalid("hours_required", "must be 40 to 300"));
+    }
+    if r.order_start > r.order_end {
+        return Err(Error::invalid(
+            "order_end",
+            "must not be before order_start",
+        ));
+    }
+    if r.minutes_credited_office < 0 {
+        return Err(Error::invalid(
+            "minutes_credited_office",
+            "cannot be negative",
+        ));
+    }
+    Ok(())
+}
+
+fn session_state(w: &Writer<'_>, session_id: &RecordId) -> Result<SessionState> {
+    w.records().require::<WorkSession>(session_id)?;
+    Ok(w.records()
+        .get::<SessionState>(session_id)?
+        .map(|s| s.value)
+        .unwrap_or_default())
+}
+
+fn start(w: &mut Writer<'_>, session_id: &RecordId, state: &mut SessionState) -> Result<()> {
+    let ev = w.append(EventDraft::new(
+        kinds::SESSION_STARTED,
+        json!({ "session_id": session_id, "at": now_stamp(w.clock()) }),
+    ))?;
+    state.status = SessionStatus::Started;
+    state.event_seqs.push(ev.seq);
+    Ok(())
+}
+
+fn open_session(state: &SessionState) -> Result<()> {
+    match state.status {
+        SessionStatus::Planned | SessionStatus::Started => Ok(()),
+        SessionStatus::StoodDown => Err(Error::Conflict("the session was stood down".into())),
+        SessionStatus::Ended => Err(Error::Conflict("the session is closed".into())),
+    }
+}
+
+fn check_arrival_time(
+    policy: &Policy,
+    session: &WorkSession,
+    arrival: &Stamp,
+    now: &Stamp,
+) -> Result<()> {
+    if arrival.utc_ms > now.utc_ms + 60_000 {
+        return Err(Error::invalid("arrival", "cannot be in the future"));
+    }
+    let start = session.date.and_time(session.planned_start);
+    let earliest = start - chrono::Duration::minutes(policy.early_arrival_minutes);
+    if arrival.local() < earliest {
+        return Err(Error::invalid(
+            "arrival",
+            format!(
+                "check-in opens {} minutes before the planned start",
+                policy.early_arrival_minutes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a check-in while the same person is on site at another session.
+fn ensure_not_on_site_elsewhere(
+    records: &Records<'_>,
+    requirement_id: &RecordId,
+    this_appointment: Option<&RecordId>,
+    date: NaiveDate,
+) -> Result<()> {
+    for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
+        if Some(&appt.id) == this_appointment {
+            continue;
+        }
+        let session = records.require::<WorkSession>(&appt.value.session_id)?;
+        if session.value.date != date {
+            continue;
+        }
+        let on_site = records
+            .get::<Attendance>(&appt.id)?
+            .is_some_and(|a| a.value.arrival.is_some() && a.value.outcome.is_none());
+        if on_site {
+            return Err(Error::Conflict(
+                "already checked in at another session today".into(),
+            ));
+        }
+    }
+    Ok(())
+}
