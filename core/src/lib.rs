@@ -14,6 +14,8 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod events;
+pub mod forms;
+pub mod home_visits;
 pub mod ids;
 pub mod platform;
 pub mod store;

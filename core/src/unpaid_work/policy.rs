@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codes::{self, OutcomeCode, OutcomeKind};
 use super::model::{EnforcementStep, Project, Rating, Requirement, Stamp, WorkSession};
-use crate::error::Error;
+pub use crate::forms::{first_error, FieldError};
 
 /// The rules' parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,35 +40,6 @@ impl Default for Policy {
             lateness_tolerance_minutes: 10,
             nearly_complete_minutes: 600,
         }
-    }
-}
-
-/// One validation message for one field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    /// The field.
-    pub field: String,
-    /// What is wrong, for the supervisor.
-    pub message: String,
-}
-
-impl FieldError {
-    pub(crate) fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            message: message.into(),
-        }
-    }
-}
-
-/// The first of `errors` as the core's error (for capture calls).
-pub(crate) fn first_error(errors: Vec<FieldError>) -> Error {
-    match errors.into_iter().next() {
-        Some(e) => Error::InvalidInput {
-            field: e.field,
-            reason: e.message,
-        },
-        None => Error::invalid("input", "invalid"),
     }
 }
 
