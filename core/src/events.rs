@@ -149,7 +149,7 @@ impl fmt::Debug for EventBody {
 }
 
 /// An event as signed: the exact body bytes and the signature over them.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignedEvent {
     /// The JSON body exactly as signed.
     pub bytes: Vec<u8>,

@@ -19,6 +19,7 @@ pub mod home_visits;
 pub mod ids;
 pub mod platform;
 pub mod store;
+pub mod sync;
 pub mod unpaid_work;
 
 pub use error::{ApiError, Error, Result};

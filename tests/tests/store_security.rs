@@ -385,7 +385,7 @@ fn newer_schema_is_refused_untouched() {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: fieldbook_core::store::SCHEMA_VERSION
             }
         ),
         "{err}"
@@ -403,7 +403,7 @@ fn newer_schema_is_refused_untouched() {
 
     // Back at our version, everything is there.
     let conn = raw(&device);
-    conn.pragma_update(None, "user_version", 1)
+    conn.pragma_update(None, "user_version", fieldbook_core::store::SCHEMA_VERSION)
         .expect("restore");
     drop(conn);
     let store = device.open().expect("open");

@@ -178,49 +178,7 @@ impl HomeVisits {
 
     /// Validates and writes caseload data in one transaction.
     pub fn import(&self, batch: CaseloadBatch) -> Result<()> {
-        self.store.write(|w| {
-            for (i, (id, case)) in batch.cases.iter().enumerate() {
-                let mut case = case.clone();
-                if case.crn.trim().is_empty() {
-                    return Err(Error::invalid(format!("cases[{i}].crn"), "required"));
-                }
-                if case.addresses.is_empty() {
-                    return Err(Error::invalid(
-                        format!("cases[{i}].addresses"),
-                        "at least one",
-                    ));
-                }
-                if case.restricted {
-                    case.name = None;
-                }
-                w.put(id, &case)?;
-            }
-            for (i, (id, s)) in batch.scheduled.iter().enumerate() {
-                let case = w.records().get::<Case>(&s.case_id)?.ok_or_else(|| {
-                    Error::invalid(format!("scheduled[{i}].case_id"), "unknown case")
-                })?;
-                if !case.value.addresses.iter().any(|a| a.id == s.address_id) {
-                    return Err(Error::invalid(
-                        format!("scheduled[{i}].address_id"),
-                        "unknown address",
-                    ));
-                }
-                w.put(id, s)?;
-            }
-            w.record_access(
-                AccessAction::Collection,
-                AccessPayload {
-                    subject: format!(
-                        "reference: {} cases, {} scheduled visits",
-                        batch.cases.len(),
-                        batch.scheduled.len()
-                    ),
-                    purpose: "home visit caseload".into(),
-                    recipient: None,
-                },
-            )?;
-            Ok(())
-        })
+        self.store.write(|w| import_in(w, &batch))
     }
 
     /// Starts a visit and its lone-worker timer.
@@ -667,6 +625,52 @@ impl HomeVisits {
             Ok(n)
         })
     }
+}
+
+/// Validates and writes caseload data inside a transaction.
+pub fn import_in(w: &mut Writer<'_>, batch: &CaseloadBatch) -> Result<()> {
+    for (i, (id, case)) in batch.cases.iter().enumerate() {
+        let mut case = case.clone();
+        if case.crn.trim().is_empty() {
+            return Err(Error::invalid(format!("cases[{i}].crn"), "required"));
+        }
+        if case.addresses.is_empty() {
+            return Err(Error::invalid(
+                format!("cases[{i}].addresses"),
+                "at least one",
+            ));
+        }
+        if case.restricted {
+            case.name = None;
+        }
+        w.put(id, &case)?;
+    }
+    for (i, (id, s)) in batch.scheduled.iter().enumerate() {
+        let case = w
+            .records()
+            .get::<Case>(&s.case_id)?
+            .ok_or_else(|| Error::invalid(format!("scheduled[{i}].case_id"), "unknown case"))?;
+        if !case.value.addresses.iter().any(|a| a.id == s.address_id) {
+            return Err(Error::invalid(
+                format!("scheduled[{i}].address_id"),
+                "unknown address",
+            ));
+        }
+        w.put(id, s)?;
+    }
+    w.record_access(
+        AccessAction::Collection,
+        AccessPayload {
+            subject: format!(
+                "reference: {} cases, {} scheduled visits",
+                batch.cases.len(),
+                batch.scheduled.len()
+            ),
+            purpose: "home visit caseload".into(),
+            recipient: None,
+        },
+    )?;
+    Ok(())
 }
 
 fn empty_form() -> VisitForm {

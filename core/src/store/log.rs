@@ -104,6 +104,13 @@ pub(crate) fn append(
     }
     let seq = head.seq + 1;
     let id = RecordId::random()?.to_string();
+    if let Some(target) = &draft.supersedes {
+        // A correction resolves a quarantined event it supersedes.
+        conn.prepare_cached(
+            "UPDATE outbox SET state = ?2 WHERE state = ?3 AND seq = (SELECT seq FROM events WHERE id = ?1)",
+        )?
+        .execute(rusqlite::params![target, RESOLVED, QUARANTINED])?;
+    }
     let body = EventBody {
         format: EVENT_FORMAT,
         id: id.clone(),
@@ -212,14 +219,121 @@ pub(crate) fn verify(conn: &Connection, keys: &KeySet, public_key: &[u8]) -> Res
     }
 }
 
-/// Events still to be sent to the office.
+/// Outbox states.
+pub(crate) const PENDING: i64 = 0;
+pub(crate) const QUARANTINED: i64 = 2;
+pub(crate) const RESOLVED: i64 = 3;
+
+/// Events waiting to be sent to the office.
 pub(crate) fn pending_count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE state = ?1",
+        [PENDING],
+        |r| r.get(0),
+    )?)
+}
+
+/// Events the office does not hold: pending or quarantined.
+pub(crate) fn unsent_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE state IN (?1, ?2)",
+        [PENDING, QUARANTINED],
+        |r| r.get(0),
+    )?)
+}
+
+/// An event ready to push.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Sequence number.
+    pub seq: u64,
+    /// Event id.
+    pub id: String,
+    /// The signed form.
+    pub signed: SignedEvent,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outgoing({}, {})", self.seq, self.id)
+    }
+}
+
+/// Up to `limit` pending events after `after`, in order.
+pub(crate) fn pending_batch(
+    conn: &Connection,
+    keys: &KeySet,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<Outgoing>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.seq, e.id, e.body FROM outbox o JOIN events e ON e.seq = o.seq
+          WHERE o.state = ?1 AND o.seq > ?2 ORDER BY o.seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![PENDING, after, limit], |r| {
+        Ok((
+            r.get::<_, u64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, id, sealed) = row?;
+        let signed = open_event(keys, seq, &id, &sealed)?;
+        out.push(Outgoing { seq, id, signed });
+    }
+    Ok(out)
+}
+
+/// Removes acknowledged events from the outbox.
+pub(crate) fn acknowledge(conn: &Connection, seqs: &[u64]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1 AND state = ?2")?;
+    for seq in seqs {
+        stmt.execute(rusqlite::params![seq, PENDING])?;
+    }
+    Ok(())
+}
+
+/// Moves a refused event to quarantine with the office's reason.
+pub(crate) fn quarantine(conn: &Connection, seq: u64, reason: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = ?2, reason = ?3 WHERE seq = ?1",
+        rusqlite::params![seq, QUARANTINED, reason],
+    )?;
+    Ok(())
+}
+
+/// Quarantined events with their reasons.
+pub(crate) fn quarantined(conn: &Connection, keys: &KeySet) -> Result<Vec<(LoggedEvent, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.seq, e.id, e.body, o.reason FROM outbox o JOIN events e ON e.seq = o.seq
+          WHERE o.state = ?1 ORDER BY o.seq",
+    )?;
+    let rows = stmt.query_map([QUARANTINED], |r| {
+        Ok((
+            r.get::<_, u64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, id, sealed, reason) = row?;
+        let signed = open_event(keys, seq, &id, &sealed)?;
+        let body = signed.body()?;
+        out.push((
+            LoggedEvent { seq, signed, body },
+            reason.unwrap_or_default(),
+        ));
+    }
+    Ok(out)
 }
 
 /// Sequence numbers still to be sent, in order.
 pub(crate) fn pending_seqs(conn: &Connection) -> Result<Vec<u64>> {
-    let mut stmt = conn.prepare_cached("SELECT seq FROM outbox ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached("SELECT seq FROM outbox WHERE state = 0 ORDER BY seq")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

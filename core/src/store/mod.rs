@@ -34,7 +34,7 @@ use crate::ids::RecordId;
 use crate::platform::PlatformKeyStore;
 
 pub use lockout::{Gate, LockoutPolicy, LockoutState};
-pub use log::{seal_event_row, Appended, ChainHead, LoggedEvent};
+pub use log::{seal_event_row, Appended, ChainHead, LoggedEvent, Outgoing};
 pub use records::{Record, Records, Stored};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
@@ -389,6 +389,85 @@ impl Store {
         log::pending_seqs(&self.lock_inner().conn)
     }
 
+    /// Events the office does not hold (pending or quarantined); available
+    /// while locked.
+    pub fn unsent_count(&self) -> Result<u64> {
+        log::unsent_count(&self.lock_inner().conn)
+    }
+
+    /// Up to `limit` pending events after sequence number `after`, in order,
+    /// as signed: what a push sends.
+    pub fn pending_batch(&self, after: u64, limit: u32) -> Result<Vec<Outgoing>> {
+        let guard = self.lock_inner();
+        let session = guard.session.as_ref().ok_or(Error::Locked)?;
+        log::pending_batch(&guard.conn, &session.keys, after, limit)
+    }
+
+    /// Clears acknowledged events from the outbox (only those named: an
+    /// event appended while a push was in flight stays pending).
+    pub fn acknowledge(&self, seqs: &[u64]) -> Result<()> {
+        let mut guard = self.lock_inner();
+        let tx = guard
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        log::acknowledge(&tx, seqs)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves an event the office refused into quarantine; it is never
+    /// dropped, and a correction that supersedes it resolves it.
+    pub fn quarantine(&self, seq: u64, reason: &str) -> Result<()> {
+        log::quarantine(&self.lock_inner().conn, seq, reason)
+    }
+
+    /// Quarantined events with the office's reasons.
+    pub fn quarantined(&self) -> Result<Vec<(LoggedEvent, String)>> {
+        let guard = self.lock_inner();
+        let session = guard.session.as_ref().ok_or(Error::Locked)?;
+        log::quarantined(&guard.conn, &session.keys)
+    }
+
+    /// Signs `message` with the device key (sync requests).
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; 64]> {
+        let guard = self.lock_inner();
+        let session = guard.session.as_ref().ok_or(Error::Locked)?;
+        Ok(session.device.sign(message))
+    }
+
+    /// The officer the store records under.
+    pub fn officer_id(&self) -> Result<String> {
+        let guard = self.lock_inner();
+        let session = guard.session.as_ref().ok_or(Error::Locked)?;
+        Ok(session.officer.clone())
+    }
+
+    /// Crypto-shreds the store: the wrapped key is overwritten and deleted,
+    /// then the database and its WAL and shared-memory files are removed.
+    /// Without the key the sealed data cannot be read even if a copy of the
+    /// file survives in flash.
+    pub fn shred(self) -> Result<()> {
+        let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+        drop(inner.session);
+        inner.conn.execute_batch(
+            "UPDATE meta SET value = zeroblob(length(value)) WHERE name IN ('key_envelope', 'canary', 'device_key');
+             DELETE FROM meta WHERE name IN ('key_envelope', 'canary', 'device_key');
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+        let path = inner.path.clone();
+        inner.conn.close().map_err(|(_, e)| Error::Sqlite(e))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::warn!("store crypto-shredded");
+        Ok(())
+    }
+
     /// Runs `f` in one IMMEDIATE transaction with write access to records
     /// and the event log. Nothing `f` did persists if it returns an error.
     pub fn write<R>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<R>) -> Result<R> {
@@ -625,7 +704,7 @@ fn check_pin(inner: &mut Inner, pin: &str) -> Result<(SecretKey, KdfParams)> {
             meta::put_json(&inner.conn, meta::LOCKOUT_STATE, &state)?;
             Err(match other {
                 UnwrapFailure::PlatformKey => Error::PlatformKeyUnavailable {
-                    unsent_events: log::pending_count(&inner.conn)?,
+                    unsent_events: log::unsent_count(&inner.conn)?,
                 },
                 UnwrapFailure::PlatformFailed(reason) => Error::PlatformKeyStore(reason),
                 UnwrapFailure::Invalid(err) => err,

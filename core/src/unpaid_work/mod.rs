@@ -247,84 +247,7 @@ impl UnpaidWork {
     /// Validates and writes reference data in one transaction; a bad item
     /// rejects the whole batch with the item's position.
     pub fn import(&self, batch: ReferenceBatch) -> Result<()> {
-        self.store.write(|w| {
-            for (i, (id, p)) in batch.projects.iter().enumerate() {
-                validate_project(p).map_err(|e| at("projects", i, e))?;
-                w.put(id, p)?;
-            }
-            for (i, (id, s)) in batch.sessions.iter().enumerate() {
-                if w.records().get::<Project>(&s.project_id)?.is_none() {
-                    return Err(at(
-                        "sessions",
-                        i,
-                        Error::invalid("project_id", "unknown project"),
-                    ));
-                }
-                if s.planned_start == s.planned_end || s.supervisor_id.trim().is_empty() {
-                    return Err(at(
-                        "sessions",
-                        i,
-                        Error::invalid("session", "needs distinct start and end and a supervisor"),
-                    ));
-                }
-                w.put(id, s)?;
-            }
-            for (i, (id, r)) in batch.requirements.iter().enumerate() {
-                let mut r = r.clone();
-                validate_requirement(&r).map_err(|e| at("requirements", i, e))?;
-                if r.restricted {
-                    // A restricted case is held as its CRN only.
-                    r.name = None;
-                    r.photo_ref = None;
-                }
-                w.put(id, &r)?;
-            }
-            for (i, (id, a)) in batch.appointments.iter().enumerate() {
-                if w.records().get::<WorkSession>(&a.session_id)?.is_none() {
-                    return Err(at(
-                        "appointments",
-                        i,
-                        Error::invalid("session_id", "unknown session"),
-                    ));
-                }
-                if let Some(r) = &a.requirement_id {
-                    if w.records().get::<Requirement>(r)?.is_none() {
-                        return Err(at(
-                            "appointments",
-                            i,
-                            Error::invalid("requirement_id", "unknown requirement"),
-                        ));
-                    }
-                }
-                if let Some(code) = &a.agreed_absence {
-                    let ok = codes::outcome(code)
-                        .is_some_and(|c| c.kind == OutcomeKind::AcceptableAbsence);
-                    if !ok {
-                        return Err(at(
-                            "appointments",
-                            i,
-                            Error::invalid("agreed_absence", "not an acceptable absence code"),
-                        ));
-                    }
-                }
-                w.put(id, a)?;
-            }
-            w.record_access(
-                crate::access::AccessAction::Collection,
-                crate::access::AccessPayload {
-                    subject: format!(
-                        "reference: {} projects, {} sessions, {} requirements, {} appointments",
-                        batch.projects.len(),
-                        batch.sessions.len(),
-                        batch.requirements.len(),
-                        batch.appointments.len()
-                    ),
-                    purpose: "unpaid work reference data".into(),
-                    recipient: None,
-                },
-            )?;
-            Ok(())
-        })
+        self.store.write(|w| import_in(w, &batch))
     }
 
     /// Marks a session started (check-in also does this).
@@ -939,6 +862,86 @@ impl UnpaidWork {
             })
         })
     }
+}
+
+/// Validates and writes reference data inside a transaction; a bad item
+/// rejects the whole batch with the item's position.
+pub fn import_in(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
+    for (i, (id, p)) in batch.projects.iter().enumerate() {
+        validate_project(p).map_err(|e| at("projects", i, e))?;
+        w.put(id, p)?;
+    }
+    for (i, (id, s)) in batch.sessions.iter().enumerate() {
+        if w.records().get::<Project>(&s.project_id)?.is_none() {
+            return Err(at(
+                "sessions",
+                i,
+                Error::invalid("project_id", "unknown project"),
+            ));
+        }
+        if s.planned_start == s.planned_end || s.supervisor_id.trim().is_empty() {
+            return Err(at(
+                "sessions",
+                i,
+                Error::invalid("session", "needs distinct start and end and a supervisor"),
+            ));
+        }
+        w.put(id, s)?;
+    }
+    for (i, (id, r)) in batch.requirements.iter().enumerate() {
+        let mut r = r.clone();
+        validate_requirement(&r).map_err(|e| at("requirements", i, e))?;
+        if r.restricted {
+            // A restricted case is held as its CRN only.
+            r.name = None;
+            r.photo_ref = None;
+        }
+        w.put(id, &r)?;
+    }
+    for (i, (id, a)) in batch.appointments.iter().enumerate() {
+        if w.records().get::<WorkSession>(&a.session_id)?.is_none() {
+            return Err(at(
+                "appointments",
+                i,
+                Error::invalid("session_id", "unknown session"),
+            ));
+        }
+        if let Some(r) = &a.requirement_id {
+            if w.records().get::<Requirement>(r)?.is_none() {
+                return Err(at(
+                    "appointments",
+                    i,
+                    Error::invalid("requirement_id", "unknown requirement"),
+                ));
+            }
+        }
+        if let Some(code) = &a.agreed_absence {
+            let ok = codes::outcome(code).is_some_and(|c| c.kind == OutcomeKind::AcceptableAbsence);
+            if !ok {
+                return Err(at(
+                    "appointments",
+                    i,
+                    Error::invalid("agreed_absence", "not an acceptable absence code"),
+                ));
+            }
+        }
+        w.put(id, a)?;
+    }
+    w.record_access(
+        crate::access::AccessAction::Collection,
+        crate::access::AccessPayload {
+            subject: format!(
+                "reference: {} projects, {} sessions, {} requirements, {} appointments",
+                batch.projects.len(),
+                batch.sessions.len(),
+                batch.requirements.len(),
+                batch.appointments.len()
+            ),
+            purpose: "unpaid work reference data".into(),
+            recipient: None,
+        },
+    )?;
+    Ok(())
 }
 
 fn at(list: &str, index: usize, err: Error) -> Error {
