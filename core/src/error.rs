@@ -80,6 +80,19 @@ pub enum Error {
     #[error("conflict: {0}")]
     Conflict(String),
 
+    /// The network or the server failed; worth retrying later.
+    #[error("network: {0}")]
+    Network(String),
+
+    /// The office refused the device's credentials (unknown, revoked,
+    /// bad signature, replay) or the enrolment code.
+    #[error("authorisation: {0}")]
+    Auth(String),
+
+    /// The operation was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+
     /// A record or event that was asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -154,6 +167,8 @@ pub enum ApiError {
     Storage { reason: String },
     /// The change conflicts with the current state.
     Conflict { reason: String },
+    /// The operation was cancelled.
+    Cancelled,
 }
 
 impl fmt::Display for ApiError {
@@ -179,6 +194,7 @@ impl fmt::Display for ApiError {
             ),
             ApiError::Storage { reason } => write!(f, "storage: {reason}"),
             ApiError::Conflict { reason } => write!(f, "conflict: {reason}"),
+            ApiError::Cancelled => f.write_str("cancelled"),
         }
     }
 }
@@ -202,6 +218,9 @@ impl From<Error> for ApiError {
             Error::Locked => ApiError::Locked,
             Error::NotFound(what) => ApiError::NotFound { what },
             Error::Conflict(reason) => ApiError::Conflict { reason },
+            Error::Network(reason) => ApiError::Network { reason },
+            Error::Auth(reason) => ApiError::Auth { reason },
+            Error::Cancelled => ApiError::Cancelled,
             Error::AlreadyExists => ApiError::Conflict {
                 reason: err_text(&Error::AlreadyExists),
             },

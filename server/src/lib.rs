@@ -1,1 +1,107 @@
-//! placeholder
+//! Fieldbook's office sync server.
+//!
+//! Devices enrol with a one-time code, then push signed events and pull
+//! reference data with signed requests ([`api`]); the office manages
+//! officers, reference data and devices and reads what devices sent
+//! ([`office`]). Storage is embedded SQLite by default or PostgreSQL
+//! ([`db`]); nothing is kept between requests outside the database, so
+//! several instances can serve one PostgreSQL behind a load balancer.
+
+pub mod api;
+pub mod db;
+pub mod model;
+pub mod office;
+pub mod schema;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+/// The OpenAPI document for the whole HTTP API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// Embedded SQLite at this path.
+    Sqlite(PathBuf),
+    /// PostgreSQL at this URL.
+    Postgres(String),
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks one).
+    pub listen: SocketAddr,
+    /// Storage.
+    pub storage: Storage,
+    /// The office's bearer token.
+    pub office_token: String,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The state (for tests and the demo).
+    pub state: api::AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, finishes in-flight requests, and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Stops at once, dropping in-flight requests (a crash, for tests).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
+    /// Waits until the server stops (for the binary).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Opens storage and starts serving.
+pub async fn start(
+    config: ServerConfig,
+) -> Result<RunningServer, Box<dyn std::error::Error + Send + Sync>> {
+    let db = match &config.storage {
+        Storage::Sqlite(path) => db::Db::open_sqlite(path).await?,
+        Storage::Postgres(url) => db::Db::open_postgres(url).await?,
+    };
+    let state = api::AppState {
+        db,
+        office_token: Arc::new(config.office_token.clone()),
+        metrics: Arc::new(api::Metrics::default()),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = api::router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, storage = ?matches!(config.storage, Storage::Postgres(_)), "fieldbook-server listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}

@@ -108,6 +108,7 @@ struct Inner {
     platform: Arc<dyn PlatformKeyStore>,
     clock: Arc<dyn Clock>,
     session: Option<Session>,
+    shredded: bool,
 }
 
 /// The encrypted on-device store. Cheap to share (`Arc<Store>`); calls are
@@ -191,6 +192,7 @@ impl Store {
                 path: path.to_owned(),
                 platform,
                 clock,
+                shredded: false,
                 session: Some(Session {
                     keys,
                     device,
@@ -223,6 +225,7 @@ impl Store {
                 path: path.to_owned(),
                 platform,
                 clock,
+                shredded: false,
                 session: None,
             }),
         })
@@ -238,6 +241,9 @@ impl Store {
     /// [`LockoutPolicy`].
     pub fn unlock(&self, pin: &str) -> Result<()> {
         let mut inner = self.lock_inner();
+        if inner.shredded {
+            return Err(Error::NoStore);
+        }
         if inner.session.is_some() {
             return Ok(());
         }
@@ -271,6 +277,11 @@ impl Store {
     /// Locks the store: the working keys are dropped (and zeroised).
     pub fn lock(&self) {
         self.lock_inner().session = None;
+    }
+
+    /// Whether the store was crypto-shredded.
+    pub fn is_shredded(&self) -> bool {
+        self.lock_inner().shredded
     }
 
     /// Whether the store is unlocked.
@@ -446,16 +457,20 @@ impl Store {
     /// then the database and its WAL and shared-memory files are removed.
     /// Without the key the sealed data cannot be read even if a copy of the
     /// file survives in flash.
-    pub fn shred(self) -> Result<()> {
-        let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
-        drop(inner.session);
+    pub fn shred(&self) -> Result<()> {
+        let mut inner = self.lock_inner();
+        inner.session = None;
         inner.conn.execute_batch(
             "UPDATE meta SET value = zeroblob(length(value)) WHERE name IN ('key_envelope', 'canary', 'device_key');
              DELETE FROM meta WHERE name IN ('key_envelope', 'canary', 'device_key');
              PRAGMA wal_checkpoint(TRUNCATE);",
         )?;
         let path = inner.path.clone();
-        inner.conn.close().map_err(|(_, e)| Error::Sqlite(e))?;
+        // What remains of this object is an empty shell on an in-memory
+        // database; every later call fails.
+        let old = std::mem::replace(&mut inner.conn, Connection::open_in_memory()?);
+        inner.shredded = true;
+        old.close().map_err(|(_, e)| Error::Sqlite(e))?;
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let file = PathBuf::from(format!("{}{suffix}", path.display()));
             match std::fs::remove_file(&file) {
@@ -610,6 +625,13 @@ impl Writer<'_> {
     /// Writes `value` under `id`; returns its new version.
     pub fn put<T: Record>(&mut self, id: &RecordId, value: &T) -> Result<u64> {
         records::put(self.conn, self.keys, id, value)
+    }
+
+    /// Removes a record without an access-log entry: for reference data the
+    /// office withdrew (the office logs that side). Returns whether it
+    /// existed.
+    pub fn remove<T: Record>(&mut self, id: &RecordId) -> Result<bool> {
+        records::delete(self.conn, T::COLLECTION, id)
     }
 
     /// Erases a record and logs the erasure with `purpose`.

@@ -1,1 +1,8 @@
+//! Sync with the office: the protocol both sides speak ([`protocol`]), the
+//! device's client ([`client`]) and when to try ([`schedule`]).
+
+pub mod client;
 pub mod protocol;
+pub mod schedule;
+
+pub use client::{SyncClient, SyncConfig, SyncObserver, SyncPhase, SyncProgress, SyncReport};

@@ -1,0 +1,1103 @@
+//! Storage behind one interface with two backends: embedded SQLite (the
+//! default) and PostgreSQL (several server instances on one database).
+//!
+//! The server keeps nothing between requests but what is here: nonces,
+//! enrolment codes, each device's chain position and every event. Each
+//! device's pushes are serialised by locking its row, so two instances
+//! ingesting the same device's (duplicated) batch cannot interleave.
+
+use std::sync::{Arc, Mutex};
+
+use fieldbook_core::events::GENESIS_HASH;
+use fieldbook_core::sync::protocol::{PushResult, Role};
+use rusqlite::OptionalExtension;
+use serde_json::{json, Value};
+
+use crate::model::{
+    decide, outcome, parse_role, role_name, scope_need, Decision, DeviceRow, Incoming, ScopeNeed,
+};
+use crate::schema;
+
+/// A storage failure (no personal data in the message).
+#[derive(Debug, thiserror::Error)]
+#[error("database: {0}")]
+pub struct DbError(pub String);
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        DbError(e.to_string())
+    }
+}
+
+type R<T> = Result<T, DbError>;
+
+/// An event as the office reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Event id.
+    pub event_id: String,
+    /// Device.
+    pub device_id: String,
+    /// Sequence number.
+    pub seq: i64,
+    /// Officer.
+    pub officer_id: String,
+    /// Kind.
+    pub kind: String,
+    /// Device time.
+    pub recorded_ms: i64,
+    /// Server time.
+    pub received_ms: i64,
+    /// Superseded event.
+    pub supersedes: Option<String>,
+    /// Signed JSON.
+    pub body: String,
+}
+
+/// A reference change for a pull.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefRow {
+    /// Cursor.
+    pub cursor: i64,
+    /// Entity.
+    pub entity: String,
+    /// Id.
+    pub id: String,
+    /// JSON or `None` (deleted).
+    pub data: Option<String>,
+    /// Whether this officer sees it restricted.
+    pub restricted: bool,
+}
+
+/// The storage backend.
+#[derive(Clone)]
+pub enum Db {
+    /// Embedded SQLite.
+    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+    /// PostgreSQL.
+    Postgres(deadpool_postgres::Pool),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::Sqlite(_) => "Db::Sqlite",
+            Db::Postgres(_) => "Db::Postgres",
+        })
+    }
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).unwrap_or(());
+    hex::encode(b)
+}
+
+async fn blocking<T: Send + 'static>(
+    conn: &Arc<Mutex<rusqlite::Connection>>,
+    f: impl FnOnce(&mut rusqlite::Connection) -> R<T> + Send + 'static,
+) -> R<T> {
+    let conn = conn.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| DbError(format!("worker: {e}")))?
+}
+
+impl Db {
+    /// Opens (creating) the SQLite database at `path`.
+    pub async fn open_sqlite(path: &std::path::Path) -> R<Db> {
+        let path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> R<rusqlite::Connection> {
+            let conn = rusqlite::Connection::open(path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute_batch(schema::SQLITE)?;
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
+                [random_hex(8)],
+            )?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| DbError(e.to_string()))??;
+        Ok(Db::Sqlite(Arc::new(Mutex::new(conn))))
+    }
+
+    /// Connects to PostgreSQL at `url` and creates the schema.
+    pub async fn open_postgres(url: &str) -> R<Db> {
+        let pg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| DbError(e.to_string()))?;
+        let mgr = deadpool_postgres::Manager::from_config(
+            pg,
+            tokio_postgres::NoTls,
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        );
+        let pool = deadpool_postgres::Pool::builder(mgr)
+            .max_size(16)
+            .build()
+            .map_err(|e| DbError(e.to_string()))?;
+        let client = pool.get().await?;
+        // Instances may start together: one creates the schema at a time.
+        client
+            .batch_execute("SELECT pg_advisory_lock(7342001)")
+            .await?;
+        let created = client.batch_execute(schema::POSTGRES).await;
+        client
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+                &[&random_hex(8)],
+            )
+            .await?;
+        client
+            .batch_execute("SELECT pg_advisory_unlock(7342001)")
+            .await?;
+        created?;
+        Ok(Db::Postgres(pool))
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> R<()> {
+        match self {
+            Db::Sqlite(c) => blocking(c, |c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await,
+            Db::Postgres(p) => {
+                p.get().await?.query_one("SELECT 1", &[]).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The data epoch.
+    pub async fn epoch(&self) -> R<String> {
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, |c| {
+                    Ok(
+                        c.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+                            r.get(0)
+                        })?,
+                    )
+                })
+                .await
+            }
+            Db::Postgres(p) => Ok(p
+                .get()
+                .await?
+                .query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])
+                .await?
+                .get(0)),
+        }
+    }
+
+    /// Starts a new epoch: every device refetches its reference data.
+    pub async fn new_epoch(&self) -> R<String> {
+        let epoch = random_hex(8);
+        let e = epoch.clone();
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    c.execute("UPDATE meta SET value = ?1 WHERE key = 'epoch'", [e])?;
+                    Ok(())
+                })
+                .await?
+            }
+            Db::Postgres(p) => {
+                p.get()
+                    .await?
+                    .execute("UPDATE meta SET value = $1 WHERE key = 'epoch'", &[&e])
+                    .await?;
+            }
+        }
+        Ok(epoch)
+    }
+
+    /// Creates or updates an officer.
+    pub async fn upsert_officer(&self, id: &str, name: &str, role: Role) -> R<()> {
+        let (id, name, role) = (id.to_owned(), name.to_owned(), role_name(role).to_owned());
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    c.execute(
+                        "INSERT INTO officers (id, name, role) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role",
+                        [&id, &name, &role],
+                    )?;
+                    Ok(())
+                })
+                .await
+            }
+            Db::Postgres(p) => {
+                p.get()
+                    .await?
+                    .execute(
+                        "INSERT INTO officers (id, name, role) VALUES ($1, $2, $3)
+                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role",
+                        &[&id, &name, &role],
+                    )
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether an officer exists.
+    pub async fn officer_exists(&self, id: &str) -> R<bool> {
+        let id = id.to_owned();
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    Ok(
+                        c.query_row("SELECT 1 FROM officers WHERE id = ?1", [id], |_| Ok(()))
+                            .optional()?
+                            .is_some(),
+                    )
+                })
+                .await
+            }
+            Db::Postgres(p) => Ok(p
+                .get()
+                .await?
+                .query_opt("SELECT 1 FROM officers WHERE id = $1", &[&id])
+                .await?
+                .is_some()),
+        }
+    }
+
+    /// Stores a one-time enrolment code's hash.
+    pub async fn create_code(&self, officer_id: &str, code_hash: &str, expires_ms: i64) -> R<()> {
+        let (o, h) = (officer_id.to_owned(), code_hash.to_owned());
+        match self {
+            Db::Sqlite(c) => blocking(c, move |c| {
+                c.execute(
+                    "INSERT INTO enrolment_codes (code_hash, officer_id, expires_ms) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![h, o, expires_ms],
+                )?;
+                Ok(())
+            })
+            .await,
+            Db::Postgres(p) => {
+                p.get()
+                    .await?
+                    .execute(
+                        "INSERT INTO enrolment_codes (code_hash, officer_id, expires_ms) VALUES ($1, $2, $3)",
+                        &[&h, &o, &expires_ms],
+                    )
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Consumes a code and registers the device; `None` when the code is
+    /// unknown, used or expired, or the key is already enrolled.
+    pub async fn enrol(
+        &self,
+        code_hash: &str,
+        device_id: &str,
+        public_key: &str,
+        label: &str,
+        now: i64,
+    ) -> R<Option<(String, Role)>> {
+        let (h, d, k, l) = (
+            code_hash.to_owned(),
+            device_id.to_owned(),
+            public_key.to_owned(),
+            label.to_owned(),
+        );
+        let genesis = hex::encode(GENESIS_HASH);
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let row: Option<(String, String)> = tx
+                        .query_row(
+                            "UPDATE enrolment_codes SET used_ms = ?2
+                          WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2
+                          RETURNING officer_id, (SELECT role FROM officers WHERE id = officer_id)",
+                            rusqlite::params![h, now],
+                            |r| {
+                                Ok((
+                                    r.get(0)?,
+                                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                                ))
+                            },
+                        )
+                        .optional()?;
+                    let Some((officer, role)) = row else {
+                        return Ok(None);
+                    };
+                    let known: Option<i64> = tx
+                        .query_row("SELECT 1 FROM devices WHERE public_key = ?1", [&k], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
+                    if known.is_some() {
+                        return Ok(None);
+                    }
+                    tx.execute(
+                    "INSERT INTO devices (id, officer_id, public_key, label, enrolled_ms, last_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![d, officer, k, l, now, genesis],
+                )?;
+                    tx.commit()?;
+                    Ok(Some((officer, parse_role(&role))))
+                })
+                .await
+            }
+            Db::Postgres(p) => {
+                let mut client = p.get().await?;
+                let tx = client.transaction().await?;
+                let row = tx
+                    .query_opt(
+                        "UPDATE enrolment_codes SET used_ms = $2
+                          WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2
+                          RETURNING officer_id, (SELECT role FROM officers WHERE id = officer_id)",
+                        &[&h, &now],
+                    )
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let officer: String = row.get(0);
+                let role: Option<String> = row.get(1);
+                if tx
+                    .query_opt("SELECT 1 FROM devices WHERE public_key = $1", &[&k])
+                    .await?
+                    .is_some()
+                {
+                    return Ok(None);
+                }
+                tx.execute(
+                    "INSERT INTO devices (id, officer_id, public_key, label, enrolled_ms, last_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&d, &officer, &k, &l, &now, &genesis],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(Some((officer, parse_role(&role.unwrap_or_default()))))
+            }
+        }
+    }
+
+    /// A device.
+    pub async fn device(&self, id: &str) -> R<Option<DeviceRow>> {
+        const SQL_S: &str = "SELECT d.id, d.officer_id, COALESCE(o.role, ''), d.public_key, d.revoked_ms IS NOT NULL,
+                d.final_push_allowed, d.shredded_ms IS NOT NULL, d.last_seq
+           FROM devices d LEFT JOIN officers o ON o.id = d.officer_id WHERE d.id = ?1";
+        let id = id.to_owned();
+        let raw: Option<(String, String, String, String, bool, bool, bool, i64)> = match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    Ok(c.query_row(SQL_S, [id], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ))
+                    })
+                    .optional()?)
+                })
+                .await?
+            }
+            Db::Postgres(p) => p
+                .get()
+                .await?
+                .query_opt(&SQL_S.replace("?1", "$1"), &[&id])
+                .await?
+                .map(|r| {
+                    (
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        r.get(5),
+                        r.get(6),
+                        r.get(7),
+                    )
+                }),
+        };
+        Ok(raw.and_then(
+            |(id, officer_id, role, key, revoked, final_push_allowed, shredded, last_seq)| {
+                Some(DeviceRow {
+                    id,
+                    officer_id,
+                    role: parse_role(&role),
+                    public_key: hex::decode(key).ok()?,
+                    revoked,
+                    final_push_allowed,
+                    shredded,
+                    last_seq: u64::try_from(last_seq).unwrap_or(0),
+                })
+            },
+        ))
+    }
+
+    /// Every device, for the office.
+    pub async fn devices(&self) -> R<Vec<Value>> {
+        const SQL: &str = "SELECT id, officer_id, label, enrolled_ms, revoked_ms, shredded_ms, last_seq, last_sync_ms FROM devices ORDER BY enrolled_ms";
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = match self {
+            Db::Sqlite(c) => {
+                blocking(c, |c| {
+                    let mut s = c.prepare(SQL)?;
+                    let rows = s.query_map([], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ))
+                    })?;
+                    Ok(rows.collect::<Result<_, _>>()?)
+                })
+                .await?
+            }
+            Db::Postgres(p) => p
+                .get()
+                .await?
+                .query(SQL, &[])
+                .await?
+                .iter()
+                .map(|r| {
+                    (
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        r.get(5),
+                        r.get(6),
+                        r.get(7),
+                    )
+                })
+                .collect(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(id, officer, label, enrolled, revoked, shredded, last_seq, last_sync)| {
+                json!({ "device_id": id, "officer_id": officer, "label": label, "enrolled_ms": enrolled,
+                        "revoked_ms": revoked, "shredded_ms": shredded, "last_seq": last_seq, "last_sync_ms": last_sync })
+            })
+            .collect())
+    }
+
+    /// Records a nonce; `false` when it was seen before (a replay).
+    pub async fn use_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> R<bool> {
+        let (d, n) = (device_id.to_owned(), nonce.to_owned());
+        let cutoff = now - 2 * window_ms;
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    let n = c.execute(
+                    "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![d, n, now],
+                )?;
+                    c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
+                    Ok(n == 1)
+                })
+                .await
+            }
+            Db::Postgres(p) => {
+                let client = p.get().await?;
+                let n = client
+                    .execute(
+                        "INSERT INTO nonces (device_id, nonce, seen_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        &[&d, &n, &now],
+                    )
+                    .await?;
+                client
+                    .execute("DELETE FROM nonces WHERE seen_ms < $1", &[&cutoff])
+                    .await?;
+                Ok(n == 1)
+            }
+        }
+    }
+
+    /// Revokes a device; `false` when unknown.
+    pub async fn revoke(&self, device_id: &str, final_push_allowed: bool, now: i64) -> R<bool> {
+        let d = device_id.to_owned();
+        match self {
+            Db::Sqlite(c) => blocking(c, move |c| {
+                Ok(c.execute(
+                    "UPDATE devices SET revoked_ms = COALESCE(revoked_ms, ?2), final_push_allowed = ?3 WHERE id = ?1",
+                    rusqlite::params![d, now, final_push_allowed],
+                )? == 1)
+            })
+            .await,
+            Db::Postgres(p) => Ok(p
+                .get()
+                .await?
+                .execute(
+                    "UPDATE devices SET revoked_ms = COALESCE(revoked_ms, $2), final_push_allowed = $3 WHERE id = $1",
+                    &[&d, &now, &final_push_allowed],
+                )
+                .await?
+                == 1),
+        }
+    }
+
+    /// Records that a device shredded its store.
+    pub async fn mark_shredded(&self, device_id: &str, now: i64) -> R<()> {
+        let d = device_id.to_owned();
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    c.execute(
+                        "UPDATE devices SET shredded_ms = ?2 WHERE id = ?1",
+                        rusqlite::params![d, now],
+                    )?;
+                    Ok(())
+                })
+                .await
+            }
+            Db::Postgres(p) => {
+                p.get()
+                    .await?
+                    .execute(
+                        "UPDATE devices SET shredded_ms = $2 WHERE id = $1",
+                        &[&d, &now],
+                    )
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Ingests a device's batch in one transaction; one result per event.
+    pub async fn ingest(
+        &self,
+        device: &DeviceRow,
+        events: Vec<Incoming>,
+        now: i64,
+    ) -> R<Vec<PushResult>> {
+        let device = device.clone();
+        match self {
+            Db::Sqlite(c) => blocking(c, move |c| ingest_sqlite(c, &device, &events, now)).await,
+            Db::Postgres(p) => {
+                let mut client = p.get().await?;
+                ingest_pg(&mut client, &device, &events, now).await
+            }
+        }
+    }
+
+    /// Writes a reference item (or deletes it with `data` of `None`) for
+    /// `audience`: (officer, restricted). Returns its cursor.
+    pub async fn put_reference(
+        &self,
+        entity: &str,
+        id: &str,
+        data: Option<String>,
+        audience: Vec<(String, bool)>,
+    ) -> R<i64> {
+        let (e, i) = (entity.to_owned(), id.to_owned());
+        match self {
+            Db::Sqlite(c) => blocking(c, move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let cursor: i64 = tx.query_row("SELECT COALESCE(MAX(cursor), 0) + 1 FROM reference", [], |r| r.get(0))?;
+                tx.execute(
+                    "INSERT INTO reference (entity, id, data, cursor) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, cursor = excluded.cursor",
+                    rusqlite::params![e, i, data, cursor],
+                )?;
+                if data.is_some() {
+                    tx.execute("DELETE FROM reference_audience WHERE entity = ?1 AND id = ?2", [&e, &i])?;
+                    for (officer, restricted) in &audience {
+                        tx.execute(
+                            "INSERT INTO reference_audience (entity, id, officer_id, restricted) VALUES (?1, ?2, ?3, ?4)",
+                            rusqlite::params![e, i, officer, restricted],
+                        )?;
+                    }
+                }
+                tx.commit()?;
+                Ok(cursor)
+            })
+            .await,
+            Db::Postgres(p) => {
+                let mut client = p.get().await?;
+                let tx = client.transaction().await?;
+                // Cursors must become visible in order: one writer at a time.
+                tx.batch_execute("LOCK TABLE reference IN SHARE ROW EXCLUSIVE MODE").await?;
+                let cursor: i64 = tx.query_one("SELECT nextval('reference_cursor_seq')", &[]).await?.get(0);
+                tx.execute(
+                    "INSERT INTO reference (entity, id, data, cursor) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, cursor = excluded.cursor",
+                    &[&e, &i, &data, &cursor],
+                )
+                .await?;
+                if data.is_some() {
+                    tx.execute("DELETE FROM reference_audience WHERE entity = $1 AND id = $2", &[&e, &i]).await?;
+                    for (officer, restricted) in &audience {
+                        tx.execute(
+                            "INSERT INTO reference_audience (entity, id, officer_id, restricted) VALUES ($1, $2, $3, $4)",
+                            &[&e, &i, officer, restricted],
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(cursor)
+            }
+        }
+    }
+
+    /// Reference changes for `officer` after `cursor`.
+    pub async fn pull(&self, officer: &str, cursor: i64, limit: i64) -> R<Vec<RefRow>> {
+        const SQL: &str = "SELECT r.cursor, r.entity, r.id, r.data, a.restricted
+             FROM reference r JOIN reference_audience a ON a.entity = r.entity AND a.id = r.id
+            WHERE a.officer_id = ?1 AND r.cursor > ?2 ORDER BY r.cursor LIMIT ?3";
+        let o = officer.to_owned();
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    let mut s = c.prepare_cached(SQL)?;
+                    let rows = s.query_map(rusqlite::params![o, cursor, limit], |r| {
+                        Ok(RefRow {
+                            cursor: r.get(0)?,
+                            entity: r.get(1)?,
+                            id: r.get(2)?,
+                            data: r.get(3)?,
+                            restricted: r.get(4)?,
+                        })
+                    })?;
+                    Ok(rows.collect::<Result<_, _>>()?)
+                })
+                .await
+            }
+            Db::Postgres(p) => {
+                let sql = SQL
+                    .replace("?1", "$1")
+                    .replace("?2", "$2")
+                    .replace("?3", "$3");
+                Ok(p.get()
+                    .await?
+                    .query(&sql, &[&o, &cursor, &limit])
+                    .await?
+                    .iter()
+                    .map(|r| RefRow {
+                        cursor: r.get(0),
+                        entity: r.get(1),
+                        id: r.get(2),
+                        data: r.get(3),
+                        restricted: r.get(4),
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Stored events whose kind starts with `prefix`, in arrival order.
+    pub async fn events(&self, prefix: &str, limit: i64) -> R<Vec<StoredEvent>> {
+        const SQL: &str = "SELECT event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes, body
+             FROM events WHERE kind LIKE ?1 ORDER BY received_ms, device_id, seq LIMIT ?2";
+        let like = format!("{}%", prefix.replace('%', "").replace('_', "\\_"));
+        let like = like.replace("\\_", "_");
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    let mut s = c.prepare_cached(SQL)?;
+                    let rows = s.query_map(rusqlite::params![like, limit], |r| {
+                        Ok(StoredEvent {
+                            event_id: r.get(0)?,
+                            device_id: r.get(1)?,
+                            seq: r.get(2)?,
+                            officer_id: r.get(3)?,
+                            kind: r.get(4)?,
+                            recorded_ms: r.get(5)?,
+                            received_ms: r.get(6)?,
+                            supersedes: r.get(7)?,
+                            body: r.get(8)?,
+                        })
+                    })?;
+                    Ok(rows.collect::<Result<_, _>>()?)
+                })
+                .await
+            }
+            Db::Postgres(p) => Ok(p
+                .get()
+                .await?
+                .query(
+                    &SQL.replace("?1", "$1").replace("?2", "$2"),
+                    &[&like, &limit],
+                )
+                .await?
+                .iter()
+                .map(|r| StoredEvent {
+                    event_id: r.get(0),
+                    device_id: r.get(1),
+                    seq: r.get(2),
+                    officer_id: r.get(3),
+                    kind: r.get(4),
+                    recorded_ms: r.get(5),
+                    received_ms: r.get(6),
+                    supersedes: r.get(7),
+                    body: r.get(8),
+                })
+                .collect()),
+        }
+    }
+
+    /// Conflicts for the office.
+    pub async fn conflicts(&self) -> R<Vec<Value>> {
+        const SQL: &str =
+            "SELECT kind, subject, event_a, event_b, created_ms FROM conflicts ORDER BY id";
+        let rows: Vec<(String, String, String, String, i64)> = match self {
+            Db::Sqlite(c) => {
+                blocking(c, |c| {
+                    let mut s = c.prepare(SQL)?;
+                    let rows = s.query_map([], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?;
+                    Ok(rows.collect::<Result<_, _>>()?)
+                })
+                .await?
+            }
+            Db::Postgres(p) => p
+                .get()
+                .await?
+                .query(SQL, &[])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .collect(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(kind, subject, a, b, at)| json!({ "kind": kind, "subject": subject, "event_a": a, "event_b": b, "created_ms": at }))
+            .collect())
+    }
+
+    /// Number of stored events.
+    pub async fn event_count(&self) -> R<i64> {
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, |c| {
+                    Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
+                })
+                .await
+            }
+            Db::Postgres(p) => Ok(p
+                .get()
+                .await?
+                .query_one("SELECT COUNT(*) FROM events", &[])
+                .await?
+                .get(0)),
+        }
+    }
+}
+
+fn in_scope_sqlite(
+    tx: &rusqlite::Transaction<'_>,
+    device: &DeviceRow,
+    ev: &Incoming,
+    batch: &[Incoming],
+) -> R<bool> {
+    let audience = |entity: &str, id: &str| -> R<bool> {
+        Ok(tx
+            .query_row(
+                "SELECT 1 FROM reference_audience WHERE entity = ?1 AND id = ?2 AND officer_id = ?3",
+                [entity, id, &device.officer_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    };
+    Ok(match scope_need(ev) {
+        ScopeNeed::None => true,
+        ScopeNeed::Missing => false,
+        ScopeNeed::Session(s) => audience("upw_session", &s)?,
+        ScopeNeed::Case(c) => audience("hv_case", &c)?,
+        ScopeNeed::Visit(v) => {
+            started_in(batch, ev, &v)
+                || tx
+                    .query_row(
+                        "SELECT 1 FROM events WHERE visit_id = ?1 AND device_id = ?2 AND kind = 'visit.started'",
+                        [&v, &device.id],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some()
+        }
+    })
+}
+
+/// Whether the batch started visit `v` before `ev`.
+fn started_in(batch: &[Incoming], ev: &Incoming, v: &str) -> bool {
+    batch.iter().any(|b| {
+        b.seq < ev.seq
+            && b.parsed.as_ref().is_some_and(|p| p.kind == "visit.started")
+            && b.field("visit_id").as_deref() == Some(v)
+    })
+}
+
+fn ingest_sqlite(
+    c: &mut rusqlite::Connection,
+    device: &DeviceRow,
+    events: &[Incoming],
+    now: i64,
+) -> R<Vec<PushResult>> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (mut last_seq, mut last_hash): (i64, String) = tx.query_row(
+        "SELECT last_seq, last_hash FROM devices WHERE id = ?1",
+        [&device.id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut results = Vec::with_capacity(events.len());
+    let mut gap: Option<u64> = None;
+    for ev in events {
+        let decision = if let Some(expected) = gap {
+            Decision::Gap { expected }
+        } else {
+            let known = tx
+                .query_row(
+                    "SELECT 1 FROM chain_links WHERE event_id = ?1",
+                    [&ev.id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            let last = u64::try_from(last_seq).unwrap_or(0);
+            let scope = if !known && ev.seq == last + 1 && ev.refused.is_none() {
+                in_scope_sqlite(&tx, device, ev, events)?
+            } else {
+                true
+            };
+            decide(ev, known, last, &last_hash, scope)
+        };
+        match &decision {
+            Decision::Accept => {
+                let b = ev.parsed.as_ref();
+                tx.execute(
+                    "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
+                        session_id, case_id, visit_id, appointment_id, body, signature)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    rusqlite::params![
+                        ev.id, device.id, ev.seq, b.map(|b| b.officer.clone()), b.map(|b| b.kind.clone()),
+                        b.map(|b| b.recorded_at_ms), now, b.and_then(|b| b.supersedes.clone()),
+                        ev.field("session_id"), ev.field("case_id"), ev.field("visit_id"), ev.field("appointment_id"),
+                        ev.body, ev.signature
+                    ],
+                )?;
+                tx.execute(
+                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status) VALUES (?1, ?2, ?3, ?4, 'accepted')",
+                    rusqlite::params![device.id, ev.seq, ev.id, ev.hash],
+                )?;
+                if b.is_some_and(|b| b.kind == "upw.outcome_recorded") {
+                    if let Some(appt) = ev.field("appointment_id") {
+                        let mut s = tx.prepare_cached(
+                            "SELECT event_id FROM events WHERE appointment_id = ?1 AND kind = 'upw.outcome_recorded' AND device_id <> ?2",
+                        )?;
+                        let others: Vec<String> = s
+                            .query_map([&appt, &device.id], |r| r.get(0))?
+                            .collect::<Result<_, _>>()?;
+                        for other in others {
+                            tx.execute(
+                                "INSERT OR IGNORE INTO conflicts (kind, subject, event_a, event_b, created_ms) VALUES ('outcome', ?1, ?2, ?3, ?4)",
+                                rusqlite::params![appt, other, ev.id, now],
+                            )?;
+                        }
+                    }
+                }
+                last_seq = i64::try_from(ev.seq).unwrap_or(i64::MAX);
+                last_hash = ev.hash.clone();
+            }
+            Decision::Refuse(reason) if ev.seq == u64::try_from(last_seq).unwrap_or(0) + 1 => {
+                tx.execute(
+                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason) VALUES (?1, ?2, ?3, ?4, 'rejected', ?5)",
+                    rusqlite::params![device.id, ev.seq, ev.id, ev.hash, reason.as_str()],
+                )?;
+                last_seq = i64::try_from(ev.seq).unwrap_or(i64::MAX);
+                last_hash = ev.hash.clone();
+            }
+            Decision::Gap { expected } => gap = Some(*expected),
+            Decision::Refuse(_) | Decision::Duplicate => {}
+        }
+        results.push(PushResult {
+            id: ev.id.clone(),
+            seq: ev.seq,
+            outcome: outcome(&decision),
+        });
+    }
+    tx.execute(
+        "UPDATE devices SET last_seq = ?2, last_hash = ?3, last_sync_ms = ?4 WHERE id = ?1",
+        rusqlite::params![device.id, last_seq, last_hash, now],
+    )?;
+    tx.commit()?;
+    Ok(results)
+}
+
+async fn in_scope_pg(
+    tx: &deadpool_postgres::Transaction<'_>,
+    device: &DeviceRow,
+    ev: &Incoming,
+    batch: &[Incoming],
+) -> R<bool> {
+    let audience = |entity: &'static str, id: String| async move {
+        Ok::<bool, DbError>(
+            tx.query_opt(
+                "SELECT 1 FROM reference_audience WHERE entity = $1 AND id = $2 AND officer_id = $3",
+                &[&entity, &id, &device.officer_id],
+            )
+            .await?
+            .is_some(),
+        )
+    };
+    Ok(match scope_need(ev) {
+        ScopeNeed::None => true,
+        ScopeNeed::Missing => false,
+        ScopeNeed::Session(s) => audience("upw_session", s).await?,
+        ScopeNeed::Case(c) => audience("hv_case", c).await?,
+        ScopeNeed::Visit(v) => {
+            started_in(batch, ev, &v)
+                || tx
+                    .query_opt(
+                        "SELECT 1 FROM events WHERE visit_id = $1 AND device_id = $2 AND kind = 'visit.started'",
+                        &[&v, &device.id],
+                    )
+                    .await?
+                    .is_some()
+        }
+    })
+}
+
+async fn ingest_pg(
+    client: &mut deadpool_postgres::Object,
+    device: &DeviceRow,
+    events: &[Incoming],
+    now: i64,
+) -> R<Vec<PushResult>> {
+    let tx = client.transaction().await?;
+    // The row lock serialises this device's pushes across instances.
+    let row = tx
+        .query_one(
+            "SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE",
+            &[&device.id],
+        )
+        .await?;
+    let (mut last_seq, mut last_hash): (i64, String) = (row.get(0), row.get(1));
+    let mut results = Vec::with_capacity(events.len());
+    let mut gap: Option<u64> = None;
+    for ev in events {
+        let seq = i64::try_from(ev.seq).unwrap_or(i64::MAX);
+        let decision = if let Some(expected) = gap {
+            Decision::Gap { expected }
+        } else {
+            let known = tx
+                .query_opt("SELECT 1 FROM chain_links WHERE event_id = $1", &[&ev.id])
+                .await?
+                .is_some();
+            let last = u64::try_from(last_seq).unwrap_or(0);
+            let scope = if !known && ev.seq == last + 1 && ev.refused.is_none() {
+                in_scope_pg(&tx, device, ev, events).await?
+            } else {
+                true
+            };
+            decide(ev, known, last, &last_hash, scope)
+        };
+        match &decision {
+            Decision::Accept => {
+                let b = ev.parsed.as_ref();
+                tx.execute(
+                    "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
+                        session_id, case_id, visit_id, appointment_id, body, signature)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    &[
+                        &ev.id, &device.id, &seq, &b.map(|b| b.officer.clone()), &b.map(|b| b.kind.clone()),
+                        &b.map(|b| b.recorded_at_ms), &now, &b.and_then(|b| b.supersedes.clone()),
+                        &ev.field("session_id"), &ev.field("case_id"), &ev.field("visit_id"), &ev.field("appointment_id"),
+                        &ev.body, &ev.signature,
+                    ],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status) VALUES ($1, $2, $3, $4, 'accepted')",
+                    &[&device.id, &seq, &ev.id, &ev.hash],
+                )
+                .await?;
+                if b.is_some_and(|b| b.kind == "upw.outcome_recorded") {
+                    if let Some(appt) = ev.field("appointment_id") {
+                        let others = tx
+                            .query(
+                                "SELECT event_id FROM events WHERE appointment_id = $1 AND kind = 'upw.outcome_recorded' AND device_id <> $2",
+                                &[&appt, &device.id],
+                            )
+                            .await?;
+                        for other in others {
+                            let other: String = other.get(0);
+                            tx.execute(
+                                "INSERT INTO conflicts (kind, subject, event_a, event_b, created_ms) VALUES ('outcome', $1, $2, $3, $4)
+                                 ON CONFLICT DO NOTHING",
+                                &[&appt, &other, &ev.id, &now],
+                            )
+                            .await?;
+                        }
+                    }
+                }
+                last_seq = seq;
+                last_hash = ev.hash.clone();
+            }
+            Decision::Refuse(reason) if ev.seq == u64::try_from(last_seq).unwrap_or(0) + 1 => {
+                tx.execute(
+                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason) VALUES ($1, $2, $3, $4, 'rejected', $5)",
+                    &[&device.id, &seq, &ev.id, &ev.hash, &reason.as_str()],
+                )
+                .await?;
+                last_seq = seq;
+                last_hash = ev.hash.clone();
+            }
+            Decision::Gap { expected } => gap = Some(*expected),
+            Decision::Refuse(_) | Decision::Duplicate => {}
+        }
+        results.push(PushResult {
+            id: ev.id.clone(),
+            seq: ev.seq,
+            outcome: outcome(&decision),
+        });
+    }
+    tx.execute(
+        "UPDATE devices SET last_seq = $2, last_hash = $3, last_sync_ms = $4 WHERE id = $1",
+        &[&device.id, &last_seq, &last_hash, &now],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(results)
+}
