@@ -64,6 +64,8 @@ pub struct StoredEvent {
     pub supersedes: Option<String>,
     /// Signed JSON.
     pub body: String,
+    /// Signature, hex.
+    pub signature: String,
 }
 
 /// A reference change for a pull.
@@ -400,7 +402,8 @@ impl Db {
                 d.final_push_allowed, d.shredded_ms IS NOT NULL, d.last_seq
            FROM devices d LEFT JOIN officers o ON o.id = d.officer_id WHERE d.id = ?1";
         let id = id.to_owned();
-        let raw: Option<(String, String, String, String, bool, bool, bool, i64)> = match self {
+        type Raw = (String, String, String, String, bool, bool, bool, i64);
+        let raw: Option<Raw> = match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
                     Ok(c.query_row(SQL_S, [id], |r| {
@@ -727,10 +730,10 @@ impl Db {
 
     /// Stored events whose kind starts with `prefix`, in arrival order.
     pub async fn events(&self, prefix: &str, limit: i64) -> R<Vec<StoredEvent>> {
-        const SQL: &str = "SELECT event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes, body
+        const SQL: &str = "SELECT event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes, body, signature
              FROM events WHERE kind LIKE ?1 ORDER BY received_ms, device_id, seq LIMIT ?2";
-        let like = format!("{}%", prefix.replace('%', "").replace('_', "\\_"));
-        let like = like.replace("\\_", "_");
+        // Kinds are [a-z0-9._-]; '_' matching any one character is harmless.
+        let like = format!("{}%", prefix.replace('%', ""));
         match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
@@ -746,6 +749,7 @@ impl Db {
                             received_ms: r.get(6)?,
                             supersedes: r.get(7)?,
                             body: r.get(8)?,
+                            signature: r.get(9)?,
                         })
                     })?;
                     Ok(rows.collect::<Result<_, _>>()?)
@@ -771,6 +775,7 @@ impl Db {
                     received_ms: r.get(6),
                     supersedes: r.get(7),
                     body: r.get(8),
+                    signature: r.get(9),
                 })
                 .collect()),
         }

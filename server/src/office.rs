@@ -242,11 +242,14 @@ async fn delete_reference(
     Ok(Json(json!({ "cursor": cursor })))
 }
 
+/// One CSV row: id, the item, its audience, who sees it restricted.
+pub type CsvItem = (String, Value, Vec<String>, Vec<String>);
+
 /// Parses CSV into reference items. Columns: `id`, `audience` and
 /// `restricted_for` (officer ids separated by `;`), then the entity's
 /// fields; a header ending in `:json` holds JSON (lists, objects, numbers,
 /// booleans); an empty cell is omitted.
-pub fn parse_csv(text: &str) -> Result<Vec<(String, Value, Vec<String>, Vec<String>)>, String> {
+pub fn parse_csv(text: &str) -> Result<Vec<CsvItem>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());

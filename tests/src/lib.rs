@@ -2,6 +2,8 @@
 //! throwaway device (store, software key store, clock) and sample records
 //! whose every field can carry a marker string.
 
+pub mod harness;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -629,6 +629,13 @@ impl HomeVisits {
 
 /// Validates and writes caseload data inside a transaction.
 pub fn import_in(w: &mut Writer<'_>, batch: &CaseloadBatch) -> Result<()> {
+    import_items(w, batch)?;
+    record_import(w, batch)
+}
+
+/// Writes the items of `batch` without an access-log entry (the caller
+/// records one for everything it imports).
+pub fn import_items(w: &mut Writer<'_>, batch: &CaseloadBatch) -> Result<()> {
     for (i, (id, case)) in batch.cases.iter().enumerate() {
         let mut case = case.clone();
         if case.crn.trim().is_empty() {
@@ -658,6 +665,10 @@ pub fn import_in(w: &mut Writer<'_>, batch: &CaseloadBatch) -> Result<()> {
         }
         w.put(id, s)?;
     }
+    Ok(())
+}
+
+fn record_import(w: &mut Writer<'_>, batch: &CaseloadBatch) -> Result<()> {
     w.record_access(
         AccessAction::Collection,
         AccessPayload {

@@ -113,6 +113,8 @@ pub struct SyncReport {
     pub quarantined: u64,
     /// Reference changes applied.
     pub pulled: u64,
+    /// Reference items from the office that failed validation (skipped).
+    pub skipped: u64,
     /// Whether the office reset the reference data.
     pub reset: bool,
     /// Whether the store was crypto-shredded after revocation.
@@ -579,14 +581,16 @@ impl SyncClient {
             state.epoch = Some(page.epoch.clone());
             state.cursor = page.next_cursor;
             let new_state = state.clone();
-            self.store.write(|w| {
-                if reset {
-                    clear_reference(w)?;
-                }
-                apply_changes(w, &page.changes)?;
-                w.put(&state_id()?, &new_state)?;
-                Ok(())
-            })?;
+            self.store
+                .write(|w| {
+                    if reset {
+                        clear_reference(w)?;
+                    }
+                    let skipped = apply_changes(w, &page.changes)?;
+                    w.put(&state_id()?, &new_state)?;
+                    Ok(skipped)
+                })
+                .map(|skipped| report.skipped += skipped)?;
             report.pulled += n;
             progress.pulled += n;
             notify(*progress);
@@ -683,7 +687,7 @@ fn clear_reference(w: &mut Writer<'_>) -> Result<()> {
 }
 
 /// Applies a page of changes through the services' validating imports.
-fn apply_changes(w: &mut Writer<'_>, changes: &[Change]) -> Result<()> {
+fn apply_changes(w: &mut Writer<'_>, changes: &[Change]) -> Result<u64> {
     let mut upw = ReferenceBatch::default();
     let mut hv = CaseloadBatch::default();
     fn parse<T: DeserializeOwned>(c: &Change) -> Result<(RecordId, T)> {
@@ -716,11 +720,46 @@ fn apply_changes(w: &mut Writer<'_>, changes: &[Change]) -> Result<()> {
             _ => return Err(Error::invalid("entity", "unknown entity")),
         }
     }
-    if upw != ReferenceBatch::default() {
-        unpaid_work::import_in(w, &upw)?;
+    // One item at a time, in dependency order, so a bad item from the
+    // office is skipped (and counted) instead of blocking every later sync.
+    let mut skipped = 0;
+    let mut apply = |r: Result<()>| -> Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(Error::InvalidInput { field, .. }) => {
+                tracing::warn!(%field, "reference item from the office skipped");
+                skipped += 1;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    };
+    macro_rules! each {
+        ($list:expr, $field:ident, $batch:ident, $import:path) => {
+            for item in &$list.$field {
+                let one = $batch {
+                    $field: vec![item.clone()],
+                    ..Default::default()
+                };
+                apply($import(w, &one))?;
+            }
+        };
     }
-    if hv != CaseloadBatch::default() {
-        home_visits::import_in(w, &hv)?;
+    each!(upw, projects, ReferenceBatch, unpaid_work::import_items);
+    each!(upw, sessions, ReferenceBatch, unpaid_work::import_items);
+    each!(upw, requirements, ReferenceBatch, unpaid_work::import_items);
+    each!(upw, appointments, ReferenceBatch, unpaid_work::import_items);
+    each!(hv, cases, CaseloadBatch, home_visits::import_items);
+    each!(hv, scheduled, CaseloadBatch, home_visits::import_items);
+    if !changes.is_empty() {
+        w.record_access(
+            crate::access::AccessAction::Collection,
+            crate::access::AccessPayload {
+                subject: format!("reference: {} changes from the office", changes.len()),
+                purpose: "reference data sync".into(),
+                recipient: None,
+            },
+        )?;
     }
-    Ok(())
+    Ok(skipped)
 }

@@ -867,6 +867,13 @@ impl UnpaidWork {
 /// Validates and writes reference data inside a transaction; a bad item
 /// rejects the whole batch with the item's position.
 pub fn import_in(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
+    import_items(w, batch)?;
+    record_import(w, batch)
+}
+
+/// Writes the items of `batch` without an access-log entry (the caller
+/// records one for everything it imports).
+pub fn import_items(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
     for (i, (id, p)) in batch.projects.iter().enumerate() {
         validate_project(p).map_err(|e| at("projects", i, e))?;
         w.put(id, p)?;
@@ -927,6 +934,10 @@ pub fn import_in(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
         }
         w.put(id, a)?;
     }
+    Ok(())
+}
+
+fn record_import(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
     w.record_access(
         crate::access::AccessAction::Collection,
         crate::access::AccessPayload {

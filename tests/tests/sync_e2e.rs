@@ -1,0 +1,923 @@
+//! Sync end to end against real servers over loopback: a field day with
+//! reference data, scope and restriction, authentication failures, bad
+//! input, revocation and crypto-shredding, conflicts, and the no-loss
+//! property under injected faults (seeded, `FIELDBOOK_SYNC_SEED` repeats a
+//! scenario, `FIELDBOOK_SYNC_SCENARIOS` sets how many).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use fieldbook_core::events::{ChainVerifier, EventDraft, SignedEvent, GENESIS_HASH};
+use fieldbook_core::ids::RecordId;
+use fieldbook_core::sync::protocol::*;
+use fieldbook_core::sync::{SyncObserver, SyncProgress};
+use fieldbook_core::unpaid_work::policy::OutcomeInput;
+use fieldbook_core::unpaid_work::{CheckIn, UnpaidWork};
+use fieldbook_core::Error;
+use fieldbook_e2e::harness::*;
+use fieldbook_server::{RunningServer, Storage};
+use rand::{Rng, SeedableRng};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn rid() -> String {
+    RecordId::random().expect("rng").to_string()
+}
+
+fn today() -> String {
+    chrono_today()
+}
+
+fn chrono_today() -> String {
+    let days = wall_now() / 86_400_000;
+    let date = fieldbook_core::unpaid_work::model::Stamp {
+        utc_ms: days * 86_400_000,
+        offset_min: 0,
+    }
+    .local()
+    .date();
+    date.to_string()
+}
+
+struct Upw {
+    session: String,
+    other_session: String,
+    appointments: Vec<String>,
+}
+
+/// A project and two sessions today (one for sup-1, one for sup-2), and
+/// three people in sup-1's session (one restricted).
+async fn upw_reference(office: &Office) -> Upw {
+    let project = rid();
+    let all_days = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+    office
+        .reference(
+            "upw_project",
+            &project,
+            json!({ "code": "P1", "name": "Park", "project_type": "group_placement", "travel_time_eligible": false,
+                    "address": "Park Road", "beneficiary": "Council", "site_contact": "Office", "hi_vis_required": true,
+                    "hazards": "", "risk_notes": "", "available_days": all_days, "available_from": "00:00:00",
+                    "available_until": "23:59:00" }),
+            &["sup-1", "sup-2"],
+            &[],
+        )
+        .await;
+    let session = rid();
+    let other_session = rid();
+    for (id, sup) in [(&session, "sup-1"), (&other_session, "sup-2")] {
+        office
+            .reference(
+                "upw_session",
+                id,
+                json!({ "project_id": project, "date": today(), "planned_start": "00:01:00", "planned_end": "23:58:00",
+                        "supervisor_id": sup, "pick_up_point": null, "pick_up_time": null }),
+                &[sup],
+                &[],
+            )
+            .await;
+    }
+    let mut appointments = vec![];
+    for (i, name) in ["Alex Example", "Sam Sample", "Restricted Person"]
+        .iter()
+        .enumerate()
+    {
+        let req = rid();
+        let crn = format!("X10000{i}");
+        office
+            .reference(
+                "upw_requirement",
+                &req,
+                json!({ "crn": crn, "name": name, "restricted": false, "photo_ref": "p", "risk_level": "low",
+                        "registrations": [], "hours_required": 100, "minutes_credited_office": 0,
+                        "adjustment_minutes": 0, "order_start": "2020-01-01", "order_end": "2099-12-31", "last_warning": null }),
+                &["sup-1", "sup-2"],
+                if i == 2 { &["sup-1"] } else { &[] },
+            )
+            .await;
+        let appt = rid();
+        office
+            .reference(
+                "upw_appointment",
+                &appt,
+                json!({ "session_id": session, "requirement_id": req, "crn": crn, "allocated": true, "agreed_absence": null }),
+                &["sup-1", "sup-2"],
+                &[],
+            )
+            .await;
+        appointments.push(appt);
+    }
+    Upw {
+        session,
+        other_session,
+        appointments,
+    }
+}
+
+#[derive(Default)]
+struct Seen(std::sync::Mutex<Vec<SyncProgress>>);
+
+impl SyncObserver for Seen {
+    fn progress(&self, p: SyncProgress) {
+        self.0.lock().expect("lock").push(p);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_day_reaches_the_office() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    let upw = upw_reference(&office).await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+
+    // First sync pulls the reference data.
+    let report = phone.sync().await.expect("sync");
+    assert!(report.pulled >= 7, "{report:?}");
+    let uw = UnpaidWork::new(phone.store.clone());
+    let roll = uw
+        .roll_call(&RecordId::parse(&upw.session).expect("id"))
+        .expect("roll call");
+    assert_eq!(roll.rows.len(), 3);
+    let labels: HashSet<String> = roll.rows.iter().map(|r| r.label.clone()).collect();
+    assert!(labels.contains("Alex Example"));
+    assert!(
+        labels.contains("X100002"),
+        "restricted case shows the CRN only: {labels:?}"
+    );
+    assert!(!labels.contains("Restricted Person"));
+
+    // Roll call offline.
+    let a0 = RecordId::parse(&upw.appointments[0]).expect("id");
+    let a1 = RecordId::parse(&upw.appointments[1]).expect("id");
+    uw.check_in(
+        &a0,
+        CheckIn {
+            identity_checked: true,
+            hi_vis_issued: true,
+            hi_vis_worn: true,
+            ..CheckIn::default()
+        },
+    )
+    .expect("check in");
+    phone.device.clock.advance_ms(3 * 3_600_000);
+    // Arrival defaults to the check-in, departure to now: 3 hours.
+    let mut out = OutcomeInput::absence("ATTC");
+    out.notes = "Worked well".into();
+    let result = uw.record_outcome(&a0, out).expect("outcome");
+    assert_eq!(result.minutes_credited, 180);
+    uw.did_not_attend(&a1, true).expect("dna");
+
+    let seen = Seen::default();
+    let pending = phone.store.pending_count().expect("pending");
+    phone.device.clock.set_wall_ms(wall_now());
+    let report = phone
+        .client
+        .sync(Some(&seen), &AtomicBool::new(false))
+        .await
+        .expect("sync");
+    assert_eq!(report.accepted, pending);
+    assert_eq!(phone.store.pending_count().expect("pending"), 0);
+    assert!(
+        report.bytes_sent < report.bytes_uncompressed,
+        "compressed: {report:?}"
+    );
+    let phases: Vec<_> = seen
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|p| p.phase)
+        .collect();
+    assert!(phases.contains(&fieldbook_core::sync::SyncPhase::Push));
+    assert_eq!(phases.last(), Some(&fieldbook_core::sync::SyncPhase::Done));
+
+    // The office sees the attendance, the enforcement item, the ledger and
+    // the access log.
+    let attendance = office.get("/v1/office/attendance").await;
+    let codes: HashSet<&str> = attendance
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|v| v["payload"]["code"].as_str())
+        .collect();
+    assert_eq!(codes, HashSet::from(["ATTC", "UACP"]));
+    let enforcement = office.get("/v1/office/enforcement").await;
+    assert_eq!(enforcement.as_array().expect("array").len(), 1);
+    assert_eq!(enforcement[0]["step"], "warning");
+    let ledgers = office.get("/v1/office/ledgers").await;
+    assert!(ledgers
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|l| l["minutes_credited_by_devices"].as_i64() == Some(180)));
+    let access = office.get("/v1/office/events?prefix=access.").await;
+    assert!(access
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|e| e["kind"] == "access.consultation"));
+    // Metrics count what happened.
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(&format!(
+            "fieldbook_events_ingested_total {}",
+            report.accepted
+        )),
+        "{metrics}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_scope_events_are_quarantined_and_can_be_superseded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    office.officer("sup-2", "supervisor").await;
+    let upw = upw_reference(&office).await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    phone.sync().await.expect("pull");
+    // The device never received sup-2's session: an event naming it is out
+    // of scope (as a tampered or confused device might send).
+    let bad = phone
+        .store
+        .append(EventDraft::new(
+            "upw.session_started",
+            json!({ "session_id": upw.other_session }),
+        ))
+        .expect("append");
+    let ok = phone
+        .store
+        .append(EventDraft::new(
+            "upw.session_started",
+            json!({ "session_id": upw.session }),
+        ))
+        .expect("append");
+    let report = phone.sync().await.expect("sync");
+    // The good event and the access-log entry of the first pull go through.
+    assert_eq!((report.accepted, report.quarantined), (2, 1), "{report:?}");
+    let quarantined = phone.store.quarantined().expect("q");
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].0.body.id, bad.id);
+    assert_eq!(quarantined[0].1, "out_of_scope");
+    assert_eq!(phone.store.unsent_count().expect("unsent"), 1);
+    // The officer records a corrected event that supersedes it.
+    phone
+        .store
+        .append(EventDraft::correction(
+            "upw.session_started",
+            json!({ "session_id": upw.session }),
+            bad.id.clone(),
+            "wrong session selected",
+        ))
+        .expect("correction");
+    assert!(phone.store.quarantined().expect("q").is_empty());
+    let report = phone.sync().await.expect("sync");
+    assert_eq!(report.accepted, 1);
+    let events = office
+        .get("/v1/office/events?prefix=upw.session_started")
+        .await;
+    let ids: HashSet<&str> = events
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert!(ids.contains(ok.id.as_str()));
+    assert!(
+        !ids.contains(bad.id.as_str()),
+        "nothing stored for a refused event"
+    );
+    // sup-2 pulls only its own session.
+    let phone2 = SyncDevice::enrol(&office, "sup-2", &url, None).await;
+    let report = phone2.sync().await.expect("pull");
+    // The office also sent sup-2 the appointments of sup-1's session, which
+    // sup-2 cannot place: they are skipped, not a reason to stop syncing.
+    assert_eq!(report.skipped, 3, "{report:?}");
+    let sessions = phone2
+        .store
+        .read(|r| {
+            r.records()
+                .all::<fieldbook_core::unpaid_work::model::WorkSession>()
+        })
+        .expect("sessions");
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].id.to_string(), upw.other_session);
+    server.shutdown().await;
+}
+
+/// Sends a signed request with chosen parts, for the attacks below.
+#[allow(clippy::too_many_arguments)]
+async fn raw_signed(
+    url: &str,
+    store: &fieldbook_core::Store,
+    device_id: &str,
+    path: &str,
+    body: &[u8],
+    ts: i64,
+    nonce: &str,
+    tamper: bool,
+) -> (StatusCode, Value) {
+    let mut sig = store
+        .sign(&signing_string("POST", path, body, ts, nonce))
+        .expect("sign");
+    if tamper {
+        sig[0] ^= 1;
+    }
+    let resp = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .header(H_DEVICE, device_id)
+        .header(H_TIMESTAMP, ts.to_string())
+        .header(H_NONCE, nonce)
+        .header(H_SIGNATURE, hex::encode(sig))
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_errors_and_store_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    let device_id = phone
+        .client
+        .state()
+        .expect("state")
+        .expect("enrolled")
+        .device_id;
+    let empty = serde_json::to_vec(&PushRequest { events: vec![] }).expect("json");
+    let now = wall_now();
+    let nonce = |n: u8| format!("{n:032x}");
+    let path = "/v1/sync/push";
+
+    let cases: Vec<(&str, (StatusCode, Value))> = vec![
+        (
+            "bad signature",
+            raw_signed(
+                &url,
+                &phone.store,
+                &device_id,
+                path,
+                &empty,
+                now,
+                &nonce(1),
+                true,
+            )
+            .await,
+        ),
+        (
+            "stale timestamp",
+            raw_signed(
+                &url,
+                &phone.store,
+                &device_id,
+                path,
+                &empty,
+                now - 3_600_000,
+                &nonce(2),
+                false,
+            )
+            .await,
+        ),
+        (
+            "future timestamp",
+            raw_signed(
+                &url,
+                &phone.store,
+                &device_id,
+                path,
+                &empty,
+                now + 3_600_000,
+                &nonce(3),
+                false,
+            )
+            .await,
+        ),
+        (
+            "unknown device",
+            raw_signed(
+                &url,
+                &phone.store,
+                &"0".repeat(32),
+                path,
+                &empty,
+                now,
+                &nonce(4),
+                false,
+            )
+            .await,
+        ),
+        (
+            "bad nonce",
+            raw_signed(
+                &url,
+                &phone.store,
+                &device_id,
+                path,
+                &empty,
+                now,
+                "xyz",
+                false,
+            )
+            .await,
+        ),
+    ];
+    for (name, (status, body)) in &cases {
+        assert_eq!(*status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        assert!(body["error"].is_string(), "{name}: {body}");
+    }
+    // A replayed nonce: the first is fine, the second refused.
+    let first = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        path,
+        &empty,
+        now,
+        &nonce(5),
+        false,
+    )
+    .await;
+    assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+    let replay = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        path,
+        &empty,
+        now,
+        &nonce(5),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (replay.0, replay.1["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("replayed_nonce"))
+    );
+    // Malformed JSON, wrong schema, oversized, wrong content type, bad gzip.
+    let malformed = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        path,
+        b"{not json",
+        now,
+        &nonce(6),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (malformed.0, malformed.1["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed"))
+    );
+    let schema = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        path,
+        br#"{"events": 5}"#,
+        now,
+        &nonce(7),
+        false,
+    )
+    .await;
+    assert_eq!(schema.0, StatusCode::BAD_REQUEST);
+    let too_many = serde_json::to_vec(&PushRequest {
+        events: (0..1001)
+            .map(|i| PushEvent {
+                id: format!("{i}"),
+                seq: i,
+                body: String::new(),
+                signature: String::new(),
+            })
+            .collect(),
+    })
+    .expect("json");
+    let big = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        path,
+        &too_many,
+        now,
+        &nonce(8),
+        false,
+    )
+    .await;
+    assert_eq!(big.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let huge = vec![b' '; MAX_BODY_BYTES + 10];
+    let resp = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .body(huge)
+        .send()
+        .await
+        .expect("send");
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/enrol"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/enrol"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body("definitely not gzip")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // A used enrolment code, and an unknown one.
+    let (status, _) = office.send(Method::GET, "/v1/office/devices", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let code = office.code("sup-1").await;
+    let enrol = |code: String, key: String| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{url}/v1/enrol"))
+                .json(&EnrolRequest {
+                    code,
+                    public_key: key,
+                    label: "x".into(),
+                })
+                .send()
+                .await
+                .expect("send")
+                .status()
+        }
+    };
+    assert_eq!(
+        enrol(code.clone(), hex::encode([7u8; 32])).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        enrol(code, hex::encode([8u8; 32])).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        enrol("NOPE".into(), hex::encode([9u8; 32])).await,
+        StatusCode::FORBIDDEN
+    );
+    // Office endpoints need the token.
+    let resp = reqwest::get(format!("{url}/v1/office/events"))
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // An event signed by another key inside a validly signed push.
+    let other = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    let forged = other
+        .store
+        .append(EventDraft::new("test.note", json!({})))
+        .expect("append");
+    let batch = other.store.pending_batch(0, 10).expect("batch");
+    let push = serde_json::to_vec(&PushRequest {
+        events: vec![PushEvent {
+            id: forged.id.clone(),
+            seq: 1,
+            body: PushEvent::encode_body(&batch[0].signed.bytes),
+            signature: hex::encode(batch[0].signed.signature),
+        }],
+    })
+    .expect("json");
+    let (status, body) = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        path,
+        &push,
+        wall_now(),
+        &nonce(9),
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["results"][0]["status"], "rejected");
+    assert_eq!(body["results"][0]["reason"], "bad_signature");
+    // Nothing was stored by any of this, and the server still serves.
+    assert_eq!(server.state.db.event_count().await.expect("count"), 0);
+    assert_eq!(
+        reqwest::get(format!("{url}/readyz"))
+            .await
+            .expect("ready")
+            .status(),
+        StatusCode::OK
+    );
+    let spec: Value = reqwest::get(format!("{url}/openapi.json"))
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("json");
+    assert!(spec["paths"]["/v1/sync/push"].is_object());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_device_pushes_then_shreds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("po-1", "probation_officer").await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "po-1", &url, None).await;
+    let device_id = phone
+        .client
+        .state()
+        .expect("state")
+        .expect("enrolled")
+        .device_id;
+    for i in 0..3 {
+        phone
+            .store
+            .append(EventDraft::new("test.note", json!({ "i": i })))
+            .expect("append");
+    }
+    let (status, _) = office
+        .send(
+            Method::POST,
+            &format!("/v1/office/devices/{device_id}/revoke"),
+            Some(json!({ "final_push_allowed": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let report = phone.sync().await.expect("sync");
+    assert!(report.shredded);
+    assert_eq!(report.accepted, 3, "unsent events were pushed first");
+    assert!(phone.store.is_shredded());
+    assert!(
+        fieldbook_e2e::db_files(&phone.device.db).is_empty(),
+        "database files removed"
+    );
+    assert!(matches!(
+        phone.store.unlock(fieldbook_e2e::PIN),
+        Err(Error::NoStore)
+    ));
+    let devices = office.get("/v1/office/devices").await;
+    assert!(devices[0]["shredded_ms"].is_i64(), "{devices}");
+    assert_eq!(
+        office
+            .get("/v1/office/events?prefix=test.")
+            .await
+            .as_array()
+            .expect("array")
+            .len(),
+        3
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_supervisors_recording_one_appointment_raise_a_conflict() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    office.officer("sup-2", "supervisor").await;
+    let upw = upw_reference(&office).await;
+    // Both supervisors are given the session (a covering supervisor).
+    let url = format!("http://{}", server.addr);
+    let a = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    let b = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    for phone in [&a, &b] {
+        phone.sync().await.expect("pull");
+    }
+    let appt = RecordId::parse(&upw.appointments[0]).expect("id");
+    UnpaidWork::new(a.store.clone())
+        .did_not_attend(&appt, false)
+        .expect("a");
+    UnpaidWork::new(b.store.clone())
+        .did_not_attend(&appt, true)
+        .expect("b");
+    for phone in [&a, &b] {
+        let r = phone.sync().await.expect("sync");
+        assert!(r.accepted > 0);
+    }
+    let conflicts = office.get("/v1/office/conflicts").await;
+    assert_eq!(conflicts.as_array().expect("array").len(), 1, "{conflicts}");
+    assert_eq!(conflicts[0]["subject"], upw.appointments[0]);
+    assert_eq!(
+        office
+            .get("/v1/office/events?prefix=upw.outcome")
+            .await
+            .as_array()
+            .expect("array")
+            .len(),
+        2,
+        "both kept"
+    );
+    server.shutdown().await;
+}
+
+/// Checks the office holds exactly the device's events, each once, with an
+/// intact chain.
+async fn office_holds_exactly(
+    server_db: &fieldbook_server::db::Db,
+    phone: &SyncDevice,
+    kind: &str,
+    ctx: &str,
+) {
+    let public_key = phone.store.device_public_key().expect("key");
+    let mut device_ids = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let batch = phone.store.events_after(after, 1000).expect("events");
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for e in batch {
+            device_ids.insert(e.seq, e.body.id);
+        }
+    }
+    let device_id = phone
+        .client
+        .state()
+        .expect("state")
+        .expect("enrolled")
+        .device_id;
+    let stored: Vec<_> = server_db
+        .events(kind, 1_000_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.device_id == device_id)
+        .collect();
+    let mut by_seq = BTreeMap::new();
+    for e in &stored {
+        assert!(
+            by_seq.insert(e.seq as u64, e).is_none(),
+            "{ctx}: duplicate seq {}",
+            e.seq
+        );
+    }
+    let office_ids: BTreeMap<u64, String> = by_seq
+        .iter()
+        .map(|(s, e)| (*s, e.event_id.clone()))
+        .collect();
+    assert_eq!(office_ids, device_ids, "{ctx}: office and device disagree");
+    let mut verifier = ChainVerifier::new(&public_key, 1, GENESIS_HASH);
+    for (seq, e) in &by_seq {
+        let signature: [u8; 64] = hex::decode(&e.signature)
+            .expect("hex")
+            .try_into()
+            .expect("64");
+        let signed = SignedEvent {
+            bytes: e.body.as_bytes().to_vec(),
+            signature,
+        };
+        verifier
+            .check(*seq, &e.event_id, Some(&signed))
+            .unwrap_or_else(|b| panic!("{ctx}: chain broken {b:?}"));
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_loss_no_duplicates_under_injected_faults() {
+    let scenarios = env_u64("FIELDBOOK_SYNC_SCENARIOS").unwrap_or(1000);
+    let base_seed = env_u64("FIELDBOOK_SYNC_SEED").unwrap_or_else(rand::random);
+    println!("fault scenarios: {scenarios} from seed {base_seed} (FIELDBOOK_SYNC_SEED={base_seed} to repeat)");
+    let dir = tempfile::tempdir().expect("tmp");
+    let db_path = dir.path().join("office.db");
+    let current: Arc<tokio::sync::Mutex<Option<RunningServer>>> = Arc::new(
+        tokio::sync::Mutex::new(Some(server(Storage::Sqlite(db_path.clone())).await)),
+    );
+    let (upstream, db) = {
+        let guard = current.lock().await;
+        let s = guard.as_ref().expect("server");
+        (s.addr, s.state.db.clone())
+    };
+    let restart = {
+        let current = current.clone();
+        let path = db_path.clone();
+        Arc::new(move || {
+            let current = current.clone();
+            let path = path.clone();
+            tokio::spawn(async move {
+                let mut guard = current.lock().await;
+                if let Some(old) = guard.take() {
+                    // A crash: in-flight requests are dropped mid-way.
+                    old.abort();
+                }
+                let fresh = server(Storage::Sqlite(path)).await;
+                let addr = fresh.addr;
+                *guard = Some(fresh);
+                addr
+            })
+        })
+    };
+    let proxy = FaultProxy::start(upstream, base_seed, restart).await;
+    let office = Office::new(upstream);
+    office.officer("po-1", "probation_officer").await;
+    let proxy_url = format!("http://{}", proxy.addr);
+    let mut total_events = 0u64;
+    for n in 0..scenarios {
+        let seed = base_seed.wrapping_add(n);
+        let ctx = format!("scenario seed {seed}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let kind = format!("test.s{seed}");
+        proxy.configure(0.0, seed);
+        let office_now = Office::new(proxy.upstream());
+        let mut config = fast_config(&proxy_url);
+        config.batch_size = rng.gen_range(1..16);
+        let phone = SyncDevice::enrol(
+            &office_now,
+            "po-1",
+            &format!("http://{}", proxy.upstream()),
+            Some(config.clone()),
+        )
+        .await;
+        let client =
+            fieldbook_core::sync::SyncClient::new(phone.store.clone(), config).expect("client");
+        let events = rng.gen_range(1..30);
+        let rate = rng.gen_range(0.0..0.6);
+        proxy.configure(rate, seed);
+        let mut written = 0;
+        for round in 0..80 {
+            // Captures keep arriving, some while a push is in flight.
+            let add = if written < events {
+                rng.gen_range(0..=(events - written).min(8))
+            } else {
+                0
+            };
+            let store = phone.store.clone();
+            let kind_c = kind.clone();
+            let appender = tokio::task::spawn_blocking(move || {
+                for i in 0..add {
+                    store
+                        .append(EventDraft::new(kind_c.as_str(), json!({ "i": i })))
+                        .expect("append");
+                }
+            });
+            written += add;
+            if round > 40 {
+                proxy.configure(0.0, seed);
+            }
+            phone.device.clock.set_wall_ms(wall_now());
+            let kill = rng.gen_bool(0.15);
+            let never = AtomicBool::new(false);
+            let sync = client.sync(None, &never);
+            let result = if kill {
+                // The device dies mid-sync: the future is dropped wherever it is.
+                let ms = rng.gen_range(0..15);
+                tokio::time::timeout(std::time::Duration::from_millis(ms), sync)
+                    .await
+                    .ok()
+            } else {
+                Some(sync.await)
+            };
+            appender.await.expect("appender");
+            let clean = matches!(result, Some(Ok(_)));
+            if clean && written >= events && phone.store.pending_count().expect("pending") == 0 {
+                break;
+            }
+        }
+        assert_eq!(
+            phone.store.pending_count().expect("pending"),
+            0,
+            "{ctx}: did not converge"
+        );
+        assert!(
+            phone.store.quarantined().expect("q").is_empty(),
+            "{ctx}: nothing should be refused"
+        );
+        office_holds_exactly(&db, &phone, &kind, &ctx).await;
+        total_events += written;
+    }
+    println!(
+        "fault scenarios passed: {scenarios} scenarios, {total_events} events, {} requests, {} faults, {} server restarts",
+        proxy.counts.requests.load(std::sync::atomic::Ordering::Relaxed),
+        proxy.counts.faults.load(std::sync::atomic::Ordering::Relaxed),
+        proxy.counts.restarts.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert!(
+        proxy
+            .counts
+            .faults
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+}
