@@ -15,6 +15,10 @@ use fieldbook_server::{start, RunningServer, ServerConfig, Storage};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+use std::collections::BTreeMap;
+
+use fieldbook_core::events::{ChainVerifier, EventDraft, SignedEvent, GENESIS_HASH};
+
 use crate::{test_settings, Device, PIN};
 
 /// The office token used in tests.
@@ -428,4 +432,150 @@ async fn proxy(
                 .unwrap_or_else(|_| bad_gateway())
         }
     }
+}
+
+/// Checks the office holds exactly the device's events, each once, with an
+/// intact chain.
+pub async fn office_holds_exactly(
+    server_db: &fieldbook_server::db::Db,
+    phone: &SyncDevice,
+    kind: &str,
+    ctx: &str,
+) {
+    let public_key = phone.store.device_public_key().expect("key");
+    let mut device_ids = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let batch = phone.store.events_after(after, 1000).expect("events");
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for e in batch {
+            device_ids.insert(e.seq, e.body.id);
+        }
+    }
+    let device_id = phone
+        .client
+        .state()
+        .expect("state")
+        .expect("enrolled")
+        .device_id;
+    let stored: Vec<_> = server_db
+        .events(kind, 1_000_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.device_id == device_id)
+        .collect();
+    let mut by_seq = BTreeMap::new();
+    for e in &stored {
+        assert!(
+            by_seq.insert(e.seq as u64, e).is_none(),
+            "{ctx}: duplicate seq {}",
+            e.seq
+        );
+    }
+    let office_ids: BTreeMap<u64, String> = by_seq
+        .iter()
+        .map(|(s, e)| (*s, e.event_id.clone()))
+        .collect();
+    assert_eq!(office_ids, device_ids, "{ctx}: office and device disagree");
+    let mut verifier = ChainVerifier::new(&public_key, 1, GENESIS_HASH);
+    for (seq, e) in &by_seq {
+        let signature: [u8; 64] = hex::decode(&e.signature)
+            .expect("hex")
+            .try_into()
+            .expect("64");
+        let signed = SignedEvent {
+            bytes: e.body.as_bytes().to_vec(),
+            signature,
+        };
+        verifier
+            .check(*seq, &e.event_id, Some(&signed))
+            .unwrap_or_else(|b| panic!("{ctx}: chain broken {b:?}"));
+    }
+}
+
+
+/// Runs seeded fault scenarios through `proxy`: each enrols a device,
+/// captures events (some while a push is in flight), and syncs through
+/// injected faults (and dropped syncs, as a killed device) until nothing is
+/// pending; then the office must hold exactly the device's events, each
+/// once, with an intact chain. Returns the number of events.
+pub async fn run_fault_scenarios(proxy: &FaultProxy, db: &fieldbook_server::db::Db, scenarios: u64, base_seed: u64) -> u64 {
+    let proxy_url = format!("http://{}", proxy.addr);
+    let mut total_events = 0u64;
+    for n in 0..scenarios {
+        let seed = base_seed.wrapping_add(n);
+        let ctx = format!("scenario seed {seed}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let kind = format!("test.s{seed}");
+        proxy.configure(0.0, seed);
+        let office_now = Office::new(proxy.upstream());
+        let mut config = fast_config(&proxy_url);
+        config.batch_size = rng.gen_range(1..16);
+        let phone = SyncDevice::enrol(
+            &office_now,
+            "po-1",
+            &format!("http://{}", proxy.upstream()),
+            Some(config.clone()),
+        )
+        .await;
+        let client =
+            fieldbook_core::sync::SyncClient::new(phone.store.clone(), config).expect("client");
+        let events = rng.gen_range(1..30);
+        let rate = rng.gen_range(0.0..0.6);
+        proxy.configure(rate, seed);
+        let mut written = 0;
+        for round in 0..80 {
+            // Captures keep arriving, some while a push is in flight.
+            let add = if written < events {
+                rng.gen_range(0..=(events - written).min(8))
+            } else {
+                0
+            };
+            let store = phone.store.clone();
+            let kind_c = kind.clone();
+            let appender = tokio::task::spawn_blocking(move || {
+                for i in 0..add {
+                    store
+                        .append(EventDraft::new(kind_c.as_str(), json!({ "i": i })))
+                        .expect("append");
+                }
+            });
+            written += add;
+            if round > 40 {
+                proxy.configure(0.0, seed);
+            }
+            phone.device.clock.set_wall_ms(wall_now());
+            let kill = rng.gen_bool(0.15);
+            let never = AtomicBool::new(false);
+            let sync = client.sync(None, &never);
+            let result = if kill {
+                // The device dies mid-sync: the future is dropped wherever it is.
+                let ms = rng.gen_range(0..15);
+                tokio::time::timeout(std::time::Duration::from_millis(ms), sync)
+                    .await
+                    .ok()
+            } else {
+                Some(sync.await)
+            };
+            appender.await.expect("appender");
+            let clean = matches!(result, Some(Ok(_)));
+            if clean && written >= events && phone.store.pending_count().expect("pending") == 0 {
+                break;
+            }
+        }
+        assert_eq!(
+            phone.store.pending_count().expect("pending"),
+            0,
+            "{ctx}: did not converge"
+        );
+        assert!(
+            phone.store.quarantined().expect("q").is_empty(),
+            "{ctx}: nothing should be refused"
+        );
+        office_holds_exactly(&db, &phone, &kind, &ctx).await;
+        total_events += written;
+    }
+    total_events
 }

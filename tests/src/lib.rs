@@ -3,6 +3,7 @@
 //! whose every field can carry a marker string.
 
 pub mod harness;
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

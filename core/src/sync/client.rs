@@ -479,7 +479,7 @@ impl SyncClient {
         state: &SyncState,
         report: &mut SyncReport,
         progress: &mut SyncProgress,
-        notify: &dyn Fn(SyncProgress),
+        notify: &(dyn Fn(SyncProgress) + Sync),
         cancel: &AtomicBool,
     ) -> Result<()> {
         progress.phase = SyncPhase::Push;
@@ -559,7 +559,7 @@ impl SyncClient {
         state: &mut SyncState,
         report: &mut SyncReport,
         progress: &mut SyncProgress,
-        notify: &dyn Fn(SyncProgress),
+        notify: &(dyn Fn(SyncProgress) + Sync),
         cancel: &AtomicBool,
     ) -> Result<()> {
         loop {
