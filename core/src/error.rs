@@ -93,6 +93,11 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
 
+    /// The device has not synced for too long: captures are refused until
+    /// it does (safety alerts and the access log still work).
+    #[error("sync required before more captures")]
+    SyncRequired,
+
     /// A record or event that was asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -169,6 +174,8 @@ pub enum ApiError {
     Conflict { reason: String },
     /// The operation was cancelled.
     Cancelled,
+    /// Connect and sync before capturing more.
+    SyncRequired,
 }
 
 impl fmt::Display for ApiError {
@@ -195,6 +202,7 @@ impl fmt::Display for ApiError {
             ApiError::Storage { reason } => write!(f, "storage: {reason}"),
             ApiError::Conflict { reason } => write!(f, "conflict: {reason}"),
             ApiError::Cancelled => f.write_str("cancelled"),
+            ApiError::SyncRequired => f.write_str("sync required"),
         }
     }
 }
@@ -221,6 +229,7 @@ impl From<Error> for ApiError {
             Error::Network(reason) => ApiError::Network { reason },
             Error::Auth(reason) => ApiError::Auth { reason },
             Error::Cancelled => ApiError::Cancelled,
+            Error::SyncRequired => ApiError::SyncRequired,
             Error::AlreadyExists => ApiError::Conflict {
                 reason: err_text(&Error::AlreadyExists),
             },

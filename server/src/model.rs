@@ -276,3 +276,33 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod decoder_props {
+    use super::*;
+    use fieldbook_core::sync::protocol::PushRequest;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn push_decoding_never_panics(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(req) = serde_json::from_slice::<PushRequest>(&data) {
+                for e in &req.events {
+                    let _ = Incoming::check(e, &[7u8; 32], 0);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_events_are_refused_not_panicking(id in "[a-f0-9]{0,40}", seq in any::<u64>(), body in "[A-Za-z0-9+/=]{0,200}", sig in "[a-f0-9]{0,140}") {
+            let e = PushEvent { id, seq, body, signature: sig };
+            let checked = Incoming::check(&e, &[7u8; 32], 0);
+            prop_assert!(checked.refused.is_some());
+        }
+
+        #[test]
+        fn csv_parsing_never_panics(text in "[a-z0-9,;:\"\\n{}\\[\\] ]{0,300}") {
+            let _ = crate::office::parse_csv(&text);
+        }
+    }
+}

@@ -785,3 +785,23 @@ async fn no_loss_no_duplicates_under_injected_faults() {
             > 0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_has_not_synced_for_too_long_locks_captures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("po-1", "probation_officer").await;
+    let url = format!("http://{}", server.addr);
+    let mut config = fast_config(&url);
+    config.max_unsynced_ms = Some(3_600_000);
+    let phone = SyncDevice::enrol(&office, "po-1", &url, Some(config)).await;
+    phone.store.append(EventDraft::new("test.note", json!({}))).expect("fresh");
+    phone.device.clock.set_wall_ms(wall_now() + 2 * 3_600_000);
+    assert!(matches!(phone.store.append(EventDraft::new("test.note", json!({}))), Err(Error::SyncRequired)));
+    // Safety events are never blocked.
+    phone.store.append(EventDraft::new("visit.safety", json!({ "visit_id": "x" }))).expect("safety still works");
+    phone.sync().await.expect("sync");
+    phone.store.append(EventDraft::new("test.note", json!({}))).expect("after sync");
+    server.shutdown().await;
+}

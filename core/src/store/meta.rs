@@ -13,6 +13,7 @@ pub(crate) const OFFICER: &str = "officer";
 pub(crate) const LOCKOUT_STATE: &str = "lockout_state";
 pub(crate) const LOCKOUT_POLICY: &str = "lockout_policy";
 pub(crate) const OFFICE_RESET: &str = "office_reset_sha256";
+pub(crate) const SYNC_DEADLINE: &str = "sync_deadline_ms";
 
 /// Names of the sealed meta values (re-sealed by key rotation).
 pub(crate) const SEALED: &[&str] = &[CANARY, DEVICE_KEY, OFFICER];

@@ -100,6 +100,7 @@ struct Session {
     device: DeviceKey,
     officer: String,
     head: ChainHead,
+    sync_deadline_ms: Option<i64>,
 }
 
 struct Inner {
@@ -198,6 +199,7 @@ impl Store {
                     device,
                     officer: settings.officer_id,
                     head: ChainHead::EMPTY,
+                    sync_deadline_ms: None,
                 }),
             }),
         })
@@ -265,11 +267,13 @@ impl Store {
         let officer =
             String::from_utf8(officer).map_err(|_| Error::Corrupt("officer unreadable".into()))?;
         let head = log::load_head(&inner.conn, &keys)?;
+        let sync_deadline_ms = meta::get_json(&inner.conn, meta::SYNC_DEADLINE)?;
         inner.session = Some(Session {
             keys,
             device,
             officer,
             head,
+            sync_deadline_ms,
         });
         Ok(())
     }
@@ -439,6 +443,19 @@ impl Store {
         log::quarantined(&guard.conn, &session.keys)
     }
 
+    /// Sets (or clears) the time after which captures need a sync first.
+    pub fn set_sync_deadline(&self, deadline_ms: Option<i64>) -> Result<()> {
+        let mut guard = self.lock_inner();
+        let inner = &mut *guard;
+        let session = inner.session.as_mut().ok_or(Error::Locked)?;
+        match deadline_ms {
+            Some(ms) => meta::put_json(&inner.conn, meta::SYNC_DEADLINE, &ms)?,
+            None => meta::delete(&inner.conn, meta::SYNC_DEADLINE)?,
+        }
+        session.sync_deadline_ms = deadline_ms;
+        Ok(())
+    }
+
     /// Signs `message` with the device key (sync requests).
     pub fn sign(&self, message: &[u8]) -> Result<[u8; 64]> {
         let guard = self.lock_inner();
@@ -494,6 +511,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut writer = Writer {
             conn: &tx,
+            sync_deadline_ms: session.sync_deadline_ms,
             keys: &session.keys,
             signer: log::Signer {
                 device: &session.device,
@@ -603,6 +621,7 @@ impl Reader<'_> {
 #[derive(Debug)]
 pub struct Writer<'a> {
     conn: &'a Connection,
+    sync_deadline_ms: Option<i64>,
     keys: &'a KeySet,
     signer: log::Signer<'a>,
     head: ChainHead,
@@ -650,8 +669,16 @@ impl Writer<'_> {
         Ok(existed)
     }
 
-    /// Appends an event (and its outbox entry).
+    /// Appends an event (and its outbox entry). Refused with
+    /// [`Error::SyncRequired`] once the sync deadline has passed, except
+    /// lone-worker safety events and access-log records.
     pub fn append(&mut self, draft: EventDraft) -> Result<Appended> {
+        let exempt = draft.kind.starts_with("visit.safety") || draft.kind.starts_with(crate::access::KIND_PREFIX);
+        if let Some(deadline) = self.sync_deadline_ms {
+            if !exempt && self.signer.clock.now_utc_ms() > deadline {
+                return Err(Error::SyncRequired);
+            }
+        }
         log::append(self.conn, self.keys, self.signer, &mut self.head, draft)
     }
 

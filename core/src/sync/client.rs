@@ -47,6 +47,9 @@ pub struct SyncConfig {
     pub pull_page: u32,
     /// Whether a revoked device pushes what it holds before shredding.
     pub push_before_shred: bool,
+    /// After this long without a complete sync, captures are refused until
+    /// the device syncs (`None`: never).
+    pub max_unsynced_ms: Option<i64>,
 }
 
 impl SyncConfig {
@@ -61,6 +64,7 @@ impl SyncConfig {
             timeout_ms: 30_000,
             pull_page: 500,
             push_before_shred: true,
+            max_unsynced_ms: Some(7 * 24 * 3_600_000),
         }
     }
 }
@@ -295,6 +299,9 @@ impl SyncClient {
             w.put(&state_id()?, &state)?;
             Ok(())
         })?;
+        let now = self.store.clock().now_utc_ms();
+        self.store
+            .set_sync_deadline(self.config.max_unsynced_ms.map(|m| now + m))?;
         Ok(enrolled)
     }
 
@@ -467,8 +474,11 @@ impl SyncClient {
         notify(progress);
         self.pull(&mut state, &mut report, &mut progress, &notify, cancel)
             .await?;
-        state.last_success_ms = Some(self.store.clock().now_utc_ms());
+        let now = self.store.clock().now_utc_ms();
+        state.last_success_ms = Some(now);
         self.save_state(&state)?;
+        self.store
+            .set_sync_deadline(self.config.max_unsynced_ms.map(|m| now + m))?;
         progress.phase = SyncPhase::Done;
         notify(progress);
         Ok(report)
