@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what it needs, then runs
-# every Rust test in the workspace (unit, property, end-to-end, crash).
+# every test (Rust unit, property, end-to-end, crash, sync fault scenarios on
+# SQLite and PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== toolchain"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+echo "== prerequisites"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+fi
 cargo --version
 
 echo "== cargo test (workspace)"
