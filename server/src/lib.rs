@@ -12,6 +12,7 @@ pub mod db;
 pub mod model;
 pub mod office;
 pub mod schema;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub struct ServerConfig {
     pub storage: Storage,
     /// The office's bearer token.
     pub office_token: String,
+    /// Certificate chain and private key (PEM) to terminate TLS; `None`
+    /// serves plain HTTP (loopback, or behind a TLS proxy).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// A running server.
@@ -90,13 +94,20 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = api::router(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let stop = async move {
+        let _ = rx.await;
+    };
+    let task = match &config.tls {
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }),
+        Some((cert, key)) => {
+            let tls = tls::TlsListener::new(listener, tls::load_config(cert, key)?)?;
+            tokio::spawn(async move { axum::serve(tls, app).with_graceful_shutdown(stop).await })
+        }
+    };
     tracing::info!(%addr, storage = ?matches!(config.storage, Storage::Postgres(_)), "fieldbook-server listening");
     Ok(RunningServer {
         addr,

@@ -10,12 +10,14 @@ const USAGE: &str = "usage: fieldbook-server [--listen ADDR] [--db PATH | --data
   --listen ADDR          address to listen on (default 127.0.0.1:8787; port 0 picks one)
   --db PATH              SQLite file (default ./fieldbook-office.db)
   --database-url URL     PostgreSQL instead of SQLite
-  --office-token TOKEN   the office API's bearer token (default: FIELDBOOK_OFFICE_TOKEN, or a new random one, printed)";
+  --office-token TOKEN   the office API's bearer token (default: FIELDBOOK_OFFICE_TOKEN, or a new random one, printed)
+  --tls-cert PEM --tls-key PEM   terminate TLS here (otherwise plain HTTP: loopback or behind a TLS proxy)";
 
 fn parse(args: &[String]) -> Result<ServerConfig, String> {
     let mut listen: SocketAddr = "127.0.0.1:8787".parse().map_err(|_| "default address")?;
     let mut storage = Storage::Sqlite("fieldbook-office.db".into());
     let mut token = std::env::var("FIELDBOOK_OFFICE_TOKEN").ok();
+    let (mut cert, mut key) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || {
@@ -32,6 +34,8 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
             "--db" => storage = Storage::Sqlite(value()?.into()),
             "--database-url" => storage = Storage::Postgres(value()?),
             "--office-token" => token = Some(value()?),
+            "--tls-cert" => cert = Some(value()?.into()),
+            "--tls-key" => key = Some(value()?.into()),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -48,10 +52,16 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
             t
         }
     };
+    let tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
     Ok(ServerConfig {
         listen,
         storage,
         office_token,
+        tls,
     })
 }
 
@@ -74,6 +84,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls_on = config.tls.is_some();
     let server = match start(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -81,7 +92,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on http://{}", server.addr);
+    println!(
+        "listening on {}://{}",
+        if tls_on { "https" } else { "http" },
+        server.addr
+    );
     let stop = tokio::signal::ctrl_c();
     tokio::select! {
         _ = stop => {

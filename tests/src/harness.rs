@@ -30,6 +30,7 @@ pub async fn server(storage: Storage) -> RunningServer {
         listen: "127.0.0.1:0".parse().expect("addr"),
         storage,
         office_token: OFFICE_TOKEN.into(),
+        tls: None,
     })
     .await
     .expect("server starts")
@@ -495,13 +496,17 @@ pub async fn office_holds_exactly(
     }
 }
 
-
 /// Runs seeded fault scenarios through `proxy`: each enrols a device,
 /// captures events (some while a push is in flight), and syncs through
 /// injected faults (and dropped syncs, as a killed device) until nothing is
 /// pending; then the office must hold exactly the device's events, each
 /// once, with an intact chain. Returns the number of events.
-pub async fn run_fault_scenarios(proxy: &FaultProxy, db: &fieldbook_server::db::Db, scenarios: u64, base_seed: u64) -> u64 {
+pub async fn run_fault_scenarios(
+    proxy: &FaultProxy,
+    db: &fieldbook_server::db::Db,
+    scenarios: u64,
+    base_seed: u64,
+) -> u64 {
     let proxy_url = format!("http://{}", proxy.addr);
     let mut total_events = 0u64;
     for n in 0..scenarios {
@@ -574,7 +579,7 @@ pub async fn run_fault_scenarios(proxy: &FaultProxy, db: &fieldbook_server::db::
             phone.store.quarantined().expect("q").is_empty(),
             "{ctx}: nothing should be refused"
         );
-        office_holds_exactly(&db, &phone, &kind, &ctx).await;
+        office_holds_exactly(db, &phone, &kind, &ctx).await;
         total_events += written;
     }
     total_events

@@ -17,7 +17,9 @@ pub struct PgCluster {
 
 fn run(as_postgres: bool, cmd: &str) -> Result<(), String> {
     let out = if as_postgres {
-        Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", cmd]).output()
+        Command::new("su")
+            .args(["postgres", "-s", "/bin/sh", "-c", cmd])
+            .output()
     } else {
         Command::new("sh").args(["-c", cmd]).output()
     }
@@ -47,7 +49,10 @@ impl PgCluster {
             .map(PathBuf::from)
             .unwrap_or_else(|_| PathBuf::from("/usr/lib/postgresql/15/bin"));
         if !bin.join("initdb").exists() {
-            return Err(format!("PostgreSQL binaries not found in {}", bin.display()));
+            return Err(format!(
+                "PostgreSQL binaries not found in {}",
+                bin.display()
+            ));
         }
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let is_root = Command::new("id")
@@ -63,7 +68,9 @@ impl PgCluster {
         let b = bin.display();
         run(
             is_root,
-            &format!("{b}/initdb -D {d}/data -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null"),
+            &format!(
+                "{b}/initdb -D {d}/data -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null"
+            ),
         )?;
         run(
             is_root,
@@ -85,7 +92,10 @@ impl Drop for PgCluster {
         let d = self.dir.path().display().to_string();
         let _ = run(
             self.as_postgres,
-            &format!("{}/pg_ctl -D {d}/data -m immediate -w stop >/dev/null", self.bin.display()),
+            &format!(
+                "{}/pg_ctl -D {d}/data -m immediate -w stop >/dev/null",
+                self.bin.display()
+            ),
         );
     }
 }

@@ -796,12 +796,24 @@ async fn a_device_that_has_not_synced_for_too_long_locks_captures() {
     let mut config = fast_config(&url);
     config.max_unsynced_ms = Some(3_600_000);
     let phone = SyncDevice::enrol(&office, "po-1", &url, Some(config)).await;
-    phone.store.append(EventDraft::new("test.note", json!({}))).expect("fresh");
+    phone
+        .store
+        .append(EventDraft::new("test.note", json!({})))
+        .expect("fresh");
     phone.device.clock.set_wall_ms(wall_now() + 2 * 3_600_000);
-    assert!(matches!(phone.store.append(EventDraft::new("test.note", json!({}))), Err(Error::SyncRequired)));
+    assert!(matches!(
+        phone.store.append(EventDraft::new("test.note", json!({}))),
+        Err(Error::SyncRequired)
+    ));
     // Safety events are never blocked.
-    phone.store.append(EventDraft::new("visit.safety", json!({ "visit_id": "x" }))).expect("safety still works");
+    phone
+        .store
+        .append(EventDraft::new("visit.safety", json!({ "visit_id": "x" })))
+        .expect("safety still works");
     phone.sync().await.expect("sync");
-    phone.store.append(EventDraft::new("test.note", json!({}))).expect("after sync");
+    phone
+        .store
+        .append(EventDraft::new("test.note", json!({})))
+        .expect("after sync");
     server.shutdown().await;
 }

@@ -26,17 +26,29 @@ async fn two_instances_one_database_exactly_once() {
         let office = office.clone();
         let urls = urls.clone();
         tasks.push(tokio::spawn(async move {
-            let phones: Vec<SyncDevice> = vec![SyncDevice::enrol(&office, "po-1", &urls[d % 2], None).await];
+            let phones: Vec<SyncDevice> =
+                vec![SyncDevice::enrol(&office, "po-1", &urls[d % 2], None).await];
             let phone = &phones[0];
-            let other = fieldbook_core::sync::SyncClient::new(phone.store.clone(), fast_config(&urls[(d + 1) % 2])).expect("client");
+            let other = fieldbook_core::sync::SyncClient::new(
+                phone.store.clone(),
+                fast_config(&urls[(d + 1) % 2]),
+            )
+            .expect("client");
             for round in 0..5 {
                 for i in 0..20 {
-                    phone.store.append(EventDraft::new("test.pg", json!({ "d": d, "r": round, "i": i }))).expect("append");
+                    phone
+                        .store
+                        .append(EventDraft::new(
+                            "test.pg",
+                            json!({ "d": d, "r": round, "i": i }),
+                        ))
+                        .expect("append");
                 }
                 phone.device.clock.set_wall_ms(wall_now());
                 let never = std::sync::atomic::AtomicBool::new(false);
                 if d == 0 {
-                    let (x, y) = tokio::join!(phone.client.sync(None, &never), other.sync(None, &never));
+                    let (x, y) =
+                        tokio::join!(phone.client.sync(None, &never), other.sync(None, &never));
                     // One of them may lose the race for the pull cursor;
                     // neither may store anything twice.
                     assert!(x.is_ok() || y.is_ok(), "{x:?} {y:?}");
@@ -67,12 +79,19 @@ async fn two_instances_one_database_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_scenarios_on_postgres() {
     let pg = PgCluster::start().expect("PostgreSQL 15 must be installed for this test");
-    let scenarios = std::env::var("FIELDBOOK_PG_SCENARIOS").ok().and_then(|v| v.parse().ok()).unwrap_or(150);
-    let base_seed: u64 = std::env::var("FIELDBOOK_SYNC_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    let scenarios = std::env::var("FIELDBOOK_PG_SCENARIOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150);
+    let base_seed: u64 = std::env::var("FIELDBOOK_SYNC_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(rand::random);
     println!("postgres fault scenarios: {scenarios} from seed {base_seed}");
     let first = server(Storage::Postgres(pg.url.clone())).await;
     let (upstream, db) = (first.addr, first.state.db.clone());
-    let current: Arc<tokio::sync::Mutex<Option<RunningServer>>> = Arc::new(tokio::sync::Mutex::new(Some(first)));
+    let current: Arc<tokio::sync::Mutex<Option<RunningServer>>> =
+        Arc::new(tokio::sync::Mutex::new(Some(first)));
     let restart = {
         let current = current.clone();
         let url = pg.url.clone();
@@ -92,8 +111,16 @@ async fn fault_scenarios_on_postgres() {
         })
     };
     let proxy = FaultProxy::start(upstream, base_seed, restart).await;
-    Office::new(upstream).officer("po-1", "probation_officer").await;
+    Office::new(upstream)
+        .officer("po-1", "probation_officer")
+        .await;
     let events = run_fault_scenarios(&proxy, &db, scenarios, base_seed).await;
     assert!(events > 0);
-    assert!(proxy.counts.faults.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(
+        proxy
+            .counts
+            .faults
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
 }

@@ -673,7 +673,8 @@ impl Writer<'_> {
     /// [`Error::SyncRequired`] once the sync deadline has passed, except
     /// lone-worker safety events and access-log records.
     pub fn append(&mut self, draft: EventDraft) -> Result<Appended> {
-        let exempt = draft.kind.starts_with("visit.safety") || draft.kind.starts_with(crate::access::KIND_PREFIX);
+        let exempt = draft.kind.starts_with("visit.safety")
+            || draft.kind.starts_with(crate::access::KIND_PREFIX);
         if let Some(deadline) = self.sync_deadline_ms {
             if !exempt && self.signer.clock.now_utc_ms() > deadline {
                 return Err(Error::SyncRequired);

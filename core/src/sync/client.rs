@@ -47,6 +47,9 @@ pub struct SyncConfig {
     pub pull_page: u32,
     /// Whether a revoked device pushes what it holds before shredding.
     pub push_before_shred: bool,
+    /// SHA-256 (hex) of the office certificates to accept; empty: the
+    /// public CA roots.
+    pub pinned_cert_sha256: Vec<String>,
     /// After this long without a complete sync, captures are refused until
     /// the device syncs (`None`: never).
     pub max_unsynced_ms: Option<i64>,
@@ -65,6 +68,7 @@ impl SyncConfig {
             pull_page: 500,
             push_before_shred: true,
             max_unsynced_ms: Some(7 * 24 * 3_600_000),
+            pinned_cert_sha256: Vec::new(),
         }
     }
 }
@@ -225,7 +229,12 @@ impl SyncClient {
     /// A client for `store` with `config`.
     pub fn new(store: Arc<Store>, config: SyncConfig) -> Result<Self> {
         check_url(&config.server_url)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !config.pinned_cert_sha256.is_empty() {
+            builder = builder
+                .use_preconfigured_tls(super::pinning::pinned_config(&config.pinned_cert_sha256)?);
+        }
+        let http = builder
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_millis(config.timeout_ms))
             .connect_timeout(Duration::from_millis(config.timeout_ms.min(10_000)))

@@ -2,6 +2,7 @@
 //! device's client ([`client`]) and when to try ([`schedule`]).
 
 pub mod client;
+pub mod pinning;
 pub mod protocol;
 pub mod schedule;
 

@@ -37,8 +37,16 @@ impl SyncObserver for Printer {
     }
 }
 
-async fn office(http: &reqwest::Client, base: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Res<Value> {
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(TOKEN);
+async fn office(
+    http: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Res<Value> {
+    let mut req = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(TOKEN);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -56,7 +64,9 @@ fn rid() -> Res<String> {
 }
 
 fn device(dir: &Path, name: &str, officer: &str, url: &str) -> Res<(Arc<Store>, SyncClient)> {
-    let platform = Arc::new(SoftwareKeyStore::load_or_create(&dir.join(format!("{name}.key")))?);
+    let platform = Arc::new(SoftwareKeyStore::load_or_create(
+        &dir.join(format!("{name}.key")),
+    )?);
     let store = Arc::new(Store::create(
         &dir.join(format!("{name}.db")),
         StoreSettings::new(officer),
@@ -70,18 +80,40 @@ fn device(dir: &Path, name: &str, officer: &str, url: &str) -> Res<(Arc<Store>, 
 
 async fn run(dir: &Path) -> Res<()> {
     let db = dir.join("office.db");
-    let config = |listen| ServerConfig { listen, storage: Storage::Sqlite(db.clone()), office_token: TOKEN.into() };
+    let config = |listen| ServerConfig {
+        listen,
+        storage: Storage::Sqlite(db.clone()),
+        office_token: TOKEN.into(),
+        tls: None,
+    };
     let server = start(config("127.0.0.1:0".parse()?)).await?;
     let addr = server.addr;
     let base = format!("http://{addr}");
-    println!("office server on {base} (embedded SQLite at {})", db.display());
+    println!(
+        "office server on {base} (embedded SQLite at {})",
+        db.display()
+    );
     let http = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let put = reqwest::Method::PUT;
 
     // Demonstration data.
-    office(&http, &base, post.clone(), "/v1/office/officers", Some(json!({"id": "sup-ada", "name": "Ada Supervisor", "role": "supervisor"}))).await?;
-    office(&http, &base, post.clone(), "/v1/office/officers", Some(json!({"id": "po-ben", "name": "Ben Officer", "role": "probation_officer"}))).await?;
+    office(
+        &http,
+        &base,
+        post.clone(),
+        "/v1/office/officers",
+        Some(json!({"id": "sup-ada", "name": "Ada Supervisor", "role": "supervisor"})),
+    )
+    .await?;
+    office(
+        &http,
+        &base,
+        post.clone(),
+        "/v1/office/officers",
+        Some(json!({"id": "po-ben", "name": "Ben Officer", "role": "probation_officer"})),
+    )
+    .await?;
     let today = chrono::Local::now().date_naive();
     let project = rid()?;
     let session = rid()?;
@@ -94,7 +126,14 @@ async fn run(dir: &Path) -> Res<()> {
         "project_id": project, "date": today, "planned_start": "00:01:00", "planned_end": "23:58:00", "supervisor_id": "sup-ada",
         "pick_up_point": "Station car park", "pick_up_time": null}}))).await?;
     let mut appointments = Vec::new();
-    for (i, (crn, name, restricted)) in [("X100001", "Alex Example", false), ("X100002", "Sam Sample", false), ("X100003", "Restricted Case", true)].iter().enumerate() {
+    for (i, (crn, name, restricted)) in [
+        ("X100001", "Alex Example", false),
+        ("X100002", "Sam Sample", false),
+        ("X100003", "Restricted Case", true),
+    ]
+    .iter()
+    .enumerate()
+    {
         let req = rid()?;
         let appt = rid()?;
         let restricted_for: Vec<&str> = if *restricted { vec!["sup-ada"] } else { vec![] };
@@ -117,11 +156,25 @@ async fn run(dir: &Path) -> Res<()> {
     let sup = device(dir, "supervisor", "sup-ada", &base)?;
     let po = device(dir, "officer", "po-ben", &base)?;
     let never = AtomicBool::new(false);
-    for (label, (_, client), officer) in [("supervisor", &sup, "sup-ada"), ("officer", &po, "po-ben")] {
-        let code = office(&http, &base, post.clone(), &format!("/v1/office/officers/{officer}/enrolment-codes"), None).await?;
-        client.enrol(code["code"].as_str().unwrap_or_default(), label).await?;
+    for (label, (_, client), officer) in
+        [("supervisor", &sup, "sup-ada"), ("officer", &po, "po-ben")]
+    {
+        let code = office(
+            &http,
+            &base,
+            post.clone(),
+            &format!("/v1/office/officers/{officer}/enrolment-codes"),
+            None,
+        )
+        .await?;
+        client
+            .enrol(code["code"].as_str().unwrap_or_default(), label)
+            .await?;
         let r = client.sync(None, &never).await?;
-        println!("{label} device enrolled and pulled {} reference changes", r.pulled);
+        println!(
+            "{label} device enrolled and pulled {} reference changes",
+            r.pulled
+        );
     }
 
     // The signal goes: the server stops.
@@ -130,16 +183,38 @@ async fn run(dir: &Path) -> Res<()> {
     let uw = UnpaidWork::new(sup.0.clone());
     let session_id = RecordId::parse(&session)?;
     let roll = uw.roll_call(&session_id)?;
-    println!("roll call at {}: {} people", roll.summary.project_name, roll.rows.len());
+    println!(
+        "roll call at {}: {} people",
+        roll.summary.project_name,
+        roll.rows.len()
+    );
     for row in &roll.rows {
-        println!("  {:<16} {:?} actions {:?}", row.label, row.status, row.actions);
+        println!(
+            "  {:<16} {:?} actions {:?}",
+            row.label, row.status, row.actions
+        );
     }
-    uw.check_in(&appointments[0], CheckIn { arrival: None, identity_checked: true, hi_vis_issued: true, hi_vis_worn: true })?;
+    uw.check_in(
+        &appointments[0],
+        CheckIn {
+            arrival: None,
+            identity_checked: true,
+            hi_vis_issued: true,
+            hi_vis_worn: true,
+        },
+    )?;
     let mut outcome = OutcomeInput::absence("ATTC");
     outcome.notes = "Good work on the footpath".into();
     let attended = uw.record_outcome(&appointments[0], {
         let now = fieldbook_core::unpaid_work::now_stamp(&SystemClock);
-        let mut o = OutcomeInput::attended("ATTC", fieldbook_core::unpaid_work::model::Stamp { utc_ms: now.utc_ms - 3 * 3_600_000, ..now }, now);
+        let mut o = OutcomeInput::attended(
+            "ATTC",
+            fieldbook_core::unpaid_work::model::Stamp {
+                utc_ms: now.utc_ms - 3 * 3_600_000,
+                ..now
+            },
+            now,
+        );
         o.notes = outcome.notes.clone();
         o
     });
@@ -160,25 +235,39 @@ async fn run(dir: &Path) -> Res<()> {
         location_consent: false,
         location: None,
     })?;
-    println!("home visit started: warnings {:?}, lone-worker timer {:?}", started.warnings, started.safety.status);
+    println!(
+        "home visit started: warnings {:?}, lone-worker timer {:?}",
+        started.warnings, started.safety.status
+    );
     hv.check_in_safe(&started.visit_id)?;
     std::thread::sleep(std::time::Duration::from_millis(1100));
     hv.end_visit(&started.visit_id, None, None)?;
-    hv.save_draft(&started.visit_id, VisitForm {
-        outcome: Some("SEEN".into()),
-        officers_present: vec!["po-ben".into()],
-        people_present: vec![],
-        accommodation: Some(Accommodation { suitability: Suitability::Suitable, condition: Condition::Good, changes: "None".into() }),
-        risk_concerns: String::new(),
-        safeguarding_concerns: String::new(),
-        visor: false,
-        follow_ups: vec![],
-        enforcement: None,
-        notes: "Seen at home; no concerns".into(),
-        sensitive: false,
-    })?;
+    hv.save_draft(
+        &started.visit_id,
+        VisitForm {
+            outcome: Some("SEEN".into()),
+            officers_present: vec!["po-ben".into()],
+            people_present: vec![],
+            accommodation: Some(Accommodation {
+                suitability: Suitability::Suitable,
+                condition: Condition::Good,
+                changes: "None".into(),
+            }),
+            risk_concerns: String::new(),
+            safeguarding_concerns: String::new(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: "Seen at home; no concerns".into(),
+            sensitive: false,
+        },
+    )?;
     hv.finalise(&started.visit_id)?;
-    println!("supervisor has {} events waiting, officer {}", sup.0.pending_count()?, po.0.pending_count()?);
+    println!(
+        "supervisor has {} events waiting, officer {}",
+        sup.0.pending_count()?,
+        po.0.pending_count()?
+    );
 
     // Back online on the same address.
     let server = start(config(addr)).await?;
@@ -193,22 +282,49 @@ async fn run(dir: &Path) -> Res<()> {
     }
 
     println!("\n-- what the office sees --");
-    for path in ["/v1/office/attendance", "/v1/office/enforcement", "/v1/office/ledgers", "/v1/office/visits", "/v1/office/alerts", "/v1/office/devices"] {
+    for path in [
+        "/v1/office/attendance",
+        "/v1/office/enforcement",
+        "/v1/office/ledgers",
+        "/v1/office/visits",
+        "/v1/office/alerts",
+        "/v1/office/devices",
+    ] {
         let v = office(&http, &base, reqwest::Method::GET, path, None).await?;
         let items = v.as_array().cloned().unwrap_or_default();
         println!("{path}: {} item(s)", items.len());
         for item in items.iter().take(4) {
             let p = &item["payload"];
             let line = if p.is_object() {
-                format!("{} crn={} code={} minutes={} step={}", item["kind"], p["crn"], p["code"].as_str().or(p["form"]["outcome"].as_str()).unwrap_or("-"), p["minutes_credited"], p["enforcement_step"])
+                format!(
+                    "{} crn={} code={} minutes={} step={}",
+                    item["kind"],
+                    p["crn"],
+                    p["code"]
+                        .as_str()
+                        .or(p["form"]["outcome"].as_str())
+                        .unwrap_or("-"),
+                    p["minutes_credited"],
+                    p["enforcement_step"]
+                )
             } else {
                 item.to_string()
             };
             println!("    {line}");
         }
     }
-    let events = office(&http, &base, reqwest::Method::GET, "/v1/office/events", None).await?;
-    println!("office holds {} signed events in all", events.as_array().map(Vec::len).unwrap_or(0));
+    let events = office(
+        &http,
+        &base,
+        reqwest::Method::GET,
+        "/v1/office/events",
+        None,
+    )
+    .await?;
+    println!(
+        "office holds {} signed events in all",
+        events.as_array().map(Vec::len).unwrap_or(0)
+    );
     server.shutdown().await;
     println!("\nfield day complete");
     Ok(())
