@@ -40,7 +40,7 @@ async fn tls_with_a_pinned_certificate() {
     config.pinned_cert_sha256 = vec![pin.clone()];
     let direct = reqwest::Client::builder()
         .use_preconfigured_tls(
-            fieldbook_core::sync::pinning::pinned_config(&[pin.clone()]).expect("pin"),
+            fieldbook_core::sync::pinning::pinned_config(std::slice::from_ref(&pin)).expect("pin"),
         )
         .build()
         .expect("client");
