@@ -73,6 +73,15 @@ impl SoftwareKeyStore {
     }
 }
 
+impl SoftwareKeyStore {
+    /// The raw key, so a test can hand the same "phone" key to a child
+    /// process. Test and demonstration use only.
+    #[doc(hidden)]
+    pub fn export_for_tests(&self) -> Vec<u8> {
+        self.key.expose().to_vec()
+    }
+}
+
 impl fmt::Debug for SoftwareKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SoftwareKeyStore(<redacted>)")

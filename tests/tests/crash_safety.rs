@@ -155,3 +155,122 @@ fn killed_writer_loses_no_reported_commit() {
 fn killed_key_rotation_leaves_a_consistent_store() {
     crash_loop("rotate", env_u64("FIELDBOOK_CRASH_RUNS", 40) / 2);
 }
+
+/// The device process is SIGKILLed mid-push, many times; afterwards one
+/// clean sync leaves the office holding exactly the device's events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_push_loses_and_duplicates_nothing() {
+    use fieldbook_e2e::harness::{office_holds_exactly, server, wall_now, Office, SyncDevice};
+    let seed = env_u64("FIELDBOOK_CRASH_SEED", rand::random());
+    let runs = env_u64("FIELDBOOK_CRASH_RUNS", 40) / 2;
+    println!("sync kill test: seed {seed}, {runs} runs");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(fieldbook_server::Storage::Sqlite(
+        dir.path().join("office.db"),
+    ))
+    .await;
+    let office = Office::new(server.addr);
+    office.officer("officer-crash", "probation_officer").await;
+    let url = format!("http://{}", server.addr);
+    // Enrol a store whose files the child can open.
+    let enrolled = SyncDevice::enrol(&office, "officer-crash", &url, None).await;
+    let db = enrolled.device.db.clone();
+    let key = enrolled.device.dir.path().join("platform.key");
+    std::fs::write(&key, enrolled.device.platform.export_for_tests()).expect("key file");
+    let SyncDevice {
+        device,
+        store,
+        client,
+    } = enrolled;
+    drop(client);
+    Arc::try_unwrap(store)
+        .expect("sole owner")
+        .close()
+        .expect("close");
+    let mut reported = HashSet::new();
+    for _ in 0..runs {
+        let ms = rng.gen_range(30..300);
+        let db2 = db.clone();
+        let key2 = key.clone();
+        let url2 = url.clone();
+        let commits = tokio::task::spawn_blocking(move || {
+            let mut child = Command::new(WRITER)
+                .args([
+                    "sync",
+                    &db2.display().to_string(),
+                    &key2.display().to_string(),
+                    &url2,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            std::thread::sleep(Duration::from_millis(ms));
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .expect("stdout")
+                .read_to_string(&mut out)
+                .expect("read");
+            let complete = match out.rfind('\n') {
+                Some(i) => out[..=i].to_owned(),
+                None => String::new(),
+            };
+            complete
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("committed ")
+                        .and_then(|r| r.split(' ').nth(1))
+                        .map(str::to_owned)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("child");
+        reported.extend(commits);
+    }
+    assert!(!reported.is_empty(), "the child never committed");
+    // Reopen in this process and finish the sync cleanly.
+    let platform = Arc::new(SoftwareKeyStore::load_or_create(&key).expect("key"));
+    device.clock.set_wall_ms(wall_now());
+    let store = Arc::new(Store::open(&db, platform, device.clock()).expect("open"));
+    store.unlock(PIN).expect("unlock");
+    assert!(store.verify_chain().expect("chain").is_intact());
+    let client = fieldbook_core::sync::SyncClient::new(
+        store.clone(),
+        fieldbook_e2e::harness::fast_config(&url),
+    )
+    .expect("client");
+    client
+        .sync(None, &std::sync::atomic::AtomicBool::new(false))
+        .await
+        .expect("final sync");
+    assert_eq!(store.pending_count().expect("pending"), 0);
+    let phone = SyncDevice {
+        device,
+        store,
+        client,
+    };
+    office_holds_exactly(
+        &server.state.db,
+        &phone,
+        "test.crash_write",
+        &format!("seed {seed}"),
+    )
+    .await;
+    let held = server.state.db.event_count().await.expect("count");
+    assert!(
+        held as usize >= reported.len(),
+        "office holds {held}, device reported {}",
+        reported.len()
+    );
+    println!(
+        "sync kill test: {} reported commits, {held} events at the office after {runs} kills",
+        reported.len()
+    );
+    server.shutdown().await;
+}
