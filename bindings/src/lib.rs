@@ -1,8 +1,18 @@
 //! The one library shipped to Android and iOS: uniffi bindings over
-//! `fieldbook-core`. The full surface arrives with the bindings issue; for
-//! now it exports the core's version so the packaging can be exercised.
+//! `fieldbook-core`. Shells see Fieldbook only through this crate: the
+//! [`app::FieldbookApp`] object, the records in [`types`], the error in
+//! [`error`] and the platform traits in [`platform`].
+//!
+//! No panic crosses the boundary: uniffi catches panics at every exported
+//! call and reports them as an internal error; the core's own code avoids
+//! them on input paths.
 
 uniffi::setup_scaffolding!("fieldbook");
+
+pub mod app;
+pub mod error;
+pub mod platform;
+pub mod types;
 
 /// The version of the Fieldbook core in this library.
 #[uniffi::export]

@@ -1,0 +1,648 @@
+//! `FieldbookApp`: the one object a shell holds. It owns the store, the
+//! services over it and the library's tokio runtime, and exposes every
+//! capture, view model and sync operation the shells need.
+//!
+//! Store calls are quick, synchronous SQLite work: shells call them off the
+//! main thread (a background dispatcher / task). Network work is async or
+//! runs on the library's own runtime behind a cancellable handle.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use fieldbook_core::events::EventDraft;
+use fieldbook_core::home_visits::HomeVisits;
+use fieldbook_core::ids::RecordId;
+use fieldbook_core::store::{Store, StoreSettings};
+use fieldbook_core::sync::{SyncClient, SyncConfig};
+use fieldbook_core::unpaid_work::UnpaidWork;
+
+use crate::error::{FieldbookError, Res};
+use crate::platform::{
+    ClockAdapter, ClockSource, KeyStore, KeyStoreAdapter, NotificationScheduler,
+};
+use crate::types::*;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fieldbook")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the fieldbook runtime: {e}"))
+    })
+}
+
+fn id(text: &str) -> Res<RecordId> {
+    Ok(RecordId::parse(text)?)
+}
+
+/// Receives sync progress.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    /// Called as the sync moves on.
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+struct ListenerAdapter(Arc<dyn SyncListener>);
+
+impl fieldbook_core::sync::SyncObserver for ListenerAdapter {
+    fn progress(&self, p: fieldbook_core::sync::SyncProgress) {
+        self.0.on_progress(p.into());
+    }
+}
+
+/// A running sync: wait for it, or cancel it. Dropping it does not cancel.
+#[derive(uniffi::Object)]
+pub struct SyncHandle {
+    cancel: Arc<AtomicBool>,
+    task: Mutex<Option<tokio::task::JoinHandle<Res<SyncSummary>>>>,
+}
+
+impl std::fmt::Debug for SyncHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncHandle")
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl SyncHandle {
+    /// Stops the sync at the next safe point. What was acknowledged stays
+    /// acknowledged; the rest stays pending.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            task.abort();
+        }
+    }
+
+    /// Waits for the result.
+    pub async fn wait(&self) -> Res<SyncSummary> {
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match task {
+            None => Err(FieldbookError::Conflict {
+                reason: "already awaited".into(),
+            }),
+            Some(t) => match t.await {
+                Ok(r) => r,
+                Err(e) if e.is_cancelled() => Err(FieldbookError::Cancelled),
+                Err(_) => Err(FieldbookError::Storage {
+                    reason: "sync task failed".into(),
+                }),
+            },
+        }
+    }
+}
+
+/// The shell's handle on Fieldbook.
+#[derive(uniffi::Object)]
+pub struct FieldbookApp {
+    db_path: PathBuf,
+    key_store: Arc<dyn KeyStore>,
+    clock: Arc<dyn ClockSource>,
+    scheduler: Option<Arc<dyn NotificationScheduler>>,
+    store: Mutex<Option<Arc<Store>>>,
+    sync_config: Mutex<Option<SyncConfig>>,
+    kdf_iterations: u32,
+}
+
+impl std::fmt::Debug for FieldbookApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FieldbookApp")
+    }
+}
+
+impl FieldbookApp {
+    fn store(&self) -> Res<Arc<Store>> {
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(FieldbookError::Locked)
+    }
+
+    fn upw(&self) -> Res<UnpaidWork> {
+        Ok(UnpaidWork::new(self.store()?))
+    }
+
+    fn hv(&self) -> Res<HomeVisits> {
+        Ok(HomeVisits::new(self.store()?))
+    }
+
+    fn client(&self) -> Res<SyncClient> {
+        let config = self
+            .sync_config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| FieldbookError::Conflict {
+                reason: "configure sync first".into(),
+            })?;
+        Ok(SyncClient::new(self.store()?, config)?)
+    }
+
+    fn schedule(&self, views: &[SafetyView]) {
+        if let Some(s) = &self.scheduler {
+            for v in views {
+                s.cancel_all(v.visit_id.clone());
+                for a in &v.alarms {
+                    s.schedule(v.visit_id.clone(), a.at_ms, a.kind);
+                }
+            }
+        }
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl FieldbookApp {
+    /// The app over the store file at `db_path` (created by
+    /// [`FieldbookApp::create_store`], opened by [`FieldbookApp::unlock`]).
+    #[uniffi::constructor]
+    pub fn new(
+        db_path: String,
+        key_store: Arc<dyn KeyStore>,
+        clock: Arc<dyn ClockSource>,
+        scheduler: Option<Arc<dyn NotificationScheduler>>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            db_path: PathBuf::from(db_path),
+            key_store,
+            clock,
+            scheduler,
+            store: Mutex::new(None),
+            sync_config: Mutex::new(None),
+            kdf_iterations: fieldbook_core::crypto::kdf::MIN_ITERATIONS,
+        })
+    }
+
+    /// The core's version.
+    pub fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
+    /// Whether a store exists on this device.
+    pub fn store_exists(&self) -> bool {
+        self.db_path.exists()
+    }
+
+    /// Creates the encrypted store for `officer_id`, protected by `pin` and
+    /// the platform key store; leaves it unlocked.
+    pub fn create_store(&self, officer_id: String, pin: String) -> Res<()> {
+        let mut settings = StoreSettings::new(officer_id);
+        settings.kdf_iterations = self.kdf_iterations;
+        let store = Store::create(
+            &self.db_path,
+            settings,
+            &pin,
+            Arc::new(KeyStoreAdapter(self.key_store.clone())),
+            Arc::new(ClockAdapter(self.clock.clone())),
+        )?;
+        *self.store.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(store));
+        Ok(())
+    }
+
+    /// Opens (if needed) and unlocks the store.
+    pub fn unlock(&self, pin: String) -> Res<()> {
+        let mut guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let store = Store::open(
+                &self.db_path,
+                Arc::new(KeyStoreAdapter(self.key_store.clone())),
+                Arc::new(ClockAdapter(self.clock.clone())),
+            )?;
+            *guard = Some(Arc::new(store));
+        }
+        let store = guard.clone().ok_or(FieldbookError::Locked)?;
+        drop(guard);
+        store.unlock(&pin)?;
+        Ok(())
+    }
+
+    /// Locks the store (keys are dropped).
+    pub fn lock(&self) {
+        if let Ok(s) = self.store() {
+            s.lock();
+        }
+    }
+
+    /// Whether the store is unlocked.
+    pub fn is_unlocked(&self) -> bool {
+        self.store().map(|s| s.is_unlocked()).unwrap_or(false)
+    }
+
+    /// The failed-unlock counter.
+    pub fn lockout_status(&self) -> Res<LockoutStatus> {
+        if self.store().is_err() {
+            let store = Store::open(
+                &self.db_path,
+                Arc::new(KeyStoreAdapter(self.key_store.clone())),
+                Arc::new(ClockAdapter(self.clock.clone())),
+            )?;
+            *self.store.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(store));
+        }
+        let s = self.store()?.lockout_status()?;
+        Ok(LockoutStatus {
+            failures: s.failures,
+            remaining_attempts: s.remaining_attempts,
+            retry_after_ms: s.retry_after_ms,
+            locked_out: s.locked_out,
+        })
+    }
+
+    /// Changes the PIN.
+    pub fn change_pin(&self, old_pin: String, new_pin: String) -> Res<()> {
+        Ok(self.store()?.change_pin(&old_pin, &new_pin)?)
+    }
+
+    /// Lifts a lock-out with the office's one-time code.
+    pub fn office_reenable(&self, code: String) -> Res<()> {
+        Ok(self.store()?.office_reenable(&code)?)
+    }
+
+    /// Events not yet acknowledged by the office.
+    pub fn pending_count(&self) -> Res<u64> {
+        Ok(self.store()?.pending_count()?)
+    }
+
+    // ---- sync ----
+
+    /// Where the office is, and which certificates to accept (SHA-256 hex;
+    /// empty: the public CA roots).
+    pub fn configure_sync(&self, server_url: String, pinned_cert_sha256: Vec<String>) -> Res<()> {
+        let mut config = SyncConfig::new(server_url);
+        config.pinned_cert_sha256 = pinned_cert_sha256;
+        // Validate now so the shell hears about a bad URL at once.
+        SyncClient::new(self.store()?, config.clone())?;
+        *self.sync_config.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+        Ok(())
+    }
+
+    /// Enrols the device with the office's one-time code.
+    pub async fn enrol(&self, code: String, label: String) -> Res<Enrolment> {
+        let client = self.client()?;
+        let e = runtime()
+            .spawn(async move { client.enrol(&code, &label).await })
+            .await
+            .map_err(|_| FieldbookError::Cancelled)??;
+        Ok(Enrolment {
+            device_id: e.device_id,
+            officer_id: e.officer_id,
+            role: snake_name(&e.role),
+        })
+    }
+
+    /// Starts a sync on the library's runtime; progress goes to `listener`.
+    pub fn sync(&self, listener: Option<Arc<dyn SyncListener>>) -> Res<Arc<SyncHandle>> {
+        let client = self.client()?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let task = runtime().spawn(async move {
+            let adapter = listener.map(ListenerAdapter);
+            let observer = adapter
+                .as_ref()
+                .map(|a| a as &dyn fieldbook_core::sync::SyncObserver);
+            client
+                .sync(observer, &flag)
+                .await
+                .map(SyncSummary::from)
+                .map_err(FieldbookError::from)
+        });
+        Ok(Arc::new(SyncHandle {
+            cancel,
+            task: Mutex::new(Some(task)),
+        }))
+    }
+
+    /// Events the office refused, with its reasons.
+    pub fn quarantine(&self) -> Res<Vec<QuarantinedEvent>> {
+        Ok(self
+            .store()?
+            .quarantined()?
+            .into_iter()
+            .map(|(e, reason)| QuarantinedEvent {
+                event_id: e.body.id,
+                seq: e.seq,
+                kind: e.body.kind,
+                reason,
+            })
+            .collect())
+    }
+
+    /// Records the refused event again as a correction that supersedes it
+    /// (after the office fixed what it refused), with the officer's reason.
+    pub fn resubmit_quarantined(&self, event_id: String, reason: String) -> Res<String> {
+        let store = self.store()?;
+        let (event, _) = store
+            .quarantined()?
+            .into_iter()
+            .find(|(e, _)| e.body.id == event_id)
+            .ok_or_else(|| FieldbookError::NotFound {
+                what: "quarantined event".into(),
+            })?;
+        let appended = store.append(EventDraft::correction(
+            event.body.kind,
+            event.body.payload,
+            event_id,
+            reason,
+        ))?;
+        Ok(appended.id)
+    }
+
+    // ---- unpaid work ----
+
+    /// The supervisor's sessions from today for `days_ahead` days.
+    pub fn upw_today(&self, days_ahead: u32) -> Res<Vec<SessionSummary>> {
+        let officer = self.store()?.officer_id()?;
+        Ok(self
+            .upw()?
+            .today(&officer, days_ahead)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A session's roll call.
+    pub fn upw_roll_call(&self, session_id: String) -> Res<RollCall> {
+        Ok(self.upw()?.roll_call(&id(&session_id)?)?.into())
+    }
+
+    /// Records an arrival; returns false for a double tap (nothing new).
+    pub fn upw_check_in(&self, appointment_id: String, input: CheckIn) -> Res<bool> {
+        let core: fieldbook_core::unpaid_work::CheckIn = convert(&input)?;
+        let r = self.upw()?.check_in(&id(&appointment_id)?, core)?;
+        Ok(r == fieldbook_core::unpaid_work::CheckInResult::Recorded)
+    }
+
+    /// "Did not attend" (UACP).
+    pub fn upw_did_not_attend(
+        &self,
+        appointment_id: String,
+        raise_alert: bool,
+    ) -> Res<OutcomeResult> {
+        Ok(self
+            .upw()?
+            .did_not_attend(&id(&appointment_id)?, raise_alert)?
+            .into())
+    }
+
+    /// Records an outcome.
+    pub fn upw_record_outcome(
+        &self,
+        appointment_id: String,
+        input: OutcomeInput,
+    ) -> Res<OutcomeResult> {
+        Ok(self
+            .upw()?
+            .record_outcome(&id(&appointment_id)?, convert(&input)?)?
+            .into())
+    }
+
+    /// Corrects an outcome with a reason.
+    pub fn upw_correct_outcome(
+        &self,
+        appointment_id: String,
+        input: OutcomeInput,
+        reason: String,
+    ) -> Res<OutcomeResult> {
+        Ok(self
+            .upw()?
+            .correct_outcome(&id(&appointment_id)?, convert(&input)?, &reason)?
+            .into())
+    }
+
+    /// Checks a proposed outcome without recording it.
+    pub fn upw_check_outcome(
+        &self,
+        appointment_id: String,
+        input: OutcomeInput,
+    ) -> Res<OutcomeCheck> {
+        let c = self
+            .upw()?
+            .check_outcome(&id(&appointment_id)?, &convert(&input)?)?;
+        Ok(OutcomeCheck {
+            errors: c.errors.into_iter().map(Into::into).collect(),
+            minutes_credited: c.minutes_credited,
+            late_by_minutes: c.late_by_minutes,
+            enforcement: c.enforcement.map(|s| snake_name(&s)),
+        })
+    }
+
+    /// Stands a session down; returns how many outcomes were recorded.
+    pub fn upw_stand_down(&self, session_id: String, reason: String) -> Res<u32> {
+        Ok(self.upw()?.stand_down(&id(&session_id)?, &reason)?)
+    }
+
+    /// Ends and closes a session.
+    pub fn upw_end_session(&self, session_id: String) -> Res<()> {
+        Ok(self.upw()?.end_session(&id(&session_id)?)?)
+    }
+
+    /// Records an incident.
+    pub fn upw_record_incident(&self, session_id: String, description: String) -> Res<String> {
+        Ok(self
+            .upw()?
+            .record_incident(&id(&session_id)?, &description)?)
+    }
+
+    /// Records a headcount; returns the number on site by the roll call.
+    pub fn upw_record_headcount(&self, session_id: String, count: u32) -> Res<u32> {
+        Ok(self.upw()?.record_headcount(&id(&session_id)?, count)?.1)
+    }
+
+    /// Records someone who turned up unallocated; returns the appointment id.
+    pub fn upw_unallocated_arrival(
+        &self,
+        session_id: String,
+        crn: String,
+        name: Option<String>,
+    ) -> Res<String> {
+        Ok(self
+            .upw()?
+            .record_unallocated_arrival(&id(&session_id)?, &crn, name, None)?
+            .to_string())
+    }
+
+    /// A person's ledger.
+    pub fn upw_person_ledger(&self, requirement_id: String) -> Res<PersonLedger> {
+        let l = self.upw()?.person_ledger(&id(&requirement_id)?)?;
+        Ok(PersonLedger {
+            label: l.label,
+            crn: l.crn,
+            required_minutes: l.ledger.required_minutes,
+            credited_minutes: l.ledger.credited_minutes,
+            adjustment_minutes: l.ledger.adjustment_minutes,
+            outstanding_minutes: l.ledger.outstanding_minutes,
+            scheduled_minutes: l.ledger.scheduled_minutes,
+            at_risk: l.ledger.at_risk,
+            order_end: l.order_end.to_string(),
+            open_enforcement_codes: l.open_enforcement.into_iter().map(|e| e.code).collect(),
+            policy_version: l.ledger.policy_version,
+        })
+    }
+
+    // ---- home visits ----
+
+    /// Today's visits, overdue first.
+    pub fn hv_today(&self) -> Res<Vec<VisitDue>> {
+        Ok(self
+            .hv()?
+            .today()?
+            .into_iter()
+            .map(|d| VisitDue {
+                case_id: d.case_id.to_string(),
+                label: d.label,
+                crn: d.crn,
+                scheduled_visit_id: d.scheduled_visit_id.map(|i| i.to_string()),
+                purpose: d.purpose,
+                address: d.address.text,
+                access_notes: d.address.access_notes,
+                risk_level: snake_name(&d.risk_level),
+                staff_risks: d
+                    .staff_risks
+                    .iter()
+                    .map(|r| serde_json::to_string(r).unwrap_or_default())
+                    .collect(),
+                due: d.due.to_string(),
+                overdue_days: d.overdue_days,
+                days_since_last_visit: d.days_since_last_visit,
+            })
+            .collect())
+    }
+
+    /// Starts a visit and its lone-worker timer (and schedules its alarms).
+    pub fn hv_start_visit(&self, input: StartVisit) -> Res<StartedVisit> {
+        let started = self.hv()?.start_visit(convert(&input)?)?;
+        let safety: SafetyView = started.safety.into();
+        self.schedule(std::slice::from_ref(&safety));
+        Ok(StartedVisit {
+            visit_id: started.visit_id.to_string(),
+            warnings: started
+                .warnings
+                .iter()
+                .map(|w| serde_json::to_string(w).unwrap_or_default())
+                .collect(),
+            safety,
+        })
+    }
+
+    /// Extends the expected finish.
+    pub fn hv_extend(&self, visit_id: String, minutes: i64) -> Res<SafetyView> {
+        let v: SafetyView = self.hv()?.extend(&id(&visit_id)?, minutes)?.into();
+        self.schedule(std::slice::from_ref(&v));
+        Ok(v)
+    }
+
+    /// Checks in safe.
+    pub fn hv_check_in_safe(&self, visit_id: String) -> Res<SafetyView> {
+        let v: SafetyView = self.hv()?.check_in_safe(&id(&visit_id)?)?.into();
+        self.schedule(std::slice::from_ref(&v));
+        Ok(v)
+    }
+
+    /// Raises an alert; `silent` keeps the phone quiet.
+    pub fn hv_raise_alert(&self, visit_id: String, silent: bool) -> Res<SafetyView> {
+        Ok(self.hv()?.raise_alert(&id(&visit_id)?, silent)?.into())
+    }
+
+    /// Moves every running timer on and reschedules alarms.
+    pub fn hv_tick(&self) -> Res<SafetyTick> {
+        let t = self.hv()?.tick()?;
+        let visits: Vec<SafetyView> = t.visits.into_iter().map(Into::into).collect();
+        self.schedule(&visits);
+        Ok(SafetyTick {
+            visits,
+            next_wake_ms: t.next_wake_ms,
+        })
+    }
+
+    /// Ends a visit now.
+    pub fn hv_end_visit(&self, visit_id: String, location: Option<GeoPoint>) -> Res<()> {
+        let loc = match location {
+            Some(l) => Some(convert(&l)?),
+            None => None,
+        };
+        self.hv()?.end_visit(&id(&visit_id)?, None, loc)?;
+        if let Some(s) = &self.scheduler {
+            s.cancel_all(visit_id);
+        }
+        Ok(())
+    }
+
+    /// Saves the draft; returns what finalising would complain about.
+    pub fn hv_save_draft(&self, visit_id: String, form: VisitForm) -> Res<Vec<FieldMessage>> {
+        Ok(self
+            .hv()?
+            .save_draft(&id(&visit_id)?, convert(&form)?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Finalises the visit record.
+    pub fn hv_finalise(&self, visit_id: String) -> Res<String> {
+        Ok(self.hv()?.finalise(&id(&visit_id)?)?)
+    }
+
+    /// Amends a finalised visit.
+    pub fn hv_amend(&self, visit_id: String, form: VisitForm, reason: String) -> Res<String> {
+        Ok(self
+            .hv()?
+            .amend(&id(&visit_id)?, convert(&form)?, &reason)?)
+    }
+
+    /// Erases expired drafts; returns how many.
+    pub fn hv_expire_drafts(&self) -> Res<u32> {
+        Ok(self.hv()?.expire_drafts()?)
+    }
+
+    /// The active-visit screen.
+    pub fn hv_active_visit(&self, visit_id: String) -> Res<ActiveVisit> {
+        let v = self.hv()?.active_visit(&id(&visit_id)?)?;
+        Ok(ActiveVisit {
+            visit_id: v.visit_id.to_string(),
+            label: v.label,
+            address: v.address.text,
+            access_notes: v.address.access_notes,
+            safety: v.safety.into(),
+            status: snake_name(&v.status),
+            form: convert(&v.form)?,
+            validation: v.validation.into_iter().map(Into::into).collect(),
+            draft_expiry: serde_json::to_value(v.draft_expiry)
+                .ok()
+                .and_then(|j| j.get("state").and_then(|s| s.as_str()).map(str::to_owned))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The person's visit history.
+    pub fn hv_person(&self, case_id: String) -> Res<PersonVisits> {
+        let p = self.hv()?.person(&id(&case_id)?)?;
+        Ok(PersonVisits {
+            label: p.label,
+            crn: p.crn,
+            history: p
+                .history
+                .into_iter()
+                .map(|l| VisitLine {
+                    visit_id: l.visit_id.to_string(),
+                    start: Stamp {
+                        utc_ms: l.start.utc_ms,
+                        offset_min: l.start.offset_min,
+                    },
+                    planned: l.planned,
+                    outcome: l.outcome,
+                    amendments: u32::try_from(l.amendments).unwrap_or(u32::MAX),
+                })
+                .collect(),
+            open_follow_ups: p
+                .open_follow_ups
+                .into_iter()
+                .map(|(_, _, f)| convert(&f))
+                .collect::<Res<_>>()?,
+            next_due: p.next_due.to_string(),
+            overdue_by_policy: p.overdue_by_policy,
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! The one public error the shells see: a variant per thing a shell can
+//! act on, no personal data in any message.
+
+use fieldbook_core::ApiError;
+
+/// Errors from every Fieldbook call.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FieldbookError {
+    /// Unlock the store first.
+    #[error("store is locked")]
+    Locked,
+    /// Ask for the PIN again.
+    #[error("wrong PIN ({remaining_attempts} attempts left)")]
+    WrongPin { remaining_attempts: u32 },
+    /// Wait `retry_after_ms`, or with none, the office must re-enable the store.
+    #[error("locked out")]
+    LockedOut { retry_after_ms: Option<i64> },
+    /// Show `reason` beside `field`.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    /// The thing asked for does not exist.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The network failed; sync again later.
+    #[error("network: {reason}")]
+    Network { reason: String },
+    /// The office refused the device.
+    #[error("authorisation: {reason}")]
+    Auth { reason: String },
+    /// The platform key is gone: contact the office; nothing was deleted.
+    #[error("key unavailable; {unsent_events} unsent events kept")]
+    KeyUnavailable { unsent_events: u64 },
+    /// Storage failed or is damaged; nothing was deleted.
+    #[error("storage: {reason}")]
+    Storage { reason: String },
+    /// The action conflicts with what is recorded.
+    #[error("conflict: {reason}")]
+    Conflict { reason: String },
+    /// Cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
+    /// Sync before capturing more.
+    #[error("sync required")]
+    SyncRequired,
+}
+
+impl From<ApiError> for FieldbookError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Locked => Self::Locked,
+            ApiError::WrongPin { remaining_attempts } => Self::WrongPin { remaining_attempts },
+            ApiError::LockedOut { retry_after_ms } => Self::LockedOut { retry_after_ms },
+            ApiError::InvalidInput { field, reason } => Self::InvalidInput { field, reason },
+            ApiError::NotFound { what } => Self::NotFound { what },
+            ApiError::Network { reason } => Self::Network { reason },
+            ApiError::Auth { reason } => Self::Auth { reason },
+            ApiError::KeyUnavailable { unsent_events } => Self::KeyUnavailable { unsent_events },
+            ApiError::Storage { reason } => Self::Storage { reason },
+            ApiError::Conflict { reason } => Self::Conflict { reason },
+            ApiError::Cancelled => Self::Cancelled,
+            ApiError::SyncRequired => Self::SyncRequired,
+        }
+    }
+}
+
+impl From<fieldbook_core::Error> for FieldbookError {
+    fn from(e: fieldbook_core::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for FieldbookError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Storage {
+            reason: format!("platform callback failed: {}", e.reason),
+        }
+    }
+}
+
+/// Result of every call.
+pub type Res<T> = Result<T, FieldbookError>;
