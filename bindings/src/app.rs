@@ -79,7 +79,7 @@ impl SyncHandle {
     }
 
     /// Waits for the result.
-    pub async fn wait(&self) -> Res<SyncSummary> {
+    pub async fn await_result(&self) -> Res<SyncSummary> {
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         match task {
             None => Err(FieldbookError::Conflict {

@@ -1,0 +1,277 @@
+// A whole field day driven from Kotlin on the JVM through the generated
+// bindings, against a real fieldbook-server started by the test.
+package app.fieldbook.tests
+
+import app.fieldbook.core.*
+import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.security.SecureRandom
+import java.time.LocalDate
+import java.util.TimeZone
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+import javax.crypto.Cipher
+import javax.crypto.KeyGenerator
+import javax.crypto.SecretKey
+import javax.crypto.spec.GCMParameterSpec
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
+import org.junit.AfterClass
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Test
+
+const val TOKEN = "kotlin-office-token-0123456789"
+const val PIN = "274913"
+
+/** The platform key store as an Android shell would write it (AES-GCM). */
+class JvmKeyStore : KeyStore {
+    private val key: SecretKey = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
+    private val random = SecureRandom()
+
+    override fun wrap(plaintext: ByteArray): ByteArray {
+        val iv = ByteArray(12).also { random.nextBytes(it) }
+        val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(128, iv))
+        return iv + cipher.doFinal(plaintext)
+    }
+
+    override fun unwrap(wrapped: ByteArray): ByteArray {
+        try {
+            val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, wrapped.copyOfRange(0, 12)))
+            return cipher.doFinal(wrapped.copyOfRange(12, wrapped.size))
+        } catch (e: Exception) {
+            throw KeyStoreFailure.KeyUnavailable()
+        }
+    }
+}
+
+class JvmClock : ClockSource {
+    override fun nowUtcMs(): Long = System.currentTimeMillis()
+    override fun utcOffsetMinutes(): Int = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 60000
+    override fun monotonicMs(): ULong = (System.nanoTime() / 1_000_000).toULong()
+}
+
+class RecordingScheduler : NotificationScheduler {
+    val scheduled = CopyOnWriteArrayList<Pair<String, AlarmKind>>()
+    override fun schedule(visitId: String, atMs: Long, kind: AlarmKind) { scheduled.add(visitId to kind) }
+    override fun cancelAll(visitId: String) { scheduled.removeIf { it.first == visitId } }
+}
+
+class Progress : SyncListener {
+    val seen = CopyOnWriteArrayList<SyncProgress>()
+    override fun onProgress(progress: SyncProgress) { seen.add(progress) }
+}
+
+/** A fieldbook-server process. */
+class Server(private val dir: File, port: Int = 0) {
+    val process: Process
+    val url: String
+
+    init {
+        val bin = System.getProperty("fieldbook.server") ?: error("fieldbook.server not set")
+        process = ProcessBuilder(bin, "--listen", "127.0.0.1:$port", "--db", File(dir, "office.db").path, "--office-token", TOKEN)
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start()
+        val line = process.inputStream.bufferedReader().readLine() ?: error("server printed nothing")
+        url = line.removePrefix("listening on ").trim()
+    }
+
+    val port: Int get() = URI(url).port
+    fun stop() { process.destroy(); process.waitFor(10, TimeUnit.SECONDS) }
+}
+
+object Office {
+    private val http = HttpClient.newHttpClient()
+
+    fun call(url: String, method: String, path: String, body: String? = null): String {
+        val b = HttpRequest.newBuilder(URI("$url$path")).header("Authorization", "Bearer $TOKEN")
+        if (body != null) b.header("Content-Type", "application/json")
+        b.method(method, if (body == null) HttpRequest.BodyPublishers.noBody() else HttpRequest.BodyPublishers.ofString(body))
+        val resp = http.send(b.build(), HttpResponse.BodyHandlers.ofString())
+        if (resp.statusCode() !in 200..299) error("office $path: ${resp.statusCode()} ${resp.body()}")
+        return resp.body()
+    }
+}
+
+fun hexId(): String {
+    val b = ByteArray(16).also { SecureRandom().nextBytes(it) }
+    return b.joinToString("") { "%02x".format(it) }
+}
+
+class FieldDayTest {
+    companion object {
+        private val dir: File = Files.createTempDirectory("fieldbook-kt").toFile()
+        private var server: Server? = null
+
+        @AfterClass
+        @JvmStatic
+        fun cleanUp() {
+            server?.stop()
+            dir.deleteRecursively()
+        }
+    }
+
+    private fun reference(url: String): Triple<String, List<String>, String> {
+        Office.call(url, "POST", "/v1/office/officers", """{"id":"sup-1","name":"Sup","role":"supervisor"}""")
+        val project = hexId()
+        val session = hexId()
+        val case = hexId()
+        val days = """["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]"""
+        Office.call(url, "PUT", "/v1/office/reference/upw_project/$project", """{"audience":["sup-1"],"data":{"code":"P1","name":"Park",
+            "project_type":"group_placement","travel_time_eligible":false,"address":"Park Rd","beneficiary":"Council","site_contact":"Office",
+            "hi_vis_required":true,"hazards":"","risk_notes":"","available_days":$days,"available_from":"00:00:00","available_until":"23:59:00"}}""")
+        Office.call(url, "PUT", "/v1/office/reference/upw_session/$session", """{"audience":["sup-1"],"data":{"project_id":"$project",
+            "date":"${LocalDate.now()}","planned_start":"00:00:00","planned_end":"23:59:00","supervisor_id":"sup-1","pick_up_point":null,"pick_up_time":null}}""")
+        val appointments = mutableListOf<String>()
+        for (i in 0 until 3) {
+            val req = hexId(); val appt = hexId()
+            Office.call(url, "PUT", "/v1/office/reference/upw_requirement/$req", """{"audience":["sup-1"],"data":{"crn":"X90000$i",
+                "name":"Person $i","restricted":false,"photo_ref":null,"risk_level":"low","registrations":[],"hours_required":100,
+                "minutes_credited_office":0,"adjustment_minutes":0,"order_start":"2020-01-01","order_end":"2099-12-31","last_warning":null}}""")
+            Office.call(url, "PUT", "/v1/office/reference/upw_appointment/$appt", """{"audience":["sup-1"],"data":{"session_id":"$session",
+                "requirement_id":"$req","crn":"X90000$i","allocated":true,"agreed_absence":null}}""")
+            appointments.add(appt)
+        }
+        Office.call(url, "PUT", "/v1/office/reference/hv_case/$case", """{"audience":["sup-1"],"data":{"crn":"X800001","name":"Casey",
+            "restricted":false,"addresses":[{"id":"home","text":"1 Road","access_notes":"Side door","main":true}],"risk_level":"medium",
+            "registrations":[],"staff_risks":[{"type":"pairs_only"}],"known_occupants":[],"assessment":"current",
+            "supervision_start":"2026-01-01","last_visit":null}}""")
+        return Triple(session, appointments, case)
+    }
+
+    @Test
+    fun wholeFieldDay() = runBlocking<Unit> {
+        var srv = Server(dir).also { server = it }
+        val (session, appointments, case) = reference(srv.url)
+        val code = Regex("\"code\":\"([A-F0-9]+)\"").find(Office.call(srv.url, "POST", "/v1/office/officers/sup-1/enrolment-codes"))!!.groupValues[1]
+
+        val scheduler = RecordingScheduler()
+        val app = FieldbookApp(File(dir, "device.db").path, JvmKeyStore(), JvmClock(), scheduler)
+        assertFalse(app.storeExists())
+        app.createStore("sup-1", PIN)
+        app.configureSync(srv.url, listOf())
+        val enrolment = app.enrol(code, "kotlin phone")
+        assertEquals("supervisor", enrolment.role)
+        val first = app.sync(null).awaitResult()
+        assertTrue("pulled ${first.pulled}", first.pulled >= 9u)
+
+        // Roll call.
+        val roll = withContext(Dispatchers.IO) { app.upwRollCall(session) }
+        assertEquals(3, roll.rows.size)
+        assertTrue(roll.rows.all { RollCallAction.CHECK_IN in it.actions })
+        assertTrue(app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
+        assertFalse("a double tap records nothing", app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
+        app.upwDidNotAttend(appointments[1], true)
+
+        // A home visit with the lone-worker timer; pairs-only warns.
+        val started = app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("sup-1"), 30L, false, null))
+        assertTrue(started.warnings.any { it.contains("pairs_only") })
+        assertEquals(SafetyStatus.ACTIVE, started.safety.status)
+        assertEquals(3, scheduler.scheduled.count { it.first == started.visitId })
+        app.hvCheckInSafe(started.visitId)
+        val tick = app.hvTick()
+        assertEquals(1, tick.visits.size)
+
+        // The office goes away; captures carry on.
+        val port = srv.port
+        srv.stop()
+        val now = System.currentTimeMillis()
+        val offset = JvmClock().utcOffsetMinutes()
+        val outcome = app.upwRecordOutcome(appointments[0], OutcomeInput("ATTC", Stamp(now - 2 * 3600_000, offset), Stamp(now, offset),
+            0L, Rating.GOOD, Rating.GOOD, "Kotlin notes", false, false, null))
+        assertEquals(120L, outcome.minutesCredited)
+        Thread.sleep(1100)
+        app.hvEndVisit(started.visitId, null)
+        assertTrue(scheduler.scheduled.none { it.first == started.visitId })
+        val problems = app.hvSaveDraft(started.visitId, VisitForm("SEEN", listOf("sup-1"), listOf(), Accommodation(Suitability.SUITABLE, Condition.GOOD, "none"),
+            "", "", false, listOf(FollowUp("Call landlord", LocalDate.now().plusDays(3).toString(), false)), null, "Seen", false))
+        assertTrue("$problems", problems.isEmpty())
+        app.hvFinalise(started.visitId)
+        val pending = app.pendingCount()
+        assertTrue(pending > 0u)
+
+        // Offline: a sync keeps retrying; cancelling it returns Cancelled.
+        val handle = app.sync(null)
+        Thread.sleep(300)
+        handle.cancel()
+        try {
+            handle.awaitResult()
+            fail("expected cancellation")
+        } catch (e: FieldbookException.Cancelled) {
+        }
+        assertEquals(pending, app.pendingCount())
+
+        // Back online: sync with progress.
+        srv = Server(dir, port).also { server = it }
+        val progress = Progress()
+        val summary = app.sync(progress).awaitResult()
+        assertEquals(pending, summary.accepted)
+        assertEquals(0uL, app.pendingCount())
+        assertTrue(progress.seen.any { it.phase == SyncPhase.PUSH && it.sent == pending })
+        assertEquals(SyncPhase.DONE, progress.seen.last().phase)
+
+        // The office sees it all.
+        val attendance = Office.call(srv.url, "GET", "/v1/office/attendance")
+        assertTrue(attendance, attendance.contains("\"ATTC\"") && attendance.contains("\"UACP\""))
+        val visits = Office.call(srv.url, "GET", "/v1/office/visits")
+        assertTrue(visits, visits.contains(started.visitId))
+
+        // Typed errors.
+        try {
+            app.upwRecordOutcome(appointments[2], OutcomeInput("NOPE", null, null, 0L, Rating.GOOD, Rating.GOOD, "", false, false, null))
+            fail("expected invalid input")
+        } catch (e: FieldbookException.InvalidInput) {
+            assertEquals("code", e.field)
+        }
+        try {
+            app.upwRollCall("not-an-id")
+            fail("expected invalid input")
+        } catch (e: FieldbookException.InvalidInput) {
+        }
+        app.lock()
+        try {
+            app.upwRollCall(session)
+            fail("expected locked")
+        } catch (e: FieldbookException.Locked) {
+        }
+        try {
+            app.unlock("999999")
+            fail("expected wrong pin")
+        } catch (e: FieldbookException.WrongPin) {
+            assertEquals(9u, e.remainingAttempts)
+        }
+        app.unlock(PIN)
+
+        // Concurrent calls from coroutines and threads are safe.
+        val results = (0 until 16).map { i ->
+            async(Dispatchers.Default) {
+                when (i % 4) {
+                    0 -> app.upwRollCall(session).rows.size
+                    1 -> if (app.isUnlocked()) 3 else 0
+                    2 -> app.hvTick().visits.size + 3
+                    else -> app.upwToday(1u).size + 2
+                }
+            }
+        }.awaitAll()
+        assertTrue("$results", results.all { it == 3 })
+        val before = app.pendingCount()
+        val threads = (0 until 4).map { Thread { repeat(20) { app.upwRollCall(session) } } }
+        threads.forEach { it.start() }
+        threads.forEach { it.join() }
+        // Each roll call recorded its consultation, none lost to a race.
+        assertEquals(before + 80u, app.pendingCount())
+        srv.stop()
+        server = null
+    }
+}
