@@ -18,3 +18,14 @@ cargo --version
 echo "== cargo test (workspace)"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+echo "== Kotlin on the JVM through the generated bindings"
+if ! command -v npm >/dev/null; then
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+tests/kotlin/run.sh
+
+echo "== Swift bindings: generated and declaring the same API as Kotlin"
+target/debug/uniffi-bindgen generate target/debug/libfieldbook_ffi.so --language swift --out-dir build/swift --no-format
+test -s build/swift/FieldbookCore.swift
+python3 tests/api_parity.py build/kotlin/app/fieldbook/core/fieldbook.kt build/swift/FieldbookCore.swift
