@@ -18,10 +18,12 @@ use fieldbook_core::sync::{SyncClient, SyncConfig};
 use fieldbook_core::unpaid_work::UnpaidWork;
 
 use crate::error::{FieldbookError, Res};
+use crate::platform::Connectivity;
 use crate::platform::{
     ClockAdapter, ClockSource, KeyStore, KeyStoreAdapter, NotificationScheduler,
 };
 use crate::types::*;
+use fieldbook_core::sync::schedule::{SchedulePolicy, Scheduler, Trigger};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -106,6 +108,8 @@ pub struct FieldbookApp {
     store: Mutex<Option<Arc<Store>>>,
     sync_config: Mutex<Option<SyncConfig>>,
     kdf_iterations: u32,
+    connectivity: Mutex<Option<Arc<dyn Connectivity>>>,
+    sync_schedule: Arc<Mutex<Scheduler>>,
 }
 
 impl std::fmt::Debug for FieldbookApp {
@@ -174,6 +178,11 @@ impl FieldbookApp {
             store: Mutex::new(None),
             sync_config: Mutex::new(None),
             kdf_iterations: fieldbook_core::crypto::kdf::MIN_ITERATIONS,
+            connectivity: Mutex::new(None),
+            sync_schedule: Arc::new(Mutex::new(Scheduler {
+                online: true,
+                ..Scheduler::default()
+            })),
         })
     }
 
@@ -315,6 +324,42 @@ impl FieldbookApp {
         }))
     }
 
+    /// Tells the core how to ask whether the device is online.
+    pub fn set_connectivity(&self, connectivity: Arc<dyn Connectivity>) {
+        *self.connectivity.lock().unwrap_or_else(|e| e.into_inner()) = Some(connectivity);
+    }
+
+    /// Whether a sync should start now for `trigger`: at once on demand,
+    /// on reconnect and at app start; on the timer or after a capture only
+    /// when online and due (backing off while syncs fail).
+    pub fn should_sync(&self, trigger: SyncTrigger) -> bool {
+        let online = self
+            .connectivity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|c| c.is_online())
+            .unwrap_or(true);
+        let mut s = self.sync_schedule.lock().unwrap_or_else(|e| e.into_inner());
+        s.connectivity(online);
+        let t = match trigger {
+            SyncTrigger::OnDemand => Trigger::OnDemand,
+            SyncTrigger::Reconnected => Trigger::Reconnected,
+            SyncTrigger::AppStart => Trigger::AppStart,
+            SyncTrigger::Timer => Trigger::Timer,
+            SyncTrigger::Captured => Trigger::Captured,
+        };
+        s.should_start(&SchedulePolicy::default(), t, self.clock.now_utc_ms())
+    }
+
+    /// When the periodic sync timer should next fire (UTC ms), if known.
+    pub fn next_sync_due_ms(&self) -> Option<i64> {
+        self.sync_schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_due_ms(&SchedulePolicy::default())
+    }
+
     /// Events the office refused, with its reasons.
     pub fn quarantine(&self) -> Res<Vec<QuarantinedEvent>> {
         Ok(self
@@ -366,6 +411,67 @@ impl FieldbookApp {
     /// A session's roll call.
     pub fn upw_roll_call(&self, session_id: String) -> Res<RollCall> {
         Ok(self.upw()?.roll_call(&id(&session_id)?)?.into())
+    }
+
+    /// Marks a session started (a first check-in also does).
+    pub fn upw_start_session(&self, session_id: String) -> Res<()> {
+        Ok(self.upw()?.start_session(&id(&session_id)?)?)
+    }
+
+    /// The appointment form: outcomes offered with hints, defaults, the
+    /// current outcome and its history.
+    pub fn upw_appointment_form(&self, appointment_id: String) -> Res<AppointmentForm> {
+        let f = self.upw()?.appointment_form(&id(&appointment_id)?)?;
+        let recorded = |o: fieldbook_core::unpaid_work::model::OutcomeRecord| RecordedOutcome {
+            event_id: o.event_id,
+            code: o.code,
+            minutes_credited: o.minutes_credited,
+            notes: o.notes,
+            sensitive: o.sensitive,
+            correction_reason: o.correction_reason,
+        };
+        let session_id = self.store()?.read(|r| {
+            Ok(r.records()
+                .require::<fieldbook_core::unpaid_work::model::Appointment>(
+                    &id(&appointment_id)
+                        .map_err(|_| fieldbook_core::Error::invalid("appointment_id", "bad id"))?,
+                )?
+                .value
+                .session_id)
+        })?;
+        let roll: RollCall = self.upw()?.roll_call_unlogged(&session_id)?.into();
+        let row = roll
+            .rows
+            .into_iter()
+            .find(|r| r.appointment_id == appointment_id)
+            .ok_or_else(|| FieldbookError::NotFound {
+                what: "appointment".into(),
+            })?;
+        Ok(AppointmentForm {
+            row,
+            outcomes: f
+                .outcomes
+                .into_iter()
+                .map(|o| OutcomeOption {
+                    code: o.code,
+                    description: o.description,
+                    hint: o.hint,
+                    enforceable: o.enforceable,
+                })
+                .collect(),
+            default_arrival: Stamp {
+                utc_ms: f.default_arrival.utc_ms,
+                offset_min: f.default_arrival.offset_min,
+            },
+            default_departure: Stamp {
+                utc_ms: f.default_departure.utc_ms,
+                offset_min: f.default_departure.offset_min,
+            },
+            travel_time_eligible: f.travel_time_eligible,
+            current: f.current.map(recorded),
+            history: f.history.into_iter().map(recorded).collect(),
+            notes_max_chars: u32::try_from(f.notes_max_chars).unwrap_or(u32::MAX),
+        })
     }
 
     /// Records an arrival; returns false for a double tap (nothing new).
@@ -590,6 +696,13 @@ impl FieldbookApp {
         Ok(self
             .hv()?
             .amend(&id(&visit_id)?, convert(&form)?, &reason)?)
+    }
+
+    /// Marks follow-up `index` of a finalised visit done.
+    pub fn hv_complete_follow_up(&self, visit_id: String, index: u32) -> Res<()> {
+        Ok(self
+            .hv()?
+            .complete_follow_up(&id(&visit_id)?, index as usize)?)
     }
 
     /// Erases expired drafts; returns how many.

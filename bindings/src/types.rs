@@ -359,6 +359,51 @@ pub struct OutcomeCheck {
     pub enforcement: Option<String>,
 }
 
+/// An outcome the form offers.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OutcomeOption {
+    pub code: String,
+    pub description: String,
+    /// The hint text the supervisor sees.
+    pub hint: String,
+    pub enforceable: bool,
+}
+
+/// A recorded outcome (current or superseded).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RecordedOutcome {
+    pub event_id: String,
+    pub code: String,
+    pub minutes_credited: i64,
+    pub notes: String,
+    pub sensitive: bool,
+    pub correction_reason: Option<String>,
+}
+
+/// The appointment form's state.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AppointmentForm {
+    pub row: RollCallRow,
+    pub outcomes: Vec<OutcomeOption>,
+    pub default_arrival: Stamp,
+    pub default_departure: Stamp,
+    pub travel_time_eligible: bool,
+    pub current: Option<RecordedOutcome>,
+    /// Superseded versions, oldest first.
+    pub history: Vec<RecordedOutcome>,
+    pub notes_max_chars: u32,
+}
+
+/// Why a sync might start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncTrigger {
+    OnDemand,
+    Reconnected,
+    AppStart,
+    Timer,
+    Captured,
+}
+
 /// A person's hours.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PersonLedger {

@@ -173,6 +173,10 @@ class FieldDayTest {
         assertTrue(app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
         assertFalse("a double tap records nothing", app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
         app.upwDidNotAttend(appointments[1], true)
+        val form = app.upwAppointmentForm(appointments[0])
+        assertEquals(listOf("ATTC", "AFTC", "ATSH", "ATSS"), form.outcomes.map { it.code })
+        assertTrue(form.outcomes.all { it.hint.isNotEmpty() })
+        assertEquals(RollCallAction.RECORD_OUTCOME, form.row.actions.single())
 
         // A home visit with the lone-worker timer; pairs-only warns.
         val started = app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("sup-1"), 30L, false, null))
@@ -201,6 +205,13 @@ class FieldDayTest {
         val pending = app.pendingCount()
         assertTrue(pending > 0u)
 
+        // The sync triggers: offline, the timer does not fire; on demand does.
+        var online = false
+        app.setConnectivity(object : Connectivity { override fun isOnline() = online })
+        assertFalse(app.shouldSync(SyncTrigger.TIMER))
+        assertTrue(app.shouldSync(SyncTrigger.ON_DEMAND))
+        online = true
+
         // Offline: a sync keeps retrying; cancelling it returns Cancelled.
         val handle = app.sync(null)
         Thread.sleep(300)
@@ -226,6 +237,8 @@ class FieldDayTest {
         assertTrue(attendance, attendance.contains("\"ATTC\"") && attendance.contains("\"UACP\""))
         val visits = Office.call(srv.url, "GET", "/v1/office/visits")
         assertTrue(visits, visits.contains(started.visitId))
+        app.hvCompleteFollowUp(started.visitId, 0u)
+        assertTrue(app.hvPerson(case).openFollowUps.isEmpty())
 
         // Typed errors.
         try {
