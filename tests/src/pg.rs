@@ -43,8 +43,14 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    /// Starts a cluster; the PostgreSQL 15 server binaries must be installed.
+    /// Starts a cluster for tests (fsync off: tests measure nothing).
     pub fn start() -> Result<PgCluster, String> {
+        Self::start_with(false)
+    }
+
+    /// Starts a cluster; `durable` keeps fsync on (for benchmarks). The
+    /// PostgreSQL 15 server binaries must be installed.
+    pub fn start_with(durable: bool) -> Result<PgCluster, String> {
         let bin = std::env::var("FIELDBOOK_PG_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|_| PathBuf::from("/usr/lib/postgresql/15/bin"));
@@ -65,6 +71,7 @@ impl PgCluster {
             run(false, &format!("chown postgres:postgres {d}"))?;
         }
         let port = free_port();
+        let fsync = if durable { "on" } else { "off" };
         let b = bin.display();
         run(
             is_root,
@@ -75,7 +82,7 @@ impl PgCluster {
         run(
             is_root,
             &format!(
-                "{b}/pg_ctl -D {d}/data -l {d}/log -o \"-p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -w start >/dev/null"
+                "{b}/pg_ctl -D {d}/data -l {d}/log -o \"-p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync={fsync} -c max_connections=300\" -w start >/dev/null"
             ),
         )?;
         Ok(PgCluster {

@@ -1,0 +1,429 @@
+//! Benchmarks on the device store: capture latency, the roll-call view on
+//! a two-year store (and ten times that) beside plaintext tables, unlock,
+//! and data-key rotation.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use fieldbook_core::clock::ManualClock;
+use fieldbook_core::crypto::kdf::{KdfParams, MIN_ITERATIONS};
+use fieldbook_core::home_visits::model as hv;
+use fieldbook_core::home_visits::safety::{SafetyState, SafetyStatus};
+use fieldbook_core::ids::RecordId;
+use fieldbook_core::platform::{PlatformKeyStore, SoftwareKeyStore};
+use fieldbook_core::store::{Store, StoreSettings};
+use fieldbook_core::unpaid_work::model::*;
+use fieldbook_core::unpaid_work::{CheckIn, ReferenceBatch, UnpaidWork};
+use rusqlite::params;
+
+use crate::report::{ms, ratio, stats, Table};
+
+const PIN: &str = "274913";
+const T0: i64 = 1_795_424_400_000 + 3_600_000; // 2026-11-23 10:00 UTC
+
+fn day(n: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).expect("date") - chrono::Duration::days(n)
+}
+
+fn project() -> Project {
+    Project {
+        code: "P".into(),
+        name: "Park".into(),
+        project_type: ProjectType::GroupPlacement,
+        travel_time_eligible: false,
+        address: "Road".into(),
+        beneficiary: "Council".into(),
+        site_contact: "Office".into(),
+        hi_vis_required: true,
+        hazards: String::new(),
+        risk_notes: String::new(),
+        available_days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun],
+        available_from: NaiveTime::from_hms_opt(0, 0, 0).expect("t"),
+        available_until: NaiveTime::from_hms_opt(23, 59, 0).expect("t"),
+    }
+}
+
+fn session(p: &RecordId, d: NaiveDate) -> WorkSession {
+    WorkSession {
+        project_id: p.clone(),
+        date: d,
+        planned_start: NaiveTime::from_hms_opt(9, 0, 0).expect("t"),
+        planned_end: NaiveTime::from_hms_opt(16, 0, 0).expect("t"),
+        supervisor_id: "sup".into(),
+        pick_up_point: None,
+        pick_up_time: None,
+    }
+}
+
+fn requirement(i: usize) -> Requirement {
+    Requirement {
+        crn: format!("X{i:06}"),
+        name: Some(format!("Person {i}")),
+        restricted: false,
+        photo_ref: Some(format!("photo-{i}")),
+        risk_level: RiskLevel::Low,
+        registrations: vec![],
+        hours_required: 300,
+        minutes_credited_office: 0,
+        adjustment_minutes: 0,
+        order_start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("d"),
+        order_end: NaiveDate::from_ymd_opt(2028, 1, 1).expect("d"),
+        last_warning: None,
+    }
+}
+
+fn id() -> RecordId {
+    RecordId::random().expect("rng")
+}
+
+fn new_store(dir: &std::path::Path, name: &str) -> (Arc<Store>, Arc<SoftwareKeyStore>, Arc<ManualClock>) {
+    let platform = Arc::new(SoftwareKeyStore::random().expect("rng"));
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = Store::create(&dir.join(name), StoreSettings::new("sup"), PIN, platform.clone(), clock.clone()).expect("store");
+    (Arc::new(store), platform, clock)
+}
+
+/// 1. One check-in committed durably vs a plain insert of the same fields.
+pub fn capture_latency(table: &mut Table, n: usize) {
+    eprintln!("capture latency ({n} check-ins)…");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (store, _, _) = new_store(dir.path(), "capture.db");
+    let uw = UnpaidWork::new(store.clone());
+    let p = id();
+    let s = id();
+    let mut batch = ReferenceBatch { projects: vec![(p.clone(), project())], sessions: vec![(s.clone(), session(&p, day(0)))], ..Default::default() };
+    let mut appts = Vec::new();
+    for i in 0..n {
+        let r = id();
+        let a = id();
+        batch.requirements.push((r.clone(), requirement(i)));
+        batch.appointments.push((a.clone(), Appointment { session_id: s.clone(), requirement_id: Some(r), crn: format!("X{i:06}"), allocated: true, agreed_absence: None }));
+        appts.push(a);
+    }
+    uw.import(batch).expect("import");
+    uw.start_session(&s).expect("start");
+    let mut ours = Vec::with_capacity(n);
+    for a in &appts {
+        let t = Instant::now();
+        uw.check_in(a, CheckIn { arrival: None, identity_checked: true, hi_vis_issued: true, hi_vis_worn: true }).expect("check in");
+        ours.push(t.elapsed());
+    }
+    // Baseline: the same fields, plain, same durability settings.
+    let conn = rusqlite::Connection::open(dir.path().join("plain.db")).expect("plain");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE attendance (appointment_id TEXT PRIMARY KEY, session_id TEXT, crn TEXT, arrival_ms INTEGER,
+             offset_min INTEGER, identity_checked INTEGER, hi_vis_issued INTEGER, hi_vis_worn INTEGER);",
+    )
+    .expect("schema");
+    let mut base = Vec::with_capacity(n);
+    for (i, a) in appts.iter().enumerate() {
+        let t = Instant::now();
+        conn.execute(
+            "INSERT INTO attendance VALUES (?1, ?2, ?3, ?4, 0, 1, 1, 1)",
+            params![a.as_str(), s.as_str(), format!("X{i:06}"), T0],
+        )
+        .expect("insert");
+        base.push(t.elapsed());
+    }
+    let (m1, p1) = stats(&mut ours);
+    let (m2, p2) = stats(&mut base);
+    table.row("1. check-in, median", ms(m1), ms(m2), ratio(m1, m2), "seal + sign + chain + outbox + derived state, synchronous=FULL, vs plain INSERT, same settings");
+    table.row("1. check-in, p99", ms(p1), ms(p2), ratio(p1, p2), "");
+}
+
+struct Plain {
+    conn: rusqlite::Connection,
+}
+
+/// Plaintext tables holding the same JSON, for the roll-call baseline.
+impl Plain {
+    fn new(path: &std::path::Path) -> Self {
+        let conn = rusqlite::Connection::open(path).expect("plain");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             CREATE TABLE projects (id TEXT PRIMARY KEY, body TEXT);
+             CREATE TABLE sessions (id TEXT PRIMARY KEY, body TEXT);
+             CREATE TABLE requirements (id TEXT PRIMARY KEY, crn TEXT, body TEXT);
+             CREATE TABLE appointments (id TEXT PRIMARY KEY, session_id TEXT, requirement_id TEXT, body TEXT);
+             CREATE INDEX ap_session ON appointments (session_id);
+             CREATE INDEX ap_req ON appointments (requirement_id);
+             CREATE TABLE attendance (id TEXT PRIMARY KEY, body TEXT);
+             CREATE TABLE enforcement (id TEXT PRIMARY KEY, requirement_id TEXT, body TEXT);
+             CREATE INDEX en_req ON enforcement (requirement_id);
+             CREATE TABLE visits (id TEXT PRIMARY KEY, case_id TEXT, body TEXT);",
+        )
+        .expect("schema");
+        Self { conn }
+    }
+
+    fn roll_call(&self, session_id: &str) -> usize {
+        let get = |table: &str, id: &str| -> Option<String> {
+            self.conn
+                .prepare_cached(&format!("SELECT body FROM {table} WHERE id = ?1"))
+                .ok()?
+                .query_row([id], |r| r.get(0))
+                .ok()
+        };
+        let _session: WorkSession = serde_json::from_str(&get("sessions", session_id).unwrap_or_default()).expect("session");
+        let mut stmt = self.conn.prepare_cached("SELECT id, requirement_id, body FROM appointments WHERE session_id = ?1").expect("prep");
+        let rows: Vec<(String, String, String)> = stmt
+            .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("q")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let mut n = 0;
+        for (appt, req, body) in rows {
+            let _a: Appointment = serde_json::from_str(&body).expect("appt");
+            let _att: Option<Attendance> = get("attendance", &appt).map(|b| serde_json::from_str(&b).expect("att"));
+            let _r: Requirement = serde_json::from_str(&get("requirements", &req).unwrap_or_default()).expect("req");
+            let mut credited = 0;
+            let mut s2 = self.conn.prepare_cached("SELECT id FROM appointments WHERE requirement_id = ?1").expect("prep");
+            let others: Vec<String> = s2.query_map([&req], |r| r.get(0)).expect("q").collect::<Result<_, _>>().expect("rows");
+            for o in others {
+                if let Some(b) = get("attendance", &o) {
+                    let att: Attendance = serde_json::from_str(&b).expect("att");
+                    credited += att.outcome.map(|x| x.minutes_credited).unwrap_or(0);
+                }
+            }
+            let mut s3 = self.conn.prepare_cached("SELECT body FROM enforcement WHERE requirement_id = ?1").expect("prep");
+            let _e: Vec<String> = s3.query_map([&req], |r| r.get(0)).expect("q").collect::<Result<_, _>>().expect("rows");
+            n += usize::from(credited >= 0);
+        }
+        n
+    }
+}
+
+fn outcome_record(minutes: i64) -> OutcomeRecord {
+    OutcomeRecord {
+        event_id: "e".repeat(32),
+        code: "ATTC".into(),
+        arrival: Some(Stamp { utc_ms: T0 - 3_600_000, offset_min: 0 }),
+        departure: Some(Stamp { utc_ms: T0, offset_min: 0 }),
+        penalty_minutes: 0,
+        minutes_credited: minutes,
+        work_quality: Rating::Good,
+        behaviour: Rating::Good,
+        notes: "Worked steadily on the footpath; no concerns.".into(),
+        sensitive: false,
+        raise_alert: false,
+        travel_minutes: None,
+        policy_version: "upw-rules/2026.1".into(),
+        correction_reason: None,
+    }
+}
+
+fn visit(case_id: &RecordId, i: i64) -> hv::Visit {
+    hv::Visit {
+        case_id: case_id.clone(),
+        planned: true,
+        scheduled_visit_id: None,
+        address: hv::Address { id: "home".into(), text: format!("{i} Example Street"), access_notes: "Side gate".into(), main: true },
+        purpose: "Home visit".into(),
+        start: Stamp { utc_ms: T0 - i * 3_600_000, offset_min: 0 },
+        end: Some(Stamp { utc_ms: T0 - i * 3_600_000 + 1_800_000, offset_min: 0 }),
+        location_consent: false,
+        start_location: None,
+        end_location: None,
+        safety: SafetyState {
+            status: SafetyStatus::Ended,
+            started_ms: T0,
+            expected_finish_ms: T0,
+            silent_alert: false,
+            last_check_in_ms: None,
+            seen_wall_ms: T0,
+            seen_mono_ms: 0,
+        },
+        status: hv::RecordStatus::Final,
+        draft: hv::VisitForm {
+            outcome: Some("SEEN".into()),
+            officers_present: vec!["po".into()],
+            people_present: vec![],
+            accommodation: None,
+            risk_concerns: String::new(),
+            safeguarding_concerns: String::new(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: "Seen at home; tidy; partner present.".into(),
+            sensitive: false,
+        },
+        draft_saved_ms: T0,
+        finals: vec![],
+        start_event: "s".repeat(32),
+        event_seqs: vec![],
+    }
+}
+
+/// Builds a store of `scale` two-year units (500 sessions, 5,000
+/// attendance records, 2,000 visits each) and the same data in plaintext
+/// tables; returns the target 30-person session.
+fn build(dir: &std::path::Path, scale: usize, store: &Store, plain: &Plain) -> RecordId {
+    let p = id();
+    let sessions = 500 * scale;
+    let people = 1000 * scale;
+    let reqs: Vec<RecordId> = (0..people).map(|_| id()).collect();
+    let put_plain = |table: &str, id: &RecordId, extra: Option<&str>, body: String| {
+        match (table, extra) {
+            ("appointments", Some(x)) => {
+                let (s, r) = x.split_once('|').unwrap_or_default();
+                plain.conn.execute("INSERT INTO appointments VALUES (?1, ?2, ?3, ?4)", params![id.as_str(), s, r, body])
+            }
+            ("requirements", Some(crn)) => plain.conn.execute("INSERT INTO requirements VALUES (?1, ?2, ?3)", params![id.as_str(), crn, body]),
+            ("visits", Some(c)) => plain.conn.execute("INSERT INTO visits VALUES (?1, ?2, ?3)", params![id.as_str(), c, body]),
+            _ => plain.conn.execute(&format!("INSERT INTO {table} VALUES (?1, ?2)"), params![id.as_str(), body]),
+        }
+        .expect("plain insert");
+    };
+    plain.conn.execute_batch("BEGIN").expect("begin");
+    store
+        .write(|w| {
+            w.put(&p, &project())?;
+            put_plain("projects", &p, None, serde_json::to_string(&project())?);
+            for (i, r) in reqs.iter().enumerate() {
+                let req = requirement(i);
+                w.put(r, &req)?;
+                put_plain("requirements", r, Some(&req.crn), serde_json::to_string(&req)?);
+            }
+            Ok(())
+        })
+        .expect("people");
+    let mut target = None;
+    // Sessions in chunks, so no transaction grows too large.
+    for chunk in (0..sessions).collect::<Vec<_>>().chunks(100) {
+        store
+            .write(|w| {
+                for &sn in chunk {
+                    let s = id();
+                    let sess = session(&p, day(i64::try_from(sn % 730).unwrap_or(0) + 1));
+                    w.put(&s, &sess)?;
+                    put_plain("sessions", &s, None, serde_json::to_string(&sess)?);
+                    let size = if sn == 0 { 30 } else { 10 };
+                    if sn == 0 {
+                        target = Some(s.clone());
+                    }
+                    for k in 0..size {
+                        let r = &reqs[(sn * 2 + k * 7) % people];
+                        let a = id();
+                        let appt = Appointment { session_id: s.clone(), requirement_id: Some(r.clone()), crn: "X".into(), allocated: true, agreed_absence: None };
+                        w.put(&a, &appt)?;
+                        put_plain("appointments", &a, Some(&format!("{}|{}", s, r)), serde_json::to_string(&appt)?);
+                        let att = Attendance { arrival: Some(Stamp { utc_ms: T0, offset_min: 0 }), outcome: Some(outcome_record(60)), ..Attendance::default() };
+                        w.put(&a, &att)?;
+                        put_plain("attendance", &a, None, serde_json::to_string(&att)?);
+                    }
+                }
+                Ok(())
+            })
+            .expect("sessions");
+    }
+    let cases: Vec<RecordId> = (0..200 * scale).map(|_| id()).collect();
+    for chunk in (0..2000 * scale).collect::<Vec<_>>().chunks(500) {
+        store
+            .write(|w| {
+                for &i in chunk {
+                    let v = visit(&cases[i % cases.len()], i64::try_from(i).unwrap_or(0));
+                    let vid = id();
+                    w.put(&vid, &v)?;
+                    put_plain("visits", &vid, Some(cases[i % cases.len()].as_str()), serde_json::to_string(&v)?);
+                }
+                Ok(())
+            })
+            .expect("visits");
+    }
+    plain.conn.execute_batch("COMMIT").expect("commit");
+    let _ = dir;
+    target.expect("target session")
+}
+
+/// 2. and 6.: the roll call at 1x and 10x beside plaintext; rotation at 1x.
+pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
+    let mut medians = Vec::new();
+    for scale in [1usize, 10] {
+        eprintln!("roll call on a {scale}x two-year store…");
+        let dir = tempfile::tempdir().expect("tmp");
+        let (store, _, _) = new_store(dir.path(), "store.db");
+        let plain = Plain::new(&dir.path().join("plain.db"));
+        let t = Instant::now();
+        let target = build(dir.path(), scale, &store, &plain);
+        eprintln!("  built in {:.1} s", t.elapsed().as_secs_f64());
+        let uw = UnpaidWork::new(store.clone());
+        let iterations = if quick { 30 } else { 200 };
+        let mut ours = Vec::new();
+        let mut base = Vec::new();
+        for _ in 0..iterations {
+            let t = Instant::now();
+            let view = uw.roll_call_unlogged(&target).expect("roll call");
+            ours.push(t.elapsed());
+            assert_eq!(view.rows.len(), 30);
+            let t = Instant::now();
+            assert_eq!(plain.roll_call(target.as_str()), 30);
+            base.push(t.elapsed());
+        }
+        let mut logged = Vec::new();
+        for _ in 0..(iterations / 4).max(5) {
+            let t = Instant::now();
+            uw.roll_call(&target).expect("roll call");
+            logged.push(t.elapsed());
+        }
+        let (m1, p1) = stats(&mut ours);
+        let (m2, p2) = stats(&mut base);
+        let (m3, _) = stats(&mut logged);
+        medians.push(m1);
+        let label = if scale == 1 { "2. roll call (30 people), 2-year store" } else { "2. roll call (30 people), 10x store" };
+        table.row(&format!("{label}, median"), ms(m1), ms(m2), ratio(m1, m2), "sealed records + blind indexes vs the same lookups on plaintext JSON tables");
+        table.row(&format!("{label}, p99"), ms(p1), ms(p2), ratio(p1, p2), "");
+        table.row(&format!("{label}, with its access-log entry"), ms(m3), "-".into(), "-".into(), "the consultation is a signed event committed with synchronous=FULL");
+        if scale == 1 {
+            eprintln!("key rotation…");
+            let t = Instant::now();
+            let r = store.rotate_data_key(PIN).expect("rotate");
+            let took = t.elapsed();
+            table.row(
+                "6. data-key rotation, 2-year store",
+                format!("{:.2} s", took.as_secs_f64()),
+                "-".into(),
+                "-".into(),
+                &format!("{} records and {} events re-sealed, blind indexes recomputed, one transaction (includes one PIN KDF)", r.records, r.events),
+            );
+        }
+    }
+    if let [a, b] = medians[..] {
+        table.row("2. roll call growth, 10x data / 1x data", ms(b), ms(a), ratio(b, a), "flat means the lookups are indexed (O(log n))");
+    }
+}
+
+/// 3. Unlock: KDF + platform unwrap + open, and the parts.
+pub fn unlock(table: &mut Table) {
+    eprintln!("unlock…");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (store, platform, clock) = new_store(dir.path(), "unlock.db");
+    drop(store);
+    let mut full = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s = Store::open(&dir.path().join("unlock.db"), platform.clone(), clock.clone()).expect("open");
+        s.unlock(PIN).expect("unlock");
+        full.push(t.elapsed());
+    }
+    let params = KdfParams::new(MIN_ITERATIONS).expect("kdf");
+    let mut kdf = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        params.derive(PIN).expect("derive");
+        kdf.push(t.elapsed());
+    }
+    let wrapped = platform.wrap(vec![7u8; 200]).expect("wrap");
+    let mut unwrap = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        platform.unwrap(wrapped.clone()).expect("unwrap");
+        unwrap.push(t.elapsed());
+    }
+    let (f, _) = stats(&mut full);
+    let (k, _) = stats(&mut kdf);
+    let (u, _) = stats(&mut unwrap);
+    table.row("3. unlock: open + platform unwrap + PIN KDF + canary", ms(f), ms(k), ratio(f, k), &format!("baseline: the PBKDF2-HMAC-SHA256 alone, {MIN_ITERATIONS} iterations"));
+    table.row("3. platform-key unwrap alone (software key store)", ms(u), "-".into(), "-".into(), "a phone's hardware key store is slower; measured on the device, not here");
+}

@@ -1,0 +1,240 @@
+//! Sync benchmarks against a real server process on loopback: one device
+//! pushing 10,000 events, and 200 simulated devices pushing concurrently.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fieldbook_core::clock::SystemClock;
+use fieldbook_core::crypto::signing::DeviceKey;
+use fieldbook_core::events::{hash_bytes, EventBody, EventDraft, EVENT_FORMAT, GENESIS_HASH};
+use fieldbook_core::platform::SoftwareKeyStore;
+use fieldbook_core::store::{Store, StoreSettings};
+use fieldbook_core::sync::protocol::*;
+use fieldbook_core::sync::{SyncClient, SyncConfig};
+use fieldbook_e2e::pg::PgCluster;
+use serde_json::json;
+
+use crate::report::{ms, peak_rss_kib, stats, Table};
+
+const TOKEN: &str = "bench-office-token-0123456789";
+
+struct ServerProc {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server(db_args: &[String]) -> ServerProc {
+    let exe = std::env::current_exe().expect("exe");
+    let bin = exe.with_file_name("fieldbook-server");
+    let mut child = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0", "--office-token", TOKEN])
+        .args(db_args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start fieldbook-server (build it with the bench: scripts/bench.sh)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("address");
+    ServerProc { child, url: line.trim().trim_start_matches("listening on ").to_owned() }
+}
+
+async fn office(http: &reqwest::Client, url: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let mut r = http.post(format!("{url}{path}")).bearer_auth(TOKEN);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.expect("office");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+async fn code(http: &reqwest::Client, url: &str) -> String {
+    office(http, url, "/v1/office/officers", Some(json!({ "id": "po", "name": "PO", "role": "probation_officer" }))).await;
+    office(http, url, "/v1/office/officers/po/enrolment-codes", None).await["code"].as_str().expect("code").to_owned()
+}
+
+/// 4. One device pushes 10,000 pending events.
+pub async fn push_10k(table: &mut Table, quick: bool) {
+    let n: usize = if quick { 2000 } else { 10_000 };
+    let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
+    let dir = tempfile::tempdir().expect("tmp");
+    for (label, args) in [
+        ("SQLite", vec!["--db".to_owned(), dir.path().join("office.db").display().to_string()]),
+        ("PostgreSQL", vec!["--database-url".to_owned(), pg.url.clone()]),
+    ] {
+        eprintln!("push {n} events to {label}…");
+        let srv = server(&args);
+        let http = reqwest::Client::new();
+        let platform = Arc::new(SoftwareKeyStore::random().expect("rng"));
+        let store = Arc::new(
+            Store::create(&dir.path().join(format!("device-{label}.db")), StoreSettings::new("po"), "274913", platform, Arc::new(SystemClock))
+                .expect("store"),
+        );
+        let client = SyncClient::new(store.clone(), SyncConfig::new(&srv.url)).expect("client");
+        client.enrol(&code(&http, &srv.url).await, "bench").await.expect("enrol");
+        for chunk in 0..(n / 500) {
+            store
+                .write(|w| {
+                    for i in 0..500 {
+                        w.append(EventDraft::new(
+                            "test.bench",
+                            json!({ "n": chunk * 500 + i, "notes": "Arrived on time, worked well, left at the end of the session." }),
+                        ))?;
+                    }
+                    Ok(())
+                })
+                .expect("append");
+        }
+        let before = peak_rss_kib();
+        let t = Instant::now();
+        let report = client.sync(None, &AtomicBool::new(false)).await.expect("sync");
+        let took = t.elapsed();
+        let after = peak_rss_kib();
+        assert_eq!(report.accepted as usize, n, "{report:?}");
+        assert_eq!(store.pending_count().expect("pending"), 0);
+        table.row(
+            &format!("4. push {n} events, {label}"),
+            format!("{:.2} s ({:.0} events/s)", took.as_secs_f64(), n as f64 / took.as_secs_f64()),
+            format!("{:.0} B/event uncompressed", report.bytes_uncompressed as f64 / n as f64),
+            format!("{:.0} B/event gzip", report.bytes_sent as f64 / n as f64),
+            &format!("device peak RSS {} MiB, grew {} KiB during the push (batches of 500)", after / 1024, after.saturating_sub(before)),
+        );
+    }
+}
+
+struct SimDevice {
+    id: String,
+    key: DeviceKey,
+}
+
+fn events(key: &DeviceKey, n: usize) -> Vec<PushEvent> {
+    let mut prev = GENESIS_HASH;
+    (1..=n as u64)
+        .map(|seq| {
+            let body = EventBody {
+                format: EVENT_FORMAT,
+                id: fieldbook_core::ids::RecordId::random().expect("rng").to_string(),
+                device: key.fingerprint(),
+                seq,
+                officer: "po".into(),
+                recorded_at_ms: chrono::Utc::now().timestamp_millis(),
+                utc_offset_min: 0,
+                monotonic_ms: seq,
+                kind: "test.ingest".into(),
+                payload: json!({ "seq": seq, "notes": "Attended and complied." }),
+                supersedes: None,
+                reason: None,
+                prev_hash: hex::encode(prev),
+            };
+            let bytes = serde_json::to_vec(&body).expect("json");
+            prev = hash_bytes(&bytes);
+            PushEvent { id: body.id, seq, body: PushEvent::encode_body(&bytes), signature: hex::encode(key.sign(&bytes)) }
+        })
+        .collect()
+}
+
+async fn push(http: &reqwest::Client, url: &str, dev: &SimDevice, batch: &[PushEvent]) -> Duration {
+    let body = serde_json::to_vec(&PushRequest { events: batch.to_vec() }).expect("json");
+    let ts = chrono::Utc::now().timestamp_millis();
+    let nonce = fieldbook_core::ids::RecordId::random().expect("rng").to_string();
+    let sig = dev.key.sign(&signing_string("POST", "/v1/sync/push", &body, ts, &nonce));
+    let t = Instant::now();
+    let resp = http
+        .post(format!("{url}/v1/sync/push"))
+        .header(H_DEVICE, &dev.id)
+        .header(H_TIMESTAMP, ts.to_string())
+        .header(H_NONCE, nonce)
+        .header(H_SIGNATURE, hex::encode(sig))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("push");
+    let status = resp.status();
+    let out: PushResponse = resp.json().await.expect("response");
+    assert!(status.is_success());
+    assert!(out.results.iter().all(|r| r.outcome == PushOutcome::Accepted), "{:?}", out.results.first());
+    t.elapsed()
+}
+
+/// 5. 200 devices pushing concurrently.
+pub async fn server_ingest(table: &mut Table, quick: bool) {
+    let devices = 200;
+    let per_device = if quick { 50 } else { 100 };
+    let batch = 25;
+    let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
+    let dir = tempfile::tempdir().expect("tmp");
+    for (label, args) in [
+        ("SQLite", vec!["--db".to_owned(), dir.path().join("office.db").display().to_string()]),
+        ("PostgreSQL", vec!["--database-url".to_owned(), pg.url.clone()]),
+    ] {
+        eprintln!("ingest from {devices} devices on {label}…");
+        let srv = server(&args);
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("http");
+        let mut sims = Vec::new();
+        for _ in 0..devices {
+            let key = DeviceKey::generate().expect("key");
+            let code = code(&http, &srv.url).await;
+            let resp: EnrolResponse = http
+                .post(format!("{}/v1/enrol", srv.url))
+                .json(&EnrolRequest { code, public_key: hex::encode(key.public_key()), label: "sim".into() })
+                .send()
+                .await
+                .expect("enrol")
+                .json()
+                .await
+                .expect("json");
+            let evs = events(&key, per_device);
+            sims.push((Arc::new(SimDevice { id: resp.device_id, key }), evs));
+        }
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for (dev, evs) in sims {
+            let http = http.clone();
+            let url = srv.url.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for chunk in evs.chunks(batch) {
+                    lat.push(push(&http, &url, &dev, chunk).await);
+                }
+                lat
+            }));
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.expect("device"));
+        }
+        let took = t.elapsed();
+        let total = devices * per_device;
+        let devices_json: serde_json::Value = http
+            .get(format!("{}/v1/office/devices", srv.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("devices")
+            .json()
+            .await
+            .expect("json");
+        let held: i64 = devices_json.as_array().expect("array").iter().map(|d| d["last_seq"].as_i64().unwrap_or(0)).sum();
+        assert_eq!(held as usize, total, "nothing lost");
+        let (median, p99) = stats(&mut latencies);
+        table.row(
+            &format!("5. ingest, {devices} devices x {per_device} events, {label}"),
+            format!("{:.0} events/s", total as f64 / took.as_secs_f64()),
+            format!("p99 {}", ms(p99)),
+            format!("median {}", ms(median)),
+            &format!("{total} events in {:.2} s, batches of {batch}; all {total} held (nothing lost)", took.as_secs_f64()),
+        );
+    }
+}
