@@ -1004,21 +1004,24 @@ async fn in_scope_pg(
     })
 }
 
-async fn ingest_pg(
-    client: &mut deadpool_postgres::Object,
-    device: &DeviceRow,
-    events: &[Incoming],
-    now: i64,
-) -> R<Vec<PushResult>> {
+async fn ingest_pg(client: &mut deadpool_postgres::Object, device: &DeviceRow, events: &[Incoming], now: i64) -> R<Vec<PushResult>> {
     let tx = client.transaction().await?;
     // The row lock serialises this device's pushes across instances.
     let row = tx
-        .query_one(
-            "SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE",
-            &[&device.id],
-        )
+        .query_one("SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE", &[&device.id])
         .await?;
     let (mut last_seq, mut last_hash): (i64, String) = (row.get(0), row.get(1));
+    // One round trip for the ids already held, and one insert per table
+    // for the whole batch: per-event round trips dominate otherwise.
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let mut known: std::collections::HashSet<String> = tx
+        .query("SELECT event_id FROM chain_links WHERE event_id = ANY($1)", &[&ids])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut ev_rows: Vec<&Incoming> = Vec::new();
+    let mut link = (Vec::<i64>::new(), Vec::<String>::new(), Vec::<String>::new(), Vec::<String>::new(), Vec::<Option<String>>::new());
     let mut results = Vec::with_capacity(events.len());
     let mut gap: Option<u64> = None;
     for ev in events {
@@ -1026,39 +1029,21 @@ async fn ingest_pg(
         let decision = if let Some(expected) = gap {
             Decision::Gap { expected }
         } else {
-            let known = tx
-                .query_opt("SELECT 1 FROM chain_links WHERE event_id = $1", &[&ev.id])
-                .await?
-                .is_some();
+            let is_known = known.contains(&ev.id);
             let last = u64::try_from(last_seq).unwrap_or(0);
-            let scope = if !known && ev.seq == last + 1 && ev.refused.is_none() {
+            let scope = if !is_known && ev.seq == last + 1 && ev.refused.is_none() {
                 in_scope_pg(&tx, device, ev, events).await?
             } else {
                 true
             };
-            decide(ev, known, last, &last_hash, scope)
+            decide(ev, is_known, last, &last_hash, scope)
         };
-        match &decision {
+        let advance = match &decision {
             Decision::Accept => {
-                let b = ev.parsed.as_ref();
-                tx.execute(
-                    "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
-                        session_id, case_id, visit_id, appointment_id, body, signature)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                    &[
-                        &ev.id, &device.id, &seq, &b.map(|b| b.officer.clone()), &b.map(|b| b.kind.clone()),
-                        &b.map(|b| b.recorded_at_ms), &now, &b.and_then(|b| b.supersedes.clone()),
-                        &ev.field("session_id"), &ev.field("case_id"), &ev.field("visit_id"), &ev.field("appointment_id"),
-                        &ev.body, &ev.signature,
-                    ],
-                )
-                .await?;
-                tx.execute(
-                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status) VALUES ($1, $2, $3, $4, 'accepted')",
-                    &[&device.id, &seq, &ev.id, &ev.hash],
-                )
-                .await?;
-                if b.is_some_and(|b| b.kind == "upw.outcome_recorded") {
+                ev_rows.push(ev);
+                link.4.push(None);
+                link.3.push("accepted".into());
+                if ev.parsed.as_ref().is_some_and(|b| b.kind == "upw.outcome_recorded") {
                     if let Some(appt) = ev.field("appointment_id") {
                         let others = tx
                             .query(
@@ -1077,26 +1062,61 @@ async fn ingest_pg(
                         }
                     }
                 }
-                last_seq = seq;
-                last_hash = ev.hash.clone();
+                true
             }
             Decision::Refuse(reason) if ev.seq == u64::try_from(last_seq).unwrap_or(0) + 1 => {
-                tx.execute(
-                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason) VALUES ($1, $2, $3, $4, 'rejected', $5)",
-                    &[&device.id, &seq, &ev.id, &ev.hash, &reason.as_str()],
-                )
-                .await?;
-                last_seq = seq;
-                last_hash = ev.hash.clone();
+                link.4.push(Some(reason.as_str().to_owned()));
+                link.3.push("rejected".into());
+                true
             }
-            Decision::Gap { expected } => gap = Some(*expected),
-            Decision::Refuse(_) | Decision::Duplicate => {}
+            Decision::Gap { expected } => {
+                gap = Some(*expected);
+                false
+            }
+            Decision::Refuse(_) | Decision::Duplicate => false,
+        };
+        if advance {
+            link.0.push(seq);
+            link.1.push(ev.id.clone());
+            link.2.push(ev.hash.clone());
+            known.insert(ev.id.clone());
+            last_seq = seq;
+            last_hash = ev.hash.clone();
         }
-        results.push(PushResult {
-            id: ev.id.clone(),
-            seq: ev.seq,
-            outcome: outcome(&decision),
-        });
+        results.push(PushResult { id: ev.id.clone(), seq: ev.seq, outcome: outcome(&decision) });
+    }
+    if !ev_rows.is_empty() {
+        let col = |f: &dyn Fn(&Incoming) -> Option<String>| ev_rows.iter().map(|e| f(e)).collect::<Vec<Option<String>>>();
+        let event_ids: Vec<String> = ev_rows.iter().map(|e| e.id.clone()).collect();
+        let seqs: Vec<i64> = ev_rows.iter().map(|e| i64::try_from(e.seq).unwrap_or(i64::MAX)).collect();
+        let officers = col(&|e| e.parsed.as_ref().map(|b| b.officer.clone()));
+        let kinds = col(&|e| e.parsed.as_ref().map(|b| b.kind.clone()));
+        let recorded: Vec<Option<i64>> = ev_rows.iter().map(|e| e.parsed.as_ref().map(|b| b.recorded_at_ms)).collect();
+        let supersedes = col(&|e| e.parsed.as_ref().and_then(|b| b.supersedes.clone()));
+        let sessions = col(&|e| e.field("session_id"));
+        let cases = col(&|e| e.field("case_id"));
+        let visits = col(&|e| e.field("visit_id"));
+        let appointments = col(&|e| e.field("appointment_id"));
+        let bodies: Vec<String> = ev_rows.iter().map(|e| e.body.clone()).collect();
+        let sigs: Vec<String> = ev_rows.iter().map(|e| e.signature.clone()).collect();
+        tx.execute(
+            "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
+                session_id, case_id, visit_id, appointment_id, body, signature)
+             SELECT e, $2, s, o, k, r, $3, sup, ses, c, v, a, b, sig
+               FROM UNNEST($1::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+                           $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+                 AS t(e, s, o, k, r, sup, ses, c, v, a, b, sig)",
+            &[&event_ids, &device.id, &now, &seqs, &officers, &kinds, &recorded, &supersedes, &sessions, &cases, &visits, &appointments, &bodies, &sigs],
+        )
+        .await?;
+    }
+    if !link.0.is_empty() {
+        tx.execute(
+            "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason)
+             SELECT $1, s, e, h, st, r FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(s, e, h, st, r)",
+            &[&device.id, &link.0, &link.1, &link.2, &link.3, &link.4],
+        )
+        .await?;
     }
     tx.execute(
         "UPDATE devices SET last_seq = $2, last_hash = $3, last_sync_ms = $4 WHERE id = $1",

@@ -87,11 +87,10 @@ impl<'a> Records<'a> {
     pub fn get<T: Record>(&self, id: &RecordId) -> Result<Option<Stored<T>>> {
         let row: Option<(u64, Vec<u8>)> = self
             .conn
-            .query_row(
-                "SELECT version, body FROM records WHERE collection = ?1 AND id = ?2",
-                rusqlite::params![T::COLLECTION, id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT version, body FROM records WHERE collection = ?1 AND id = ?2")?
+            .query_row(rusqlite::params![T::COLLECTION, id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         row.map(|(version, body)| open_row(self.keys, T::COLLECTION, id.as_str(), version, &body))
             .transpose()
@@ -107,11 +106,14 @@ impl<'a> Records<'a> {
     pub fn find<T: Record>(&self, purpose: &str, value: &str) -> Result<Vec<Stored<T>>> {
         let term = self.keys.indexer.term(T::COLLECTION, purpose, value)?;
         let mut stmt = self.conn.prepare_cached(
+            // CROSS JOIN fixes the order: seek the blind index first, then
+            // each record by its key. Left to itself the planner walks every
+            // record of the collection (it prefers the ORDER BY's index).
             "SELECT r.id, r.version, r.body
                FROM record_index i
-               JOIN records r ON r.collection = i.collection AND r.id = i.id
+               CROSS JOIN records r ON r.collection = i.collection AND r.id = i.id
               WHERE i.collection = ?1 AND i.purpose = ?2 AND i.term = ?3
-              ORDER BY r.id",
+              ORDER BY i.id",
         )?;
         let rows = stmt.query_map(rusqlite::params![T::COLLECTION, purpose, &term[..]], |r| {
             Ok((
@@ -157,11 +159,8 @@ pub(crate) fn put<T: Record>(
     value: &T,
 ) -> Result<u64> {
     let current: Option<u64> = conn
-        .query_row(
-            "SELECT version FROM records WHERE collection = ?1 AND id = ?2",
-            rusqlite::params![T::COLLECTION, id.as_str()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT version FROM records WHERE collection = ?1 AND id = ?2")?
+        .query_row(rusqlite::params![T::COLLECTION, id.as_str()], |r| r.get(0))
         .optional()?;
     let version = current.unwrap_or(0) + 1;
     let index: Vec<(String, String)> = value
