@@ -155,6 +155,9 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
     )
     .map_err(classify)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The store's queries outnumber rusqlite's default cache of 16, and a
+    // statement re-prepared on every capture costs more than its crypto.
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 
