@@ -38,7 +38,15 @@ fn project() -> Project {
         hi_vis_required: true,
         hazards: String::new(),
         risk_notes: String::new(),
-        available_days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun],
+        available_days: vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ],
         available_from: NaiveTime::from_hms_opt(0, 0, 0).expect("t"),
         available_until: NaiveTime::from_hms_opt(23, 59, 0).expect("t"),
     }
@@ -77,10 +85,20 @@ fn id() -> RecordId {
     RecordId::random().expect("rng")
 }
 
-fn new_store(dir: &std::path::Path, name: &str) -> (Arc<Store>, Arc<SoftwareKeyStore>, Arc<ManualClock>) {
+fn new_store(
+    dir: &std::path::Path,
+    name: &str,
+) -> (Arc<Store>, Arc<SoftwareKeyStore>, Arc<ManualClock>) {
     let platform = Arc::new(SoftwareKeyStore::random().expect("rng"));
     let clock = Arc::new(ManualClock::new(T0));
-    let store = Store::create(&dir.join(name), StoreSettings::new("sup"), PIN, platform.clone(), clock.clone()).expect("store");
+    let store = Store::create(
+        &dir.join(name),
+        StoreSettings::new("sup"),
+        PIN,
+        platform.clone(),
+        clock.clone(),
+    )
+    .expect("store");
     (Arc::new(store), platform, clock)
 }
 
@@ -92,13 +110,26 @@ pub fn capture_latency(table: &mut Table, n: usize) {
     let uw = UnpaidWork::new(store.clone());
     let p = id();
     let s = id();
-    let mut batch = ReferenceBatch { projects: vec![(p.clone(), project())], sessions: vec![(s.clone(), session(&p, day(0)))], ..Default::default() };
+    let mut batch = ReferenceBatch {
+        projects: vec![(p.clone(), project())],
+        sessions: vec![(s.clone(), session(&p, day(0)))],
+        ..Default::default()
+    };
     let mut appts = Vec::new();
     for i in 0..n {
         let r = id();
         let a = id();
         batch.requirements.push((r.clone(), requirement(i)));
-        batch.appointments.push((a.clone(), Appointment { session_id: s.clone(), requirement_id: Some(r), crn: format!("X{i:06}"), allocated: true, agreed_absence: None }));
+        batch.appointments.push((
+            a.clone(),
+            Appointment {
+                session_id: s.clone(),
+                requirement_id: Some(r),
+                crn: format!("X{i:06}"),
+                allocated: true,
+                agreed_absence: None,
+            },
+        ));
         appts.push(a);
     }
     uw.import(batch).expect("import");
@@ -106,7 +137,16 @@ pub fn capture_latency(table: &mut Table, n: usize) {
     let mut ours = Vec::with_capacity(n);
     for a in &appts {
         let t = Instant::now();
-        uw.check_in(a, CheckIn { arrival: None, identity_checked: true, hi_vis_issued: true, hi_vis_worn: true }).expect("check in");
+        uw.check_in(
+            a,
+            CheckIn {
+                arrival: None,
+                identity_checked: true,
+                hi_vis_issued: true,
+                hi_vis_worn: true,
+            },
+        )
+        .expect("check in");
         ours.push(t.elapsed());
     }
     // Baseline: the same fields, plain, same durability settings.
@@ -166,8 +206,15 @@ impl Plain {
                 .query_row([id], |r| r.get(0))
                 .ok()
         };
-        let _session: WorkSession = serde_json::from_str(&get("sessions", session_id).unwrap_or_default()).expect("session");
-        let mut stmt = self.conn.prepare_cached("SELECT id, requirement_id, body FROM appointments WHERE session_id = ?1").expect("prep");
+        let _session: WorkSession =
+            serde_json::from_str(&get("sessions", session_id).unwrap_or_default())
+                .expect("session");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, requirement_id, body FROM appointments WHERE session_id = ?1",
+            )
+            .expect("prep");
         let rows: Vec<(String, String, String)> = stmt
             .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .expect("q")
@@ -176,19 +223,35 @@ impl Plain {
         let mut n = 0;
         for (appt, req, body) in rows {
             let _a: Appointment = serde_json::from_str(&body).expect("appt");
-            let _att: Option<Attendance> = get("attendance", &appt).map(|b| serde_json::from_str(&b).expect("att"));
-            let _r: Requirement = serde_json::from_str(&get("requirements", &req).unwrap_or_default()).expect("req");
+            let _att: Option<Attendance> =
+                get("attendance", &appt).map(|b| serde_json::from_str(&b).expect("att"));
+            let _r: Requirement =
+                serde_json::from_str(&get("requirements", &req).unwrap_or_default()).expect("req");
             let mut credited = 0;
-            let mut s2 = self.conn.prepare_cached("SELECT id FROM appointments WHERE requirement_id = ?1").expect("prep");
-            let others: Vec<String> = s2.query_map([&req], |r| r.get(0)).expect("q").collect::<Result<_, _>>().expect("rows");
+            let mut s2 = self
+                .conn
+                .prepare_cached("SELECT id FROM appointments WHERE requirement_id = ?1")
+                .expect("prep");
+            let others: Vec<String> = s2
+                .query_map([&req], |r| r.get(0))
+                .expect("q")
+                .collect::<Result<_, _>>()
+                .expect("rows");
             for o in others {
                 if let Some(b) = get("attendance", &o) {
                     let att: Attendance = serde_json::from_str(&b).expect("att");
                     credited += att.outcome.map(|x| x.minutes_credited).unwrap_or(0);
                 }
             }
-            let mut s3 = self.conn.prepare_cached("SELECT body FROM enforcement WHERE requirement_id = ?1").expect("prep");
-            let _e: Vec<String> = s3.query_map([&req], |r| r.get(0)).expect("q").collect::<Result<_, _>>().expect("rows");
+            let mut s3 = self
+                .conn
+                .prepare_cached("SELECT body FROM enforcement WHERE requirement_id = ?1")
+                .expect("prep");
+            let _e: Vec<String> = s3
+                .query_map([&req], |r| r.get(0))
+                .expect("q")
+                .collect::<Result<_, _>>()
+                .expect("rows");
             n += usize::from(credited >= 0);
         }
         n
@@ -199,8 +262,14 @@ fn outcome_record(minutes: i64) -> OutcomeRecord {
     OutcomeRecord {
         event_id: "e".repeat(32),
         code: "ATTC".into(),
-        arrival: Some(Stamp { utc_ms: T0 - 3_600_000, offset_min: 0 }),
-        departure: Some(Stamp { utc_ms: T0, offset_min: 0 }),
+        arrival: Some(Stamp {
+            utc_ms: T0 - 3_600_000,
+            offset_min: 0,
+        }),
+        departure: Some(Stamp {
+            utc_ms: T0,
+            offset_min: 0,
+        }),
         penalty_minutes: 0,
         minutes_credited: minutes,
         work_quality: Rating::Good,
@@ -219,10 +288,21 @@ fn visit(case_id: &RecordId, i: i64) -> hv::Visit {
         case_id: case_id.clone(),
         planned: true,
         scheduled_visit_id: None,
-        address: hv::Address { id: "home".into(), text: format!("{i} Example Street"), access_notes: "Side gate".into(), main: true },
+        address: hv::Address {
+            id: "home".into(),
+            text: format!("{i} Example Street"),
+            access_notes: "Side gate".into(),
+            main: true,
+        },
         purpose: "Home visit".into(),
-        start: Stamp { utc_ms: T0 - i * 3_600_000, offset_min: 0 },
-        end: Some(Stamp { utc_ms: T0 - i * 3_600_000 + 1_800_000, offset_min: 0 }),
+        start: Stamp {
+            utc_ms: T0 - i * 3_600_000,
+            offset_min: 0,
+        },
+        end: Some(Stamp {
+            utc_ms: T0 - i * 3_600_000 + 1_800_000,
+            offset_min: 0,
+        }),
         location_consent: false,
         start_location: None,
         end_location: None,
@@ -268,11 +348,23 @@ fn build(dir: &std::path::Path, scale: usize, store: &Store, plain: &Plain) -> R
         match (table, extra) {
             ("appointments", Some(x)) => {
                 let (s, r) = x.split_once('|').unwrap_or_default();
-                plain.conn.execute("INSERT INTO appointments VALUES (?1, ?2, ?3, ?4)", params![id.as_str(), s, r, body])
+                plain.conn.execute(
+                    "INSERT INTO appointments VALUES (?1, ?2, ?3, ?4)",
+                    params![id.as_str(), s, r, body],
+                )
             }
-            ("requirements", Some(crn)) => plain.conn.execute("INSERT INTO requirements VALUES (?1, ?2, ?3)", params![id.as_str(), crn, body]),
-            ("visits", Some(c)) => plain.conn.execute("INSERT INTO visits VALUES (?1, ?2, ?3)", params![id.as_str(), c, body]),
-            _ => plain.conn.execute(&format!("INSERT INTO {table} VALUES (?1, ?2)"), params![id.as_str(), body]),
+            ("requirements", Some(crn)) => plain.conn.execute(
+                "INSERT INTO requirements VALUES (?1, ?2, ?3)",
+                params![id.as_str(), crn, body],
+            ),
+            ("visits", Some(c)) => plain.conn.execute(
+                "INSERT INTO visits VALUES (?1, ?2, ?3)",
+                params![id.as_str(), c, body],
+            ),
+            _ => plain.conn.execute(
+                &format!("INSERT INTO {table} VALUES (?1, ?2)"),
+                params![id.as_str(), body],
+            ),
         }
         .expect("plain insert");
     };
@@ -284,7 +376,12 @@ fn build(dir: &std::path::Path, scale: usize, store: &Store, plain: &Plain) -> R
             for (i, r) in reqs.iter().enumerate() {
                 let req = requirement(i);
                 w.put(r, &req)?;
-                put_plain("requirements", r, Some(&req.crn), serde_json::to_string(&req)?);
+                put_plain(
+                    "requirements",
+                    r,
+                    Some(&req.crn),
+                    serde_json::to_string(&req)?,
+                );
             }
             Ok(())
         })
@@ -306,10 +403,28 @@ fn build(dir: &std::path::Path, scale: usize, store: &Store, plain: &Plain) -> R
                     for k in 0..size {
                         let r = &reqs[(sn * 2 + k * 7) % people];
                         let a = id();
-                        let appt = Appointment { session_id: s.clone(), requirement_id: Some(r.clone()), crn: "X".into(), allocated: true, agreed_absence: None };
+                        let appt = Appointment {
+                            session_id: s.clone(),
+                            requirement_id: Some(r.clone()),
+                            crn: "X".into(),
+                            allocated: true,
+                            agreed_absence: None,
+                        };
                         w.put(&a, &appt)?;
-                        put_plain("appointments", &a, Some(&format!("{}|{}", s, r)), serde_json::to_string(&appt)?);
-                        let att = Attendance { arrival: Some(Stamp { utc_ms: T0, offset_min: 0 }), outcome: Some(outcome_record(60)), ..Attendance::default() };
+                        put_plain(
+                            "appointments",
+                            &a,
+                            Some(&format!("{}|{}", s, r)),
+                            serde_json::to_string(&appt)?,
+                        );
+                        let att = Attendance {
+                            arrival: Some(Stamp {
+                                utc_ms: T0,
+                                offset_min: 0,
+                            }),
+                            outcome: Some(outcome_record(60)),
+                            ..Attendance::default()
+                        };
                         w.put(&a, &att)?;
                         put_plain("attendance", &a, None, serde_json::to_string(&att)?);
                     }
@@ -326,7 +441,12 @@ fn build(dir: &std::path::Path, scale: usize, store: &Store, plain: &Plain) -> R
                     let v = visit(&cases[i % cases.len()], i64::try_from(i).unwrap_or(0));
                     let vid = id();
                     w.put(&vid, &v)?;
-                    put_plain("visits", &vid, Some(cases[i % cases.len()].as_str()), serde_json::to_string(&v)?);
+                    put_plain(
+                        "visits",
+                        &vid,
+                        Some(cases[i % cases.len()].as_str()),
+                        serde_json::to_string(&v)?,
+                    );
                 }
                 Ok(())
             })
@@ -371,10 +491,26 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
         let (m2, p2) = stats(&mut base);
         let (m3, _) = stats(&mut logged);
         medians.push(m1);
-        let label = if scale == 1 { "2. roll call (30 people), 2-year store" } else { "2. roll call (30 people), 10x store" };
-        table.row(&format!("{label}, median"), ms(m1), ms(m2), ratio(m1, m2), "sealed records + blind indexes vs the same lookups on plaintext JSON tables");
+        let label = if scale == 1 {
+            "2. roll call (30 people), 2-year store"
+        } else {
+            "2. roll call (30 people), 10x store"
+        };
+        table.row(
+            &format!("{label}, median"),
+            ms(m1),
+            ms(m2),
+            ratio(m1, m2),
+            "sealed records + blind indexes vs the same lookups on plaintext JSON tables",
+        );
         table.row(&format!("{label}, p99"), ms(p1), ms(p2), ratio(p1, p2), "");
-        table.row(&format!("{label}, with its access-log entry"), ms(m3), "-".into(), "-".into(), "the consultation is a signed event committed with synchronous=FULL");
+        table.row(
+            &format!("{label}, with its access-log entry"),
+            ms(m3),
+            "-".into(),
+            "-".into(),
+            "the consultation is a signed event committed with synchronous=FULL",
+        );
         if scale == 1 {
             eprintln!("key rotation…");
             let t = Instant::now();
@@ -390,7 +526,13 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
         }
     }
     if let [a, b] = medians[..] {
-        table.row("2. roll call growth, 10x data / 1x data", ms(b), ms(a), ratio(b, a), "flat means the lookups are indexed (O(log n))");
+        table.row(
+            "2. roll call growth, 10x data / 1x data",
+            ms(b),
+            ms(a),
+            ratio(b, a),
+            "flat means the lookups are indexed (O(log n))",
+        );
     }
 }
 
@@ -403,7 +545,12 @@ pub fn unlock(table: &mut Table) {
     let mut full = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let s = Store::open(&dir.path().join("unlock.db"), platform.clone(), clock.clone()).expect("open");
+        let s = Store::open(
+            &dir.path().join("unlock.db"),
+            platform.clone(),
+            clock.clone(),
+        )
+        .expect("open");
         s.unlock(PIN).expect("unlock");
         full.push(t.elapsed());
     }
@@ -424,6 +571,18 @@ pub fn unlock(table: &mut Table) {
     let (f, _) = stats(&mut full);
     let (k, _) = stats(&mut kdf);
     let (u, _) = stats(&mut unwrap);
-    table.row("3. unlock: open + platform unwrap + PIN KDF + canary", ms(f), ms(k), ratio(f, k), &format!("baseline: the PBKDF2-HMAC-SHA256 alone, {MIN_ITERATIONS} iterations"));
-    table.row("3. platform-key unwrap alone (software key store)", ms(u), "-".into(), "-".into(), "a phone's hardware key store is slower; measured on the device, not here");
+    table.row(
+        "3. unlock: open + platform unwrap + PIN KDF + canary",
+        ms(f),
+        ms(k),
+        ratio(f, k),
+        &format!("baseline: the PBKDF2-HMAC-SHA256 alone, {MIN_ITERATIONS} iterations"),
+    );
+    table.row(
+        "3. platform-key unwrap alone (software key store)",
+        ms(u),
+        "-".into(),
+        "-".into(),
+        "a phone's hardware key store is slower; measured on the device, not here",
+    );
 }

@@ -45,11 +45,21 @@ fn server(db_args: &[String]) -> ServerProc {
         .spawn()
         .expect("start fieldbook-server (build it with the bench: scripts/bench.sh)");
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("address");
-    ServerProc { child, url: line.trim().trim_start_matches("listening on ").to_owned() }
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("address");
+    ServerProc {
+        child,
+        url: line.trim().trim_start_matches("listening on ").to_owned(),
+    }
 }
 
-async fn office(http: &reqwest::Client, url: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+async fn office(
+    http: &reqwest::Client,
+    url: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
     let mut r = http.post(format!("{url}{path}")).bearer_auth(TOKEN);
     if let Some(b) = body {
         r = r.json(&b);
@@ -60,8 +70,17 @@ async fn office(http: &reqwest::Client, url: &str, path: &str, body: Option<serd
 }
 
 async fn code(http: &reqwest::Client, url: &str) -> String {
-    office(http, url, "/v1/office/officers", Some(json!({ "id": "po", "name": "PO", "role": "probation_officer" }))).await;
-    office(http, url, "/v1/office/officers/po/enrolment-codes", None).await["code"].as_str().expect("code").to_owned()
+    office(
+        http,
+        url,
+        "/v1/office/officers",
+        Some(json!({ "id": "po", "name": "PO", "role": "probation_officer" })),
+    )
+    .await;
+    office(http, url, "/v1/office/officers/po/enrolment-codes", None).await["code"]
+        .as_str()
+        .expect("code")
+        .to_owned()
 }
 
 /// 4. One device pushes 10,000 pending events.
@@ -70,19 +89,37 @@ pub async fn push_10k(table: &mut Table, quick: bool) {
     let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
     let dir = tempfile::tempdir().expect("tmp");
     for (label, args) in [
-        ("SQLite", vec!["--db".to_owned(), dir.path().join("office.db").display().to_string()]),
-        ("PostgreSQL", vec!["--database-url".to_owned(), pg.url.clone()]),
+        (
+            "SQLite",
+            vec![
+                "--db".to_owned(),
+                dir.path().join("office.db").display().to_string(),
+            ],
+        ),
+        (
+            "PostgreSQL",
+            vec!["--database-url".to_owned(), pg.url.clone()],
+        ),
     ] {
         eprintln!("push {n} events to {label}…");
         let srv = server(&args);
         let http = reqwest::Client::new();
         let platform = Arc::new(SoftwareKeyStore::random().expect("rng"));
         let store = Arc::new(
-            Store::create(&dir.path().join(format!("device-{label}.db")), StoreSettings::new("po"), "274913", platform, Arc::new(SystemClock))
-                .expect("store"),
+            Store::create(
+                &dir.path().join(format!("device-{label}.db")),
+                StoreSettings::new("po"),
+                "274913",
+                platform,
+                Arc::new(SystemClock),
+            )
+            .expect("store"),
         );
         let client = SyncClient::new(store.clone(), SyncConfig::new(&srv.url)).expect("client");
-        client.enrol(&code(&http, &srv.url).await, "bench").await.expect("enrol");
+        client
+            .enrol(&code(&http, &srv.url).await, "bench")
+            .await
+            .expect("enrol");
         for chunk in 0..(n / 500) {
             store
                 .write(|w| {
@@ -98,17 +135,31 @@ pub async fn push_10k(table: &mut Table, quick: bool) {
         }
         let before = peak_rss_kib();
         let t = Instant::now();
-        let report = client.sync(None, &AtomicBool::new(false)).await.expect("sync");
+        let report = client
+            .sync(None, &AtomicBool::new(false))
+            .await
+            .expect("sync");
         let took = t.elapsed();
         let after = peak_rss_kib();
         assert_eq!(report.accepted as usize, n, "{report:?}");
         assert_eq!(store.pending_count().expect("pending"), 0);
         table.row(
             &format!("4. push {n} events, {label}"),
-            format!("{:.2} s ({:.0} events/s)", took.as_secs_f64(), n as f64 / took.as_secs_f64()),
-            format!("{:.0} B/event uncompressed", report.bytes_uncompressed as f64 / n as f64),
+            format!(
+                "{:.2} s ({:.0} events/s)",
+                took.as_secs_f64(),
+                n as f64 / took.as_secs_f64()
+            ),
+            format!(
+                "{:.0} B/event uncompressed",
+                report.bytes_uncompressed as f64 / n as f64
+            ),
             format!("{:.0} B/event gzip", report.bytes_sent as f64 / n as f64),
-            &format!("device peak RSS {} MiB, grew {} KiB during the push (batches of 500)", after / 1024, after.saturating_sub(before)),
+            &format!(
+                "device peak RSS {} MiB, grew {} KiB during the push (batches of 500)",
+                after / 1024,
+                after.saturating_sub(before)
+            ),
         );
     }
 }
@@ -124,7 +175,9 @@ fn events(key: &DeviceKey, n: usize) -> Vec<PushEvent> {
         .map(|seq| {
             let body = EventBody {
                 format: EVENT_FORMAT,
-                id: fieldbook_core::ids::RecordId::random().expect("rng").to_string(),
+                id: fieldbook_core::ids::RecordId::random()
+                    .expect("rng")
+                    .to_string(),
                 device: key.fingerprint(),
                 seq,
                 officer: "po".into(),
@@ -139,16 +192,28 @@ fn events(key: &DeviceKey, n: usize) -> Vec<PushEvent> {
             };
             let bytes = serde_json::to_vec(&body).expect("json");
             prev = hash_bytes(&bytes);
-            PushEvent { id: body.id, seq, body: PushEvent::encode_body(&bytes), signature: hex::encode(key.sign(&bytes)) }
+            PushEvent {
+                id: body.id,
+                seq,
+                body: PushEvent::encode_body(&bytes),
+                signature: hex::encode(key.sign(&bytes)),
+            }
         })
         .collect()
 }
 
 async fn push(http: &reqwest::Client, url: &str, dev: &SimDevice, batch: &[PushEvent]) -> Duration {
-    let body = serde_json::to_vec(&PushRequest { events: batch.to_vec() }).expect("json");
+    let body = serde_json::to_vec(&PushRequest {
+        events: batch.to_vec(),
+    })
+    .expect("json");
     let ts = chrono::Utc::now().timestamp_millis();
-    let nonce = fieldbook_core::ids::RecordId::random().expect("rng").to_string();
-    let sig = dev.key.sign(&signing_string("POST", "/v1/sync/push", &body, ts, &nonce));
+    let nonce = fieldbook_core::ids::RecordId::random()
+        .expect("rng")
+        .to_string();
+    let sig = dev
+        .key
+        .sign(&signing_string("POST", "/v1/sync/push", &body, ts, &nonce));
     let t = Instant::now();
     let resp = http
         .post(format!("{url}/v1/sync/push"))
@@ -164,7 +229,13 @@ async fn push(http: &reqwest::Client, url: &str, dev: &SimDevice, batch: &[PushE
     let status = resp.status();
     let out: PushResponse = resp.json().await.expect("response");
     assert!(status.is_success());
-    assert!(out.results.iter().all(|r| r.outcome == PushOutcome::Accepted), "{:?}", out.results.first());
+    assert!(
+        out.results
+            .iter()
+            .all(|r| r.outcome == PushOutcome::Accepted),
+        "{:?}",
+        out.results.first()
+    );
     t.elapsed()
 }
 
@@ -176,19 +247,35 @@ pub async fn server_ingest(table: &mut Table, quick: bool) {
     let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
     let dir = tempfile::tempdir().expect("tmp");
     for (label, args) in [
-        ("SQLite", vec!["--db".to_owned(), dir.path().join("office.db").display().to_string()]),
-        ("PostgreSQL", vec!["--database-url".to_owned(), pg.url.clone()]),
+        (
+            "SQLite",
+            vec![
+                "--db".to_owned(),
+                dir.path().join("office.db").display().to_string(),
+            ],
+        ),
+        (
+            "PostgreSQL",
+            vec!["--database-url".to_owned(), pg.url.clone()],
+        ),
     ] {
         eprintln!("ingest from {devices} devices on {label}…");
         let srv = server(&args);
-        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("http");
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("http");
         let mut sims = Vec::new();
         for _ in 0..devices {
             let key = DeviceKey::generate().expect("key");
             let code = code(&http, &srv.url).await;
             let resp: EnrolResponse = http
                 .post(format!("{}/v1/enrol", srv.url))
-                .json(&EnrolRequest { code, public_key: hex::encode(key.public_key()), label: "sim".into() })
+                .json(&EnrolRequest {
+                    code,
+                    public_key: hex::encode(key.public_key()),
+                    label: "sim".into(),
+                })
                 .send()
                 .await
                 .expect("enrol")
@@ -196,7 +283,13 @@ pub async fn server_ingest(table: &mut Table, quick: bool) {
                 .await
                 .expect("json");
             let evs = events(&key, per_device);
-            sims.push((Arc::new(SimDevice { id: resp.device_id, key }), evs));
+            sims.push((
+                Arc::new(SimDevice {
+                    id: resp.device_id,
+                    key,
+                }),
+                evs,
+            ));
         }
         let t = Instant::now();
         let mut tasks = Vec::new();
@@ -226,7 +319,12 @@ pub async fn server_ingest(table: &mut Table, quick: bool) {
             .json()
             .await
             .expect("json");
-        let held: i64 = devices_json.as_array().expect("array").iter().map(|d| d["last_seq"].as_i64().unwrap_or(0)).sum();
+        let held: i64 = devices_json
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|d| d["last_seq"].as_i64().unwrap_or(0))
+            .sum();
         assert_eq!(held as usize, total, "nothing lost");
         let (median, p99) = stats(&mut latencies);
         table.row(
@@ -234,7 +332,10 @@ pub async fn server_ingest(table: &mut Table, quick: bool) {
             format!("{:.0} events/s", total as f64 / took.as_secs_f64()),
             format!("p99 {}", ms(p99)),
             format!("median {}", ms(median)),
-            &format!("{total} events in {:.2} s, batches of {batch}; all {total} held (nothing lost)", took.as_secs_f64()),
+            &format!(
+                "{total} events in {:.2} s, batches of {batch}; all {total} held (nothing lost)",
+                took.as_secs_f64()
+            ),
         );
     }
 }

@@ -22,7 +22,11 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let mut table = Table::default();
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     data::capture_latency(&mut table, if quick { 200 } else { 1000 });
     data::roll_call_and_rotation(&mut table, quick);
     data::unlock(&mut table);

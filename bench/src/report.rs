@@ -12,7 +12,8 @@ impl Table {
     /// Adds a row: what, Fieldbook's figure, baseline, ratio, note.
     pub fn row(&mut self, what: &str, ours: String, base: String, ratio: String, note: &str) {
         eprintln!("  {what}: {ours} | {base} | {ratio} {note}");
-        self.rows.push([what.into(), ours, base, ratio, note.into()]);
+        self.rows
+            .push([what.into(), ours, base, ratio, note.into()]);
     }
 
     /// Prints the table.

@@ -1004,24 +1004,41 @@ async fn in_scope_pg(
     })
 }
 
-async fn ingest_pg(client: &mut deadpool_postgres::Object, device: &DeviceRow, events: &[Incoming], now: i64) -> R<Vec<PushResult>> {
+async fn ingest_pg(
+    client: &mut deadpool_postgres::Object,
+    device: &DeviceRow,
+    events: &[Incoming],
+    now: i64,
+) -> R<Vec<PushResult>> {
     let tx = client.transaction().await?;
     // The row lock serialises this device's pushes across instances.
     let row = tx
-        .query_one("SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE", &[&device.id])
+        .query_one(
+            "SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE",
+            &[&device.id],
+        )
         .await?;
     let (mut last_seq, mut last_hash): (i64, String) = (row.get(0), row.get(1));
     // One round trip for the ids already held, and one insert per table
     // for the whole batch: per-event round trips dominate otherwise.
     let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     let mut known: std::collections::HashSet<String> = tx
-        .query("SELECT event_id FROM chain_links WHERE event_id = ANY($1)", &[&ids])
+        .query(
+            "SELECT event_id FROM chain_links WHERE event_id = ANY($1)",
+            &[&ids],
+        )
         .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
     let mut ev_rows: Vec<&Incoming> = Vec::new();
-    let mut link = (Vec::<i64>::new(), Vec::<String>::new(), Vec::<String>::new(), Vec::<String>::new(), Vec::<Option<String>>::new());
+    let mut link = (
+        Vec::<i64>::new(),
+        Vec::<String>::new(),
+        Vec::<String>::new(),
+        Vec::<String>::new(),
+        Vec::<Option<String>>::new(),
+    );
     let mut results = Vec::with_capacity(events.len());
     let mut gap: Option<u64> = None;
     for ev in events {
@@ -1043,7 +1060,11 @@ async fn ingest_pg(client: &mut deadpool_postgres::Object, device: &DeviceRow, e
                 ev_rows.push(ev);
                 link.4.push(None);
                 link.3.push("accepted".into());
-                if ev.parsed.as_ref().is_some_and(|b| b.kind == "upw.outcome_recorded") {
+                if ev
+                    .parsed
+                    .as_ref()
+                    .is_some_and(|b| b.kind == "upw.outcome_recorded")
+                {
                     if let Some(appt) = ev.field("appointment_id") {
                         let others = tx
                             .query(
@@ -1083,15 +1104,30 @@ async fn ingest_pg(client: &mut deadpool_postgres::Object, device: &DeviceRow, e
             last_seq = seq;
             last_hash = ev.hash.clone();
         }
-        results.push(PushResult { id: ev.id.clone(), seq: ev.seq, outcome: outcome(&decision) });
+        results.push(PushResult {
+            id: ev.id.clone(),
+            seq: ev.seq,
+            outcome: outcome(&decision),
+        });
     }
     if !ev_rows.is_empty() {
-        let col = |f: &dyn Fn(&Incoming) -> Option<String>| ev_rows.iter().map(|e| f(e)).collect::<Vec<Option<String>>>();
+        let col = |f: &dyn Fn(&Incoming) -> Option<String>| {
+            ev_rows
+                .iter()
+                .map(|e| f(e))
+                .collect::<Vec<Option<String>>>()
+        };
         let event_ids: Vec<String> = ev_rows.iter().map(|e| e.id.clone()).collect();
-        let seqs: Vec<i64> = ev_rows.iter().map(|e| i64::try_from(e.seq).unwrap_or(i64::MAX)).collect();
+        let seqs: Vec<i64> = ev_rows
+            .iter()
+            .map(|e| i64::try_from(e.seq).unwrap_or(i64::MAX))
+            .collect();
         let officers = col(&|e| e.parsed.as_ref().map(|b| b.officer.clone()));
         let kinds = col(&|e| e.parsed.as_ref().map(|b| b.kind.clone()));
-        let recorded: Vec<Option<i64>> = ev_rows.iter().map(|e| e.parsed.as_ref().map(|b| b.recorded_at_ms)).collect();
+        let recorded: Vec<Option<i64>> = ev_rows
+            .iter()
+            .map(|e| e.parsed.as_ref().map(|b| b.recorded_at_ms))
+            .collect();
         let supersedes = col(&|e| e.parsed.as_ref().and_then(|b| b.supersedes.clone()));
         let sessions = col(&|e| e.field("session_id"));
         let cases = col(&|e| e.field("case_id"));

@@ -287,17 +287,8 @@ impl HomeVisits {
                 safety: safety.clone(),
                 status: RecordStatus::Draft,
                 draft: VisitForm {
-                    outcome: None,
                     officers_present: input.officers_present.clone(),
-                    people_present: vec![],
-                    accommodation: None,
-                    risk_concerns: String::new(),
-                    safeguarding_concerns: String::new(),
-                    visor: false,
-                    follow_ups: vec![],
-                    enforcement: None,
-                    notes: String::new(),
-                    sensitive: false,
+                    ..empty_form()
                 },
                 draft_saved_ms: start.utc_ms,
                 finals: vec![],

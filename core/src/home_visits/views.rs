@@ -11,11 +11,10 @@ use super::model::{
 use super::policy::{check_form, visit_outcome, VisitOutcomeKind};
 use super::safety::SafetyStatus;
 use super::{now_of, HomeVisits, SafetyView};
-use crate::access::{AccessAction, AccessPayload};
 use crate::error::Result;
 use crate::forms::FieldError;
 use crate::ids::RecordId;
-use crate::store::{Records, Writer};
+use crate::store::Records;
 use crate::unpaid_work::model::{RiskLevel, Stamp};
 use crate::unpaid_work::now_stamp;
 
@@ -159,18 +158,6 @@ fn last_seen(visits: &[(RecordId, Visit)]) -> Option<NaiveDate> {
         .max()
 }
 
-fn consult(w: &mut Writer<'_>, subject: String, purpose: &str) -> Result<()> {
-    w.record_access(
-        AccessAction::Consultation,
-        AccessPayload {
-            subject,
-            purpose: purpose.to_owned(),
-            recipient: None,
-        },
-    )?;
-    Ok(())
-}
-
 impl HomeVisits {
     /// Today's visits: scheduled today or due by policy, overdue first
     /// (records a consultation).
@@ -220,7 +207,7 @@ impl HomeVisits {
                     .then(b.risk_level.cmp(&a.risk_level))
                     .then(a.label.cmp(&b.label))
             });
-            consult(w, "hv_today".into(), "today's visits")?;
+            w.record_consultation("hv_today".into(), "today's visits")?;
             Ok(out)
         })
     }
@@ -279,7 +266,7 @@ impl HomeVisits {
                     .map(|o| (o.code.to_owned(), o.description.to_owned()))
                     .collect(),
             };
-            consult(w, format!("hv_visit/{visit_id}"), "active visit")?;
+            w.record_consultation(format!("hv_visit/{visit_id}"), "active visit")?;
             Ok(view)
         })
     }
@@ -326,7 +313,7 @@ impl HomeVisits {
                 next_due,
                 overdue_by_policy: next_due < today,
             };
-            consult(w, format!("hv_case/{case_id}"), "visit history")?;
+            w.record_consultation(format!("hv_case/{case_id}"), "visit history")?;
             Ok(view)
         })
     }

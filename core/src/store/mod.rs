@@ -683,6 +683,20 @@ impl Writer<'_> {
         log::append(self.conn, self.keys, self.signer, &mut self.head, draft)
     }
 
+    /// Records that personal data was looked at (`subject`: a record or view
+    /// reference, never a name) for `purpose`.
+    pub fn record_consultation(&mut self, subject: String, purpose: &str) -> Result<()> {
+        self.record_access(
+            AccessAction::Consultation,
+            AccessPayload {
+                subject,
+                purpose: purpose.to_owned(),
+                recipient: None,
+            },
+        )?;
+        Ok(())
+    }
+
     /// Records a consultation, disclosure, combination or erasure.
     pub fn record_access(
         &mut self,

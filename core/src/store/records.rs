@@ -115,13 +115,17 @@ impl<'a> Records<'a> {
               WHERE i.collection = ?1 AND i.purpose = ?2 AND i.term = ?3
               ORDER BY i.id",
         )?;
-        let rows = stmt.query_map(rusqlite::params![T::COLLECTION, purpose, &term[..]], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, u64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
+        let rows = stmt.query_map(
+            rusqlite::params![T::COLLECTION, purpose, &term[..]],
+            row_triple,
+        )?;
+        self.open_all(rows)
+    }
+
+    fn open_all<T: Record>(
+        &self,
+        rows: impl Iterator<Item = rusqlite::Result<(String, u64, Vec<u8>)>>,
+    ) -> Result<Vec<Stored<T>>> {
         let mut out = Vec::new();
         for row in rows {
             let (id, version, body) = row?;
@@ -135,20 +139,13 @@ impl<'a> Records<'a> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, version, body FROM records WHERE collection = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([T::COLLECTION], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, u64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, version, body) = row?;
-            out.push(open_row(self.keys, T::COLLECTION, &id, version, &body)?);
-        }
-        Ok(out)
+        let rows = stmt.query_map([T::COLLECTION], row_triple)?;
+        self.open_all(rows)
     }
+}
+
+fn row_triple(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, Vec<u8>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
 /// Writes a record; returns its new version.

@@ -16,10 +16,9 @@ use super::model::{
 };
 use super::policy::{self, FieldError, Ledger};
 use super::{device_credited, now_stamp, scheduled_minutes, UnpaidWork};
-use crate::access::{AccessAction, AccessPayload};
 use crate::error::Result;
 use crate::ids::RecordId;
-use crate::store::{Records, Stored, Writer};
+use crate::store::{Records, Stored};
 
 /// Whether a session's captures have reached the office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,18 +344,6 @@ fn summarise(
     s
 }
 
-fn consult(w: &mut Writer<'_>, subject: String, purpose: &str) -> Result<()> {
-    w.record_access(
-        AccessAction::Consultation,
-        AccessPayload {
-            subject,
-            purpose: purpose.to_owned(),
-            recipient: None,
-        },
-    )?;
-    Ok(())
-}
-
 impl UnpaidWork {
     /// "Today": the supervisor's sessions from today for `days_ahead` days,
     /// the next one first (closed sessions last).
@@ -409,7 +396,7 @@ impl UnpaidWork {
                 session_id,
                 now_stamp(w.clock()),
             )?;
-            consult(w, format!("upw_session/{session_id}"), "roll call")?;
+            w.record_consultation(format!("upw_session/{session_id}"), "roll call")?;
             Ok(view)
         })
     }
@@ -625,8 +612,7 @@ impl UnpaidWork {
                 history: loaded.attendance.history.clone(),
                 notes_max_chars: self.policy.notes_max_chars,
             };
-            consult(
-                w,
+            w.record_consultation(
                 format!("upw_appointment/{appointment_id}"),
                 "appointment form",
             )?;
@@ -675,7 +661,7 @@ impl UnpaidWork {
                 recent,
                 open_enforcement,
             };
-            consult(w, format!("upw_requirement/{requirement_id}"), "ledger")?;
+            w.record_consultation(format!("upw_requirement/{requirement_id}"), "ledger")?;
             Ok(view)
         })
     }
