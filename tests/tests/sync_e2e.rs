@@ -817,3 +817,64 @@ async fn a_device_that_has_not_synced_for_too_long_locks_captures() {
         .expect("after sync");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("po-1", "probation_officer").await;
+    let url = format!("http://{}", server.addr);
+    let case = rid();
+    let csv = format!(
+        "id,audience,restricted_for,crn,name,restricted:json,addresses:json,risk_level,registrations:json,staff_risks:json,known_occupants:json,assessment,supervision_start,last_visit:json\n\
+         {case},po-1,,X700001,Casey,false,\"[{{\"\"id\"\":\"\"home\"\",\"\"text\"\":\"\"1 Road\"\",\"\"access_notes\"\":\"\"\"\",\"\"main\"\":true}}]\",medium,[],[],[],current,2026-01-01,null\n"
+    );
+    let post = |body: String, ct: &'static str| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{url}/v1/office/import/hv_case"))
+                .bearer_auth(OFFICE_TOKEN)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .expect("import")
+        }
+    };
+    // A bad row rejects the whole file; a wrong content type is refused.
+    let bad = csv.replace("medium", "extreme");
+    let resp = post(bad, "text/csv").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(post(csv.clone(), "application/json").await.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let resp = post(csv, "text/csv").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The device receives the case, starts a visit and raises an alert.
+    let phone = SyncDevice::enrol(&office, "po-1", &url, None).await;
+    phone.sync().await.expect("pull");
+    let hv = fieldbook_core::home_visits::HomeVisits::new(phone.store.clone());
+    let started = hv
+        .start_visit(fieldbook_core::home_visits::StartVisit {
+            case_id: RecordId::parse(&case).expect("id"),
+            address_id: None,
+            scheduled_visit_id: None,
+            purpose: "Check".into(),
+            officers_present: vec!["po-1".into()],
+            expected_minutes: 30,
+            location_consent: false,
+            location: None,
+        })
+        .expect("start");
+    hv.raise_alert(&started.visit_id, true).expect("alert");
+    phone.sync().await.expect("push");
+    let alerts = office.get("/v1/office/alerts").await;
+    assert_eq!(alerts.as_array().expect("array").len(), 1, "{alerts}");
+    assert_eq!(alerts[0]["payload"]["status"], "alert");
+    assert_eq!(alerts[0]["payload"]["silent"], true);
+    // Checking in safe closes it.
+    hv.check_in_safe(&started.visit_id).expect("safe");
+    phone.sync().await.expect("push");
+    assert!(office.get("/v1/office/alerts").await.as_array().expect("array").is_empty());
+    server.shutdown().await;
+}
