@@ -83,24 +83,29 @@ async fn code(http: &reqwest::Client, url: &str) -> String {
         .to_owned()
 }
 
-/// 4. One device pushes 10,000 pending events.
-pub async fn push_10k(table: &mut Table, quick: bool) {
-    let n: usize = if quick { 2000 } else { 10_000 };
-    let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
-    let dir = tempfile::tempdir().expect("tmp");
-    for (label, args) in [
+/// The server's two storage backends, as command-line arguments.
+fn backends(dir: &std::path::Path, pg: &PgCluster) -> [(&'static str, Vec<String>); 2] {
+    [
         (
             "SQLite",
             vec![
                 "--db".to_owned(),
-                dir.path().join("office.db").display().to_string(),
+                dir.join("office.db").display().to_string(),
             ],
         ),
         (
             "PostgreSQL",
             vec!["--database-url".to_owned(), pg.url.clone()],
         ),
-    ] {
+    ]
+}
+
+/// 4. One device pushes 10,000 pending events.
+pub async fn push_10k(table: &mut Table, quick: bool) {
+    let n: usize = if quick { 2000 } else { 10_000 };
+    let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
+    let dir = tempfile::tempdir().expect("tmp");
+    for (label, args) in backends(dir.path(), &pg) {
         eprintln!("push {n} events to {label}…");
         let srv = server(&args);
         let http = reqwest::Client::new();
@@ -246,19 +251,7 @@ pub async fn server_ingest(table: &mut Table, quick: bool) {
     let batch = 25;
     let pg = PgCluster::start_with(true).expect("PostgreSQL 15 binaries");
     let dir = tempfile::tempdir().expect("tmp");
-    for (label, args) in [
-        (
-            "SQLite",
-            vec![
-                "--db".to_owned(),
-                dir.path().join("office.db").display().to_string(),
-            ],
-        ),
-        (
-            "PostgreSQL",
-            vec!["--database-url".to_owned(), pg.url.clone()],
-        ),
-    ] {
+    for (label, args) in backends(dir.path(), &pg) {
         eprintln!("ingest from {devices} devices on {label}…");
         let srv = server(&args);
         let http = reqwest::Client::builder()

@@ -584,3 +584,33 @@ pub async fn run_fault_scenarios(
     }
     total_events
 }
+
+/// A server that a fault proxy can crash and restart on the same storage.
+/// Returns its first address, its database handle, and the restart hook.
+pub async fn restartable(
+    storage: Storage,
+) -> (
+    SocketAddr,
+    fieldbook_server::db::Db,
+    Arc<dyn Fn() -> tokio::task::JoinHandle<SocketAddr> + Send + Sync>,
+) {
+    let first = server(storage.clone()).await;
+    let (addr, db) = (first.addr, first.state.db.clone());
+    let current = Arc::new(tokio::sync::Mutex::new(Some(first)));
+    let restart = Arc::new(move || {
+        let current = current.clone();
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            let mut guard = current.lock().await;
+            if let Some(old) = guard.take() {
+                // A crash: in-flight requests are dropped mid-way.
+                old.abort();
+            }
+            let fresh = server(storage).await;
+            let addr = fresh.addr;
+            *guard = Some(fresh);
+            addr
+        })
+    });
+    (addr, db, restart)
+}

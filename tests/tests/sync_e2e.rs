@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use fieldbook_core::events::EventDraft;
 use fieldbook_core::ids::RecordId;
@@ -16,7 +15,7 @@ use fieldbook_core::unpaid_work::policy::OutcomeInput;
 use fieldbook_core::unpaid_work::{CheckIn, UnpaidWork};
 use fieldbook_core::Error;
 use fieldbook_e2e::harness::*;
-use fieldbook_server::{RunningServer, Storage};
+use fieldbook_server::Storage;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -740,33 +739,7 @@ async fn no_loss_no_duplicates_under_injected_faults() {
     println!("fault scenarios: {scenarios} from seed {base_seed} (FIELDBOOK_SYNC_SEED={base_seed} to repeat)");
     let dir = tempfile::tempdir().expect("tmp");
     let db_path = dir.path().join("office.db");
-    let current: Arc<tokio::sync::Mutex<Option<RunningServer>>> = Arc::new(
-        tokio::sync::Mutex::new(Some(server(Storage::Sqlite(db_path.clone())).await)),
-    );
-    let (upstream, db) = {
-        let guard = current.lock().await;
-        let s = guard.as_ref().expect("server");
-        (s.addr, s.state.db.clone())
-    };
-    let restart = {
-        let current = current.clone();
-        let path = db_path.clone();
-        Arc::new(move || {
-            let current = current.clone();
-            let path = path.clone();
-            tokio::spawn(async move {
-                let mut guard = current.lock().await;
-                if let Some(old) = guard.take() {
-                    // A crash: in-flight requests are dropped mid-way.
-                    old.abort();
-                }
-                let fresh = server(Storage::Sqlite(path)).await;
-                let addr = fresh.addr;
-                *guard = Some(fresh);
-                addr
-            })
-        })
-    };
+    let (upstream, db, restart) = restartable(Storage::Sqlite(db_path.clone())).await;
     let proxy = FaultProxy::start(upstream, base_seed, restart).await;
     let office = Office::new(upstream);
     office.officer("po-1", "probation_officer").await;
@@ -847,7 +820,10 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
     let bad = csv.replace("medium", "extreme");
     let resp = post(bad, "text/csv").await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(post(csv.clone(), "application/json").await.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        post(csv.clone(), "application/json").await.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
     let resp = post(csv, "text/csv").await;
     assert_eq!(resp.status(), StatusCode::OK);
     // The device receives the case, starts a visit and raises an alert.
@@ -875,6 +851,11 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
     // Checking in safe closes it.
     hv.check_in_safe(&started.visit_id).expect("safe");
     phone.sync().await.expect("push");
-    assert!(office.get("/v1/office/alerts").await.as_array().expect("array").is_empty());
+    assert!(office
+        .get("/v1/office/alerts")
+        .await
+        .as_array()
+        .expect("array")
+        .is_empty());
     server.shutdown().await;
 }

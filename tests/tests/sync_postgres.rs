@@ -2,12 +2,10 @@
 //! PostgreSQL 15 binaries, two server instances on one database serving
 //! devices concurrently, and the fault scenarios against it.
 
-use std::sync::Arc;
-
 use fieldbook_core::events::EventDraft;
 use fieldbook_e2e::harness::*;
 use fieldbook_e2e::pg::PgCluster;
-use fieldbook_server::{RunningServer, Storage};
+use fieldbook_server::Storage;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,28 +86,7 @@ async fn fault_scenarios_on_postgres() {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(rand::random);
     println!("postgres fault scenarios: {scenarios} from seed {base_seed}");
-    let first = server(Storage::Postgres(pg.url.clone())).await;
-    let (upstream, db) = (first.addr, first.state.db.clone());
-    let current: Arc<tokio::sync::Mutex<Option<RunningServer>>> =
-        Arc::new(tokio::sync::Mutex::new(Some(first)));
-    let restart = {
-        let current = current.clone();
-        let url = pg.url.clone();
-        Arc::new(move || {
-            let current = current.clone();
-            let url = url.clone();
-            tokio::spawn(async move {
-                let mut guard = current.lock().await;
-                if let Some(old) = guard.take() {
-                    old.abort();
-                }
-                let fresh = server(Storage::Postgres(url)).await;
-                let addr = fresh.addr;
-                *guard = Some(fresh);
-                addr
-            })
-        })
-    };
+    let (upstream, db, restart) = restartable(Storage::Postgres(pg.url.clone())).await;
     let proxy = FaultProxy::start(upstream, base_seed, restart).await;
     Office::new(upstream)
         .officer("po-1", "probation_officer")
