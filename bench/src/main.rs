@@ -19,7 +19,15 @@ use std::time::Instant;
 use report::Table;
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only capture|roll|unlock|push|ingest` runs one part (for profiling).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let mut table = Table::default();
     let started = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -27,11 +35,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    data::capture_latency(&mut table, if quick { 200 } else { 1000 });
-    data::roll_call_and_rotation(&mut table, quick);
-    data::unlock(&mut table);
-    rt.block_on(ingest::push_10k(&mut table, quick));
-    rt.block_on(ingest::server_ingest(&mut table, quick));
+    if run("capture") {
+        data::capture_latency(&mut table, if quick { 200 } else { 1000 });
+    }
+    if run("roll") {
+        data::roll_call_and_rotation(&mut table, quick);
+    }
+    if run("unlock") {
+        data::unlock(&mut table);
+    }
+    if run("push") {
+        rt.block_on(ingest::push_10k(&mut table, quick));
+    }
+    if run("ingest") {
+        rt.block_on(ingest::server_ingest(&mut table, quick));
+    }
     table.print();
     eprintln!("benchmarks took {:.0} s", started.elapsed().as_secs_f64());
 }
