@@ -134,6 +134,23 @@ impl<'a> Records<'a> {
         Ok(out)
     }
 
+    /// The ids of records whose lookup `purpose` equals `value`, in id
+    /// order, read from the blind index alone (no record is opened).
+    pub fn find_ids<T: Record>(&self, purpose: &str, value: &str) -> Result<Vec<RecordId>> {
+        let term = self.keys.indexer.term(T::COLLECTION, purpose, value)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM record_index WHERE collection = ?1 AND purpose = ?2 AND term = ?3 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![T::COLLECTION, purpose, &term[..]], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut out = Vec::new();
+        for id in rows {
+            out.push(RecordId::parse(&id?)?);
+        }
+        Ok(out)
+    }
+
     /// Every record of the collection, in id order.
     pub fn all<T: Record>(&self) -> Result<Vec<Stored<T>>> {
         let mut stmt = self.conn.prepare_cached(
@@ -175,7 +192,9 @@ pub(crate) fn put<T: Record>(
          ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, body = excluded.body",
     )?
     .execute(rusqlite::params![T::COLLECTION, id.as_str(), version, sealed])?;
-    write_index(conn, keys, T::COLLECTION, id.as_str(), &body.index)?;
+    if version > 1 || !body.index.is_empty() {
+        write_index(conn, keys, T::COLLECTION, id.as_str(), &body.index)?;
+    }
     Ok(version)
 }
 

@@ -161,11 +161,12 @@ pub(crate) fn device_credited(
     exclude: Option<&RecordId>,
 ) -> Result<i64> {
     let mut total = 0;
-    for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
-        if Some(&appt.id) == exclude {
+    // Ids from the index alone: the appointments themselves are not needed.
+    for appt_id in records.find_ids::<Appointment>("requirement", requirement_id.as_str())? {
+        if Some(&appt_id) == exclude {
             continue;
         }
-        if let Some(att) = records.get::<Attendance>(&appt.id)? {
+        if let Some(att) = records.get::<Attendance>(&appt_id)? {
             total += att.value.outcome.map(|o| o.minutes_credited).unwrap_or(0);
         }
     }
@@ -1059,18 +1060,21 @@ fn ensure_not_on_site_elsewhere(
     this_appointment: Option<&RecordId>,
     date: NaiveDate,
 ) -> Result<()> {
-    for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
-        if Some(&appt.id) == this_appointment {
-            continue;
-        }
-        let session = records.require::<WorkSession>(&appt.value.session_id)?;
-        if session.value.date != date {
+    // Attendance first (from the index alone); the session is read only for
+    // someone actually on site somewhere, which is rare.
+    for appt_id in records.find_ids::<Appointment>("requirement", requirement_id.as_str())? {
+        if Some(&appt_id) == this_appointment {
             continue;
         }
         let on_site = records
-            .get::<Attendance>(&appt.id)?
+            .get::<Attendance>(&appt_id)?
             .is_some_and(|a| a.value.arrival.is_some() && a.value.outcome.is_none());
-        if on_site {
+        if !on_site {
+            continue;
+        }
+        let appt = records.require::<Appointment>(&appt_id)?;
+        let session = records.require::<WorkSession>(&appt.value.session_id)?;
+        if session.value.date == date {
             return Err(Error::Conflict(
                 "already checked in at another session today".into(),
             ));
