@@ -152,7 +152,7 @@ pub fn capture_latency(table: &mut Table, n: usize) {
     // Baseline: the same fields, plain, same durability settings.
     let conn = rusqlite::Connection::open(dir.path().join("plain.db")).expect("plain");
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;
          CREATE TABLE attendance (appointment_id TEXT PRIMARY KEY, session_id TEXT, crn TEXT, arrival_ms INTEGER,
              offset_min INTEGER, identity_checked INTEGER, hi_vis_issued INTEGER, hi_vis_worn INTEGER);",
     )
@@ -181,7 +181,7 @@ impl Plain {
     fn new(path: &std::path::Path) -> Self {
         let conn = rusqlite::Connection::open(path).expect("plain");
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;
              CREATE TABLE projects (id TEXT PRIMARY KEY, body TEXT);
              CREATE TABLE sessions (id TEXT PRIMARY KEY, body TEXT);
              CREATE TABLE requirements (id TEXT PRIMARY KEY, crn TEXT, body TEXT);

@@ -151,7 +151,8 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
          PRAGMA secure_delete = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = ON;
-         PRAGMA trusted_schema = OFF;",
+         PRAGMA trusted_schema = OFF;
+         PRAGMA cache_size = -8192;",
     )
     .map_err(classify)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
