@@ -203,21 +203,15 @@ async fn run(dir: &Path) -> Res<()> {
             hi_vis_worn: true,
         },
     )?;
-    let mut outcome = OutcomeInput::absence("ATTC");
+    // Worked three hours: the arrival is edited back to three hours ago.
+    let now = fieldbook_core::unpaid_work::now_stamp(&SystemClock);
+    let arrival = fieldbook_core::unpaid_work::model::Stamp {
+        utc_ms: now.utc_ms - 3 * 3_600_000,
+        ..now
+    };
+    let mut outcome = OutcomeInput::attended("ATTC", arrival, now);
     outcome.notes = "Good work on the footpath".into();
-    let attended = uw.record_outcome(&appointments[0], {
-        let now = fieldbook_core::unpaid_work::now_stamp(&SystemClock);
-        let mut o = OutcomeInput::attended(
-            "ATTC",
-            fieldbook_core::unpaid_work::model::Stamp {
-                utc_ms: now.utc_ms - 3 * 3_600_000,
-                ..now
-            },
-            now,
-        );
-        o.notes = outcome.notes.clone();
-        o
-    });
+    let attended = uw.record_outcome(&appointments[0], outcome);
     match attended {
         Ok(r) => println!("ATTC recorded: {} minutes credited", r.minutes_credited),
         Err(e) => println!("ATTC refused: {e}"),
