@@ -807,3 +807,201 @@ fn marker_scan_finds_plaintext_when_it_is_there() {
         assert!(contains(&bytes, &encoding));
     }
 }
+
+#[test]
+fn domain_captures_leave_no_plaintext_on_disk() {
+    use fieldbook_core::home_visits::model as hv;
+    use fieldbook_core::home_visits::{CaseloadBatch, HomeVisits, StartVisit};
+    use fieldbook_core::unpaid_work::model::*;
+    use fieldbook_core::unpaid_work::policy::OutcomeInput;
+    use fieldbook_core::unpaid_work::{CheckIn, ReferenceBatch, UnpaidWork};
+
+    let device = Device::new();
+    let store = Arc::new(device.create());
+    let markers = [
+        "QQNAMEUPW",
+        "QQCRN77",
+        "QQNOTESUPW disclosed a relapse",
+        "QQHAZARD needles",
+        "QQCASENAME",
+        "QQ 9 Hidden Lane",
+        "QQVISITNOTES dog bit the gate",
+        "QQSAFEGUARD child at address",
+    ];
+    let day = chrono::DateTime::from_timestamp_millis(fieldbook_e2e::START_MS)
+        .expect("date")
+        .date_naive();
+    let t = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).expect("time");
+    let (p, s, r, a) = (
+        RecordId::random().expect("rng"),
+        RecordId::random().expect("rng"),
+        RecordId::random().expect("rng"),
+        RecordId::random().expect("rng"),
+    );
+    let uw = UnpaidWork::new(store.clone());
+    uw.import(ReferenceBatch {
+        projects: vec![(
+            p.clone(),
+            Project {
+                code: "P".into(),
+                name: "Park".into(),
+                project_type: ProjectType::GroupPlacement,
+                travel_time_eligible: false,
+                address: "Park".into(),
+                beneficiary: "B".into(),
+                site_contact: "C".into(),
+                hi_vis_required: true,
+                hazards: markers[3].into(),
+                risk_notes: String::new(),
+                available_days: vec![chrono::Weekday::Mon],
+                available_from: t(7),
+                available_until: t(18),
+            },
+        )],
+        sessions: vec![(
+            s.clone(),
+            WorkSession {
+                project_id: p,
+                date: day,
+                planned_start: t(9),
+                planned_end: t(16),
+                supervisor_id: "officer-7".into(),
+                pick_up_point: None,
+                pick_up_time: None,
+            },
+        )],
+        requirements: vec![(
+            r.clone(),
+            Requirement {
+                crn: markers[1].into(),
+                name: Some(markers[0].into()),
+                restricted: false,
+                photo_ref: None,
+                risk_level: RiskLevel::Low,
+                registrations: vec![],
+                hours_required: 100,
+                minutes_credited_office: 0,
+                adjustment_minutes: 0,
+                order_start: day,
+                order_end: day + chrono::Duration::days(365),
+                last_warning: None,
+            },
+        )],
+        appointments: vec![(
+            a.clone(),
+            Appointment {
+                session_id: s.clone(),
+                requirement_id: Some(r),
+                crn: markers[1].into(),
+                allocated: true,
+                agreed_absence: None,
+            },
+        )],
+    })
+    .expect("import");
+    device.clock.advance_ms(10 * 3_600_000); // 19:00 on the session day
+    uw.check_in(
+        &a,
+        CheckIn {
+            arrival: None,
+            identity_checked: true,
+            hi_vis_issued: true,
+            hi_vis_worn: true,
+        },
+    )
+    .expect("check in");
+    device.clock.advance_ms(3_600_000);
+    let mut out = OutcomeInput::absence("ATTC");
+    out.notes = markers[2].into();
+    out.sensitive = true;
+    uw.record_outcome(&a, out).expect("outcome");
+
+    let hvs = HomeVisits::new(store.clone());
+    let case = RecordId::random().expect("rng");
+    hvs.import(CaseloadBatch {
+        cases: vec![(
+            case.clone(),
+            hv::Case {
+                crn: "QQCRN88".into(),
+                name: Some(markers[4].into()),
+                restricted: false,
+                addresses: vec![hv::Address {
+                    id: "home".into(),
+                    text: markers[5].into(),
+                    access_notes: String::new(),
+                    main: true,
+                }],
+                risk_level: RiskLevel::High,
+                registrations: vec![],
+                staff_risks: vec![],
+                known_occupants: vec![],
+                assessment: hv::AssessmentStatus::Current,
+                supervision_start: day,
+                last_visit: None,
+            },
+        )],
+        scheduled: vec![],
+    })
+    .expect("caseload");
+    let v = hvs
+        .start_visit(StartVisit {
+            case_id: case,
+            address_id: None,
+            scheduled_visit_id: None,
+            purpose: "Check".into(),
+            officers_present: vec!["officer-7".into()],
+            expected_minutes: 30,
+            location_consent: false,
+            location: None,
+        })
+        .expect("start")
+        .visit_id;
+    device.clock.advance_ms(600_000);
+    hvs.end_visit(&v, None, None).expect("end");
+    hvs.save_draft(
+        &v,
+        hv::VisitForm {
+            outcome: Some("SEEN".into()),
+            officers_present: vec!["officer-7".into()],
+            people_present: vec![],
+            accommodation: Some(hv::Accommodation {
+                suitability: hv::Suitability::Suitable,
+                condition: hv::Condition::Fair,
+                changes: String::new(),
+            }),
+            risk_concerns: String::new(),
+            safeguarding_concerns: markers[7].into(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: markers[6].into(),
+            sensitive: true,
+        },
+    )
+    .expect("draft");
+    hvs.finalise(&v).expect("finalise");
+    uw.roll_call(&s).expect("view");
+
+    let scan = |when: &str| {
+        for file in device.db_files() {
+            let bytes = fs::read(&file).expect("read");
+            for marker in &markers {
+                for encoding in marker_encodings(marker) {
+                    assert!(
+                        !contains(&bytes, &encoding),
+                        "{when}: {marker:?} found in {}",
+                        file.display()
+                    );
+                }
+            }
+        }
+    };
+    scan("while open");
+    drop(uw);
+    drop(hvs);
+    Arc::try_unwrap(store)
+        .expect("sole owner")
+        .close()
+        .expect("close");
+    scan("after close");
+}
