@@ -29,3 +29,6 @@ echo "== Swift bindings: generated and declaring the same API as Kotlin"
 target/debug/uniffi-bindgen generate target/debug/libfieldbook_ffi.so --language swift --out-dir build/swift --no-format
 test -s build/swift/FieldbookCore.swift
 python3 tests/api_parity.py build/kotlin/app/fieldbook/core/fieldbook.kt build/swift/FieldbookCore.swift
+
+echo "== the core's tests on ARM64 under qemu"
+scripts/test-arm64.sh
