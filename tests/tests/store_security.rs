@@ -1005,3 +1005,59 @@ fn domain_captures_leave_no_plaintext_on_disk() {
         .expect("close");
     scan("after close");
 }
+
+#[test]
+fn retention_purges_only_acknowledged_old_events_and_the_chain_still_verifies() {
+    let device = Device::new();
+    let store = device.create();
+    for i in 0..10 {
+        store
+            .append(EventDraft::new("test.note", json!({ "i": i })))
+            .expect("append");
+    }
+    // The office acknowledged 1..=6; 7..=10 are unsent.
+    store.acknowledge(&[1, 2, 3, 4, 5, 6]).expect("ack");
+    // Nothing is old enough yet.
+    assert_eq!(
+        store.apply_retention(30 * 86_400_000).expect("retention"),
+        0
+    );
+    device.clock.advance_ms(31 * 86_400_000);
+    assert_eq!(
+        store.apply_retention(30 * 86_400_000).expect("retention"),
+        6
+    );
+    let checkpoint = store
+        .retention_checkpoint()
+        .expect("checkpoint")
+        .expect("set");
+    assert_eq!(checkpoint.seq, 6);
+    let report = store.verify_chain().expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+    // 7..=10 kept, plus the erasure record (11).
+    assert_eq!(report.verified, 5);
+    assert_eq!(store.events_after(0, 100).expect("events")[0].seq, 7);
+    assert_eq!(store.pending_count().expect("pending"), 5);
+    assert!(store
+        .access_log()
+        .expect("log")
+        .iter()
+        .any(|e| e.action == AccessAction::Erasure && e.purpose.starts_with("retention")));
+    // Everything acknowledged and old: all purged; the next event continues
+    // the sequence and the chain across a restart.
+    store.acknowledge(&[7, 8, 9, 10, 11]).expect("ack");
+    device.clock.advance_ms(31 * 86_400_000);
+    assert_eq!(
+        store.apply_retention(30 * 86_400_000).expect("retention"),
+        5
+    );
+    store.close().expect("close");
+    let store = device.open().expect("open");
+    store.unlock(PIN).expect("unlock");
+    let next = store
+        .append(EventDraft::new("test.note", json!({})))
+        .expect("append");
+    assert_eq!(next.seq, 13, "the erasure record was 12");
+    assert!(store.verify_chain().expect("verify").is_intact());
+    assert!(store.apply_retention(-1).is_err());
+}

@@ -157,7 +157,16 @@ pub(crate) fn load_head(conn: &Connection, keys: &KeySet) -> Result<ChainHead> {
         )
         .optional()?;
     match row {
-        None => Ok(ChainHead::EMPTY),
+        // Retention may have purged every event: continue from its checkpoint.
+        None => match checkpoint(conn)? {
+            None => Ok(ChainHead::EMPTY),
+            Some(c) => {
+                let mut hash = [0u8; 32];
+                hex::decode_to_slice(&c.hash, &mut hash)
+                    .map_err(|_| Error::Corrupt("retention checkpoint unreadable".into()))?;
+                Ok(ChainHead { seq: c.seq, hash })
+            }
+        },
         Some((seq, id, body)) => {
             let signed = open_event(keys, seq, &id, &body)?;
             Ok(ChainHead {
@@ -194,9 +203,33 @@ pub(crate) fn read(
     Ok(out)
 }
 
-/// Walks the whole log and reports the first broken link.
+/// Where the kept log starts after retention purged its beginning: the
+/// last purged event's sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// Last purged sequence number.
+    pub seq: u64,
+    /// Its hash, hex.
+    pub hash: String,
+}
+
+pub(crate) fn checkpoint(conn: &Connection) -> Result<Option<Checkpoint>> {
+    super::meta::get_json(conn, super::meta::CHAIN_CHECKPOINT)
+}
+
+/// Walks the whole kept log (from the retention checkpoint, if any) and
+/// reports the first broken link.
 pub(crate) fn verify(conn: &Connection, keys: &KeySet, public_key: &[u8]) -> Result<ChainReport> {
-    let mut verifier = ChainVerifier::new(public_key, 1, GENESIS_HASH);
+    let (start, prev) = match checkpoint(conn)? {
+        Some(c) => {
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(&c.hash, &mut hash)
+                .map_err(|_| Error::Corrupt("retention checkpoint unreadable".into()))?;
+            (c.seq + 1, hash)
+        }
+        None => (1, GENESIS_HASH),
+    };
+    let mut verifier = ChainVerifier::new(public_key, start, prev);
     let mut after: i64 = -1;
     loop {
         let batch: Vec<(u64, String, Vec<u8>)> = {
@@ -336,6 +369,54 @@ pub(crate) fn pending_seqs(conn: &Connection) -> Result<Vec<u64>> {
     let mut stmt = conn.prepare_cached("SELECT seq FROM outbox WHERE state = 0 ORDER BY seq")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Purges acknowledged events recorded before `cutoff_ms` from the start
+/// of the log (stopping at the first one still unsent or too recent),
+/// moving the checkpoint on; returns how many went.
+pub(crate) fn purge_acknowledged(
+    conn: &Connection,
+    keys: &KeySet,
+    cutoff_ms: i64,
+) -> Result<(u64, Option<Checkpoint>)> {
+    let mut last: Option<(u64, [u8; 32])> = None;
+    let mut after = 0;
+    'scan: loop {
+        let batch = read(conn, keys, after, 512)?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in batch {
+            after = e.seq;
+            let unsent: bool = conn
+                .prepare_cached("SELECT 1 FROM outbox WHERE seq = ?1")?
+                .query_row([e.seq], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if unsent || e.body.recorded_at_ms >= cutoff_ms {
+                break 'scan;
+            }
+            last = Some((e.seq, e.signed.hash()));
+        }
+    }
+    let Some((seq, hash)) = last else {
+        return Ok((0, None));
+    };
+    // The append-only guard is lifted for this one statement, in this
+    // transaction, and restored before it commits.
+    conn.execute_batch("DROP TRIGGER events_no_delete;")?;
+    conn.execute("DELETE FROM outbox WHERE seq <= ?1", [seq])?;
+    let n = conn.execute("DELETE FROM events WHERE seq <= ?1", [seq])?;
+    conn.execute_batch(
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    )?;
+    let checkpoint = Checkpoint {
+        seq,
+        hash: hex::encode(hash),
+    };
+    super::meta::put_json(conn, super::meta::CHAIN_CHECKPOINT, &checkpoint)?;
+    Ok((n as u64, Some(checkpoint)))
 }
 
 /// Re-seals every event under `new`, in batches.

@@ -14,6 +14,7 @@ pub(crate) const LOCKOUT_STATE: &str = "lockout_state";
 pub(crate) const LOCKOUT_POLICY: &str = "lockout_policy";
 pub(crate) const OFFICE_RESET: &str = "office_reset_sha256";
 pub(crate) const SYNC_DEADLINE: &str = "sync_deadline_ms";
+pub(crate) const CHAIN_CHECKPOINT: &str = "chain_checkpoint";
 
 /// Names of the sealed meta values (re-sealed by key rotation).
 pub(crate) const SEALED: &[&str] = &[CANARY, DEVICE_KEY, OFFICER];

@@ -34,7 +34,7 @@ use crate::ids::RecordId;
 use crate::platform::PlatformKeyStore;
 
 pub use lockout::{Gate, LockoutPolicy, LockoutState};
-pub use log::{seal_event_row, Appended, ChainHead, LoggedEvent, Outgoing};
+pub use log::{seal_event_row, Appended, ChainHead, Checkpoint, LoggedEvent, Outgoing};
 pub use records::{Record, Records, Stored};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
@@ -555,6 +555,37 @@ impl Store {
         let guard = self.lock_inner();
         let session = guard.session.as_ref().ok_or(Error::Locked)?;
         log::verify(&guard.conn, &session.keys, &session.device.public_key())
+    }
+
+    /// Retention: purges events the office has acknowledged and that were
+    /// recorded more than `keep_ms` ago, from the start of the log, keeping
+    /// a checkpoint (sequence number and hash) so the rest still verifies;
+    /// the erasure is itself logged. Unsent and quarantined events are never
+    /// purged. Returns how many events went.
+    pub fn apply_retention(&self, keep_ms: i64) -> Result<u64> {
+        if keep_ms < 0 {
+            return Err(Error::invalid("keep_ms", "cannot be negative"));
+        }
+        let cutoff = self.clock.now_utc_ms() - keep_ms;
+        self.write(|w| {
+            let (n, checkpoint) = log::purge_acknowledged(w.conn, w.keys, cutoff)?;
+            if let Some(c) = checkpoint {
+                w.record_access(
+                    AccessAction::Erasure,
+                    AccessPayload {
+                        subject: format!("events up to {}", c.seq),
+                        purpose: "retention: acknowledged by the office".into(),
+                        recipient: None,
+                    },
+                )?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// The retention checkpoint, if retention has purged anything.
+    pub fn retention_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        log::checkpoint(&self.lock_inner().conn)
     }
 
     /// The section 62 access log, oldest first.
