@@ -68,6 +68,11 @@ class RecordingScheduler : NotificationScheduler {
     override fun cancelAll(visitId: String) { scheduled.removeIf { it.first == visitId } }
 }
 
+class Lines : LogSink {
+    val lines = CopyOnWriteArrayList<Pair<String, String>>()
+    override fun log(level: String, message: String) { lines.add(level to message) }
+}
+
 class Progress : SyncListener {
     val seen = CopyOnWriteArrayList<SyncProgress>()
     override fun onProgress(progress: SyncProgress) { seen.add(progress) }
@@ -156,6 +161,8 @@ class FieldDayTest {
         val (session, appointments, case) = reference(srv.url)
         val code = Regex("\"code\":\"([A-F0-9]+)\"").find(Office.call(srv.url, "POST", "/v1/office/officers/sup-1/enrolment-codes"))!!.groupValues[1]
 
+        val logs = Lines()
+        setLogSink(logs)
         val scheduler = RecordingScheduler()
         val app = FieldbookApp(File(dir, "device.db").path, JvmKeyStore(), JvmClock(), scheduler)
         assertFalse(app.storeExists())
@@ -264,6 +271,9 @@ class FieldDayTest {
         } catch (e: FieldbookException.WrongPin) {
             assertEquals(9u, e.remainingAttempts)
         }
+        // The library's log reached the Kotlin sink, without the PIN.
+        assertTrue("${logs.lines}", logs.lines.any { it.first == "warn" && it.second.contains("wrong PIN") })
+        assertTrue(logs.lines.none { it.second.contains("999999") || it.second.contains(PIN) })
         app.unlock(PIN)
 
         // Concurrent calls from coroutines and threads are safe.
