@@ -892,21 +892,22 @@ fn ingest_sqlite(
         let decision = if let Some(expected) = gap {
             Decision::Gap { expected }
         } else {
-            let known = tx
+            let link: Option<Option<String>> = tx
                 .query_row(
-                    "SELECT 1 FROM chain_links WHERE event_id = ?1",
+                    "SELECT reason FROM chain_links WHERE event_id = ?1",
                     [&ev.id],
-                    |_| Ok(()),
+                    |r| r.get(0),
                 )
-                .optional()?
-                .is_some();
+                .optional()?;
+            let known = link.is_some();
             let last = u64::try_from(last_seq).unwrap_or(0);
             let scope = if !known && ev.seq == last + 1 && ev.refused.is_none() {
                 in_scope_sqlite(&tx, device, ev, events)?
             } else {
                 true
             };
-            decide(ev, known, last, &last_hash, scope)
+            refused_before(link.flatten().as_deref())
+                .unwrap_or_else(|| decide(ev, known, last, &last_hash, scope))
         };
         match &decision {
             Decision::Accept => {
@@ -970,6 +971,15 @@ fn ingest_sqlite(
     Ok(results)
 }
 
+/// An event refused before (its answer lost on the way) is refused again
+/// with the same reason, never reported as a duplicate: the device must
+/// quarantine it, not acknowledge it.
+fn refused_before(reason: Option<&str>) -> Option<Decision> {
+    reason
+        .and_then(fieldbook_core::sync::protocol::RejectReason::parse)
+        .map(Decision::Refuse)
+}
+
 async fn in_scope_pg(
     tx: &deadpool_postgres::Transaction<'_>,
     device: &DeviceRow,
@@ -1022,15 +1032,21 @@ async fn ingest_pg(
     // One round trip for the ids already held, and one insert per table
     // for the whole batch: per-event round trips dominate otherwise.
     let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-    let mut known: std::collections::HashSet<String> = tx
+    let mut refused: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for r in tx
         .query(
-            "SELECT event_id FROM chain_links WHERE event_id = ANY($1)",
+            "SELECT event_id, reason FROM chain_links WHERE event_id = ANY($1)",
             &[&ids],
         )
         .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    {
+        let id: String = r.get(0);
+        if let Some(reason) = r.get::<_, Option<String>>(1) {
+            refused.insert(id.clone(), reason);
+        }
+        known.insert(id);
+    }
     let mut ev_rows: Vec<&Incoming> = Vec::new();
     let mut link = (
         Vec::<i64>::new(),
@@ -1053,7 +1069,8 @@ async fn ingest_pg(
             } else {
                 true
             };
-            decide(ev, is_known, last, &last_hash, scope)
+            refused_before(refused.get(&ev.id).map(String::as_str))
+                .unwrap_or_else(|| decide(ev, is_known, last, &last_hash, scope))
         };
         let advance = match &decision {
             Decision::Accept => {

@@ -531,7 +531,8 @@ pub async fn run_fault_scenarios(
         let rate = rng.gen_range(0.0..0.6);
         proxy.configure(rate, seed);
         let mut written = 0;
-        for round in 0..80 {
+        let mut last_error = String::new();
+        for round in 0..120 {
             // Captures keep arriving, some while a push is in flight.
             let add = if written < events {
                 rng.gen_range(0..=(events - written).min(8))
@@ -552,7 +553,8 @@ pub async fn run_fault_scenarios(
                 proxy.configure(0.0, seed);
             }
             phone.device.clock.set_wall_ms(wall_now());
-            let kill = rng.gen_bool(0.15);
+            // Kills too stop late on, so every scenario can converge.
+            let kill = round <= 80 && rng.gen_bool(0.15);
             let never = AtomicBool::new(false);
             let sync = client.sync(None, &never);
             let result = if kill {
@@ -565,6 +567,9 @@ pub async fn run_fault_scenarios(
                 Some(sync.await)
             };
             appender.await.expect("appender");
+            if let Some(Err(e)) = &result {
+                last_error = format!("round {round}: {e}");
+            }
             let clean = matches!(result, Some(Ok(_)));
             if clean && written >= events && phone.store.pending_count().expect("pending") == 0 {
                 break;
@@ -573,7 +578,7 @@ pub async fn run_fault_scenarios(
         assert_eq!(
             phone.store.pending_count().expect("pending"),
             0,
-            "{ctx}: did not converge"
+            "{ctx}: did not converge; last error {last_error}"
         );
         assert!(
             phone.store.quarantined().expect("q").is_empty(),

@@ -269,6 +269,37 @@ async fn out_of_scope_events_are_quarantined_and_can_be_superseded() {
     assert_eq!(quarantined[0].0.body.id, bad.id);
     assert_eq!(quarantined[0].1, "out_of_scope");
     assert_eq!(phone.store.unsent_count().expect("unsent"), 1);
+    // Had the refusal been lost on the way, the retry is refused again
+    // with the same reason: never reported as a duplicate.
+    let device_id = phone
+        .client
+        .state()
+        .expect("state")
+        .expect("enrolled")
+        .device_id;
+    let again = serde_json::to_vec(&PushRequest {
+        events: vec![PushEvent {
+            id: quarantined[0].0.body.id.clone(),
+            seq: quarantined[0].0.seq,
+            body: PushEvent::encode_body(&quarantined[0].0.signed.bytes),
+            signature: hex::encode(quarantined[0].0.signed.signature),
+        }],
+    })
+    .expect("json");
+    let (status, body) = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        "/v1/sync/push",
+        &again,
+        wall_now(),
+        &"ab".repeat(16),
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["results"][0]["status"], "rejected", "{body}");
+    assert_eq!(body["results"][0]["reason"], "out_of_scope");
     // The officer records a corrected event that supersedes it.
     phone
         .store

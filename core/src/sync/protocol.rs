@@ -158,6 +158,22 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every reason.
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::Malformed,
+        RejectReason::BadSignature,
+        RejectReason::DeviceMismatch,
+        RejectReason::ChainBroken,
+        RejectReason::OutOfScope,
+        RejectReason::TimestampInFuture,
+        RejectReason::TooLarge,
+    ];
+
+    /// The reason with this machine-readable name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     /// The machine-readable name.
     pub fn as_str(self) -> &'static str {
         match self {
