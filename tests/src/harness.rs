@@ -245,6 +245,7 @@ pub struct FaultProxy {
     /// What it did.
     pub counts: Arc<FaultCounts>,
     restart: Arc<dyn Fn() -> tokio::task::JoinHandle<SocketAddr> + Send + Sync>,
+    restarting: Arc<tokio::sync::Mutex<()>>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -263,6 +264,7 @@ struct ProxyState {
     counts: Arc<FaultCounts>,
     http: reqwest::Client,
     restart: Arc<dyn Fn() -> tokio::task::JoinHandle<SocketAddr> + Send + Sync>,
+    restarting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl FaultProxy {
@@ -284,6 +286,7 @@ impl FaultProxy {
                 .build()
                 .expect("client"),
             restart: restart.clone(),
+            restarting: Arc::new(tokio::sync::Mutex::new(())),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -303,6 +306,7 @@ impl FaultProxy {
             saved: state.saved,
             counts: state.counts,
             restart,
+            restarting: state.restarting,
             _task: task,
         }
     }
@@ -312,6 +316,11 @@ impl FaultProxy {
         *self.rate.lock().expect("lock") = rate;
         *self.rng.lock().expect("lock") = rand::rngs::StdRng::seed_from_u64(seed);
         *self.saved.lock().expect("lock") = None;
+    }
+
+    /// Waits for any server restart in flight to finish.
+    pub async fn settle(&self) {
+        let _ = self.restarting.lock().await;
     }
 
     /// The upstream address now.
@@ -426,8 +435,19 @@ async fn proxy(
             .into_response(),
         Fault::Restart => {
             state.counts.restarts.fetch_add(1, Ordering::Relaxed);
-            let new_addr = (state.restart)().await.expect("restart");
-            *state.upstream.lock().expect("lock") = new_addr;
+            // Detached, so the new address is recorded even if the client
+            // hangs up (a killed device) while the server restarts.
+            let (restart, upstream, gate) = (
+                state.restart.clone(),
+                state.upstream.clone(),
+                state.restarting.clone(),
+            );
+            let done = tokio::spawn(async move {
+                let _held = gate.lock().await;
+                let new_addr = restart().await.expect("restart");
+                *upstream.lock().expect("lock") = new_addr;
+            });
+            let _ = done.await;
             forward(&state, &method, &path, &headers, &body)
                 .await
                 .unwrap_or_else(|_| bad_gateway())
@@ -515,6 +535,7 @@ pub async fn run_fault_scenarios(
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let kind = format!("test.s{seed}");
         proxy.configure(0.0, seed);
+        proxy.settle().await;
         let office_now = Office::new(proxy.upstream());
         let mut config = fast_config(&proxy_url);
         config.batch_size = rng.gen_range(1..16);
