@@ -127,6 +127,21 @@ impl FieldbookApp {
             .ok_or(FieldbookError::Locked)
     }
 
+    /// The store, opened (locked) from its file if not yet open.
+    fn opened_store(&self) -> Res<Arc<Store>> {
+        let mut guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(store) = guard.as_ref() {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(Store::open(
+            &self.db_path,
+            Arc::new(KeyStoreAdapter(self.key_store.clone())),
+            Arc::new(ClockAdapter(self.clock.clone())),
+        )?);
+        *guard = Some(store.clone());
+        Ok(store)
+    }
+
     fn upw(&self) -> Res<UnpaidWork> {
         Ok(UnpaidWork::new(self.store()?))
     }
@@ -214,18 +229,7 @@ impl FieldbookApp {
 
     /// Opens (if needed) and unlocks the store.
     pub fn unlock(&self, pin: String) -> Res<()> {
-        let mut guard = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            let store = Store::open(
-                &self.db_path,
-                Arc::new(KeyStoreAdapter(self.key_store.clone())),
-                Arc::new(ClockAdapter(self.clock.clone())),
-            )?;
-            *guard = Some(Arc::new(store));
-        }
-        let store = guard.clone().ok_or(FieldbookError::Locked)?;
-        drop(guard);
-        store.unlock(&pin)?;
+        self.opened_store()?.unlock(&pin)?;
         Ok(())
     }
 
@@ -243,15 +247,7 @@ impl FieldbookApp {
 
     /// The failed-unlock counter.
     pub fn lockout_status(&self) -> Res<LockoutStatus> {
-        if self.store().is_err() {
-            let store = Store::open(
-                &self.db_path,
-                Arc::new(KeyStoreAdapter(self.key_store.clone())),
-                Arc::new(ClockAdapter(self.clock.clone())),
-            )?;
-            *self.store.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(store));
-        }
-        let s = self.store()?.lockout_status()?;
+        let s = self.opened_store()?.lockout_status()?;
         Ok(LockoutStatus {
             failures: s.failures,
             remaining_attempts: s.remaining_attempts,

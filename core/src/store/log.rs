@@ -158,15 +158,7 @@ pub(crate) fn load_head(conn: &Connection, keys: &KeySet) -> Result<ChainHead> {
         .optional()?;
     match row {
         // Retention may have purged every event: continue from its checkpoint.
-        None => match checkpoint(conn)? {
-            None => Ok(ChainHead::EMPTY),
-            Some(c) => {
-                let mut hash = [0u8; 32];
-                hex::decode_to_slice(&c.hash, &mut hash)
-                    .map_err(|_| Error::Corrupt("retention checkpoint unreadable".into()))?;
-                Ok(ChainHead { seq: c.seq, hash })
-            }
-        },
+        None => Ok(checkpoint_head(conn)?.unwrap_or(ChainHead::EMPTY)),
         Some((seq, id, body)) => {
             let signed = open_event(keys, seq, &id, &body)?;
             Ok(ChainHead {
@@ -217,16 +209,23 @@ pub(crate) fn checkpoint(conn: &Connection) -> Result<Option<Checkpoint>> {
     super::meta::get_json(conn, super::meta::CHAIN_CHECKPOINT)
 }
 
-/// Walks the whole kept log (from the retention checkpoint, if any) and
-/// reports the first broken link.
-pub(crate) fn verify(conn: &Connection, keys: &KeySet, public_key: &[u8]) -> Result<ChainReport> {
-    let (start, prev) = match checkpoint(conn)? {
-        Some(c) => {
+/// The retention checkpoint as the head the kept log continues from.
+fn checkpoint_head(conn: &Connection) -> Result<Option<ChainHead>> {
+    checkpoint(conn)?
+        .map(|c| {
             let mut hash = [0u8; 32];
             hex::decode_to_slice(&c.hash, &mut hash)
                 .map_err(|_| Error::Corrupt("retention checkpoint unreadable".into()))?;
-            (c.seq + 1, hash)
-        }
+            Ok(ChainHead { seq: c.seq, hash })
+        })
+        .transpose()
+}
+
+/// Walks the whole kept log (from the retention checkpoint, if any) and
+/// reports the first broken link.
+pub(crate) fn verify(conn: &Connection, keys: &KeySet, public_key: &[u8]) -> Result<ChainReport> {
+    let (start, prev) = match checkpoint_head(conn)? {
+        Some(c) => (c.seq + 1, c.hash),
         None => (1, GENESIS_HASH),
     };
     let mut verifier = ChainVerifier::new(public_key, start, prev);
