@@ -21,6 +21,7 @@ pub mod platform;
 pub mod store;
 pub mod sync;
 pub mod unpaid_work;
+pub mod vocab;
 
 pub use error::{ApiError, Error, Result};
 

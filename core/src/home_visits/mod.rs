@@ -27,13 +27,12 @@ use crate::events::EventDraft;
 use crate::forms::{first_error, FieldError};
 use crate::ids::RecordId;
 use crate::store::{Store, Stored, Writer};
-use crate::unpaid_work::model::Stamp;
-use crate::unpaid_work::now_stamp;
+use crate::vocab::{now_stamp, Stamp};
 
 use model::{
     Case, FinalVersion, GeoPoint, RecordStatus, ScheduledVisit, StaffRisk, Visit, VisitForm,
 };
-use policy::{check_form, VisitPolicy};
+use policy::{check_form, FormContext, VisitPolicy};
 use safety::{Alarm, Now, SafetyError, SafetyState, SafetyStatus};
 
 /// Event kinds written by this module.
@@ -48,6 +47,18 @@ pub mod kinds {
     pub const RECORDED: &str = "visit.recorded";
     /// A follow-up action was completed.
     pub const FOLLOW_UP_DONE: &str = "visit.follow_up_done";
+    /// A manager overrode a safety prerequisite to let a visit start.
+    pub const SAFETY_OVERRIDE: &str = "visit.safety_override";
+}
+
+/// A manager's decision to let a visit start although a safety
+/// prerequisite is not met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagerOverride {
+    /// The manager (officer id).
+    pub manager_id: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// Caseload reference data from the office (or created locally).
@@ -68,6 +79,12 @@ pub struct StartVisit {
     pub address_id: Option<String>,
     /// The scheduled visit (planned), or `None` (unplanned).
     pub scheduled_visit_id: Option<RecordId>,
+    /// Arranged with the person (else unannounced).
+    #[serde(default)]
+    pub arranged: bool,
+    /// A manager's override of an unmet safety prerequisite.
+    #[serde(default)]
+    pub manager_override: Option<ManagerOverride>,
     /// Purpose.
     pub purpose: String,
     /// Officers present (ids).
@@ -242,19 +259,44 @@ impl HomeVisits {
                 .iter()
                 .filter(|o| !o.trim().is_empty())
                 .count();
+            // Safety prerequisites: refused unless a manager overrides.
+            let mut unmet = Vec::new();
             if case.value.pairs_only() && officers < 2 {
-                warnings.push(StartWarning::PairsOnlyWithOneOfficer);
+                unmet.push(StartWarning::PairsOnlyWithOneOfficer);
             }
+            if case.value.assessment != model::AssessmentStatus::Current {
+                unmet.push(StartWarning::AssessmentNotCurrent);
+            }
+            let id = RecordId::random()?;
+            if !unmet.is_empty() {
+                let Some(ov) = &input.manager_override else {
+                    let why = if unmet.contains(&StartWarning::PairsOnlyWithOneOfficer) {
+                        "this case is visited in pairs only: add the second officer, or record a manager's override"
+                    } else {
+                        "the home-visit risk assessment is not current: record a manager's override to go ahead"
+                    };
+                    return Err(Error::invalid("manager_override", why));
+                };
+                require_override(ov)?;
+                w.append(EventDraft::new(
+                    kinds::SAFETY_OVERRIDE,
+                    json!({
+                        "visit_id": id,
+                        "case_id": input.case_id,
+                        "unmet": unmet,
+                        "manager_id": ov.manager_id.trim(),
+                        "reason": ov.reason,
+                        "at": now_stamp(w.clock()),
+                    }),
+                ))?;
+            }
+            warnings.extend(unmet);
             for risk in &case.value.staff_risks {
                 if *risk != StaffRisk::PairsOnly {
                     warnings.push(StartWarning::StaffRisk(risk.clone()));
                 }
             }
-            if case.value.assessment != model::AssessmentStatus::Current {
-                warnings.push(StartWarning::AssessmentNotCurrent);
-            }
             let start = now_stamp(w.clock());
-            let id = RecordId::random()?;
             let ev = w.append(EventDraft::new(
                 kinds::STARTED,
                 json!({
@@ -263,6 +305,7 @@ impl HomeVisits {
                     "crn": case.value.crn,
                     "planned": input.scheduled_visit_id.is_some(),
                     "scheduled_visit_id": input.scheduled_visit_id,
+                    "arranged": input.arranged,
                     "address": address.text,
                     "purpose": input.purpose,
                     "officers_present": input.officers_present,
@@ -277,6 +320,8 @@ impl HomeVisits {
                 case_id: input.case_id.clone(),
                 planned: input.scheduled_visit_id.is_some(),
                 scheduled_visit_id: input.scheduled_visit_id.clone(),
+                arranged: input.arranged,
+                respond_by: None,
                 address,
                 purpose: input.purpose.clone(),
                 start,
@@ -462,7 +507,11 @@ impl HomeVisits {
             }
             visit.value.draft = form;
             visit.value.draft_saved_ms = w.clock().now_utc_ms();
-            let errors = check_form(&self.policy, &visit.value.draft, false);
+            let errors = check_form(
+                &self.policy,
+                &visit.value.draft,
+                form_context(&visit.value, false),
+            );
             w.put(visit_id, &visit.value)?;
             Ok(errors)
         })
@@ -479,7 +528,11 @@ impl HomeVisits {
             if visit.value.end.is_none() {
                 return Err(Error::invalid("end", "end the visit before finalising"));
             }
-            let errors = check_form(&self.policy, &visit.value.draft, false);
+            let errors = check_form(
+                &self.policy,
+                &visit.value.draft,
+                form_context(&visit.value, false),
+            );
             if !errors.is_empty() {
                 return Err(first_error(errors));
             }
@@ -507,7 +560,11 @@ impl HomeVisits {
                     ))
                 }
             };
-            let errors = check_form(&self.policy, &form, previous_sensitive);
+            let errors = check_form(
+                &self.policy,
+                &form,
+                form_context(&visit.value, previous_sensitive),
+            );
             if !errors.is_empty() {
                 return Err(first_error(errors));
             }
@@ -526,6 +583,7 @@ impl HomeVisits {
         reason: Option<&str>,
     ) -> Result<String> {
         let case = w.records().require::<Case>(&visit.case_id)?;
+        visit.respond_by = policy::respond_by(&self.policy, &form, visit.start.local().date());
         let payload = json!({
             "visit_id": visit_id,
             "case_id": visit.case_id,
@@ -533,6 +591,8 @@ impl HomeVisits {
             "contact_type": "CHVS",
             "planned": visit.planned,
             "scheduled_visit_id": visit.scheduled_visit_id,
+            "arranged": visit.arranged,
+            "respond_by": visit.respond_by,
             "address": visit.address.text,
             "purpose": visit.purpose,
             "start": visit.start,
@@ -688,6 +748,7 @@ fn empty_form() -> VisitForm {
         enforcement: None,
         notes: String::new(),
         sensitive: false,
+        no_answer: false,
     }
 }
 
@@ -709,6 +770,29 @@ fn record_transitions(
             }),
         ))?;
         visit.event_seqs.push(ev.seq);
+    }
+    Ok(())
+}
+
+fn form_context(visit: &Visit, previous_sensitive: bool) -> FormContext {
+    FormContext {
+        arranged: visit.arranged,
+        previous_sensitive,
+    }
+}
+
+fn require_override(ov: &ManagerOverride) -> Result<()> {
+    if ov.manager_id.trim().is_empty() {
+        return Err(Error::invalid(
+            "manager_override.manager_id",
+            "who authorised it",
+        ));
+    }
+    if ov.reason.trim().is_empty() || ov.reason.chars().count() > crate::events::MAX_REASON_CHARS {
+        return Err(Error::invalid(
+            "manager_override.reason",
+            "say why (under 1000 characters)",
+        ));
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::safety::SafetyState;
 use crate::ids::RecordId;
 use crate::store::Record;
-use crate::unpaid_work::model::{normalise_crn, RiskLevel, Stamp};
+use crate::vocab::{normalise_crn, RiskLevel, Stamp};
 
 /// One of the person's addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,10 @@ pub struct Case {
     pub supervision_start: NaiveDate,
     /// The last home visit the office knows of.
     pub last_visit: Option<NaiveDate>,
+    /// The office flagged an escalation of risk or a safeguarding concern:
+    /// a visit is due now.
+    #[serde(default)]
+    pub escalation_flagged: bool,
 }
 
 impl Case {
@@ -233,6 +237,9 @@ pub struct VisitForm {
     pub notes: String,
     /// Sensitive flag (never unset once finalised).
     pub sensitive: bool,
+    /// Nobody answered the door.
+    #[serde(default)]
+    pub no_answer: bool,
 }
 
 /// Where a visit's record stands.
@@ -267,6 +274,12 @@ pub struct Visit {
     pub planned: bool,
     /// The scheduled visit, if planned.
     pub scheduled_visit_id: Option<RecordId>,
+    /// Arranged with the person (else unannounced).
+    #[serde(default)]
+    pub arranged: bool,
+    /// For a failed arranged visit: when the person must respond by.
+    #[serde(default)]
+    pub respond_by: Option<NaiveDate>,
     /// Address visited.
     pub address: Address,
     /// Purpose.

@@ -14,7 +14,7 @@ use super::*;
 use crate::clock::ManualClock;
 use crate::platform::SoftwareKeyStore;
 use crate::store::StoreSettings;
-use crate::unpaid_work::model::RiskLevel;
+use crate::vocab::RiskLevel;
 
 const PIN: &str = "274913";
 const MIN: u64 = 60_000;
@@ -41,6 +41,7 @@ struct Fx {
 
 fn case(crn: &str, name: &str, risk: RiskLevel) -> Case {
     Case {
+        escalation_flagged: false,
         crn: crn.into(),
         name: Some(name.into()),
         restricted: false,
@@ -142,6 +143,8 @@ use crate::clock::Clock;
 
 fn start_input(case_id: &RecordId, minutes: i64) -> StartVisit {
     StartVisit {
+        arranged: true,
+        manager_override: None,
         case_id: case_id.clone(),
         address_id: None,
         scheduled_visit_id: None,
@@ -156,6 +159,7 @@ fn start_input(case_id: &RecordId, minutes: i64) -> StartVisit {
 fn form(outcome: &str) -> VisitForm {
     let kind = policy::visit_outcome(outcome).map(|o| o.kind);
     VisitForm {
+        no_answer: false,
         outcome: Some(outcome.into()),
         officers_present: vec!["po-1".into()],
         people_present: vec![PersonPresent {
@@ -172,7 +176,8 @@ fn form(outcome: &str) -> VisitForm {
         safeguarding_concerns: String::new(),
         visor: false,
         follow_ups: vec![],
-        enforcement: (kind == Some(policy::VisitOutcomeKind::Failure))
+        enforcement: policy::visit_outcome(outcome)
+            .is_some_and(|o| o.enforceable)
             .then_some(EnforcementAction::WarningLetter),
         notes: "Spoke at the door".into(),
         sensitive: false,
@@ -218,7 +223,7 @@ fn outcome_specific_requirements() {
     fx.hv.end_visit(&v, None, None).expect("end");
     // Seen without accommodation; a failure without enforcement; an
     // enforcement action on a non-failure.
-    let mut seen = form("SEEN");
+    let mut seen = form("ATTC");
     seen.accommodation = None;
     assert_eq!(
         fx.hv.save_draft(&v, seen).expect("draft")[0].field,
@@ -228,19 +233,19 @@ fn outcome_specific_requirements() {
         field_of(fx.hv.finalise(&v).expect_err("incomplete")),
         "accommodation"
     );
-    let mut fta = form("FTA");
+    let mut fta = form("AFTA");
     fta.enforcement = None;
     assert_eq!(
         fx.hv.save_draft(&v, fta).expect("draft")[0].field,
         "enforcement"
     );
-    let mut nsna = form("NSNA");
+    let mut nsna = form("AAME");
     nsna.enforcement = Some(EnforcementAction::InitiateBreach);
     assert_eq!(
         fx.hv.save_draft(&v, nsna).expect("draft")[0].field,
         "enforcement"
     );
-    let mut pending = form("NSRE");
+    let mut pending = form("UAAB");
     pending.enforcement = Some(EnforcementAction::DecisionPendingResponse {
         respond_by: date(2026, 11, 30),
     });
@@ -253,7 +258,7 @@ fn draft_across_sittings_then_final_then_amendments() {
     let fx = Fx::new();
     let c = fx.add(case("X2", "Bob", RiskLevel::High));
     let v = fx.start(&c, 45).visit_id;
-    let mut f = form("SEEN");
+    let mut f = form("ATTC");
     f.notes = "First sitting".into();
     fx.hv.save_draft(&v, f.clone()).expect("sitting 1");
     fx.clock.advance_ms(30 * MIN);
@@ -327,7 +332,7 @@ fn draft_across_sittings_then_final_then_amendments() {
     let person = fx.hv.person(&c).expect("person");
     assert_eq!(person.history.len(), 1);
     assert_eq!(person.history[0].amendments, 2);
-    assert_eq!(person.history[0].outcome.as_deref(), Some("SEEN"));
+    assert_eq!(person.history[0].outcome.as_deref(), Some("ATTC"));
     assert_eq!(person.open_follow_ups.len(), 1);
     // Seen today; high risk: next due in 15 days.
     assert_eq!(person.next_due, date(2026, 12, 8));
@@ -342,7 +347,7 @@ fn drafts_warn_then_expire_and_are_erased() {
     let fx = Fx::new();
     let c = fx.add(case("X3", "Cat", RiskLevel::Low));
     let v = fx.start(&c, 30).visit_id;
-    let mut f = form("SEEN");
+    let mut f = form("ATTC");
     f.notes = "DRAFTMARKER".into();
     fx.hv.save_draft(&v, f).expect("draft");
     fx.clock.advance_ms(10 * MIN);
@@ -465,11 +470,11 @@ fn invalid_input_is_refused_and_changes_nothing() {
     );
     assert_eq!(field_of(fx.hv.finalise(&v).expect_err("not ended")), "end");
     fx.hv.end_visit(&v, None, None).expect("end");
-    let mut long = form("SEEN");
+    let mut long = form("ATTC");
     long.notes = "x".repeat(4000);
     assert_eq!(fx.hv.save_draft(&v, long).expect("saved")[0].field, "notes");
     assert_eq!(field_of(fx.hv.finalise(&v).expect_err("too long")), "notes");
-    let mut missing = form("SEEN");
+    let mut missing = form("ATTC");
     missing.outcome = None;
     missing.officers_present = vec![];
     let fields: Vec<String> = fx
@@ -594,7 +599,9 @@ fn timer_survives_restart_and_clock_changes() {
 }
 
 #[test]
-fn pairs_only_and_staff_risks_warn_at_start() {
+fn safety_prerequisites_refuse_a_start_unless_a_manager_overrides() {
+    // Changed: these were warnings only; now the start is refused unless a
+    // manager's override (who and why) is recorded with it, as an event.
     let fx = Fx::new();
     let mut c = case("X7", "Gus", RiskLevel::VeryHigh);
     c.staff_risks = vec![
@@ -603,26 +610,109 @@ fn pairs_only_and_staff_risks_warn_at_start() {
     ];
     c.assessment = AssessmentStatus::ReviewDue;
     let c = fx.add(c);
-    let started = fx.start(&c, 30);
+    let before = fx.events().len();
+    let err = fx
+        .hv
+        .start_visit(start_input(&c, 30))
+        .expect_err("pairs only, one officer");
+    assert_eq!(field_of(err), "manager_override");
+    let mut pair = start_input(&c, 30);
+    pair.officers_present = vec!["po-1".into(), "po-2".into()];
+    let err = fx
+        .hv
+        .start_visit(pair.clone())
+        .expect_err("assessment not current");
+    assert_eq!(field_of(err), "manager_override");
+    let mut blank = pair.clone();
+    blank.manager_override = Some(ManagerOverride {
+        manager_id: "spo-3".into(),
+        reason: " ".into(),
+    });
+    assert_eq!(
+        field_of(fx.hv.start_visit(blank).expect_err("no reason")),
+        "manager_override.reason"
+    );
+    assert_eq!(fx.events().len(), before, "nothing recorded");
+
+    let mut alone = start_input(&c, 30);
+    alone.manager_override = Some(ManagerOverride {
+        manager_id: "spo-3".into(),
+        reason: "Urgent safeguarding check; police nearby".into(),
+    });
+    let started = fx.hv.start_visit(alone).expect("start with override");
     assert_eq!(
         started.warnings,
         vec![
             StartWarning::PairsOnlyWithOneOfficer,
-            StartWarning::StaffRisk(StaffRisk::Dogs("Two large dogs".into())),
             StartWarning::AssessmentNotCurrent,
+            StartWarning::StaffRisk(StaffRisk::Dogs("Two large dogs".into())),
         ]
     );
+    let events = fx.events();
+    let ov = events
+        .iter()
+        .find(|e| e.body.kind == kinds::SAFETY_OVERRIDE)
+        .expect("override event");
+    assert_eq!(ov.body.payload["manager_id"], "spo-3");
+    assert_eq!(ov.body.payload["visit_id"], started.visit_id.as_str());
+    assert!(events.iter().any(|e| e.body.kind == kinds::STARTED));
     fx.hv
         .end_visit(&started.visit_id, None, None)
         .expect_err("end at start time");
     fx.clock.advance_ms(MIN);
     fx.hv.end_visit(&started.visit_id, None, None).expect("end");
-    let mut pair = start_input(&c, 30);
+    // In pairs with a current assessment: no override needed.
+    let mut ok = case("X7b", "Hew", RiskLevel::High);
+    ok.staff_risks = vec![StaffRisk::PairsOnly];
+    let ok = fx.add(ok);
+    let mut pair = start_input(&ok, 30);
     pair.officers_present = vec!["po-1".into(), "po-2".into()];
     let started = fx.hv.start_visit(pair).expect("start in pairs");
-    assert!(!started
-        .warnings
-        .contains(&StartWarning::PairsOnlyWithOneOfficer));
+    assert!(started.warnings.is_empty());
+}
+
+#[test]
+fn no_answer_at_arranged_and_unannounced_visits() {
+    // (arranged, outcome, expected first error field or none, respond-by)
+    let cases: &[(bool, Option<&str>, Option<&str>, Option<NaiveDate>)] = &[
+        (true, Some("AFTA"), None, Some(date(2026, 11, 30))),
+        (true, None, Some("outcome"), None),
+        (false, None, None, None),
+        (false, Some("AFTA"), Some("outcome"), None),
+    ];
+    for (arranged, outcome, error, respond_by) in cases {
+        let fx = Fx::new();
+        let c = fx.add(case("X9", "Ida", RiskLevel::Medium));
+        let mut input = start_input(&c, 30);
+        input.arranged = *arranged;
+        let v = fx.hv.start_visit(input).expect("start").visit_id;
+        fx.clock.advance_ms(5 * MIN);
+        fx.hv.end_visit(&v, None, None).expect("end");
+        let mut f = form(outcome.unwrap_or("AFTA"));
+        f.outcome = outcome.map(str::to_owned);
+        f.no_answer = true;
+        f.accommodation = None;
+        f.people_present = vec![];
+        if outcome.is_none() {
+            f.enforcement = None;
+        }
+        let errors = fx.hv.save_draft(&v, f).expect("draft");
+        match error {
+            Some(field) => assert_eq!(errors[0].field, *field, "{arranged} {outcome:?}"),
+            None => {
+                assert!(errors.is_empty(), "{arranged} {outcome:?}: {errors:?}");
+                let event = fx.hv.finalise(&v).expect("finalise");
+                let recorded = fx
+                    .events()
+                    .into_iter()
+                    .find(|e| e.body.id == event)
+                    .expect("ev");
+                let expected = respond_by.map(|d| serde_json::json!(d)).unwrap_or_default();
+                assert_eq!(recorded.body.payload["respond_by"], expected);
+                assert_eq!(fx.visit(&v).respond_by, *respond_by);
+            }
+        }
+    }
 }
 
 #[test]
@@ -675,9 +765,17 @@ fn today_lists_due_and_scheduled_overdue_first() {
     // Supervision started 2026-11-01; today is 2026-11-23.
     let high = fx.add(case("X10", "High Risk", RiskLevel::High)); // due 11-16: 7 days over
     let medium = fx.add(case("X11", "Medium", RiskLevel::Medium)); // due 12-13
+                                                                   // A registered sex offender: 15 days whatever the risk level (a MAPPA
+                                                                   // registration alone no longer shortens it).
     let mut reg = case("X12", "Registered", RiskLevel::Low);
-    reg.registrations = vec!["MAPPA".into()];
+    reg.registrations = vec!["RSO".into()];
     reg.supervision_start = date(2026, 11, 5); // due 11-20: 3 days over
+    let mut mappa = case("X14", "Mappa Only", RiskLevel::Low);
+    mappa.registrations = vec!["MAPPA".into()];
+    let mappa = fx.add(mappa); // due 2027-01-24
+    let mut flagged = case("X15", "Flagged", RiskLevel::Low);
+    flagged.escalation_flagged = true;
+    let flagged = fx.add(flagged); // due now
     let reg = fx.add(reg);
     let mut restricted = case("X13", "Hidden Name", RiskLevel::Low);
     restricted.restricted = true;
@@ -700,14 +798,16 @@ fn today_lists_due_and_scheduled_overdue_first() {
         .expect("schedule");
     let today = fx.hv.today().expect("today");
     let order: Vec<&RecordId> = today.iter().map(|d| &d.case_id).collect();
-    assert_eq!(order, [&high, &reg, &restricted]);
-    assert!(!today.iter().any(|d| d.case_id == medium));
+    assert_eq!(order, [&high, &reg, &flagged, &restricted]);
+    assert!(!today
+        .iter()
+        .any(|d| d.case_id == medium || d.case_id == mappa));
     assert_eq!(today[0].overdue_days, 7);
     assert_eq!(today[0].days_since_last_visit, None);
     assert_eq!(today[0].address.access_notes, "Side gate");
-    assert_eq!(today[2].label, "X13");
-    assert_eq!(today[2].purpose.as_deref(), Some("Address check"));
-    assert_eq!(today[2].staff_risks.len(), 1);
+    assert_eq!(today[3].label, "X13");
+    assert_eq!(today[3].purpose.as_deref(), Some("Address check"));
+    assert_eq!(today[3].staff_risks.len(), 1);
     // After a visit today, the case leaves today's list.
     let v = fx.start(&high, 30).visit_id;
     fx.clock.advance_ms(20 * MIN);

@@ -15,8 +15,8 @@ use crate::error::Result;
 use crate::forms::FieldError;
 use crate::ids::RecordId;
 use crate::store::Records;
-use crate::unpaid_work::model::{RiskLevel, Stamp};
-use crate::unpaid_work::now_stamp;
+use crate::vocab::now_stamp;
+use crate::vocab::{RiskLevel, Stamp};
 
 /// One line of today's visits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,8 +174,8 @@ impl HomeVisits {
             for case in records.find::<Case>("all", "all")? {
                 let visits = visits_of(&records, &case.id)?;
                 let seen = last_seen(&visits);
-                let due = self.policy.next_due(&case.value, seen);
-                let last = seen.or(case.value.last_visit);
+                let due = self.policy.next_due(&case.value, seen, today);
+                let last = seen.max(case.value.last_visit);
                 let todays = scheduled.iter().find(|(_, s)| s.case_id == case.id);
                 let visited_today = visits.iter().any(|(_, v)| v.start.local().date() == today);
                 if (todays.is_none() && due > today) || visited_today {
@@ -258,7 +258,14 @@ impl HomeVisits {
                 safety: self.safety_view(visit_id, &safety, now),
                 actions,
                 status: visit.status,
-                validation: check_form(&self.policy, &form, previous_sensitive),
+                validation: check_form(
+                    &self.policy,
+                    &form,
+                    super::policy::FormContext {
+                        arranged: visit.arranged,
+                        previous_sensitive,
+                    },
+                ),
                 form,
                 draft_expiry,
                 outcomes: super::policy::VISIT_OUTCOMES
@@ -281,7 +288,7 @@ impl HomeVisits {
                 .ok_or_else(|| crate::Error::invalid("case_id", "unknown person"))?
                 .value;
             let visits = visits_of(&records, case_id)?;
-            let next_due = self.policy.next_due(&case, last_seen(&visits));
+            let next_due = self.policy.next_due(&case, last_seen(&visits), today);
             let mut history: Vec<VisitLine> = visits
                 .iter()
                 .map(|(id, v)| VisitLine {

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::events::EventDraft;
 use crate::ids::RecordId;
 use crate::store::{Records, Store, Stored, Writer};
+pub use crate::vocab::now_stamp;
 
 use codes::OutcomeKind;
 use model::{
@@ -53,6 +54,8 @@ pub mod kinds {
     pub const UNALLOCATED_ARRIVAL: &str = "upw.unallocated_arrival";
     /// Outcome recorded (or corrected, with `supersedes`).
     pub const OUTCOME: &str = "upw.outcome_recorded";
+    /// The supervisor gave an enforcement warning on site.
+    pub const WARNING_GIVEN: &str = "upw.warning_given";
 }
 
 /// Reference data from the office (or created locally through this API).
@@ -103,14 +106,6 @@ pub struct OutcomeResult {
     pub policy_version: String,
 }
 
-/// Current time as a stamp.
-pub fn now_stamp(clock: &dyn Clock) -> Stamp {
-    Stamp {
-        utc_ms: clock.now_utc_ms(),
-        offset_min: clock.utc_offset_minutes(),
-    }
-}
-
 /// The supervisor's service.
 #[derive(Debug, Clone)]
 pub struct UnpaidWork {
@@ -126,6 +121,28 @@ struct Ctx {
     requirement: Option<Stored<Requirement>>,
     attendance: Attendance,
     session_state: SessionState,
+}
+
+impl Ctx {
+    fn context(
+        &self,
+        outstanding_minutes: Option<i64>,
+        ete_credited_minutes: i64,
+        previous_sensitive: bool,
+    ) -> OutcomeContext<'_> {
+        OutcomeContext {
+            session: &self.session.value,
+            project: &self.project,
+            requirement: self.requirement.as_ref().map(|r| &r.value),
+            outstanding_minutes,
+            ete_credited_minutes,
+            agreed_absence: self.appointment.value.agreed_absence.as_deref(),
+            office_outcome: self.appointment.value.office_outcome.as_deref(),
+            previous_sensitive,
+            stood_down_before_start: self.session_state.status == SessionStatus::StoodDown
+                && self.session_state.stood_down_before_start,
+        }
+    }
 }
 
 fn load(records: &Records<'_>, appointment_id: &RecordId) -> Result<Ctx> {
@@ -154,42 +171,54 @@ fn load(records: &Records<'_>, appointment_id: &RecordId) -> Result<Ctx> {
     })
 }
 
-/// Minutes credited on this device to a requirement, except `exclude`.
-pub(crate) fn device_credited(
+/// Minutes credited on this device to a requirement, except `exclude`:
+/// (all minutes, of which education, training and employment).
+pub(crate) fn device_credits(
     records: &Records<'_>,
     requirement_id: &RecordId,
     exclude: Option<&RecordId>,
-) -> Result<i64> {
-    let mut total = 0;
+) -> Result<(i64, i64)> {
+    let (mut total, mut ete) = (0, 0);
     // Ids from the index alone: the appointments themselves are not needed.
     for appt_id in records.find_ids::<Appointment>("requirement", requirement_id.as_str())? {
         if Some(&appt_id) == exclude {
             continue;
         }
-        if let Some(att) = records.get::<Attendance>(&appt_id)? {
-            total += att.value.outcome.map(|o| o.minutes_credited).unwrap_or(0);
+        if let Some(o) = records
+            .get::<Attendance>(&appt_id)?
+            .and_then(|a| a.value.outcome)
+        {
+            total += o.minutes_credited;
+            if o.ete {
+                ete += o.minutes_credited;
+            }
         }
     }
-    Ok(total)
+    Ok((total, ete))
 }
 
-/// Planned minutes of a requirement's sessions from `from` to the order
-/// end that have no outcome yet.
+/// Planned minutes of a requirement's sessions from `from` to the at-risk
+/// rule's date that have no outcome yet (none when the rule is off).
 pub(crate) fn scheduled_minutes(
+    policy: &Policy,
     records: &Records<'_>,
-    requirement_id: &RecordId,
-    order_end: NaiveDate,
+    requirement: &Stored<Requirement>,
     from: NaiveDate,
 ) -> Result<i64> {
+    let Some(order_end) = policy::at_risk_date(policy, &requirement.value) else {
+        return Ok(0);
+    };
+    let requirement_id = &requirement.id;
     let mut total = 0;
     for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
         let session = records.require::<WorkSession>(&appt.value.session_id)?;
         if session.value.date < from || session.value.date > order_end {
             continue;
         }
-        let done = records
-            .get::<Attendance>(&appt.id)?
-            .is_some_and(|a| a.value.outcome.is_some());
+        let done = appt.value.office_outcome.is_some()
+            || records
+                .get::<Attendance>(&appt.id)?
+                .is_some_and(|a| a.value.outcome.is_some());
         if !done {
             total += session.value.planned_minutes();
         }
@@ -203,8 +232,19 @@ fn outstanding(
     requirement: &Stored<Requirement>,
     exclude: Option<&RecordId>,
 ) -> Result<i64> {
-    let credited = device_credited(records, &requirement.id, exclude)?;
-    Ok(policy::ledger(policy, &requirement.value, credited, 0).outstanding_minutes)
+    let (credited, ete) = device_credits(records, &requirement.id, exclude)?;
+    Ok(policy::ledger(policy, &requirement.value, credited, ete, 0).outstanding_minutes)
+}
+
+/// ETE minutes credited to a requirement (office plus device), except
+/// `exclude`.
+fn ete_credited(
+    records: &Records<'_>,
+    requirement: &Stored<Requirement>,
+    exclude: Option<&RecordId>,
+) -> Result<i64> {
+    let (_, ete) = device_credits(records, &requirement.id, exclude)?;
+    Ok(requirement.value.ete_minutes_credited_office + ete)
 }
 
 fn local_now(clock: &dyn Clock) -> chrono::NaiveDateTime {
@@ -269,7 +309,6 @@ impl UnpaidWork {
     /// Records an arrival. A second tap for someone already checked in
     /// records nothing and says so.
     pub fn check_in(&self, appointment_id: &RecordId, input: CheckIn) -> Result<CheckInResult> {
-        let policy = &self.policy;
         self.store.write(|w| {
             let mut c = load(&w.records(), appointment_id)?;
             if c.attendance.arrival.is_some() {
@@ -280,10 +319,11 @@ impl UnpaidWork {
                     "an outcome is already recorded; correct it instead".into(),
                 ));
             }
+            office_outcome_free(&c.appointment.value)?;
             open_session(&c.session_state)?;
             let now = now_stamp(w.clock());
             let arrival = input.arrival.unwrap_or(now);
-            check_arrival_time(policy, &c.session.value, &arrival, &now)?;
+            check_arrival_time(&c.session.value, &arrival, &now)?;
             let errs = policy::check_session_date(
                 &c.session.value,
                 &c.project,
@@ -383,12 +423,17 @@ impl UnpaidWork {
             _ => {}
         }
         if correction.is_none() {
-            open_session(&c.session_state)?;
+            office_outcome_free(&c.appointment.value)?;
+            // After a stand-down past the start time, those not yet arrived
+            // stay open for an outcome.
+            if c.session_state.status != SessionStatus::StoodDown {
+                open_session(&c.session_state)?;
+            }
         }
         let code = codes::outcome(&input.code)
             .ok_or_else(|| Error::invalid("code", "unknown outcome code"))?;
         let now = now_stamp(w.clock());
-        if code.credits_time() {
+        if code.credits_time {
             if input.arrival.is_none() {
                 input.arrival = c.attendance.arrival;
             }
@@ -410,19 +455,18 @@ impl UnpaidWork {
                 ));
             }
         }
-        let outstanding = match &c.requirement {
-            Some(r) => Some(outstanding(policy, &w.records(), r, Some(appointment_id))?),
-            None => None,
+        let (outstanding, ete) = match &c.requirement {
+            Some(r) => (
+                Some(outstanding(policy, &w.records(), r, Some(appointment_id))?),
+                ete_credited(&w.records(), r, Some(appointment_id))?,
+            ),
+            None => (None, 0),
         };
-        let ctx = OutcomeContext {
-            session: &c.session.value,
-            project: &c.project,
-            requirement: c.requirement.as_ref().map(|r| &r.value),
-            outstanding_minutes: outstanding,
-            agreed_absence: c.appointment.value.agreed_absence.as_deref(),
-            previous_sensitive: previous.as_ref().is_some_and(|p| p.sensitive),
-            stood_down: c.session_state.status == SessionStatus::StoodDown,
-        };
+        let ctx = c.context(
+            outstanding,
+            ete,
+            previous.as_ref().is_some_and(|p| p.sensitive),
+        );
         let judged = judge(policy, &input, &ctx).map_err(first_error)?;
         let step = if judged.code.enforceable {
             Some(self.enforcement_step(&w.records(), &c, appointment_id)?)
@@ -448,25 +492,55 @@ impl UnpaidWork {
         c: &Ctx,
         appointment_id: &RecordId,
     ) -> Result<EnforcementStep> {
-        let mut warnings: Vec<NaiveDate> = Vec::new();
-        if let Some(req) = &c.requirement {
-            warnings.extend(req.value.last_warning);
-            for item in records.find::<EnforcementItem>("requirement", req.id.as_str())? {
-                let item = item.value;
-                if item.appointment_id != *appointment_id
-                    && item.status == EnforcementStatus::Open
-                    && item.step == EnforcementStep::Warning
-                    && item.date <= c.session.value.date
-                {
-                    warnings.push(item.date);
-                }
-            }
-        }
+        let warnings = match &c.requirement {
+            Some(req) => order_history(records, req, Some(appointment_id))?.warnings,
+            None => Vec::new(),
+        };
         Ok(policy::statutory_step(
             &self.policy,
             &warnings,
             c.session.value.date,
         ))
+    }
+
+    /// Records that the supervisor gave the person an enforcement warning
+    /// on site for this appointment's (enforceable) outcome. It then counts
+    /// for the statutory step from today.
+    pub fn record_warning_given(&self, appointment_id: &RecordId) -> Result<String> {
+        self.store.write(|w| {
+            let mut c = load(&w.records(), appointment_id)?;
+            let enforceable = c
+                .attendance
+                .outcome
+                .as_ref()
+                .and_then(|o| codes::outcome(&o.code))
+                .is_some_and(|code| code.enforceable);
+            if !enforceable {
+                return Err(Error::invalid(
+                    "appointment",
+                    "a warning is given for an enforceable outcome: record that first",
+                ));
+            }
+            if c.attendance.warning_given.is_some() {
+                return Err(Error::Conflict("a warning is already recorded".into()));
+            }
+            let now = now_stamp(w.clock());
+            let ev = w.append(EventDraft::new(
+                kinds::WARNING_GIVEN,
+                json!({
+                    "appointment_id": appointment_id,
+                    "session_id": c.session.id,
+                    "requirement_id": c.appointment.value.requirement_id,
+                    "crn": c.appointment.value.crn,
+                    "date": now.local().date(),
+                    "at": now,
+                }),
+            ))?;
+            c.attendance.warning_given = Some(now);
+            c.attendance.event_seqs.push(ev.seq);
+            w.put(appointment_id, &c.attendance)?;
+            Ok(ev.id)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -497,6 +571,9 @@ impl UnpaidWork {
             "sensitive": input.sensitive,
             "raise_alert": input.raise_alert,
             "travel_minutes": input.travel_minutes,
+            "compliance": input.compliance,
+            "ete": judged.ete,
+            "after_expected_end": judged.after_expected_end,
             "minutes_credited": judged.minutes_credited,
             "late_by_minutes": judged.late_by_minutes,
             "enforcement_step": step,
@@ -522,6 +599,9 @@ impl UnpaidWork {
             sensitive: input.sensitive,
             raise_alert: input.raise_alert,
             travel_minutes: input.travel_minutes,
+            compliance: input.compliance.clone(),
+            ete: judged.ete,
+            after_expected_end: judged.after_expected_end,
             policy_version: self.policy.version.clone(),
             correction_reason: correction.map(str::to_owned),
         };
@@ -574,7 +654,7 @@ impl UnpaidWork {
             .find::<TravelTimeTask>("appointment", appointment_id.as_str())?
             .into_iter()
             .next();
-        let wants_task = c.project.travel_time_eligible && judged.code.credits_time();
+        let wants_task = c.project.travel_time_eligible && judged.code.credits_time;
         match (wants_task, existing) {
             (true, existing) => {
                 let id = match &existing {
@@ -606,22 +686,27 @@ impl UnpaidWork {
         })
     }
 
-    /// Stands a session down (or cancels it): everyone without an outcome
-    /// gets the matching one in the same transaction: ATSS with their time
-    /// on site for those who arrived, AASD for those who had not. Returns
-    /// how many outcomes were recorded.
+    /// Stands a session down (or cancels it). In the same transaction,
+    /// everyone on site without an outcome gets ATSS with their time on
+    /// site; those not yet arrived get AASD only when the stand-down is
+    /// before the session's start time, and otherwise stay open for an
+    /// outcome. Returns how many outcomes were recorded.
     pub fn stand_down(&self, session_id: &RecordId, reason: &str) -> Result<u32> {
         require_text("reason", reason, crate::events::MAX_REASON_CHARS)?;
         self.store.write(|w| {
             let mut state = session_state(w, session_id)?;
             open_session(&state)?;
+            let session = w.records().require::<WorkSession>(session_id)?;
             let now = now_stamp(w.clock());
+            let before_start =
+                now.local_minute() < session.value.date.and_time(session.value.planned_start);
             let ev = w.append(EventDraft::new(
                 kinds::SESSION_STOOD_DOWN,
-                json!({ "session_id": session_id, "reason": reason, "at": now }),
+                json!({ "session_id": session_id, "reason": reason, "at": now, "before_start": before_start }),
             ))?;
             state.status = SessionStatus::StoodDown;
             state.stood_down_reason = Some(reason.to_owned());
+            state.stood_down_before_start = before_start;
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
             let mut count = 0;
@@ -630,7 +715,7 @@ impl UnpaidWork {
                 .find::<Appointment>("session", session_id.as_str())?
             {
                 let mut c = load(&w.records(), &appt.id)?;
-                if c.attendance.outcome.is_some() {
+                if c.attendance.outcome.is_some() || appt.value.office_outcome.is_some() {
                     continue;
                 }
                 let (input, minutes) = match c.attendance.arrival {
@@ -640,7 +725,7 @@ impl UnpaidWork {
                         } else {
                             arrival
                         };
-                        let on_site = policy::minutes_between(&arrival, &departure);
+                        let on_site = policy::minutes_between(&arrival, &departure).max(0);
                         let cap = match &c.requirement {
                             Some(r) => outstanding(&self.policy, &w.records(), r, Some(&appt.id))?,
                             None => on_site,
@@ -649,7 +734,8 @@ impl UnpaidWork {
                         input.notes = format!("Session stood down: {reason}");
                         (input, on_site.min(cap).max(0))
                     }
-                    None => (OutcomeInput::absence("AASD"), 0),
+                    None if before_start => (OutcomeInput::absence("AASD"), 0),
+                    None => continue,
                 };
                 let code = codes::outcome(&input.code)
                     .ok_or_else(|| Error::invalid("code", "unknown outcome code"))?;
@@ -657,6 +743,12 @@ impl UnpaidWork {
                     code,
                     minutes_credited: minutes,
                     late_by_minutes: None,
+                    ete: c.project.project_type == model::ProjectType::EducationTrainingEmployment
+                        && code.credits_time,
+                    after_expected_end: c
+                        .requirement
+                        .as_ref()
+                        .is_some_and(|r| session.value.date > r.value.order_end),
                 };
                 self.append_outcome(w, &mut c, &appt.id, &input, &judged, None, None, None)?;
                 count += 1;
@@ -673,6 +765,10 @@ impl UnpaidWork {
             let mut missing = 0;
             let mut attended = 0;
             for appt in w.records().find::<Appointment>("session", session_id.as_str())? {
+                if let Some(code) = appt.value.office_outcome.as_deref().and_then(codes::outcome) {
+                    attended += u32::from(code.attended());
+                    continue;
+                }
                 match w.records().get::<Attendance>(&appt.id)?.and_then(|a| a.value.outcome) {
                     None => missing += 1,
                     Some(o) if codes::outcome(&o.code).is_some_and(|c| c.attended()) => {
@@ -748,7 +844,6 @@ impl UnpaidWork {
         if crn.is_empty() || crn.len() > 16 || !crn.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::invalid("crn", "1 to 16 letters and digits"));
         }
-        let policy = &self.policy;
         self.store.write(|w| {
             let session = w.records().require::<WorkSession>(session_id)?;
             let mut state = session_state(w, session_id)?;
@@ -770,7 +865,7 @@ impl UnpaidWork {
             }
             let now = now_stamp(w.clock());
             let arrival = arrival.unwrap_or(now);
-            check_arrival_time(policy, &session.value, &arrival, &now)?;
+            check_arrival_time(&session.value, &arrival, &now)?;
             if let Some(req) = &requirement {
                 ensure_not_on_site_elsewhere(&w.records(), &req.id, None, session.value.date)?;
             }
@@ -785,6 +880,7 @@ impl UnpaidWork {
                 crn: crn.clone(),
                 allocated: false,
                 agreed_absence: None,
+                office_outcome: None,
             };
             w.put(&id, &appointment)?;
             let restricted = requirement.as_ref().is_some_and(|r| r.value.restricted);
@@ -821,33 +917,33 @@ impl UnpaidWork {
             let records = r.records();
             let c = load(&records, appointment_id)?;
             let mut input = input.clone();
-            let credits = codes::outcome(&input.code).is_some_and(|c| c.credits_time());
+            let credits = codes::outcome(&input.code).is_some_and(|c| c.credits_time);
             if credits && input.arrival.is_none() {
                 input.arrival = c.attendance.arrival;
             }
-            let outstanding = match &c.requirement {
-                Some(req) => Some(outstanding(
-                    &self.policy,
-                    &records,
-                    req,
-                    Some(appointment_id),
-                )?),
-                None => None,
+            let (outstanding, ete) = match &c.requirement {
+                Some(req) => (
+                    Some(outstanding(
+                        &self.policy,
+                        &records,
+                        req,
+                        Some(appointment_id),
+                    )?),
+                    ete_credited(&records, req, Some(appointment_id))?,
+                ),
+                None => (None, 0),
             };
-            let ctx = OutcomeContext {
-                session: &c.session.value,
-                project: &c.project,
-                requirement: c.requirement.as_ref().map(|r| &r.value),
-                outstanding_minutes: outstanding,
-                agreed_absence: c.appointment.value.agreed_absence.as_deref(),
-                previous_sensitive: c.attendance.outcome.as_ref().is_some_and(|p| p.sensitive),
-                stood_down: c.session_state.status == SessionStatus::StoodDown,
-            };
+            let ctx = c.context(
+                outstanding,
+                ete,
+                c.attendance.outcome.as_ref().is_some_and(|p| p.sensitive),
+            );
             Ok(match judge(&self.policy, &input, &ctx) {
                 Ok(j) => views::OutcomeCheck {
                     errors: Vec::new(),
                     minutes_credited: Some(j.minutes_credited),
                     late_by_minutes: j.late_by_minutes,
+                    after_expected_end: j.after_expected_end,
                     enforcement: if j.code.enforceable {
                         Some(self.enforcement_step(&records, &c, appointment_id)?)
                     } else {
@@ -858,6 +954,7 @@ impl UnpaidWork {
                     errors,
                     minutes_credited: None,
                     late_by_minutes: None,
+                    after_expected_end: false,
                     enforcement: None,
                 },
             })
@@ -887,11 +984,21 @@ pub fn import_items(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
                 Error::invalid("project_id", "unknown project"),
             ));
         }
-        if s.planned_start == s.planned_end || s.supervisor_id.trim().is_empty() {
+        if s.supervisor_id.trim().is_empty() {
             return Err(at(
                 "sessions",
                 i,
-                Error::invalid("session", "needs distinct start and end and a supervisor"),
+                Error::invalid("supervisor_id", "required"),
+            ));
+        }
+        if s.planned_end <= s.planned_start {
+            return Err(at(
+                "sessions",
+                i,
+                Error::invalid(
+                    "planned_end",
+                    "must be after the start on the same day (sessions that cross midnight are not accepted)",
+                ),
             ));
         }
         w.put(id, s)?;
@@ -930,6 +1037,15 @@ pub fn import_items(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
                     "appointments",
                     i,
                     Error::invalid("agreed_absence", "not an acceptable absence code"),
+                ));
+            }
+        }
+        if let Some(code) = &a.office_outcome {
+            if codes::outcome(code).is_none() {
+                return Err(at(
+                    "appointments",
+                    i,
+                    Error::invalid("office_outcome", "unknown outcome code"),
                 ));
             }
         }
@@ -986,8 +1102,13 @@ fn validate_requirement(r: &Requirement) -> Result<()> {
     if normalise_crn(&r.crn).is_empty() {
         return Err(Error::invalid("crn", "required"));
     }
-    if !(40..=300).contains(&r.hours_required) {
-        return Err(Error::invalid("hours_required", "must be 40 to 300"));
+    // Below 40 is valid (fine default, breach); the statutory range is a
+    // warning on the order's aggregate. This bound only catches nonsense.
+    if !(1..=MAX_REQUIREMENT_HOURS).contains(&r.hours_required) {
+        return Err(Error::invalid(
+            "hours_required",
+            format!("must be 1 to {MAX_REQUIREMENT_HOURS}"),
+        ));
     }
     if r.order_start > r.order_end {
         return Err(Error::invalid(
@@ -995,13 +1116,109 @@ fn validate_requirement(r: &Requirement) -> Result<()> {
             "must not be before order_start",
         ));
     }
-    if r.minutes_credited_office < 0 {
+    if r.minutes_credited_office < 0 || r.ete_minutes_credited_office < 0 {
         return Err(Error::invalid(
             "minutes_credited_office",
             "cannot be negative",
         ));
     }
+    if r.ete_minutes_credited_office > r.minutes_credited_office {
+        return Err(Error::invalid(
+            "ete_minutes_credited_office",
+            "cannot exceed the minutes credited",
+        ));
+    }
+    for (i, a) in r.adjustments.iter().enumerate() {
+        if a.minutes <= 0 || a.reason_code.trim().is_empty() {
+            return Err(Error::invalid(
+                &format!("adjustments[{i}]"),
+                "needs positive minutes and a reason code",
+            ));
+        }
+        if a.reason_code == model::TRAVEL_TIME_REASON
+            && (a.direction != model::AdjustmentDirection::Negative
+                || a.minutes > i64::from(Policy::default().travel_time_max_minutes))
+        {
+            return Err(Error::invalid(
+                &format!("adjustments[{i}]"),
+                "travel time (TTX) is a negative adjustment of at most 180 minutes",
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Hours no single requirement can plausibly carry.
+const MAX_REQUIREMENT_HOURS: u32 = 1000;
+
+/// The requirements of `req`'s order on this device (itself included).
+fn order_requirements(
+    records: &Records<'_>,
+    req: &Stored<Requirement>,
+) -> Result<Vec<Stored<Requirement>>> {
+    if req.value.order_ref.is_none() {
+        return Ok(vec![req.clone()]);
+    }
+    let mut out: Vec<Stored<Requirement>> = records
+        .find::<Requirement>("crn", &normalise_crn(&req.value.crn))?
+        .into_iter()
+        .filter(|r| r.id != req.id && r.value.same_order(&req.value))
+        .collect();
+    out.push(req.clone());
+    Ok(out)
+}
+
+/// An order's enforcement history and size, across its requirements.
+pub(crate) struct OrderHistory {
+    /// Warnings given (office and on site), oldest first.
+    pub warnings: Vec<NaiveDate>,
+    /// The most recent.
+    pub last_warning: Option<NaiveDate>,
+    /// Hours across the order's requirements.
+    pub aggregate_hours: u32,
+}
+
+/// `exclude`: an appointment whose own on-site warning is left out (the
+/// warning given for a failure does not count against that failure).
+pub(crate) fn order_history(
+    records: &Records<'_>,
+    req: &Stored<Requirement>,
+    exclude: Option<&RecordId>,
+) -> Result<OrderHistory> {
+    let mut warnings = Vec::new();
+    let mut hours = 0u32;
+    for r in order_requirements(records, req)? {
+        hours = hours.saturating_add(r.value.hours_required);
+        warnings.extend(r.value.warnings.iter().copied());
+        for appt_id in records.find_ids::<Appointment>("requirement", r.id.as_str())? {
+            if Some(&appt_id) == exclude {
+                continue;
+            }
+            if let Some(given) = records
+                .get::<Attendance>(&appt_id)?
+                .and_then(|a| a.value.warning_given)
+            {
+                warnings.push(given.local().date());
+            }
+        }
+    }
+    warnings.sort_unstable();
+    warnings.dedup();
+    Ok(OrderHistory {
+        last_warning: warnings.last().copied(),
+        warnings,
+        aggregate_hours: hours,
+    })
+}
+
+/// An appointment the office has already given an outcome takes no other.
+fn office_outcome_free(a: &Appointment) -> Result<()> {
+    match &a.office_outcome {
+        Some(code) => Err(Error::Conflict(format!(
+            "the office has recorded {code} for this appointment"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn session_state(w: &Writer<'_>, session_id: &RecordId) -> Result<SessionState> {
@@ -1030,23 +1247,22 @@ fn open_session(state: &SessionState) -> Result<()> {
     }
 }
 
-fn check_arrival_time(
-    policy: &Policy,
-    session: &WorkSession,
-    arrival: &Stamp,
-    now: &Stamp,
-) -> Result<()> {
+/// An arrival is on the session's day, by its scheduled end, and not in
+/// the future. There is no early limit: none is in the national rules.
+fn check_arrival_time(session: &WorkSession, arrival: &Stamp, now: &Stamp) -> Result<()> {
     if arrival.utc_ms > now.utc_ms + 60_000 {
         return Err(Error::invalid("arrival", "cannot be in the future"));
     }
-    let start = session.date.and_time(session.planned_start);
-    let earliest = start - chrono::Duration::minutes(policy.early_arrival_minutes);
-    if arrival.local() < earliest {
+    let local = arrival.local_minute();
+    if local.date() != session.date {
+        return Err(Error::invalid("arrival", "must be on the session's date"));
+    }
+    if local > session.date.and_time(session.planned_end) {
         return Err(Error::invalid(
             "arrival",
             format!(
-                "check-in opens {} minutes before the planned start",
-                policy.early_arrival_minutes
+                "the session ended at {}: check-in is closed",
+                session.planned_end.format("%H:%M")
             ),
         ));
     }

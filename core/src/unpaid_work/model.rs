@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::RecordId;
 use crate::store::Record;
+pub use crate::vocab::{normalise_crn, RiskLevel, Stamp};
 
 /// Kinds of placement, as nDelius names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +68,8 @@ pub struct WorkSession {
     pub date: NaiveDate,
     /// Planned local start.
     pub planned_start: NaiveTime,
-    /// Planned local end (may be after midnight, i.e. earlier than start).
+    /// Planned local end, after the start on the same day (sessions that
+    /// cross midnight are refused at import).
     pub planned_end: NaiveTime,
     /// The supervisor (officer id) allocated.
     pub supervisor_id: String,
@@ -78,14 +80,9 @@ pub struct WorkSession {
 }
 
 impl WorkSession {
-    /// Planned minutes, allowing for sessions that cross midnight.
+    /// Planned minutes.
     pub fn planned_minutes(&self) -> i64 {
-        let d = (self.planned_end - self.planned_start).num_minutes();
-        if d <= 0 {
-            d + 24 * 60
-        } else {
-            d
-        }
+        (self.planned_end - self.planned_start).num_minutes().max(0)
     }
 }
 
@@ -99,19 +96,32 @@ impl Record for WorkSession {
     }
 }
 
-/// Risk of serious harm level shown as a badge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// Which way an adjustment moves the minutes required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RiskLevel {
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Very high.
-    VeryHigh,
+pub enum AdjustmentDirection {
+    /// Increases the minutes required.
+    Positive,
+    /// Reduces them (travel time is one).
+    Negative,
 }
+
+/// An office adjustment to a requirement's hours, as nDelius records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// Positive or negative.
+    pub direction: AdjustmentDirection,
+    /// Minutes, always positive.
+    pub minutes: i64,
+    /// nDelius adjustment reason, e.g. `TTX` (travel time).
+    pub reason_code: String,
+    /// When it was made.
+    pub date: NaiveDate,
+}
+
+/// The nDelius adjustment reason for travel time: negative, at most
+/// 180 minutes (Community Payback API adjustment reasons).
+pub const TRAVEL_TIME_REASON: &str = "TTX";
 
 /// An unpaid work requirement (of a community or suspended sentence order)
 /// with the person as the supervisor needs them.
@@ -129,21 +139,51 @@ pub struct Requirement {
     pub risk_level: RiskLevel,
     /// Registrations that matter on site.
     pub registrations: Vec<String>,
-    /// Hours ordered (40 to 300).
+    /// Hours ordered. Below 40 is valid (a fine default or a breach can
+    /// impose fewer); the 40–300 range is checked on the order's aggregate
+    /// as a warning.
     pub hours_required: u32,
-    /// Minutes credited before this device's captures (from the office).
+    /// Minutes credited before this device's captures (from the office),
+    /// including any education, training and employment minutes.
     pub minutes_credited_office: i64,
-    /// Office adjustments in minutes (travel time, etc.).
-    pub adjustment_minutes: i64,
+    /// Of those, education, training and employment minutes.
+    #[serde(default)]
+    pub ete_minutes_credited_office: i64,
+    /// Office adjustments.
+    #[serde(default)]
+    pub adjustments: Vec<Adjustment>,
     /// Order start date.
     pub order_start: NaiveDate,
-    /// Order end date.
+    /// The order's expected end. The requirement stays in force until the
+    /// hours are worked, so later work is recorded and flagged, not refused.
     pub order_end: NaiveDate,
-    /// Date of the last enforcement warning the office issued, if any.
-    pub last_warning: Option<NaiveDate>,
+    /// The order (nDelius event) this requirement belongs to; warnings count
+    /// per order, across its requirements. `None`: an order of its own.
+    #[serde(default)]
+    pub order_ref: Option<String>,
+    /// Dates of the enforcement warnings the office gave on this order.
+    #[serde(default)]
+    pub warnings: Vec<NaiveDate>,
 }
 
 impl Requirement {
+    /// Minutes of positive and of negative adjustments.
+    pub fn adjustment_totals(&self) -> (i64, i64) {
+        self.adjustments
+            .iter()
+            .fold((0, 0), |(pos, neg), a| match a.direction {
+                AdjustmentDirection::Positive => (pos + a.minutes, neg),
+                AdjustmentDirection::Negative => (pos, neg + a.minutes),
+            })
+    }
+
+    /// Whether `other` is a requirement of the same order.
+    pub fn same_order(&self, other: &Requirement) -> bool {
+        normalise_crn(&self.crn) == normalise_crn(&other.crn)
+            && self.order_ref.is_some()
+            && self.order_ref == other.order_ref
+    }
+
     /// What a supervisor may see as the person's label.
     pub fn display_name(&self) -> String {
         match (&self.name, self.restricted) {
@@ -160,11 +200,6 @@ impl Record for Requirement {
     }
 }
 
-/// CRNs compare without case or surrounding space.
-pub fn normalise_crn(crn: &str) -> String {
-    crn.trim().to_uppercase()
-}
-
 /// One person in one session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appointment {
@@ -178,6 +213,10 @@ pub struct Appointment {
     pub allocated: bool,
     /// An acceptable absence the office has already agreed, if any.
     pub agreed_absence: Option<String>,
+    /// An outcome the office recorded for this appointment (for example
+    /// rescheduled, remanded in custody), shown and counted on the device.
+    #[serde(default)]
+    pub office_outcome: Option<String>,
 }
 
 impl Record for Appointment {
@@ -209,24 +248,6 @@ pub enum Rating {
     NotApplicable,
 }
 
-/// A time captured on the device: UTC plus the offset in force, so local
-/// times survive clock changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    /// Milliseconds since the epoch, UTC.
-    pub utc_ms: i64,
-    /// Local offset in minutes at capture.
-    pub offset_min: i32,
-}
-
-impl Stamp {
-    /// The local date and time.
-    pub fn local(&self) -> chrono::NaiveDateTime {
-        let utc = chrono::DateTime::from_timestamp_millis(self.utc_ms).unwrap_or_default();
-        (utc + chrono::Duration::minutes(i64::from(self.offset_min))).naive_utc()
-    }
-}
-
 /// An outcome as recorded (or corrected).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeRecord {
@@ -254,10 +275,33 @@ pub struct OutcomeRecord {
     pub raise_alert: bool,
     /// Travel minutes claimed, for eligible projects.
     pub travel_minutes: Option<u32>,
+    /// Compliance on the day as the national supervisors service records it.
+    #[serde(default)]
+    pub compliance: Compliance,
+    /// Whether the minutes are education, training and employment minutes.
+    #[serde(default)]
+    pub ete: bool,
+    /// Whether the work was after the order's expected end (flagged for the
+    /// office, never refused).
+    #[serde(default)]
+    pub after_expected_end: bool,
     /// The rules' version that computed it.
     pub policy_version: String,
     /// For corrections: why.
     pub correction_reason: Option<String>,
+}
+
+/// Compliance on the day, in the national supervisors service's steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compliance {
+    /// Hi-vis worn.
+    pub hi_vis_worn: Option<bool>,
+    /// Working intensively (28 hours over a 4-day week).
+    pub worked_intensively: Option<bool>,
+    /// Why the person cannot work today, when they cannot.
+    pub unable_to_work_reason: Option<String>,
+    /// Why they left early, when they did.
+    pub left_early_reason: Option<String>,
 }
 
 /// The device's view of one appointment's attendance.
@@ -277,6 +321,9 @@ pub struct Attendance {
     pub outcome: Option<OutcomeRecord>,
     /// Superseded outcomes, oldest first.
     pub history: Vec<OutcomeRecord>,
+    /// A warning the supervisor gave on site, with when.
+    #[serde(default)]
+    pub warning_given: Option<Stamp>,
     /// Events about this appointment (for sync state).
     pub event_seqs: Vec<u64>,
 }
@@ -307,6 +354,10 @@ pub struct SessionState {
     pub status: SessionStatus,
     /// Stand-down reason.
     pub stood_down_reason: Option<String>,
+    /// Whether the stand-down came before the planned start (then those
+    /// not yet arrived got AASD).
+    #[serde(default)]
+    pub stood_down_before_start: bool,
     /// Headcounts taken.
     pub headcounts: Vec<(Stamp, u32)>,
     /// Incidents recorded (event ids).
@@ -319,13 +370,17 @@ impl Record for SessionState {
     const COLLECTION: &'static str = "upw_session_state";
 }
 
-/// The step the statutory rule calls for.
+/// What the statutory rule leaves to the office (Sentencing Code,
+/// Schedule 10 paragraph 6). The device flags; the office decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnforcementStep {
-    /// First unreasonable failure: a warning.
-    Warning,
-    /// A further failure within 12 months of a warning: refer for breach.
+    /// No warning given in the 12 months: the office gives a warning or
+    /// refers for breach (para 6(2)).
+    #[serde(alias = "warning")]
+    WarningOrReferral,
+    /// A warning was given within the 12 months: the office must refer for
+    /// breach (para 6(3)).
     BreachReferral,
 }
 

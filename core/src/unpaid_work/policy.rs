@@ -1,12 +1,15 @@
 //! The unpaid work rules, as data with a version recorded on every
-//! computation: minutes credited, validation of an outcome, the statutory
-//! enforcement step, and the ledger. Pure functions, no storage.
+//! computation: minutes credited, validation of an outcome, the ETE cap,
+//! the statutory enforcement step, and the ledger. Pure functions, no
+//! storage. Each rule names its source in the README's rules section.
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::codes::{self, OutcomeCode, OutcomeKind};
-use super::model::{EnforcementStep, Project, Rating, Requirement, Stamp, WorkSession};
+use super::model::{
+    Compliance, EnforcementStep, Project, ProjectType, Rating, Requirement, Stamp, WorkSession,
+};
 pub use crate::forms::{first_error, FieldError};
 
 /// The rules' parameters.
@@ -16,29 +19,48 @@ pub struct Policy {
     pub version: String,
     /// Longest note.
     pub notes_max_chars: usize,
-    /// Most travel minutes a task may claim.
+    /// Most travel minutes a task may claim (nDelius reason TTX: 180).
     pub travel_time_max_minutes: u32,
     /// A further failure within this many months of a warning is referred
     /// for breach (Sentencing Code, Schedule 10 paragraph 6).
     pub breach_window_months: u32,
-    /// How long before the planned start an arrival may be recorded.
-    pub early_arrival_minutes: i64,
     /// Minutes after the planned start before an arrival counts as late.
     pub lateness_tolerance_minutes: i64,
     /// Outstanding minutes at or below which "hours nearly complete" shows.
     pub nearly_complete_minutes: i64,
+    /// Education, training and employment may make up at most this share
+    /// of the minutes ordered, in per cent (rounded down to the minute).
+    pub ete_cap_percent: i64,
+    /// When the "at risk" warning shows (a local choice, not a legal limit).
+    pub at_risk: AtRiskRule,
+}
+
+/// When the ledger warns that the hours will not be finished in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule", content = "months")]
+pub enum AtRiskRule {
+    /// Never.
+    Off,
+    /// When the scheduled sessions before the order's expected end cannot
+    /// cover the outstanding minutes.
+    ByExpectedEnd,
+    /// The same, by this many months from the order's start (the Sentencing
+    /// Code's 12 months, Schedule 9 paragraph 1(1)(b), until the Sentencing
+    /// Act 2026 section 36 removes that period).
+    MonthsFromStart(u32),
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            version: "upw-rules/2026.1".to_owned(),
+            version: "upw-rules/2026.2".to_owned(),
             notes_max_chars: 4000,
             travel_time_max_minutes: 180,
             breach_window_months: 12,
-            early_arrival_minutes: 120,
             lateness_tolerance_minutes: 10,
             nearly_complete_minutes: 600,
+            ete_cap_percent: 30,
+            at_risk: AtRiskRule::ByExpectedEnd,
         }
     }
 }
@@ -62,10 +84,13 @@ pub struct OutcomeInput {
     pub notes: String,
     /// Sensitive flag.
     pub sensitive: bool,
-    /// For enforceable outcomes: alert the practitioner.
+    /// Send to the practitioner's alert diary (any outcome).
     pub raise_alert: bool,
     /// Travel minutes claimed (eligible projects).
     pub travel_minutes: Option<u32>,
+    /// Compliance on the day.
+    #[serde(default)]
+    pub compliance: Compliance,
 }
 
 impl OutcomeInput {
@@ -82,6 +107,7 @@ impl OutcomeInput {
             sensitive: false,
             raise_alert: false,
             travel_minutes: None,
+            compliance: Compliance::default(),
         }
     }
 
@@ -108,12 +134,16 @@ pub struct OutcomeContext<'a> {
     pub requirement: Option<&'a Requirement>,
     /// Minutes still outstanding on it, not counting this appointment.
     pub outstanding_minutes: Option<i64>,
+    /// ETE minutes already credited to it, not counting this appointment.
+    pub ete_credited_minutes: i64,
     /// An absence the office agreed for this appointment.
     pub agreed_absence: Option<&'a str>,
+    /// An outcome the office recorded for it (e.g. rescheduled).
+    pub office_outcome: Option<&'a str>,
     /// The outcome this one would replace (corrections).
     pub previous_sensitive: bool,
-    /// Whether the session has been stood down (enables AASD).
-    pub stood_down: bool,
+    /// Whether the session was stood down before its start (enables AASD).
+    pub stood_down_before_start: bool,
 }
 
 /// An outcome the rules accept, with what they computed.
@@ -125,12 +155,23 @@ pub struct Judged {
     pub minutes_credited: i64,
     /// Late by this many minutes (beyond the tolerance), if arrived late.
     pub late_by_minutes: Option<i64>,
+    /// Whether these are education, training and employment minutes.
+    pub ete: bool,
+    /// Work after the order's expected end: flagged for the office.
+    pub after_expected_end: bool,
 }
 
-/// Minutes on site between two stamps (UTC, so midnight and clock changes
-/// are handled).
+/// Minutes on site as nDelius computes them: from the local clock times
+/// as recorded, to the minute (09:00:40 counts as 09:00). On a clock-change
+/// day this is what the supervisor's watch shows, not elapsed time.
 pub fn minutes_between(arrival: &Stamp, departure: &Stamp) -> i64 {
-    (departure.utc_ms - arrival.utc_ms).div_euclid(60_000)
+    (departure.local_minute() - arrival.local_minute()).num_minutes()
+}
+
+/// The most ETE minutes a requirement may have credited: the policy's
+/// share of the minutes ordered, rounded down.
+pub fn ete_cap_minutes(policy: &Policy, requirement: &Requirement) -> i64 {
+    i64::from(requirement.hours_required) * 60 * policy.ete_cap_percent / 100
 }
 
 /// Checks an outcome and computes its credit; all problems at once.
@@ -143,13 +184,24 @@ pub fn judge(
     let Some(code) = codes::outcome(&input.code) else {
         return Err(vec![FieldError::new("code", "unknown outcome code")]);
     };
-    if code.kind == OutcomeKind::AcceptableAbsence {
-        let agreed =
-            ctx.agreed_absence == Some(code.code) || (code.code == "AASD" && ctx.stood_down);
+    let rescheduled = ctx
+        .office_outcome
+        .and_then(codes::outcome)
+        .is_some_and(|c| c.kind == OutcomeKind::Rescheduled);
+    if rescheduled && code.kind == OutcomeKind::Failure {
+        errors.push(FieldError::new(
+            "code",
+            "the appointment was rescheduled: it cannot be recorded as a failure",
+        ));
+    }
+    if !code.supervisor_selectable() {
+        let agreed = ctx.agreed_absence == Some(code.code)
+            || ctx.office_outcome == Some(code.code)
+            || (code.code == "AASD" && ctx.stood_down_before_start);
         if !agreed {
             errors.push(FieldError::new(
                 "code",
-                "acceptable absences are recorded only when the office has agreed them",
+                "this outcome is recorded by the office; choose one of the on-site outcomes",
             ));
         }
     }
@@ -163,16 +215,11 @@ pub fn judge(
             ),
         ));
     }
+    check_compliance(policy, code, &input.compliance, &mut errors);
     if ctx.previous_sensitive && !input.sensitive {
         errors.push(FieldError::new(
             "sensitive",
             "a sensitive record cannot be made non-sensitive",
-        ));
-    }
-    if input.raise_alert && !code.enforceable {
-        errors.push(FieldError::new(
-            "raise_alert",
-            "alerts are raised only for enforceable outcomes",
         ));
     }
     if input.penalty_minutes < 0 {
@@ -197,13 +244,14 @@ pub fn judge(
         ctx.requirement,
     ));
 
+    let ete = ctx.project.project_type == ProjectType::EducationTrainingEmployment;
     let mut minutes_credited = 0;
     let mut late_by_minutes = None;
-    if code.credits_time() {
+    if code.credits_time {
         match (&input.arrival, &input.departure) {
             (Some(arrival), Some(departure)) => {
                 let on_site = minutes_between(arrival, departure);
-                if departure.utc_ms <= arrival.utc_ms {
+                if departure.utc_ms <= arrival.utc_ms || on_site <= 0 {
                     errors.push(FieldError::new("departure", "must be after arrival"));
                 } else if input.penalty_minutes > on_site {
                     errors.push(FieldError::new(
@@ -219,6 +267,20 @@ pub fn judge(
                                 format!(
                                     "{minutes_credited} minutes would exceed the {} outstanding",
                                     outstanding.max(0)
+                                ),
+                            ));
+                        }
+                    }
+                    if let (true, Some(req)) = (ete, ctx.requirement) {
+                        let cap = ete_cap_minutes(policy, req);
+                        let remaining = (cap - ctx.ete_credited_minutes).max(0);
+                        if minutes_credited > remaining {
+                            errors.push(FieldError::new(
+                                "departure",
+                                format!(
+                                    "education, training and employment is capped at {cap} minutes \
+                                     for this order ({}% of the hours); {remaining} minutes remain",
+                                    policy.ete_cap_percent
                                 ),
                             ));
                         }
@@ -248,20 +310,57 @@ pub fn judge(
             code,
             minutes_credited,
             late_by_minutes,
+            ete: ete && code.credits_time,
+            after_expected_end: ctx
+                .requirement
+                .is_some_and(|r| ctx.session.date > r.order_end),
         })
     } else {
         Err(errors)
     }
 }
 
+fn check_compliance(
+    policy: &Policy,
+    code: &OutcomeCode,
+    c: &Compliance,
+    errors: &mut Vec<FieldError>,
+) {
+    for (field, text) in [
+        ("compliance.unable_to_work_reason", &c.unable_to_work_reason),
+        ("compliance.left_early_reason", &c.left_early_reason),
+    ] {
+        if let Some(text) = text {
+            if text.trim().is_empty() {
+                errors.push(FieldError::new(field, "say why, or leave it out"));
+            } else if text.chars().count() >= policy.notes_max_chars {
+                errors.push(FieldError::new(field, "too long"));
+            }
+        }
+    }
+    if !code.attended()
+        && (c.hi_vis_worn.is_some()
+            || c.worked_intensively.is_some()
+            || c.unable_to_work_reason.is_some()
+            || c.left_early_reason.is_some())
+    {
+        errors.push(FieldError::new(
+            "compliance",
+            "compliance is recorded only for someone who attended",
+        ));
+    }
+}
+
 /// Minutes late beyond the tolerance, if any.
 pub fn lateness(policy: &Policy, session: &WorkSession, arrival: &Stamp) -> Option<i64> {
     let planned = session.date.and_time(session.planned_start);
-    let late = (arrival.local() - planned).num_minutes() - policy.lateness_tolerance_minutes;
+    let late = (arrival.local_minute() - planned).num_minutes() - policy.lateness_tolerance_minutes;
     (late > 0).then_some(late + policy.lateness_tolerance_minutes)
 }
 
-/// The session date must fall within the order and on a project day.
+/// The session must be on a project day and not before the order began.
+/// A date after the order's expected end is valid: the requirement stays
+/// in force until the hours are worked.
 pub fn check_session_date(
     session: &WorkSession,
     project: &Project,
@@ -269,10 +368,10 @@ pub fn check_session_date(
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Some(req) = requirement {
-        if session.date < req.order_start || session.date > req.order_end {
+        if session.date < req.order_start {
             errors.push(FieldError::new(
                 "session",
-                "the session date is outside the order",
+                "the session is before the order began",
             ));
         }
     }
@@ -285,19 +384,22 @@ pub fn check_session_date(
     errors
 }
 
-/// Schedule 10 paragraph 6: a first unreasonable failure gets a warning; a
-/// further one within the window of a warning must be referred for breach.
+/// Schedule 10 paragraph 6: a failure with no warning given in the window
+/// is the office's choice of a warning or a breach referral; a failure
+/// within the window of a warning must be referred. The window is the 12
+/// months beginning with the day the warning was given, so it ends the day
+/// before the anniversary. Only warnings actually given count.
 pub fn statutory_step(policy: &Policy, warnings: &[NaiveDate], date: NaiveDate) -> EnforcementStep {
     let within = warnings.iter().any(|w| {
         let end = w
             .checked_add_months(Months::new(policy.breach_window_months))
             .unwrap_or(NaiveDate::MAX);
-        *w <= date && date <= end
+        *w <= date && date < end
     });
     if within {
         EnforcementStep::BreachReferral
     } else {
-        EnforcementStep::Warning
+        EnforcementStep::WarningOrReferral
     }
 }
 
@@ -308,17 +410,36 @@ pub struct Ledger {
     pub required_minutes: i64,
     /// Minutes credited (office plus this device's captures).
     pub credited_minutes: i64,
-    /// Office adjustments.
-    pub adjustment_minutes: i64,
-    /// Minutes still to do.
+    /// Positive adjustments (add to what is required).
+    pub positive_adjustment_minutes: i64,
+    /// Negative adjustments (reduce it; travel time is one).
+    pub negative_adjustment_minutes: i64,
+    /// Minutes still to do: required + positive − negative − credited.
     pub outstanding_minutes: i64,
-    /// Planned minutes of the remaining scheduled sessions before the order
-    /// ends.
+    /// ETE minutes credited, and the cap.
+    pub ete_credited_minutes: i64,
+    /// The most ETE minutes allowed.
+    pub ete_cap_minutes: i64,
+    /// Planned minutes of the remaining scheduled sessions before the
+    /// at-risk rule's date.
     pub scheduled_minutes: i64,
-    /// Set when the scheduled sessions cannot finish it by the end date.
+    /// Set when the at-risk rule is on and the scheduled sessions cannot
+    /// finish the hours by its date.
     pub at_risk: bool,
     /// The rules' version.
     pub policy_version: String,
+}
+
+/// The date by which the at-risk rule expects the hours done, if any.
+pub fn at_risk_date(policy: &Policy, requirement: &Requirement) -> Option<NaiveDate> {
+    match policy.at_risk {
+        AtRiskRule::Off => None,
+        AtRiskRule::ByExpectedEnd => Some(requirement.order_end),
+        AtRiskRule::MonthsFromStart(m) => requirement
+            .order_start
+            .checked_add_months(Months::new(m))
+            .and_then(|d| d.pred_opt()),
+    }
 }
 
 /// Computes a ledger.
@@ -326,18 +447,29 @@ pub fn ledger(
     policy: &Policy,
     requirement: &Requirement,
     device_credited: i64,
+    device_ete_credited: i64,
     scheduled_minutes: i64,
 ) -> Ledger {
     let required = i64::from(requirement.hours_required) * 60;
+    let (positive, negative) = requirement.adjustment_totals();
     let credited = requirement.minutes_credited_office + device_credited;
-    let outstanding = (required - credited - requirement.adjustment_minutes).max(0);
+    let outstanding = (required + positive - negative - credited).max(0);
     Ledger {
         required_minutes: required,
         credited_minutes: credited,
-        adjustment_minutes: requirement.adjustment_minutes,
+        positive_adjustment_minutes: positive,
+        negative_adjustment_minutes: negative,
         outstanding_minutes: outstanding,
+        ete_credited_minutes: requirement.ete_minutes_credited_office + device_ete_credited,
+        ete_cap_minutes: ete_cap_minutes(policy, requirement),
         scheduled_minutes,
-        at_risk: scheduled_minutes < outstanding,
+        at_risk: at_risk_date(policy, requirement).is_some() && scheduled_minutes < outstanding,
         policy_version: policy.version.clone(),
     }
+}
+
+/// Whether an order's aggregate hours lie outside the Sentencing Code's
+/// 40 to 300 (Schedule 9 paragraph 2(1)(b)); a warning, never a refusal.
+pub fn aggregate_hours_unusual(aggregate_hours: u32) -> bool {
+    !(40..=300).contains(&aggregate_hours)
 }

@@ -94,10 +94,12 @@ fn requirement(crn: &str, name: &str, hours: u32) -> Requirement {
         registrations: vec![],
         hours_required: hours,
         minutes_credited_office: 0,
-        adjustment_minutes: 0,
+        ete_minutes_credited_office: 0,
+        adjustments: vec![],
         order_start: date(2026, 1, 1),
         order_end: date(2027, 12, 31),
-        last_warning: None,
+        order_ref: None,
+        warnings: vec![],
     }
 }
 
@@ -164,6 +166,7 @@ impl Fx {
                         crn: req.crn,
                         allocated: true,
                         agreed_absence: None,
+                        office_outcome: None,
                     },
                 )],
                 ..Default::default()
@@ -195,6 +198,7 @@ impl Fx {
                         crn: crn.into(),
                         allocated: true,
                         agreed_absence: None,
+                        office_outcome: None,
                     },
                 )],
                 ..Default::default()
@@ -258,9 +262,6 @@ fn field_of(err: Error) -> String {
 fn credit_rules_table() {
     let p = Policy::default();
     let proj = project(false);
-    let mut night = session(&id(), date(2026, 11, 23));
-    night.planned_start = t(22, 0);
-    night.planned_end = t(2, 0);
     let day = session(&id(), date(2026, 11, 23));
     // (name, session, arrival, departure, penalty, expected credit or error field)
     let s = |d: u32, h: u32, m: u32| stamp(2026, 11, d, h, m);
@@ -316,15 +317,7 @@ fn credit_rules_table() {
             Err("penalty_minutes"),
         ),
         (
-            "crosses midnight",
-            &night,
-            s(23, 22, 0),
-            s(24, 2, 0),
-            0,
-            Ok(240),
-        ),
-        (
-            "partial minutes round down",
+            "seconds of the departure are dropped",
             &day,
             s(23, 9, 0),
             Stamp {
@@ -333,6 +326,45 @@ fn credit_rules_table() {
             },
             0,
             Ok(59),
+        ),
+        (
+            "a 09:00:40 arrival is recorded as 09:00",
+            &day,
+            Stamp {
+                utc_ms: ms(2026, 11, 23, 9, 0) + 40_000,
+                offset_min: 0,
+            },
+            s(23, 12, 0),
+            0,
+            Ok(180),
+        ),
+        (
+            "09:00:40 to 09:01:10 is one minute on the clock",
+            &day,
+            Stamp {
+                utc_ms: ms(2026, 11, 23, 9, 0) + 40_000,
+                offset_min: 0,
+            },
+            Stamp {
+                utc_ms: ms(2026, 11, 23, 9, 1) + 10_000,
+                offset_min: 0,
+            },
+            0,
+            Ok(1),
+        ),
+        (
+            "within the same minute is no time",
+            &day,
+            Stamp {
+                utc_ms: ms(2026, 11, 23, 9, 0) + 10_000,
+                offset_min: 0,
+            },
+            Stamp {
+                utc_ms: ms(2026, 11, 23, 9, 0) + 50_000,
+                offset_min: 0,
+            },
+            0,
+            Err("departure"),
         ),
     ];
     for (name, sess, arr, dep, penalty, expected) in cases {
@@ -345,7 +377,9 @@ fn credit_rules_table() {
             outstanding_minutes: Some(10_000),
             agreed_absence: None,
             previous_sensitive: false,
-            stood_down: false,
+            stood_down_before_start: false,
+            ete_credited_minutes: 0,
+            office_outcome: None,
         };
         let got = judge(&p, &input, &ctx);
         match expected {
@@ -359,9 +393,10 @@ fn credit_rules_table() {
 }
 
 #[test]
-fn clock_change_is_counted_in_real_time() {
+fn clock_change_day_credits_the_local_clock_times() {
     // Clocks go back at 02:00 BST on Sunday 2026-10-25. Arrived 00:30 BST,
-    // left 03:30 GMT: 4 hours on site although the wall clock moved 3.
+    // left 03:30 GMT: 4 hours elapsed, but nDelius records the times as
+    // the supervisor reads them (00:30 to 03:30) and credits 3 hours.
     let p = Policy::default();
     let mut proj = project(false);
     proj.available_days.push(Weekday::Sun);
@@ -385,7 +420,9 @@ fn clock_change_is_counted_in_real_time() {
         outstanding_minutes: None,
         agreed_absence: None,
         previous_sensitive: false,
-        stood_down: false,
+        stood_down_before_start: false,
+        ete_credited_minutes: 0,
+        office_outcome: None,
     };
     let judged = judge(
         &p,
@@ -393,8 +430,31 @@ fn clock_change_is_counted_in_real_time() {
         &ctx,
     )
     .expect("ok");
-    assert_eq!(judged.minutes_credited, 240);
+    assert_eq!(judged.minutes_credited, 180);
     assert_eq!(judged.late_by_minutes, None);
+    // And the spring change: 00:30 GMT to 03:30 BST is 2 hours elapsed, 3
+    // on the clock.
+    let arrival = Stamp {
+        utc_ms: ms(2026, 3, 29, 0, 30),
+        offset_min: 0,
+    };
+    let departure = Stamp {
+        utc_ms: ms(2026, 3, 29, 2, 30),
+        offset_min: 60,
+    };
+    let mut spring = sess.clone();
+    spring.date = date(2026, 3, 29);
+    let ctx = OutcomeContext {
+        session: &spring,
+        ..ctx
+    };
+    let judged = judge(
+        &p,
+        &OutcomeInput::attended("ATTC", arrival, departure),
+        &ctx,
+    )
+    .expect("ok");
+    assert_eq!(judged.minutes_credited, 180);
 }
 
 #[test]
@@ -402,15 +462,18 @@ fn outcome_kinds_table() {
     let p = Policy::default();
     let proj = project(false);
     let sess = session(&id(), date(2026, 11, 23));
-    let ctx = |agreed: Option<&'static str>| OutcomeContext {
+    let ctx_with = |agreed: Option<&'static str>, office: Option<&'static str>| OutcomeContext {
         session: &sess,
         project: &proj,
         requirement: None,
         outstanding_minutes: None,
         agreed_absence: agreed,
         previous_sensitive: false,
-        stood_down: false,
+        stood_down_before_start: false,
+        ete_credited_minutes: 0,
+        office_outcome: office,
     };
+    let ctx = |agreed: Option<&'static str>| ctx_with(agreed, None);
     let times = attended("ATTC", (9, 0), (12, 0), 0);
     for code in ["ATTC", "AFTC", "ATSH", "ATSS"] {
         let input = OutcomeInput {
@@ -441,54 +504,111 @@ fn outcome_kinds_table() {
         judge(&p, &bad, &ctx(None)).expect_err("times")[0].field,
         "arrival"
     );
-    for code in ["AAME", "AASD", "AAEM", "AAFC", "AACL", "AARC", "CO05"] {
+    for code in [
+        "AAME", "AASD", "AAEM", "AAFC", "AACL", "AARC", "CO05", "CO10", "RSSR", "RSOF", "ATFI",
+    ] {
         let input = OutcomeInput::absence(code);
         assert_eq!(
             judge(&p, &input, &ctx(None)).expect_err(code)[0].field,
             "code",
-            "{code} needs office agreement"
+            "{code} is recorded by the office"
         );
         let agreed: &'static str = codes::outcome(code).expect("code").code;
-        let j = judge(&p, &input, &ctx(Some(agreed))).expect(code);
-        assert_eq!(j.minutes_credited, 0);
-        assert!(!j.code.enforceable);
+        let j = judge(&p, &input, &ctx_with(None, Some(agreed))).expect(code);
+        assert_eq!(j.minutes_credited, 0, "{code}");
+        assert_eq!(j.code.enforceable, code == "ATFI", "{code}");
+    }
+    // Office outcomes that credit time: AFDA, ATCH.
+    for code in ["AFDA", "ATCH"] {
+        let input = OutcomeInput {
+            code: code.into(),
+            ..times.clone()
+        };
+        assert_eq!(
+            judge(&p, &input, &ctx(None)).expect_err(code)[0].field,
+            "code"
+        );
+        let j = judge(&p, &input, &ctx_with(None, Some(code))).expect(code);
+        assert_eq!(j.minutes_credited, 180, "{code}");
+        assert!(!j.code.enforceable, "{code}");
+    }
+    // A rescheduled appointment cannot be marked as a failure.
+    for rescheduled in ["RSSR", "RSOF"] {
+        assert_eq!(
+            judge(
+                &p,
+                &OutcomeInput::absence("UACP"),
+                &ctx_with(None, Some(rescheduled))
+            )
+            .expect_err(rescheduled)[0]
+                .message,
+            "the appointment was rescheduled: it cannot be recorded as a failure"
+        );
     }
     assert_eq!(
         judge(&p, &OutcomeInput::absence("ZZZZ"), &ctx(None)).expect_err("unknown")[0].field,
         "code"
     );
-    // An alert only for enforceable outcomes.
+    // The alert diary may be chosen on any outcome (it was refused on
+    // non-enforceable ones before).
     let mut alert = times.clone();
     alert.raise_alert = true;
-    assert_eq!(
-        judge(&p, &alert, &ctx(None)).expect_err("alert")[0].field,
-        "raise_alert"
-    );
+    assert!(judge(&p, &alert, &ctx(None)).is_ok(), "alert on ATTC");
 }
 
 #[test]
 fn statutory_enforcement_rule() {
     let p = Policy::default();
     let d = date(2026, 11, 23);
-    assert_eq!(policy::statutory_step(&p, &[], d), EnforcementStep::Warning);
+    let step = |warnings: &[NaiveDate]| policy::statutory_step(&p, warnings, d);
+    let cases: &[(&[NaiveDate], EnforcementStep, &str)] = &[
+        (
+            &[],
+            EnforcementStep::WarningOrReferral,
+            "no warning: the office decides",
+        ),
+        (
+            &[date(2026, 1, 10)],
+            EnforcementStep::BreachReferral,
+            "within 12 months",
+        ),
+        (
+            &[date(2025, 11, 24)],
+            EnforcementStep::BreachReferral,
+            "the window's last day",
+        ),
+        (
+            &[date(2025, 11, 23)],
+            EnforcementStep::WarningOrReferral,
+            "the anniversary is outside the 12 months beginning with the warning",
+        ),
+        (
+            &[date(2025, 11, 22)],
+            EnforcementStep::WarningOrReferral,
+            "older than 12 months",
+        ),
+        (
+            &[date(2026, 12, 1)],
+            EnforcementStep::WarningOrReferral,
+            "a later warning",
+        ),
+        (
+            &[date(2026, 11, 23)],
+            EnforcementStep::BreachReferral,
+            "a warning the same day",
+        ),
+    ];
+    for (warnings, expected, why) in cases {
+        assert_eq!(step(warnings), *expected, "{why}");
+    }
+    // A leap day: 12 months from 2024-02-29 ends on 2025-02-28.
     assert_eq!(
-        policy::statutory_step(&p, &[date(2026, 1, 10)], d),
+        policy::statutory_step(&p, &[date(2024, 2, 29)], date(2025, 2, 27)),
         EnforcementStep::BreachReferral
     );
     assert_eq!(
-        policy::statutory_step(&p, &[date(2025, 11, 23)], d),
-        EnforcementStep::BreachReferral,
-        "exactly 12 months is within"
-    );
-    assert_eq!(
-        policy::statutory_step(&p, &[date(2025, 11, 22)], d),
-        EnforcementStep::Warning,
-        "a warning older than 12 months does not count"
-    );
-    assert_eq!(
-        policy::statutory_step(&p, &[date(2026, 12, 1)], d),
-        EnforcementStep::Warning,
-        "a later warning does not count"
+        policy::statutory_step(&p, &[date(2024, 2, 29)], date(2025, 2, 28)),
+        EnforcementStep::WarningOrReferral
     );
 }
 
@@ -501,12 +621,17 @@ fn session_date_rules() {
         policy::check_session_date(&sunday, &proj, Some(&req))[0].message,
         "the project does not run on this day"
     );
+    // After the expected end the requirement is still in force: no error.
     let mut late_order = req.clone();
     late_order.order_end = date(2026, 11, 20);
     let monday = session(&id(), date(2026, 11, 23));
+    assert!(policy::check_session_date(&monday, &proj, Some(&late_order)).is_empty());
+    // Before the order began, an error.
+    let mut future_order = req.clone();
+    future_order.order_start = date(2026, 11, 24);
     assert_eq!(
-        policy::check_session_date(&monday, &proj, Some(&late_order)).len(),
-        1
+        policy::check_session_date(&monday, &proj, Some(&future_order))[0].message,
+        "the session is before the order began"
     );
     assert!(policy::check_session_date(&monday, &proj, Some(&req)).is_empty());
 }
@@ -537,12 +662,6 @@ fn check_in_double_tap_records_once() {
 fn arrival_time_rules() {
     let fx = Fx::new();
     let (_, a) = fx.person(&fx.session, requirement("X100", "Ann", 100));
-    fx.at(6, 30);
-    // Too early: check-in opens two hours before the start.
-    assert_eq!(
-        field_of(fx.uw.check_in(&a, CheckIn::default()).expect_err("early")),
-        "arrival"
-    );
     fx.at(9, 0);
     let future = CheckIn {
         arrival: Some(stamp(2026, 11, 23, 10, 0)),
@@ -552,9 +671,40 @@ fn arrival_time_rules() {
         field_of(fx.uw.check_in(&a, future).expect_err("future")),
         "arrival"
     );
+    let yesterday = CheckIn {
+        arrival: Some(stamp(2026, 11, 22, 9, 0)),
+        ..CheckIn::default()
+    };
+    assert_eq!(
+        field_of(fx.uw.check_in(&a, yesterday).expect_err("another day")),
+        "arrival"
+    );
     assert!(fx.attendance(&a).arrival.is_none(), "nothing recorded");
     // Edited arrival time in the past is fine.
     fx.check_in_at(&a, 8, 55);
+}
+
+#[test]
+fn early_arrival_has_no_limit_and_check_in_closes_at_the_end() {
+    // The 120-minute early limit is not in the national rules: dropped.
+    let fx = Fx::new();
+    let (_, a) = fx.person(&fx.session, requirement("X101", "Abe", 100));
+    fx.at(6, 30);
+    fx.uw
+        .check_in(&a, CheckIn::default())
+        .expect("early arrival");
+    // After the scheduled end (16:00) check-in is refused.
+    let (_, b) = fx.person(&fx.session, requirement("X102", "Bea", 100));
+    fx.at(16, 1);
+    let before = fx.events();
+    let err = fx
+        .uw
+        .check_in(&b, CheckIn::default())
+        .expect_err("after end");
+    assert_eq!(field_of(err), "arrival");
+    assert_eq!(fx.events(), before);
+    // 16:00 itself is still within the session.
+    fx.check_in_at(&b, 16, 0);
 }
 
 #[test]
@@ -675,8 +825,9 @@ fn invalid_input_changes_nothing() {
 #[test]
 fn import_rejects_bad_reference_data_whole() {
     let fx = Fx::new();
+    // Below 40 hours is valid (a fine default); zero is not.
     let mut bad = requirement("X600", "Eve", 20);
-    bad.hours_required = 20;
+    bad.hours_required = 0;
     let err = fx
         .uw
         .import(ReferenceBatch {
@@ -702,6 +853,7 @@ fn import_rejects_bad_reference_data_whole() {
                     crn: "X1".into(),
                     allocated: true,
                     agreed_absence: None,
+                    office_outcome: None,
                 },
             )],
             ..Default::default()
@@ -729,7 +881,7 @@ fn did_not_attend_only_after_start_and_flags_enforcement() {
     );
     let res = fx.uw.did_not_attend(&a, true).expect("dna");
     assert_eq!(res.minutes_credited, 0);
-    assert_eq!(res.enforcement, Some(EnforcementStep::Warning));
+    assert_eq!(res.enforcement, Some(EnforcementStep::WarningOrReferral));
     let items = fx.uw.enforcement_items().expect("items");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].requirement_id.as_ref(), Some(&r));
@@ -775,7 +927,7 @@ fn correction_keeps_history_and_moves_enforcement_and_ledger() {
         .uw
         .record_outcome(&a, attended("AFTC", (9, 20), (16, 0), 0))
         .expect("aftc");
-    assert_eq!(first.enforcement, Some(EnforcementStep::Warning));
+    assert_eq!(first.enforcement, Some(EnforcementStep::WarningOrReferral));
     assert_eq!(fx.uw.ledger(&r).expect("ledger").credited_minutes, 400);
     assert!(matches!(
         fx.uw
@@ -950,7 +1102,7 @@ fn roll_call_warnings_and_sync_state() {
     req.risk_level = RiskLevel::High;
     req.registrations = vec!["Child protection".into()];
     req.minutes_credited_office = 40 * 60 - 300;
-    req.last_warning = Some(date(2026, 6, 1));
+    req.warnings = vec![date(2026, 6, 1)];
     let (_, a) = fx.person(&fx.session, req);
     fx.at(9, 30);
     fx.uw
@@ -1038,7 +1190,7 @@ fn ledger_warns_when_schedule_cannot_finish_the_order() {
     assert_eq!(ledger.outstanding_minutes, 40 * 60);
     assert_eq!(ledger.scheduled_minutes, 21 * 60);
     assert!(ledger.at_risk);
-    assert_eq!(ledger.policy_version, "upw-rules/2026.1");
+    assert_eq!(ledger.policy_version, "upw-rules/2026.2");
 }
 
 // ---- the scripted full session ----
@@ -1060,7 +1212,7 @@ fn scripted_full_session_gives_exact_ledger_and_enforcement() {
     for (crn, name, code) in people {
         let mut req = requirement(crn, name, 100);
         if crn == "X008" {
-            req.last_warning = Some(date(2026, 9, 1));
+            req.warnings = vec![date(2026, 9, 1)];
         }
         let (r, a) = fx.person(&fx.session, req);
         if code == "AAME" {
@@ -1074,6 +1226,7 @@ fn scripted_full_session_gives_exact_ledger_and_enforcement() {
                             crn: crn.into(),
                             allocated: true,
                             agreed_absence: Some("AAME".into()),
+                            office_outcome: None,
                         },
                     )],
                     ..Default::default()
@@ -1163,14 +1316,16 @@ fn scripted_full_session_gives_exact_ledger_and_enforcement() {
         )
         .expect("ash next");
     fx.clock.set_wall_ms(ms(2026, 11, 30, 10, 15));
+    // After the 09:00 start: Ash on site gets ATSS; Bea, not yet arrived,
+    // stays open for an outcome (AASD only before the start).
     assert_eq!(
         fx.uw
             .stand_down(&next, "Storm warning")
             .expect("stand down"),
-        2
+        1
     );
     assert_eq!(fx.attendance(&ash_next).outcome.expect("o").code, "ATSS");
-    assert_eq!(fx.attendance(&bea_next).outcome.expect("o").code, "AASD");
+    assert_eq!(fx.attendance(&bea_next).outcome, None);
     assert!(matches!(fx.uw.end_session(&next), Err(Error::Conflict(_))));
 
     // The ledgers, exactly.
@@ -1215,11 +1370,21 @@ fn scripted_full_session_gives_exact_ledger_and_enforcement() {
             (
                 "X002".into(),
                 "AFTC".into(),
-                EnforcementStep::Warning,
+                EnforcementStep::WarningOrReferral,
                 false
             ),
-            ("X003".into(), "ATSH".into(), EnforcementStep::Warning, true),
-            ("X005".into(), "UACP".into(), EnforcementStep::Warning, true),
+            (
+                "X003".into(),
+                "ATSH".into(),
+                EnforcementStep::WarningOrReferral,
+                true
+            ),
+            (
+                "X005".into(),
+                "UACP".into(),
+                EnforcementStep::WarningOrReferral,
+                true
+            ),
             (
                 "X008".into(),
                 "AFTC".into(),
@@ -1241,10 +1406,11 @@ fn form_check_reports_every_field_without_recording() {
     let events = fx.events();
     let mut bad = attended("ATTC", (9, 0), (10, 0), 120);
     bad.notes = "n".repeat(5000);
+    // The alert diary may be chosen on any outcome: no longer an error.
     bad.raise_alert = true;
     let check = fx.uw.check_outcome(&a, &bad).expect("check");
     let fields: Vec<&str> = check.errors.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["notes", "raise_alert", "penalty_minutes"]);
+    assert_eq!(fields, ["notes", "penalty_minutes"]);
     assert_eq!(check.minutes_credited, None);
     let good = fx
         .uw
@@ -1259,11 +1425,396 @@ fn form_check_reports_every_field_without_recording() {
         .expect("check");
     assert!(good.errors.is_empty());
     assert_eq!(good.minutes_credited, Some(180));
-    assert_eq!(good.enforcement, Some(EnforcementStep::Warning));
+    assert_eq!(good.enforcement, Some(EnforcementStep::WarningOrReferral));
     assert_eq!(fx.events(), events, "checking records nothing");
     let form = fx.uw.appointment_form(&a).expect("form");
     let offered: Vec<&str> = form.outcomes.iter().map(|o| o.code.as_str()).collect();
     assert_eq!(offered, ["ATTC", "AFTC", "ATSH", "ATSS"]);
     assert!(form.outcomes.iter().all(|o| !o.hint.is_empty()));
     assert_eq!(form.default_arrival, stamp(2026, 11, 23, 9, 0));
+}
+
+// ---- rules corrected to match nDelius and the Sentencing Code ----
+
+fn ete_project() -> Project {
+    Project {
+        code: "ETE9".into(),
+        name: "Maths course".into(),
+        project_type: ProjectType::EducationTrainingEmployment,
+        ..project(false)
+    }
+}
+
+#[test]
+fn stand_down_one_minute_either_side_of_the_start() {
+    // (clock at stand-down, outcome for the person not yet arrived)
+    let cases = [((8, 59), Some("AASD")), ((9, 0), None), ((9, 1), None)];
+    for ((h, m), expected) in cases {
+        let fx = Fx::new();
+        let (_, early) = fx.person(&fx.session, requirement("X701", "Ivy", 100));
+        let (_, absent) = fx.person(&fx.session, requirement("X702", "Jo", 100));
+        fx.at(8, 30);
+        fx.check_in_at(&early, 8, 30);
+        fx.at(h, m);
+        let recorded = fx
+            .uw
+            .stand_down(&fx.session, "Flooded site")
+            .expect("stand down");
+        assert_eq!(recorded, 1 + u32::from(expected.is_some()), "{h}:{m}");
+        let on_site = fx.attendance(&early).outcome.expect("ATSS");
+        assert_eq!(on_site.code, "ATSS");
+        assert_eq!(
+            on_site.minutes_credited,
+            i64::from(h * 60 + m) - 8 * 60 - 30
+        );
+        assert_eq!(
+            fx.attendance(&absent).outcome.map(|o| o.code),
+            expected.map(str::to_owned),
+            "{h}:{m}"
+        );
+        if expected.is_none() {
+            // Still open: the roll call offers "did not attend", and it records.
+            let row = fx
+                .uw
+                .roll_call(&fx.session)
+                .expect("roll call")
+                .rows
+                .into_iter()
+                .find(|r| r.appointment_id == absent)
+                .expect("row");
+            assert!(
+                row.actions.contains(&RollCallAction::DidNotAttend),
+                "{:?}",
+                row.actions
+            );
+            assert!(!row.actions.contains(&RollCallAction::CheckIn));
+            fx.uw
+                .did_not_attend(&absent, false)
+                .expect("UACP after stand-down");
+        }
+    }
+}
+
+#[test]
+fn ete_minutes_are_capped_at_30_percent_to_the_minute() {
+    // 100 hours: the cap is 1,800 minutes. 1,500 already credited as ETE.
+    let fx = Fx::new();
+    let ete = id();
+    fx.uw
+        .import(ReferenceBatch {
+            projects: vec![(ete.clone(), ete_project())],
+            ..Default::default()
+        })
+        .expect("project");
+    let course = fx.add_session(&ete, date(2026, 11, 23));
+    let mut req = requirement("X710", "Kit", 100);
+    req.minutes_credited_office = 1500;
+    req.ete_minutes_credited_office = 1500;
+    let (r, a) = fx.person(&course, req);
+    fx.at(9, 0);
+    fx.check_in_at(&a, 9, 0);
+    fx.at(16, 0);
+    // 301 minutes would pass the cap by one: refused, with what remains.
+    let before = fx.events();
+    let err = fx
+        .uw
+        .record_outcome(&a, attended("ATTC", (9, 0), (14, 1), 0))
+        .expect_err("over the cap");
+    match err {
+        Error::InvalidInput { field, reason } => {
+            assert_eq!(field, "departure");
+            assert!(reason.contains("1800 minutes"), "{reason}");
+            assert!(reason.contains("300 minutes remain"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(fx.events(), before, "nothing recorded");
+    // Exactly 300 fits.
+    fx.uw
+        .record_outcome(&a, attended("ATTC", (9, 0), (14, 0), 0))
+        .expect("at the cap");
+    let ledger = fx.uw.ledger(&r).expect("ledger");
+    assert_eq!(
+        (ledger.ete_credited_minutes, ledger.ete_cap_minutes),
+        (1800, 1800)
+    );
+    // Rounding down: 33 hours is 1,980 minutes, 30% is 594.
+    let mut odd = requirement("X711", "Lou", 33);
+    odd.hours_required = 33;
+    assert_eq!(policy::ete_cap_minutes(&Policy::default(), &odd), 594);
+    odd.hours_required = 41; // 2,460 minutes: 738
+    assert_eq!(policy::ete_cap_minutes(&Policy::default(), &odd), 738);
+}
+
+#[test]
+fn adjustments_move_the_minutes_required_both_ways() {
+    let p = Policy::default();
+    let adj = |direction, minutes, code: &str| Adjustment {
+        direction,
+        minutes,
+        reason_code: code.into(),
+        date: date(2026, 11, 1),
+    };
+    let mut req = requirement("X720", "Max", 100); // 6,000 minutes
+    req.minutes_credited_office = 1000;
+    req.adjustments = vec![
+        adj(AdjustmentDirection::Positive, 120, "UPWA"),
+        adj(AdjustmentDirection::Negative, 90, TRAVEL_TIME_REASON),
+    ];
+    let l = policy::ledger(&p, &req, 50, 0, 0);
+    // Outstanding = required + positive − negative − credited.
+    assert_eq!(l.outstanding_minutes, 6000 + 120 - 90 - 1050);
+    assert_eq!(
+        (l.positive_adjustment_minutes, l.negative_adjustment_minutes),
+        (120, 90)
+    );
+    // Travel time is negative and at most 180 minutes; else the import fails.
+    let fx = Fx::new();
+    for bad in [
+        adj(AdjustmentDirection::Positive, 60, TRAVEL_TIME_REASON),
+        adj(AdjustmentDirection::Negative, 181, TRAVEL_TIME_REASON),
+        adj(AdjustmentDirection::Negative, 0, "UPWA"),
+    ] {
+        let mut r = requirement("X721", "Ned", 100);
+        r.adjustments = vec![bad];
+        let err = fx
+            .uw
+            .import(ReferenceBatch {
+                requirements: vec![(id(), r)],
+                ..Default::default()
+            })
+            .expect_err("bad adjustment");
+        assert_eq!(field_of(err), "requirements[0].adjustments[0]");
+    }
+    let mut ok = requirement("X722", "Oz", 100);
+    ok.adjustments = vec![adj(AdjustmentDirection::Negative, 180, TRAVEL_TIME_REASON)];
+    fx.uw
+        .import(ReferenceBatch {
+            requirements: vec![(id(), ok)],
+            ..Default::default()
+        })
+        .expect("180 minutes of travel");
+}
+
+#[test]
+fn only_warnings_given_count_per_order_across_requirements() {
+    let fx = Fx::new();
+    // Two requirements of one order; the office warned on the other one.
+    let mut first = requirement("X730", "Pat", 100);
+    first.order_ref = Some("EVENT-1".into());
+    let mut second = first.clone();
+    second.warnings = vec![date(2026, 5, 1)];
+    let (_, a) = fx.person(&fx.session, first.clone());
+    let other_r = id();
+    fx.uw
+        .import(ReferenceBatch {
+            requirements: vec![(other_r, second)],
+            ..Default::default()
+        })
+        .expect("second requirement");
+    fx.at(9, 30);
+    let res = fx.uw.did_not_attend(&a, false).expect("uacp");
+    assert_eq!(res.enforcement, Some(EnforcementStep::BreachReferral));
+
+    // Another person: an earlier failure flagged "warning due" on the device
+    // is not a warning; only one the supervisor records as given counts.
+    let (r2, a1) = fx.person(&fx.session, requirement("X731", "Quinn", 100));
+    let s2 = fx.add_session(&fx.project, date(2026, 11, 24));
+    let a2 = fx.appoint(&s2, &r2, "X731");
+    let s3 = fx.add_session(&fx.project, date(2026, 11, 25));
+    let a3 = fx.appoint(&s3, &r2, "X731");
+    let first = fx.uw.did_not_attend(&a1, false).expect("first failure");
+    assert_eq!(first.enforcement, Some(EnforcementStep::WarningOrReferral));
+    fx.clock.set_wall_ms(ms(2026, 11, 24, 9, 30));
+    let second = fx.uw.did_not_attend(&a2, false).expect("second failure");
+    assert_eq!(
+        second.enforcement,
+        Some(EnforcementStep::WarningOrReferral),
+        "the device's own flag is not a warning"
+    );
+    // The supervisor gives a warning on site for the second failure.
+    let before = fx.events();
+    fx.uw.record_warning_given(&a2).expect("warning given");
+    assert_eq!(fx.events(), before + 1);
+    assert!(matches!(
+        fx.uw.record_warning_given(&a2),
+        Err(Error::Conflict(_))
+    ));
+    fx.clock.set_wall_ms(ms(2026, 11, 25, 9, 30));
+    let third = fx.uw.did_not_attend(&a3, false).expect("third failure");
+    assert_eq!(third.enforcement, Some(EnforcementStep::BreachReferral));
+    // A warning needs an enforceable outcome.
+    let (_, fine) = fx.person(&fx.session, requirement("X732", "Rex", 100));
+    fx.at(9, 0);
+    assert_eq!(
+        field_of(fx.uw.record_warning_given(&fine).expect_err("none")),
+        "appointment"
+    );
+}
+
+#[test]
+fn work_after_the_expected_end_is_credited_and_flagged() {
+    let fx = Fx::new();
+    let mut req = requirement("X740", "Sam", 100);
+    req.order_end = date(2026, 11, 20);
+    let (r, a) = fx.person(&fx.session, req);
+    fx.at(9, 0);
+    fx.check_in_at(&a, 9, 0);
+    let row = &fx.uw.roll_call(&fx.session).expect("roll call").rows[0];
+    assert!(row.warnings.contains(&RollCallWarning::AfterExpectedEnd {
+        expected_end: date(2026, 11, 20)
+    }));
+    fx.at(12, 0);
+    let check = fx
+        .uw
+        .check_outcome(&a, &attended("ATTC", (9, 0), (12, 0), 0))
+        .expect("check");
+    assert!(check.errors.is_empty() && check.after_expected_end);
+    fx.uw
+        .record_outcome(&a, attended("ATTC", (9, 0), (12, 0), 0))
+        .expect("recorded, not refused");
+    assert_eq!(fx.uw.ledger(&r).expect("ledger").credited_minutes, 180);
+    assert!(fx.attendance(&a).outcome.expect("o").after_expected_end);
+}
+
+#[test]
+fn hours_below_40_are_valid_and_the_aggregate_range_is_a_warning() {
+    let fx = Fx::new();
+    let (r, _) = fx.person(&fx.session, requirement("X750", "Tam", 20));
+    assert_eq!(fx.uw.ledger(&r).expect("ledger").required_minutes, 1200);
+    let row = &fx.uw.roll_call(&fx.session).expect("roll call").rows[0];
+    assert!(row
+        .warnings
+        .contains(&RollCallWarning::AggregateHoursUnusual { hours: 20 }));
+    // Two requirements of one order add up: 20 + 30 = 50 hours, no warning.
+    let fx = Fx::new();
+    let mut a = requirement("X751", "Uma", 20);
+    a.order_ref = Some("E2".into());
+    let mut b = a.clone();
+    b.hours_required = 30;
+    fx.person(&fx.session, a);
+    fx.uw
+        .import(ReferenceBatch {
+            requirements: vec![(id(), b)],
+            ..Default::default()
+        })
+        .expect("second");
+    let row = &fx.uw.roll_call(&fx.session).expect("roll call").rows[0];
+    assert!(!row
+        .warnings
+        .iter()
+        .any(|w| matches!(w, RollCallWarning::AggregateHoursUnusual { .. })));
+    assert!(policy::aggregate_hours_unusual(301) && !policy::aggregate_hours_unusual(300));
+}
+
+#[test]
+fn sessions_that_cross_midnight_are_refused_at_import() {
+    let fx = Fx::new();
+    let mut night = session(&fx.project, date(2026, 11, 24));
+    night.planned_start = t(22, 0);
+    night.planned_end = t(2, 0);
+    let err = fx
+        .uw
+        .import(ReferenceBatch {
+            sessions: vec![(id(), night)],
+            ..Default::default()
+        })
+        .expect_err("midnight");
+    assert_eq!(field_of(err), "sessions[0].planned_end");
+}
+
+#[test]
+fn office_outcomes_arrive_by_sync_and_are_shown_and_counted() {
+    let fx = Fx::new();
+    let (r, a) = fx.person(&fx.session, requirement("X760", "Val", 100));
+    // The office marks the appointment rescheduled (an import from sync).
+    fx.uw
+        .import(ReferenceBatch {
+            appointments: vec![(
+                a.clone(),
+                Appointment {
+                    session_id: fx.session.clone(),
+                    requirement_id: Some(r.clone()),
+                    crn: "X760".into(),
+                    allocated: true,
+                    agreed_absence: None,
+                    office_outcome: Some("RSSR".into()),
+                },
+            )],
+            ..Default::default()
+        })
+        .expect("office outcome");
+    fx.at(9, 30);
+    let roll = fx.uw.roll_call(&fx.session).expect("roll call");
+    let row = &roll.rows[0];
+    assert_eq!(row.status, AppointmentStatus::Rescheduled);
+    assert_eq!(row.outcome_code.as_deref(), Some("RSSR"));
+    assert!(row.actions.is_empty(), "{:?}", row.actions);
+    assert_eq!(roll.summary.did_not_attend, 0);
+    assert_eq!(roll.summary.outcomes_missing, 0);
+    // It cannot be marked as a failure, nor checked in.
+    assert!(matches!(
+        fx.uw.did_not_attend(&a, false),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        fx.uw.check_in(&a, CheckIn::default()),
+        Err(Error::Conflict(_))
+    ));
+    // The session can close with it.
+    fx.uw.end_session(&fx.session).expect("end");
+    // An unknown office code is refused at import.
+    let err = fx
+        .uw
+        .import(ReferenceBatch {
+            appointments: vec![(
+                id(),
+                Appointment {
+                    session_id: fx.session.clone(),
+                    requirement_id: None,
+                    crn: "X761".into(),
+                    allocated: true,
+                    agreed_absence: None,
+                    office_outcome: Some("ZZZZ".into()),
+                },
+            )],
+            ..Default::default()
+        })
+        .expect_err("unknown code");
+    assert_eq!(field_of(err), "appointments[0].office_outcome");
+}
+
+#[test]
+fn compliance_on_the_day_is_recorded_in_the_national_steps() {
+    let fx = Fx::new();
+    let (_, a) = fx.person(&fx.session, requirement("X770", "Wyn", 100));
+    fx.at(9, 0);
+    fx.check_in_at(&a, 9, 0);
+    fx.at(12, 0);
+    let mut input = attended("ATSS", (9, 0), (11, 0), 0);
+    input.compliance = Compliance {
+        hi_vis_worn: Some(true),
+        worked_intensively: Some(false),
+        unable_to_work_reason: Some("Van broke down".into()),
+        left_early_reason: None,
+    };
+    let mut blank = input.clone();
+    blank.compliance.unable_to_work_reason = Some("  ".into());
+    assert_eq!(
+        field_of(fx.uw.record_outcome(&a, blank).expect_err("blank reason")),
+        "compliance.unable_to_work_reason"
+    );
+    fx.uw.record_outcome(&a, input.clone()).expect("recorded");
+    assert_eq!(
+        fx.attendance(&a).outcome.expect("o").compliance,
+        input.compliance
+    );
+    // Compliance only for someone who attended.
+    let (_, b) = fx.person(&fx.session, requirement("X771", "Xan", 100));
+    let mut absent = OutcomeInput::absence("UACP");
+    absent.compliance.hi_vis_worn = Some(false);
+    assert_eq!(
+        field_of(fx.uw.record_outcome(&b, absent).expect_err("absent")),
+        "compliance"
+    );
 }

@@ -15,7 +15,7 @@ use super::model::{
     Project, Requirement, RiskLevel, SessionState, SessionStatus, Stamp, WorkSession,
 };
 use super::policy::{self, FieldError, Ledger};
-use super::{device_credited, now_stamp, scheduled_minutes, UnpaidWork};
+use super::{device_credits, now_stamp, order_history, scheduled_minutes, UnpaidWork};
 use crate::error::Result;
 use crate::ids::RecordId;
 use crate::store::{Records, Stored};
@@ -73,8 +73,12 @@ pub enum AppointmentStatus {
     Attended,
     /// Sent home (ATSH, ATSS).
     SentHome,
-    /// Absent (UACP or an acceptable absence).
+    /// Absent (a failure or an acceptable absence).
     Absent,
+    /// Rescheduled by the office (RSSR, RSOF): neither credits nor enforces.
+    Rescheduled,
+    /// Closed by an administrative outcome from the office (CO38–CO40).
+    ClosedByOffice,
 }
 
 /// What the supervisor can do with an appointment now.
@@ -91,6 +95,8 @@ pub enum RollCallAction {
     RecordOutcome,
     /// Correct the recorded outcome.
     Correct,
+    /// Record that a warning was given on site (enforceable outcomes).
+    RecordWarningGiven,
 }
 
 /// A warning on a roll-call row.
@@ -105,11 +111,17 @@ pub enum RollCallWarning {
     HiVis,
     /// Few hours left on the order.
     HoursNearlyComplete { outstanding_minutes: i64 },
-    /// Earlier enforcement on this requirement.
+    /// Earlier enforcement on this order: open items, and the last warning
+    /// actually given (by the office or on site).
     EnforcementHistory {
         open_items: u32,
         last_warning: Option<NaiveDate>,
     },
+    /// The session is after the order's expected end: the work is credited
+    /// and the office is told.
+    AfterExpectedEnd { expected_end: NaiveDate },
+    /// The order's hours in aggregate are outside the statutory 40–300.
+    AggregateHoursUnusual { hours: u32 },
     /// Turned up without an allocation.
     Unallocated,
     /// Arrived late.
@@ -203,6 +215,8 @@ pub struct OutcomeCheck {
     pub late_by_minutes: Option<i64>,
     /// The enforcement step it would flag.
     pub enforcement: Option<EnforcementStep>,
+    /// Whether the work is after the order's expected end (flagged).
+    pub after_expected_end: bool,
 }
 
 /// One line of a person's recent attendance.
@@ -227,22 +241,37 @@ pub struct PersonLedger {
     pub crn: String,
     /// Hours.
     pub ledger: Ledger,
-    /// Order end date.
+    /// The order's expected end (work after it is still credited).
     pub order_end: NaiveDate,
+    /// Warnings given on the order (office and on site), oldest first.
+    pub warnings_given: Vec<NaiveDate>,
+    /// The order's hours across its requirements on this device.
+    pub aggregate_hours: u32,
     /// Most recent first.
     pub recent: Vec<AttendanceLine>,
     /// Open enforcement items with the step each calls for.
     pub open_enforcement: Vec<EnforcementItem>,
 }
 
-fn status_of(att: &Attendance) -> AppointmentStatus {
-    match att.outcome.as_ref().and_then(|o| codes::outcome(&o.code)) {
+/// The code in force: the device's outcome, else the office's.
+fn effective_code(appt: &Appointment, att: &Attendance) -> Option<&'static codes::OutcomeCode> {
+    att.outcome
+        .as_ref()
+        .map(|o| o.code.as_str())
+        .or(appt.office_outcome.as_deref())
+        .and_then(codes::outcome)
+}
+
+fn status_of(appt: &Appointment, att: &Attendance) -> AppointmentStatus {
+    match effective_code(appt, att) {
         Some(c) => match c.kind {
-            OutcomeKind::Attended => AppointmentStatus::Attended,
-            OutcomeKind::SentHome => AppointmentStatus::SentHome,
-            OutcomeKind::AcceptableAbsence | OutcomeKind::UnacceptableAbsence => {
-                AppointmentStatus::Absent
+            OutcomeKind::Attended if matches!(c.code, "ATSH" | "ATSS") => {
+                AppointmentStatus::SentHome
             }
+            OutcomeKind::Attended => AppointmentStatus::Attended,
+            OutcomeKind::AcceptableAbsence | OutcomeKind::Failure => AppointmentStatus::Absent,
+            OutcomeKind::Rescheduled => AppointmentStatus::Rescheduled,
+            OutcomeKind::Administrative => AppointmentStatus::ClosedByOffice,
         },
         None if att.arrival.is_some() => AppointmentStatus::OnSite,
         None => AppointmentStatus::Expected,
@@ -254,7 +283,7 @@ pub(crate) fn on_site_count(records: &Records<'_>, session_id: &RecordId) -> Res
     let mut n = 0;
     for appt in records.find::<Appointment>("session", session_id.as_str())? {
         if let Some(att) = records.get::<Attendance>(&appt.id)? {
-            if status_of(&att.value) == AppointmentStatus::OnSite {
+            if status_of(&appt.value, &att.value) == AppointmentStatus::OnSite {
                 n += 1;
             }
         }
@@ -326,7 +355,7 @@ fn summarise(
     for row in rows {
         s.allocated += 1;
         seqs.extend(&row.attendance.event_seqs);
-        match status_of(&row.attendance) {
+        match status_of(&row.appointment.value, &row.attendance) {
             AppointmentStatus::Expected => s.outcomes_missing += 1,
             AppointmentStatus::OnSite => {
                 s.arrived += 1;
@@ -338,6 +367,7 @@ fn summarise(
                 s.sent_home += 1;
             }
             AppointmentStatus::Absent => s.did_not_attend += 1,
+            AppointmentStatus::Rescheduled | AppointmentStatus::ClosedByOffice => {}
         }
     }
     s.sync = sync_state(&seqs, pending);
@@ -454,7 +484,7 @@ impl UnpaidWork {
         l: &Loaded,
         now: Stamp,
     ) -> Result<RollCallRow> {
-        let status = status_of(&l.attendance);
+        let status = status_of(&l.appointment.value, &l.attendance);
         let att = &l.attendance;
         let outcome = att.outcome.as_ref();
         let minutes_on_site = match (
@@ -481,8 +511,8 @@ impl UnpaidWork {
                         items: r.registrations.clone(),
                     });
                 }
-                let device = device_credited(records, &req.id, None)?;
-                let ledger = policy::ledger(&self.policy, r, device, 0);
+                let (device, ete) = device_credits(records, &req.id, None)?;
+                let ledger = policy::ledger(&self.policy, r, device, ete, 0);
                 credited_to_date = Some(ledger.credited_minutes);
                 if ledger.outstanding_minutes <= self.policy.nearly_complete_minutes {
                     warnings.push(RollCallWarning::HoursNearlyComplete {
@@ -497,10 +527,21 @@ impl UnpaidWork {
                             && e.value.appointment_id != l.appointment.id
                     })
                     .count();
-                if open > 0 || r.last_warning.is_some() {
+                let history = order_history(records, req, None)?;
+                if open > 0 || history.last_warning.is_some() {
                     warnings.push(RollCallWarning::EnforcementHistory {
                         open_items: u32::try_from(open).unwrap_or(u32::MAX),
-                        last_warning: r.last_warning,
+                        last_warning: history.last_warning,
+                    });
+                }
+                if session.date > r.order_end {
+                    warnings.push(RollCallWarning::AfterExpectedEnd {
+                        expected_end: r.order_end,
+                    });
+                }
+                if policy::aggregate_hours_unusual(history.aggregate_hours) {
+                    warnings.push(RollCallWarning::AggregateHoursUnusual {
+                        hours: history.aggregate_hours,
                     });
                 }
                 let photo = if r.restricted {
@@ -530,11 +571,17 @@ impl UnpaidWork {
             state.status,
             SessionStatus::Planned | SessionStatus::Started
         );
-        let started = now.local() >= session.date.and_time(session.planned_start);
+        let started = now.local_minute() >= session.date.and_time(session.planned_start);
+        // Stood down after the start: those not yet arrived stay open.
+        let open_after_stand_down =
+            state.status == SessionStatus::StoodDown && !state.stood_down_before_start;
+        let from_office = l.appointment.value.office_outcome.is_some();
         let mut actions = Vec::new();
         match status {
-            AppointmentStatus::Expected if open_session => {
-                actions.push(RollCallAction::CheckIn);
+            AppointmentStatus::Expected if open_session || open_after_stand_down => {
+                if open_session {
+                    actions.push(RollCallAction::CheckIn);
+                }
                 if started {
                     actions.push(RollCallAction::DidNotAttend);
                 }
@@ -547,7 +594,16 @@ impl UnpaidWork {
             }
             AppointmentStatus::Attended
             | AppointmentStatus::SentHome
-            | AppointmentStatus::Absent => actions.push(RollCallAction::Correct),
+            | AppointmentStatus::Absent
+                if !from_office =>
+            {
+                actions.push(RollCallAction::Correct);
+                let enforceable =
+                    effective_code(&l.appointment.value, att).is_some_and(|c| c.enforceable);
+                if enforceable && att.warning_given.is_none() {
+                    actions.push(RollCallAction::RecordWarningGiven);
+                }
+            }
             _ => {}
         }
         Ok(RollCallRow {
@@ -557,7 +613,7 @@ impl UnpaidWork {
             restricted,
             photo_ref,
             status,
-            outcome_code: outcome.map(|o| o.code.clone()),
+            outcome_code: effective_code(&l.appointment.value, att).map(|c| c.code.to_owned()),
             arrival: att.arrival,
             minutes_on_site,
             minutes_credited_to_date: credited_to_date,
@@ -588,7 +644,7 @@ impl UnpaidWork {
                     // Only attended outcomes once they arrived; only the
                     // absence once they have not.
                     let arrived = loaded.attendance.arrival.is_some();
-                    c.credits_time() == arrived || loaded.attendance.outcome.is_some()
+                    c.credits_time == arrived || loaded.attendance.outcome.is_some()
                 })
                 .map(option)
                 .collect();
@@ -626,10 +682,10 @@ impl UnpaidWork {
             let today = now_stamp(w.clock()).local().date();
             let records = w.records();
             let req = records.require::<Requirement>(requirement_id)?;
-            let device = device_credited(&records, requirement_id, None)?;
-            let scheduled =
-                scheduled_minutes(&records, requirement_id, req.value.order_end, today)?;
-            let ledger = policy::ledger(&self.policy, &req.value, device, scheduled);
+            let (device, ete) = device_credits(&records, requirement_id, None)?;
+            let scheduled = scheduled_minutes(&self.policy, &records, &req, today)?;
+            let ledger = policy::ledger(&self.policy, &req.value, device, ete, scheduled);
+            let history = order_history(&records, &req, None)?;
             let mut recent = Vec::new();
             for appt in records.find::<Appointment>("requirement", requirement_id.as_str())? {
                 let session = records.require::<WorkSession>(&appt.value.session_id)?;
@@ -637,10 +693,14 @@ impl UnpaidWork {
                 let outcome = records
                     .get::<Attendance>(&appt.id)?
                     .and_then(|a| a.value.outcome);
+                let code = outcome
+                    .as_ref()
+                    .map(|o| o.code.clone())
+                    .or(appt.value.office_outcome.clone());
                 recent.push(AttendanceLine {
                     date: session.value.date,
                     project_name: project.name,
-                    code: outcome.as_ref().map(|o| o.code.clone()),
+                    code,
                     minutes_credited: outcome.map(|o| o.minutes_credited).unwrap_or(0),
                 });
             }
@@ -658,6 +718,8 @@ impl UnpaidWork {
                 crn: req.value.crn.clone(),
                 ledger,
                 order_end: req.value.order_end,
+                warnings_given: history.warnings,
+                aggregate_hours: history.aggregate_hours,
                 recent,
                 open_enforcement,
             };
@@ -695,10 +757,15 @@ impl UnpaidWork {
         self.store.read(|r| {
             let records = r.records();
             let req = records.require::<Requirement>(requirement_id)?;
-            let device = device_credited(&records, requirement_id, None)?;
-            let scheduled =
-                scheduled_minutes(&records, requirement_id, req.value.order_end, today)?;
-            Ok(policy::ledger(&self.policy, &req.value, device, scheduled))
+            let (device, ete) = device_credits(&records, requirement_id, None)?;
+            let scheduled = scheduled_minutes(&self.policy, &records, &req, today)?;
+            Ok(policy::ledger(
+                &self.policy,
+                &req.value,
+                device,
+                ete,
+                scheduled,
+            ))
         })
     }
 }
