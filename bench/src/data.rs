@@ -74,10 +74,12 @@ fn requirement(i: usize) -> Requirement {
         registrations: vec![],
         hours_required: 300,
         minutes_credited_office: 0,
-        adjustment_minutes: 0,
+        ete_minutes_credited_office: 0,
+        adjustments: vec![],
         order_start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("d"),
         order_end: NaiveDate::from_ymd_opt(2028, 1, 1).expect("d"),
-        last_warning: None,
+        order_ref: None,
+        warnings: vec![],
     }
 }
 
@@ -128,6 +130,7 @@ pub fn capture_latency(table: &mut Table, n: usize) {
                 crn: format!("X{i:06}"),
                 allocated: true,
                 agreed_absence: None,
+                office_outcome: None,
             },
         ));
         appts.push(a);
@@ -277,6 +280,9 @@ fn outcome_record(minutes: i64) -> OutcomeRecord {
         sensitive: false,
         raise_alert: false,
         travel_minutes: None,
+        compliance: Default::default(),
+        ete: false,
+        after_expected_end: false,
         policy_version: "upw-rules/2026.1".into(),
         correction_reason: None,
     }
@@ -287,6 +293,8 @@ fn visit(case_id: &RecordId, i: i64) -> hv::Visit {
         case_id: case_id.clone(),
         planned: true,
         scheduled_visit_id: None,
+        arranged: true,
+        respond_by: None,
         address: hv::Address {
             id: "home".into(),
             text: format!("{i} Example Street"),
@@ -327,6 +335,7 @@ fn visit(case_id: &RecordId, i: i64) -> hv::Visit {
             enforcement: None,
             notes: "Seen at home; tidy; partner present.".into(),
             sensitive: false,
+            no_answer: false,
         },
         draft_saved_ms: T0,
         finals: vec![],
@@ -408,6 +417,7 @@ fn build(dir: &std::path::Path, scale: usize, store: &Store, plain: &Plain) -> R
                             crn: "X".into(),
                             allocated: true,
                             agreed_absence: None,
+                            office_outcome: None,
                         };
                         w.put(&a, &appt)?;
                         put_plain(

@@ -528,6 +528,7 @@ impl FieldbookApp {
             minutes_credited: c.minutes_credited,
             late_by_minutes: c.late_by_minutes,
             enforcement: c.enforcement.map(|s| snake_name(&s)),
+            after_expected_end: c.after_expected_end,
         })
     }
 
@@ -566,6 +567,12 @@ impl FieldbookApp {
             .to_string())
     }
 
+    /// Records that the supervisor gave an enforcement warning on site for
+    /// the appointment's enforceable outcome; returns the event id.
+    pub fn upw_record_warning_given(&self, appointment_id: String) -> Res<String> {
+        Ok(self.upw()?.record_warning_given(&id(&appointment_id)?)?)
+    }
+
     /// A person's ledger.
     pub fn upw_person_ledger(&self, requirement_id: String) -> Res<PersonLedger> {
         let l = self.upw()?.person_ledger(&id(&requirement_id)?)?;
@@ -574,8 +581,12 @@ impl FieldbookApp {
             crn: l.crn,
             required_minutes: l.ledger.required_minutes,
             credited_minutes: l.ledger.credited_minutes,
-            adjustment_minutes: l.ledger.adjustment_minutes,
+            positive_adjustment_minutes: l.ledger.positive_adjustment_minutes,
+            negative_adjustment_minutes: l.ledger.negative_adjustment_minutes,
             outstanding_minutes: l.ledger.outstanding_minutes,
+            ete_credited_minutes: l.ledger.ete_credited_minutes,
+            ete_cap_minutes: l.ledger.ete_cap_minutes,
+            warnings_given: l.warnings_given.iter().map(|d| d.to_string()).collect(),
             scheduled_minutes: l.ledger.scheduled_minutes,
             at_risk: l.ledger.at_risk,
             order_end: l.order_end.to_string(),

@@ -145,6 +145,10 @@ pub enum AppointmentStatus {
     Attended,
     SentHome,
     Absent,
+    /// Rescheduled by the office: neither credits nor enforces.
+    Rescheduled,
+    /// Closed by an administrative outcome from the office.
+    ClosedByOffice,
 }
 
 /// An action the roll call offers.
@@ -155,6 +159,8 @@ pub enum RollCallAction {
     RecordAgreedAbsence,
     RecordOutcome,
     Correct,
+    /// Record that a warning was given on site.
+    RecordWarningGiven,
 }
 
 /// A warning on a roll-call row.
@@ -177,6 +183,14 @@ pub enum RollCallWarning {
     Unallocated,
     Late {
         minutes: i64,
+    },
+    /// After the order's expected end: credited and flagged to the office.
+    AfterExpectedEnd {
+        expected_end: String,
+    },
+    /// The order's hours in aggregate are outside 40–300.
+    AggregateHoursUnusual {
+        hours: u32,
     },
 }
 
@@ -233,6 +247,8 @@ impl From<fieldbook_core::unpaid_work::views::RollCall> for RollCall {
                     v::AppointmentStatus::Attended => AppointmentStatus::Attended,
                     v::AppointmentStatus::SentHome => AppointmentStatus::SentHome,
                     v::AppointmentStatus::Absent => AppointmentStatus::Absent,
+                    v::AppointmentStatus::Rescheduled => AppointmentStatus::Rescheduled,
+                    v::AppointmentStatus::ClosedByOffice => AppointmentStatus::ClosedByOffice,
                 },
                 outcome_code: row.outcome_code,
                 arrival: row.arrival.map(stamp),
@@ -263,6 +279,14 @@ impl From<fieldbook_core::unpaid_work::views::RollCall> for RollCall {
                         },
                         v::RollCallWarning::Unallocated => RollCallWarning::Unallocated,
                         v::RollCallWarning::Late { minutes } => RollCallWarning::Late { minutes },
+                        v::RollCallWarning::AfterExpectedEnd { expected_end } => {
+                            RollCallWarning::AfterExpectedEnd {
+                                expected_end: expected_end.to_string(),
+                            }
+                        }
+                        v::RollCallWarning::AggregateHoursUnusual { hours } => {
+                            RollCallWarning::AggregateHoursUnusual { hours }
+                        }
                     })
                     .collect(),
                 actions: row
@@ -276,6 +300,7 @@ impl From<fieldbook_core::unpaid_work::views::RollCall> for RollCall {
                         }
                         v::RollCallAction::RecordOutcome => RollCallAction::RecordOutcome,
                         v::RollCallAction::Correct => RollCallAction::Correct,
+                        v::RollCallAction::RecordWarningGiven => RollCallAction::RecordWarningGiven,
                     })
                     .collect(),
             })
@@ -325,8 +350,25 @@ pub struct OutcomeInput {
     pub behaviour: Rating,
     pub notes: String,
     pub sensitive: bool,
+    /// Send to the practitioner's alert diary (any outcome).
     pub raise_alert: bool,
     pub travel_minutes: Option<u32>,
+    /// Compliance on the day (attended outcomes).
+    #[uniffi(default = None)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Compliance>,
+}
+
+/// Compliance on the day, in the national supervisors service's steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct Compliance {
+    pub hi_vis_worn: Option<bool>,
+    /// Working intensively (28 hours over a 4-day week).
+    pub worked_intensively: Option<bool>,
+    /// Why the person cannot work today.
+    pub unable_to_work_reason: Option<String>,
+    /// Why they left early.
+    pub left_early_reason: Option<String>,
 }
 
 /// What recording an outcome did.
@@ -356,7 +398,10 @@ pub struct OutcomeCheck {
     pub errors: Vec<FieldMessage>,
     pub minutes_credited: Option<i64>,
     pub late_by_minutes: Option<i64>,
+    /// warning_or_referral or breach_referral.
     pub enforcement: Option<String>,
+    /// The work is after the order's expected end (credited, flagged).
+    pub after_expected_end: bool,
 }
 
 /// An outcome the form offers.
@@ -411,8 +456,15 @@ pub struct PersonLedger {
     pub crn: String,
     pub required_minutes: i64,
     pub credited_minutes: i64,
-    pub adjustment_minutes: i64,
+    /// Adds to the minutes required.
+    pub positive_adjustment_minutes: i64,
+    /// Reduces them (travel time is one).
+    pub negative_adjustment_minutes: i64,
     pub outstanding_minutes: i64,
+    pub ete_credited_minutes: i64,
+    pub ete_cap_minutes: i64,
+    /// Warnings given on the order, oldest first (YYYY-MM-DD).
+    pub warnings_given: Vec<String>,
     pub scheduled_minutes: i64,
     /// The scheduled sessions cannot finish the order by its end date.
     pub at_risk: bool,
@@ -442,6 +494,22 @@ pub struct StartVisit {
     pub expected_minutes: i64,
     pub location_consent: bool,
     pub location: Option<GeoPoint>,
+    /// Arranged with the person (else unannounced).
+    #[uniffi(default = false)]
+    #[serde(default)]
+    pub arranged: bool,
+    /// A manager's override of an unmet safety prerequisite.
+    #[uniffi(default = None)]
+    #[serde(default)]
+    pub manager_override: Option<ManagerOverride>,
+}
+
+/// A manager's decision to let a visit start although a safety
+/// prerequisite (pairs only, current risk assessment) is not met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct ManagerOverride {
+    pub manager_id: String,
+    pub reason: String,
 }
 
 /// Lone-worker status.
@@ -608,6 +676,10 @@ pub struct VisitForm {
     pub enforcement: Option<EnforcementAction>,
     pub notes: String,
     pub sensitive: bool,
+    /// Nobody answered the door.
+    #[uniffi(default = false)]
+    #[serde(default)]
+    pub no_answer: bool,
 }
 
 /// The active-visit screen.

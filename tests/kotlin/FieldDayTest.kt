@@ -143,7 +143,7 @@ class FieldDayTest {
             val req = hexId(); val appt = hexId()
             Office.call(url, "PUT", "/v1/office/reference/upw_requirement/$req", """{"audience":["sup-1"],"data":{"crn":"X90000$i",
                 "name":"Person $i","restricted":false,"photo_ref":null,"risk_level":"low","registrations":[],"hours_required":100,
-                "minutes_credited_office":0,"adjustment_minutes":0,"order_start":"2020-01-01","order_end":"2099-12-31","last_warning":null}}""")
+                "minutes_credited_office":0,"order_start":"2020-01-01","order_end":"2099-12-31"}}""")
             Office.call(url, "PUT", "/v1/office/reference/upw_appointment/$appt", """{"audience":["sup-1"],"data":{"session_id":"$session",
                 "requirement_id":"$req","crn":"X90000$i","allocated":true,"agreed_absence":null}}""")
             appointments.add(appt)
@@ -205,7 +205,7 @@ class FieldDayTest {
         Thread.sleep(1100)
         app.hvEndVisit(started.visitId, null)
         assertTrue(scheduler.scheduled.none { it.first == started.visitId })
-        val problems = app.hvSaveDraft(started.visitId, VisitForm("SEEN", listOf("sup-1"), listOf(), Accommodation(Suitability.SUITABLE, Condition.GOOD, "none"),
+        val problems = app.hvSaveDraft(started.visitId, VisitForm("ATTC", listOf("sup-1"), listOf(), Accommodation(Suitability.SUITABLE, Condition.GOOD, "none"),
             "", "", false, listOf(FollowUp("Call landlord", LocalDate.now().plusDays(3).toString(), false)), null, "Seen", false))
         assertTrue("$problems", problems.isEmpty())
         app.hvFinalise(started.visitId)

@@ -864,7 +864,8 @@ fn domain_captures_leave_no_plaintext_on_disk() {
                 project_id: p,
                 date: day,
                 planned_start: t(9),
-                planned_end: t(16),
+                // Check-in closes at the scheduled end; the capture is at 19:00.
+                planned_end: t(21),
                 supervisor_id: "officer-7".into(),
                 pick_up_point: None,
                 pick_up_time: None,
@@ -881,10 +882,12 @@ fn domain_captures_leave_no_plaintext_on_disk() {
                 registrations: vec![],
                 hours_required: 100,
                 minutes_credited_office: 0,
-                adjustment_minutes: 0,
+                ete_minutes_credited_office: 0,
+                adjustments: vec![],
                 order_start: day,
                 order_end: day + chrono::Duration::days(365),
-                last_warning: None,
+                order_ref: None,
+                warnings: vec![],
             },
         )],
         appointments: vec![(
@@ -895,6 +898,7 @@ fn domain_captures_leave_no_plaintext_on_disk() {
                 crn: markers[1].into(),
                 allocated: true,
                 agreed_absence: None,
+                office_outcome: None,
             },
         )],
     })
@@ -922,6 +926,7 @@ fn domain_captures_leave_no_plaintext_on_disk() {
         cases: vec![(
             case.clone(),
             hv::Case {
+                escalation_flagged: false,
                 crn: "QQCRN88".into(),
                 name: Some(markers[4].into()),
                 restricted: false,
@@ -945,6 +950,8 @@ fn domain_captures_leave_no_plaintext_on_disk() {
     .expect("caseload");
     let v = hvs
         .start_visit(StartVisit {
+            arranged: true,
+            manager_override: None,
             case_id: case,
             address_id: None,
             scheduled_visit_id: None,
@@ -961,7 +968,7 @@ fn domain_captures_leave_no_plaintext_on_disk() {
     hvs.save_draft(
         &v,
         hv::VisitForm {
-            outcome: Some("SEEN".into()),
+            outcome: Some("ATTC".into()),
             officers_present: vec!["officer-7".into()],
             people_present: vec![],
             accommodation: Some(hv::Accommodation {
@@ -976,6 +983,7 @@ fn domain_captures_leave_no_plaintext_on_disk() {
             enforcement: None,
             notes: markers[6].into(),
             sensitive: true,
+            no_answer: false,
         },
     )
     .expect("draft");

@@ -88,7 +88,7 @@ async fn upw_reference(office: &Office) -> Upw {
                 &req,
                 json!({ "crn": crn, "name": name, "restricted": false, "photo_ref": "p", "risk_level": "low",
                         "registrations": [], "hours_required": 100, "minutes_credited_office": 0,
-                        "adjustment_minutes": 0, "order_start": "2020-01-01", "order_end": "2099-12-31", "last_warning": null }),
+                        "order_start": "2020-01-01", "order_end": "2099-12-31" }),
                 &["sup-1", "sup-2"],
                 if i == 2 { &["sup-1"] } else { &[] },
             )
@@ -863,6 +863,8 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
     let hv = fieldbook_core::home_visits::HomeVisits::new(phone.store.clone());
     let started = hv
         .start_visit(fieldbook_core::home_visits::StartVisit {
+            arranged: true,
+            manager_override: None,
             case_id: RecordId::parse(&case).expect("id"),
             address_id: None,
             scheduled_visit_id: None,

@@ -139,8 +139,8 @@ async fn run(dir: &Path) -> Res<()> {
         let restricted_for: Vec<&str> = if *restricted { vec!["sup-ada"] } else { vec![] };
         office(&http, &base, put.clone(), &format!("/v1/office/reference/upw_requirement/{req}"), Some(json!({"audience": ["sup-ada"], "restricted_for": restricted_for, "data": {
             "crn": crn, "name": name, "restricted": false, "photo_ref": format!("photo-{i}"), "risk_level": "low", "registrations": [],
-            "hours_required": 120, "minutes_credited_office": 600, "adjustment_minutes": 0, "order_start": "2026-01-01",
-            "order_end": "2027-12-31", "last_warning": null}}))).await?;
+            "hours_required": 120, "minutes_credited_office": 600, "order_start": "2026-01-01",
+            "order_end": "2027-12-31"}}))).await?;
         office(&http, &base, put.clone(), &format!("/v1/office/reference/upw_appointment/{appt}"), Some(json!({"audience": ["sup-ada"], "data": {
             "session_id": session, "requirement_id": req, "crn": crn, "allocated": true, "agreed_absence": null}}))).await?;
         appointments.push(RecordId::parse(&appt)?);
@@ -220,6 +220,8 @@ async fn run(dir: &Path) -> Res<()> {
     println!("UACP recorded: enforcement step {:?}", dna.enforcement);
     let hv = HomeVisits::new(po.0.clone());
     let started = hv.start_visit(StartVisit {
+        arranged: true,
+        manager_override: None,
         case_id: RecordId::parse(&case)?,
         address_id: None,
         scheduled_visit_id: None,
@@ -239,7 +241,7 @@ async fn run(dir: &Path) -> Res<()> {
     hv.save_draft(
         &started.visit_id,
         VisitForm {
-            outcome: Some("SEEN".into()),
+            outcome: Some("ATTC".into()),
             officers_present: vec!["po-ben".into()],
             people_present: vec![],
             accommodation: Some(Accommodation {
@@ -254,6 +256,7 @@ async fn run(dir: &Path) -> Res<()> {
             enforcement: None,
             notes: "Seen at home; no concerns".into(),
             sensitive: false,
+            no_answer: false,
         },
     )?;
     hv.finalise(&started.visit_id)?;
