@@ -185,8 +185,16 @@ class FieldDayTest {
         assertTrue(form.outcomes.all { it.hint.isNotEmpty() })
         assertEquals(RollCallAction.RECORD_OUTCOME, form.row.actions.single())
 
-        // A home visit with the lone-worker timer; pairs-only warns.
-        val started = app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("sup-1"), 30L, false, null))
+        // A home visit with the lone-worker timer. Pairs-only with one officer
+        // is refused unless a manager's override is recorded with it.
+        try {
+            app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("sup-1"), 30L, false, null))
+            fail("a pairs-only case with one officer needs an override")
+        } catch (e: FieldbookException.InvalidInput) {
+            assertEquals("manager_override", e.field)
+        }
+        val started = app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("sup-1"), 30L, false, null,
+            true, ManagerOverride("spo-1", "Second officer delayed; police aware")))
         assertTrue(started.warnings.any { it.contains("pairs_only") })
         assertEquals(SafetyStatus.ACTIVE, started.safety.status)
         assertEquals(3, scheduler.scheduled.count { it.first == started.visitId })
