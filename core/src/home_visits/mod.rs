@@ -278,18 +278,8 @@ impl HomeVisits {
                     return Err(Error::invalid("manager_override", why));
                 };
                 require_override(ov)?;
-                w.append(EventDraft::new(
-                    kinds::SAFETY_OVERRIDE,
-                    json!({
-                        "visit_id": id,
-                        "case_id": input.case_id,
-                        "unmet": unmet,
-                        "manager_id": ov.manager_id.trim(),
-                        "reason": ov.reason,
-                        "at": now_stamp(w.clock()),
-                    }),
-                ))?;
             }
+            let unmet_prereqs = unmet.clone();
             warnings.extend(unmet);
             for risk in &case.value.staff_risks {
                 if *risk != StaffRisk::PairsOnly {
@@ -315,6 +305,21 @@ impl HomeVisits {
                     "warnings": warnings,
                 }),
             ))?;
+            // The override is recorded with the start, after it, so the
+            // office can scope it to the visit it allowed.
+            if let (false, Some(ov)) = (unmet_prereqs.is_empty(), &input.manager_override) {
+                w.append(EventDraft::new(
+                    kinds::SAFETY_OVERRIDE,
+                    json!({
+                        "visit_id": id,
+                        "case_id": input.case_id,
+                        "unmet": unmet_prereqs,
+                        "manager_id": ov.manager_id.trim(),
+                        "reason": ov.reason,
+                        "at": now_stamp(w.clock()),
+                    }),
+                ))?;
+            }
             safety.seen_wall_ms = safety.seen_wall_ms.max(start.utc_ms);
             let visit = Visit {
                 case_id: input.case_id.clone(),
