@@ -674,7 +674,8 @@ fn safety_prerequisites_refuse_a_start_unless_a_manager_overrides() {
 #[test]
 fn no_answer_at_arranged_and_unannounced_visits() {
     // (arranged, outcome, expected first error field or none, respond-by)
-    let cases: &[(bool, Option<&str>, Option<&str>, Option<NaiveDate>)] = &[
+    type Case<'a> = (bool, Option<&'a str>, Option<&'a str>, Option<NaiveDate>);
+    let cases: &[Case<'_>] = &[
         (true, Some("AFTA"), None, Some(date(2026, 11, 30))),
         (true, None, Some("outcome"), None),
         (false, None, None, None),

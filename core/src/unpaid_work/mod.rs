@@ -1131,7 +1131,7 @@ fn validate_requirement(r: &Requirement) -> Result<()> {
     for (i, a) in r.adjustments.iter().enumerate() {
         if a.minutes <= 0 || a.reason_code.trim().is_empty() {
             return Err(Error::invalid(
-                &format!("adjustments[{i}]"),
+                format!("adjustments[{i}]"),
                 "needs positive minutes and a reason code",
             ));
         }
@@ -1140,7 +1140,7 @@ fn validate_requirement(r: &Requirement) -> Result<()> {
                 || a.minutes > i64::from(Policy::default().travel_time_max_minutes))
         {
             return Err(Error::invalid(
-                &format!("adjustments[{i}]"),
+                format!("adjustments[{i}]"),
                 "travel time (TTX) is a negative adjustment of at most 180 minutes",
             ));
         }
