@@ -53,6 +53,22 @@ impl AccessAction {
     }
 }
 
+/// The action an `access.*` kind records, if it is one.
+pub fn action_of(kind: &str) -> Option<AccessAction> {
+    use AccessAction::*;
+    let name = kind.strip_prefix(KIND_PREFIX)?;
+    [
+        Collection,
+        Alteration,
+        Consultation,
+        Disclosure,
+        Combination,
+        Erasure,
+    ]
+    .into_iter()
+    .find(|a| a.as_str() == name)
+}
+
 /// The payload of an explicit access record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessPayload {

@@ -19,11 +19,11 @@ mod tests;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::access::{AccessAction, AccessPayload};
 use crate::error::{Error, Result};
-use crate::events::EventDraft;
+use crate::events::payload as ev;
+use crate::events::{EventDraft, Payload};
 use crate::forms::{first_error, FieldError};
 use crate::ids::RecordId;
 use crate::store::{Store, Stored, Writer};
@@ -35,20 +35,12 @@ use model::{
 use policy::{check_form, FormContext, VisitPolicy};
 use safety::{Alarm, Now, SafetyError, SafetyState, SafetyStatus};
 
-/// Event kinds written by this module.
+/// Event kinds written by this module (named once, in [`crate::events::kinds`]).
 pub mod kinds {
-    /// A visit started (and its timer).
-    pub const STARTED: &str = "visit.started";
-    /// A safety action or transition.
-    pub const SAFETY: &str = "visit.safety";
-    /// The visit ended.
-    pub const ENDED: &str = "visit.ended";
-    /// The visit's record, finalised (or amended, with `supersedes`).
-    pub const RECORDED: &str = "visit.recorded";
-    /// A follow-up action was completed.
-    pub const FOLLOW_UP_DONE: &str = "visit.follow_up_done";
-    /// A manager overrode a safety prerequisite to let a visit start.
-    pub const SAFETY_OVERRIDE: &str = "visit.safety_override";
+    pub use crate::events::kinds::{
+        VISIT_ENDED as ENDED, VISIT_FOLLOW_UP_DONE as FOLLOW_UP_DONE, VISIT_RECORDED as RECORDED,
+        VISIT_SAFETY as SAFETY, VISIT_SAFETY_OVERRIDE as SAFETY_OVERRIDE, VISIT_STARTED as STARTED,
+    };
 }
 
 /// A manager's decision to let a visit start although a safety
@@ -287,38 +279,40 @@ impl HomeVisits {
                 }
             }
             let start = now_stamp(w.clock());
-            let ev = w.append(EventDraft::new(
-                kinds::STARTED,
-                json!({
-                    "visit_id": id,
-                    "case_id": input.case_id,
-                    "crn": case.value.crn,
-                    "planned": input.scheduled_visit_id.is_some(),
-                    "scheduled_visit_id": input.scheduled_visit_id,
-                    "arranged": input.arranged,
-                    "address": address.text,
-                    "purpose": input.purpose,
-                    "officers_present": input.officers_present,
-                    "start": start,
-                    "expected_finish_ms": safety.expected_finish_ms,
-                    "location": if input.location_consent { input.location } else { None },
-                    "warnings": warnings,
-                }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::VisitStarted(Box::new(
+                ev::VisitStarted {
+                    visit_id: id.clone(),
+                    case_id: input.case_id.clone(),
+                    crn: case.value.crn.clone(),
+                    planned: input.scheduled_visit_id.is_some(),
+                    scheduled_visit_id: input.scheduled_visit_id.clone(),
+                    arranged: input.arranged,
+                    address: address.text.clone(),
+                    purpose: input.purpose.clone(),
+                    officers_present: input.officers_present.clone(),
+                    start,
+                    expected_finish_ms: safety.expected_finish_ms,
+                    location: if input.location_consent {
+                        input.location
+                    } else {
+                        None
+                    },
+                    warnings: warnings.clone(),
+                },
+            )))?)?;
             // The override is recorded with the start, after it, so the
             // office can scope it to the visit it allowed.
             if let (false, Some(ov)) = (unmet_prereqs.is_empty(), &input.manager_override) {
-                w.append(EventDraft::new(
-                    kinds::SAFETY_OVERRIDE,
-                    json!({
-                        "visit_id": id,
-                        "case_id": input.case_id,
-                        "unmet": unmet_prereqs,
-                        "manager_id": ov.manager_id.trim(),
-                        "reason": ov.reason,
-                        "at": now_stamp(w.clock()),
-                    }),
-                ))?;
+                w.append(EventDraft::typed(&Payload::SafetyOverride(
+                    ev::SafetyOverride {
+                        visit_id: id.clone(),
+                        case_id: input.case_id.clone(),
+                        unmet: unmet_prereqs,
+                        manager_id: ov.manager_id.trim().to_owned(),
+                        reason: ov.reason.clone(),
+                        at: now_stamp(w.clock()),
+                    },
+                ))?)?;
             }
             safety.seen_wall_ms = safety.seen_wall_ms.max(start.utc_ms);
             let visit = Visit {
@@ -380,17 +374,14 @@ impl HomeVisits {
             record_transitions(w, visit_id, &mut visit.value, &entered)?;
             f(&mut visit.value.safety, now).map_err(safety_error)?;
             let s = &visit.value.safety;
-            let ev = w.append(EventDraft::new(
-                kinds::SAFETY,
-                json!({
-                    "visit_id": visit_id,
-                    "action": action,
-                    "status": s.status,
-                    "silent": s.silent_alert,
-                    "expected_finish_ms": s.expected_finish_ms,
-                    "at": now_stamp(w.clock()),
-                }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::VisitSafety(ev::VisitSafety {
+                visit_id: visit_id.clone(),
+                action: action.to_owned(),
+                status: s.status,
+                silent: Some(s.silent_alert),
+                expected_finish_ms: s.expected_finish_ms,
+                at: now_stamp(w.clock()),
+            }))?)?;
             visit.value.event_seqs.push(ev.seq);
             w.put(visit_id, &visit.value)?;
             Ok(self.safety_view(visit_id, &visit.value.safety, now))
@@ -479,10 +470,11 @@ impl HomeVisits {
             let entered = visit.value.safety.evaluate(&self.policy.safety, now);
             record_transitions(w, visit_id, &mut visit.value, &entered)?;
             visit.value.safety.end(now).map_err(safety_error)?;
-            let ev = w.append(EventDraft::new(
-                kinds::ENDED,
-                json!({ "visit_id": visit_id, "end": end, "location": location }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::VisitEnded(ev::VisitEnded {
+                visit_id: visit_id.clone(),
+                end,
+                location,
+            }))?)?;
             visit.value.end = Some(end);
             visit.value.end_location = location;
             visit.value.event_seqs.push(ev.seq);
@@ -589,29 +581,29 @@ impl HomeVisits {
     ) -> Result<String> {
         let case = w.records().require::<Case>(&visit.case_id)?;
         visit.respond_by = policy::respond_by(&self.policy, &form, visit.start.local().date());
-        let payload = json!({
-            "visit_id": visit_id,
-            "case_id": visit.case_id,
-            "crn": case.value.crn,
-            "contact_type": "CHVS",
-            "planned": visit.planned,
-            "scheduled_visit_id": visit.scheduled_visit_id,
-            "arranged": visit.arranged,
-            "respond_by": visit.respond_by,
-            "address": visit.address.text,
-            "purpose": visit.purpose,
-            "start": visit.start,
-            "end": visit.end,
-            "start_location": visit.start_location,
-            "end_location": visit.end_location,
-            "form": form,
-            "policy_version": self.policy.version,
-        });
+        let payload = Payload::VisitRecorded(Box::new(ev::VisitRecorded {
+            visit_id: visit_id.clone(),
+            case_id: visit.case_id.clone(),
+            crn: case.value.crn.clone(),
+            contact_type: "CHVS".into(),
+            planned: visit.planned,
+            scheduled_visit_id: visit.scheduled_visit_id.clone(),
+            arranged: visit.arranged,
+            respond_by: visit.respond_by,
+            address: visit.address.text.clone(),
+            purpose: visit.purpose.clone(),
+            start: visit.start,
+            end: visit.end,
+            start_location: visit.start_location,
+            end_location: visit.end_location,
+            form: form.clone(),
+            policy_version: self.policy.version.clone(),
+        }));
         let draft = match (reason, visit.current()) {
             (Some(reason), Some(current)) => {
-                EventDraft::correction(kinds::RECORDED, payload, current.event_id.clone(), reason)
+                EventDraft::typed_correction(&payload, current.event_id.clone(), reason)?
             }
-            _ => EventDraft::new(kinds::RECORDED, payload),
+            _ => EventDraft::typed(&payload)?,
         };
         let ev = w.append(draft)?;
         visit.finals.push(FinalVersion {
@@ -641,10 +633,13 @@ impl HomeVisits {
                 return Ok(());
             }
             follow_up.done = true;
-            let ev = w.append(EventDraft::new(
-                kinds::FOLLOW_UP_DONE,
-                json!({ "visit_id": visit_id, "index": index, "at": now_stamp(w.clock()) }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::FollowUpDone(
+                ev::FollowUpDone {
+                    visit_id: visit_id.clone(),
+                    index,
+                    at: now_stamp(w.clock()),
+                },
+            ))?)?;
             visit.value.event_seqs.push(ev.seq);
             w.put(visit_id, &visit.value)?;
             Ok(())
@@ -764,16 +759,14 @@ fn record_transitions(
     entered: &[SafetyStatus],
 ) -> Result<()> {
     for status in entered {
-        let ev = w.append(EventDraft::new(
-            kinds::SAFETY,
-            json!({
-                "visit_id": visit_id,
-                "action": "timer",
-                "status": status,
-                "expected_finish_ms": visit.safety.expected_finish_ms,
-                "at": now_stamp(w.clock()),
-            }),
-        ))?;
+        let ev = w.append(EventDraft::typed(&Payload::VisitSafety(ev::VisitSafety {
+            visit_id: visit_id.clone(),
+            action: "timer".into(),
+            status: *status,
+            silent: None,
+            expected_finish_ms: visit.safety.expected_finish_ms,
+            at: now_stamp(w.clock()),
+        }))?)?;
         visit.event_seqs.push(ev.seq);
     }
     Ok(())

@@ -19,11 +19,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::events::EventDraft;
+use crate::events::payload as ev;
+use crate::events::{EventDraft, Payload};
 use crate::ids::RecordId;
 use crate::store::{Records, Store, Stored, Writer};
 pub use crate::vocab::now_stamp;
@@ -36,26 +36,14 @@ use model::{
 };
 use policy::{first_error, judge, Judged, OutcomeContext, OutcomeInput, Policy};
 
-/// Event kinds written by this module.
+/// Event kinds written by this module (named once, in [`crate::events::kinds`]).
 pub mod kinds {
-    /// Session started.
-    pub const SESSION_STARTED: &str = "upw.session_started";
-    /// Session stood down or cancelled.
-    pub const SESSION_STOOD_DOWN: &str = "upw.session_stood_down";
-    /// Session ended and closed.
-    pub const SESSION_ENDED: &str = "upw.session_ended";
-    /// Incident on site.
-    pub const INCIDENT: &str = "upw.incident";
-    /// Headcount taken.
-    pub const HEADCOUNT: &str = "upw.headcount";
-    /// Person arrived.
-    pub const ARRIVED: &str = "upw.arrived";
-    /// Person turned up without an allocation.
-    pub const UNALLOCATED_ARRIVAL: &str = "upw.unallocated_arrival";
-    /// Outcome recorded (or corrected, with `supersedes`).
-    pub const OUTCOME: &str = "upw.outcome_recorded";
-    /// The supervisor gave an enforcement warning on site.
-    pub const WARNING_GIVEN: &str = "upw.warning_given";
+    pub use crate::events::kinds::{
+        UPW_ARRIVED as ARRIVED, UPW_HEADCOUNT as HEADCOUNT, UPW_INCIDENT as INCIDENT,
+        UPW_OUTCOME as OUTCOME, UPW_SESSION_ENDED as SESSION_ENDED,
+        UPW_SESSION_STARTED as SESSION_STARTED, UPW_SESSION_STOOD_DOWN as SESSION_STOOD_DOWN,
+        UPW_UNALLOCATED_ARRIVAL as UNALLOCATED_ARRIVAL, UPW_WARNING_GIVEN as WARNING_GIVEN,
+    };
 }
 
 /// Reference data from the office (or created locally through this API).
@@ -344,19 +332,16 @@ impl UnpaidWork {
                 start(w, &c.session.id, &mut c.session_state)?;
                 w.put(&c.session.id, &c.session_state)?;
             }
-            let ev = w.append(EventDraft::new(
-                kinds::ARRIVED,
-                json!({
-                    "appointment_id": appointment_id,
-                    "session_id": c.session.id,
-                    "requirement_id": c.appointment.value.requirement_id,
-                    "crn": c.appointment.value.crn,
-                    "arrival": arrival,
-                    "identity_checked": input.identity_checked,
-                    "hi_vis_issued": input.hi_vis_issued,
-                    "hi_vis_worn": input.hi_vis_worn,
-                }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::Arrived(ev::Arrived {
+                appointment_id: appointment_id.clone(),
+                session_id: c.session.id.clone(),
+                requirement_id: c.appointment.value.requirement_id.clone(),
+                crn: c.appointment.value.crn.clone(),
+                arrival,
+                identity_checked: input.identity_checked,
+                hi_vis_issued: input.hi_vis_issued,
+                hi_vis_worn: input.hi_vis_worn,
+            }))?)?;
             c.attendance.arrival = Some(arrival);
             c.attendance.arrival_event = Some(ev.id);
             c.attendance.identity_checked = input.identity_checked;
@@ -525,17 +510,16 @@ impl UnpaidWork {
                 return Err(Error::Conflict("a warning is already recorded".into()));
             }
             let now = now_stamp(w.clock());
-            let ev = w.append(EventDraft::new(
-                kinds::WARNING_GIVEN,
-                json!({
-                    "appointment_id": appointment_id,
-                    "session_id": c.session.id,
-                    "requirement_id": c.appointment.value.requirement_id,
-                    "crn": c.appointment.value.crn,
-                    "date": now.local().date(),
-                    "at": now,
-                }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::WarningGiven(
+                ev::WarningGiven {
+                    appointment_id: appointment_id.clone(),
+                    session_id: c.session.id.clone(),
+                    requirement_id: c.appointment.value.requirement_id.clone(),
+                    crn: c.appointment.value.crn.clone(),
+                    date: now.local().date(),
+                    at: now,
+                },
+            ))?)?;
             c.attendance.warning_given = Some(now);
             c.attendance.event_seqs.push(ev.seq);
             w.put(appointment_id, &c.attendance)?;
@@ -555,35 +539,35 @@ impl UnpaidWork {
         previous: Option<OutcomeRecord>,
         correction: Option<&str>,
     ) -> Result<OutcomeResult> {
-        let payload = json!({
-            "appointment_id": appointment_id,
-            "session_id": c.session.id,
-            "requirement_id": c.appointment.value.requirement_id,
-            "crn": c.appointment.value.crn,
-            "session_date": c.session.value.date,
-            "code": judged.code.code,
-            "arrival": input.arrival,
-            "departure": input.departure,
-            "penalty_minutes": input.penalty_minutes,
-            "work_quality": input.work_quality,
-            "behaviour": input.behaviour,
-            "notes": input.notes,
-            "sensitive": input.sensitive,
-            "raise_alert": input.raise_alert,
-            "travel_minutes": input.travel_minutes,
-            "compliance": input.compliance,
-            "ete": judged.ete,
-            "after_expected_end": judged.after_expected_end,
-            "minutes_credited": judged.minutes_credited,
-            "late_by_minutes": judged.late_by_minutes,
-            "enforcement_step": step,
-            "policy_version": self.policy.version,
-        });
+        let payload = Payload::Outcome(Box::new(ev::OutcomeRecorded {
+            appointment_id: appointment_id.clone(),
+            session_id: c.session.id.clone(),
+            requirement_id: c.appointment.value.requirement_id.clone(),
+            crn: c.appointment.value.crn.clone(),
+            session_date: c.session.value.date,
+            code: judged.code.code.to_owned(),
+            arrival: input.arrival,
+            departure: input.departure,
+            penalty_minutes: input.penalty_minutes,
+            work_quality: input.work_quality,
+            behaviour: input.behaviour,
+            notes: input.notes.clone(),
+            sensitive: input.sensitive,
+            raise_alert: input.raise_alert,
+            travel_minutes: input.travel_minutes,
+            compliance: input.compliance.clone(),
+            ete: judged.ete,
+            after_expected_end: judged.after_expected_end,
+            minutes_credited: judged.minutes_credited,
+            late_by_minutes: judged.late_by_minutes,
+            enforcement_step: step,
+            policy_version: self.policy.version.clone(),
+        }));
         let draft = match (correction, &previous) {
             (Some(reason), Some(prev)) => {
-                EventDraft::correction(kinds::OUTCOME, payload, prev.event_id.clone(), reason)
+                EventDraft::typed_correction(&payload, prev.event_id.clone(), reason)?
             }
-            _ => EventDraft::new(kinds::OUTCOME, payload),
+            _ => EventDraft::typed(&payload)?,
         };
         let ev = w.append(draft)?;
         let record = OutcomeRecord {
@@ -700,10 +684,14 @@ impl UnpaidWork {
             let now = now_stamp(w.clock());
             let before_start =
                 now.local_minute() < session.value.date.and_time(session.value.planned_start);
-            let ev = w.append(EventDraft::new(
-                kinds::SESSION_STOOD_DOWN,
-                json!({ "session_id": session_id, "reason": reason, "at": now, "before_start": before_start }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::SessionStoodDown(
+                ev::SessionStoodDown {
+                    session_id: session_id.clone(),
+                    reason: reason.to_owned(),
+                    at: now,
+                    before_start,
+                },
+            ))?)?;
             state.status = SessionStatus::StoodDown;
             state.stood_down_reason = Some(reason.to_owned());
             state.stood_down_before_start = before_start;
@@ -764,12 +752,24 @@ impl UnpaidWork {
             open_session(&state)?;
             let mut missing = 0;
             let mut attended = 0;
-            for appt in w.records().find::<Appointment>("session", session_id.as_str())? {
-                if let Some(code) = appt.value.office_outcome.as_deref().and_then(codes::outcome) {
+            for appt in w
+                .records()
+                .find::<Appointment>("session", session_id.as_str())?
+            {
+                if let Some(code) = appt
+                    .value
+                    .office_outcome
+                    .as_deref()
+                    .and_then(codes::outcome)
+                {
                     attended += u32::from(code.attended());
                     continue;
                 }
-                match w.records().get::<Attendance>(&appt.id)?.and_then(|a| a.value.outcome) {
+                match w
+                    .records()
+                    .get::<Attendance>(&appt.id)?
+                    .and_then(|a| a.value.outcome)
+                {
                     None => missing += 1,
                     Some(o) if codes::outcome(&o.code).is_some_and(|c| c.attended()) => {
                         attended += 1
@@ -783,10 +783,13 @@ impl UnpaidWork {
                     format!("{missing} appointments still need an outcome"),
                 ));
             }
-            let ev = w.append(EventDraft::new(
-                kinds::SESSION_ENDED,
-                json!({ "session_id": session_id, "at": now_stamp(w.clock()), "attended": attended }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::SessionEnded(
+                ev::SessionEnded {
+                    session_id: session_id.clone(),
+                    at: now_stamp(w.clock()),
+                    attended,
+                },
+            ))?)?;
             state.status = SessionStatus::Ended;
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
@@ -799,10 +802,11 @@ impl UnpaidWork {
         require_text("description", description, self.policy.notes_max_chars)?;
         self.store.write(|w| {
             let mut state = session_state(w, session_id)?;
-            let ev = w.append(EventDraft::new(
-                kinds::INCIDENT,
-                json!({ "session_id": session_id, "description": description, "at": now_stamp(w.clock()) }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::Incident(ev::Incident {
+                session_id: session_id.clone(),
+                description: description.to_owned(),
+                at: now_stamp(w.clock()),
+            }))?)?;
             state.incidents.push(ev.id.clone());
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
@@ -820,10 +824,12 @@ impl UnpaidWork {
             let mut state = session_state(w, session_id)?;
             let on_site = views::on_site_count(&w.records(), session_id)?;
             let now = now_stamp(w.clock());
-            let ev = w.append(EventDraft::new(
-                kinds::HEADCOUNT,
-                json!({ "session_id": session_id, "count": count, "on_site": on_site, "at": now }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::Headcount(ev::Headcount {
+                session_id: session_id.clone(),
+                count,
+                on_site,
+                at: now,
+            }))?)?;
             state.headcounts.push((now, count));
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
@@ -884,17 +890,16 @@ impl UnpaidWork {
             };
             w.put(&id, &appointment)?;
             let restricted = requirement.as_ref().is_some_and(|r| r.value.restricted);
-            let ev = w.append(EventDraft::new(
-                kinds::UNALLOCATED_ARRIVAL,
-                json!({
-                    "appointment_id": id,
-                    "session_id": session_id,
-                    "requirement_id": appointment.requirement_id,
-                    "crn": crn,
-                    "name": if restricted { None } else { name },
-                    "arrival": arrival,
-                }),
-            ))?;
+            let ev = w.append(EventDraft::typed(&Payload::UnallocatedArrival(
+                ev::UnallocatedArrival {
+                    appointment_id: id.clone(),
+                    session_id: session_id.clone(),
+                    requirement_id: appointment.requirement_id.clone(),
+                    crn: crn.clone(),
+                    name: if restricted { None } else { name },
+                    arrival,
+                },
+            ))?)?;
             let attendance = Attendance {
                 arrival: Some(arrival),
                 arrival_event: Some(ev.id),
@@ -1230,10 +1235,12 @@ fn session_state(w: &Writer<'_>, session_id: &RecordId) -> Result<SessionState> 
 }
 
 fn start(w: &mut Writer<'_>, session_id: &RecordId, state: &mut SessionState) -> Result<()> {
-    let ev = w.append(EventDraft::new(
-        kinds::SESSION_STARTED,
-        json!({ "session_id": session_id, "at": now_stamp(w.clock()) }),
-    ))?;
+    let ev = w.append(EventDraft::typed(&Payload::SessionStarted(
+        ev::SessionStarted {
+            session_id: session_id.clone(),
+            at: now_stamp(w.clock()),
+        },
+    ))?)?;
     state.status = SessionStatus::Started;
     state.event_seqs.push(ev.seq);
     Ok(())

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::signing::{self, SIGNATURE_LEN};
 use crate::error::{Error, Result};
 
+pub mod payload;
+pub use payload::{kinds, Payload, Subject};
+
 /// Format of [`EventBody`].
 pub const EVENT_FORMAT: u32 = 1;
 /// The `prev_hash` of a device's first event.
@@ -45,6 +48,25 @@ impl EventDraft {
             supersedes: None,
             reason: None,
         }
+    }
+
+    /// A capture of a typed payload.
+    pub fn typed(payload: &Payload) -> Result<Self> {
+        Ok(Self::new(payload.kind().to_owned(), payload.to_value()?))
+    }
+
+    /// A typed correction of event `supersedes`, for `reason`.
+    pub fn typed_correction(
+        payload: &Payload,
+        supersedes: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Result<Self> {
+        Ok(Self::correction(
+            payload.kind().to_owned(),
+            payload.to_value()?,
+            supersedes,
+            reason,
+        ))
     }
 
     /// A correction of event `supersedes`, for `reason`.
@@ -134,6 +156,13 @@ pub struct EventBody {
     pub reason: Option<String>,
     /// SHA-256 of the previous event's signed bytes, hex.
     pub prev_hash: String,
+}
+
+impl EventBody {
+    /// The typed payload (an unknown kind is kept whole).
+    pub fn typed_payload(&self) -> Result<Payload> {
+        Payload::parse(&self.kind, &self.payload)
+    }
 }
 
 impl fmt::Debug for EventBody {
