@@ -9,9 +9,12 @@
 
 pub mod api;
 pub mod db;
+pub mod ingest;
 pub mod model;
 pub mod office;
+pub mod payload;
 pub mod schema;
+pub mod storage;
 pub mod tls;
 
 use std::net::SocketAddr;
