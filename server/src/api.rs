@@ -76,6 +76,12 @@ impl ApiFailure {
     }
 }
 
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl From<DbError> for ApiFailure {
     fn from(e: DbError) -> Self {
         tracing::error!(error = %e, "database failure");

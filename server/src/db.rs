@@ -121,6 +121,14 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Db {
+    /// Opens `storage`, creating or upgrading the schema.
+    pub async fn open(storage: &crate::Storage) -> R<Db> {
+        match storage {
+            crate::Storage::Sqlite(path) => Db::open_sqlite(path).await,
+            crate::Storage::Postgres(url) => Db::open_postgres(url).await,
+        }
+    }
+
     /// Opens (creating) the SQLite database at `path`.
     pub async fn open_sqlite(path: &std::path::Path) -> R<Db> {
         let path = path.to_owned();

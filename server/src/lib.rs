@@ -8,6 +8,7 @@
 //! several instances can serve one PostgreSQL behind a load balancer.
 
 pub mod api;
+pub mod cli;
 pub mod db;
 pub mod ingest;
 pub mod model;
@@ -84,10 +85,7 @@ impl RunningServer {
 pub async fn start(
     config: ServerConfig,
 ) -> Result<RunningServer, Box<dyn std::error::Error + Send + Sync>> {
-    let db = match &config.storage {
-        Storage::Sqlite(path) => db::Db::open_sqlite(path).await?,
-        Storage::Postgres(url) => db::Db::open_postgres(url).await?,
-    };
+    let db = db::Db::open(&config.storage).await?;
     let state = api::AppState {
         db,
         office_token: Arc::new(config.office_token.clone()),

@@ -110,13 +110,22 @@ async fn put_officer(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn issue_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    office_auth(&state, &headers)?;
-    if !state.db.officer_exists(&id).await? {
+/// A one-time enrolment code as issued (the code itself is shown once).
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    /// The code the officer types into the app.
+    pub code: String,
+    /// When it stops working, ms since the epoch.
+    pub expires_ms: i64,
+}
+
+/// How long an enrolment code stays valid.
+pub const CODE_LIFETIME_MS: i64 = 72 * 3_600_000;
+
+/// Issues a one-time code for `officer_id` (only its hash is stored); the
+/// API and the `enrolment-code` command both come here.
+pub async fn issue_enrolment_code(db: &crate::db::Db, officer_id: &str) -> ApiResult<IssuedCode> {
+    if !db.officer_exists(officer_id).await? {
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
             "unknown_officer",
@@ -132,12 +141,22 @@ async fn issue_code(
         )
     })?;
     let code = hex::encode(raw).to_uppercase();
-    let expires_ms = now_ms() + 72 * 3_600_000;
-    state
-        .db
-        .create_code(&id, &code_hash(&code), expires_ms)
+    let expires_ms = now_ms() + CODE_LIFETIME_MS;
+    db.create_code(officer_id, &code_hash(&code), expires_ms)
         .await?;
-    Ok(Json(json!({ "code": code, "expires_ms": expires_ms })))
+    Ok(IssuedCode { code, expires_ms })
+}
+
+async fn issue_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    office_auth(&state, &headers)?;
+    let issued = issue_enrolment_code(&state.db, &id).await?;
+    Ok(Json(
+        json!({ "code": issued.code, "expires_ms": issued.expires_ms }),
+    ))
 }
 
 /// Validates an item by reading it as the core's own type.
