@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use fieldbook_core::events::GENESIS_HASH;
 use fieldbook_core::sync::protocol::{PushResult, Role};
 use rusqlite::OptionalExtension;
-use serde_json::{json, Value};
 
 use crate::ingest::Batch;
 use crate::model::{parse_role, role_name, DeviceRow, Incoming};
@@ -66,6 +65,42 @@ pub struct StoredEvent {
     pub body: String,
     /// Signature, hex.
     pub signature: String,
+}
+
+/// A device as the office lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DeviceInfo {
+    /// Device id.
+    pub device_id: String,
+    /// Its officer.
+    pub officer_id: String,
+    /// The label the device sent at enrolment.
+    pub label: String,
+    /// When it enrolled, ms.
+    pub enrolled_ms: i64,
+    /// When the office revoked it.
+    pub revoked_ms: Option<i64>,
+    /// When it reported crypto-shredding.
+    pub shredded_ms: Option<i64>,
+    /// The last sequence number held.
+    pub last_seq: i64,
+    /// Its last push, ms.
+    pub last_sync_ms: Option<i64>,
+}
+
+/// Two devices' events that disagree about one subject.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ConflictRow {
+    /// Conflict kind (`outcome`).
+    pub kind: String,
+    /// The subject (an appointment id).
+    pub subject: String,
+    /// The event held first.
+    pub event_a: String,
+    /// The event that arrived later.
+    pub event_b: String,
+    /// When it was found, ms.
+    pub created_ms: i64,
 }
 
 /// A reference change for a pull.
@@ -465,7 +500,7 @@ impl Db {
     }
 
     /// Every device, for the office.
-    pub async fn devices(&self) -> R<Vec<Value>> {
+    pub async fn devices(&self) -> R<Vec<DeviceInfo>> {
         const SQL: &str = "SELECT id, officer_id, label, enrolled_ms, revoked_ms, shredded_ms, last_seq, last_sync_ms FROM devices ORDER BY enrolled_ms";
         type Row = (
             String,
@@ -519,10 +554,29 @@ impl Db {
         };
         Ok(rows
             .into_iter()
-            .map(|(id, officer, label, enrolled, revoked, shredded, last_seq, last_sync)| {
-                json!({ "device_id": id, "officer_id": officer, "label": label, "enrolled_ms": enrolled,
-                        "revoked_ms": revoked, "shredded_ms": shredded, "last_seq": last_seq, "last_sync_ms": last_sync })
-            })
+            .map(
+                |(
+                    device_id,
+                    officer_id,
+                    label,
+                    enrolled_ms,
+                    revoked_ms,
+                    shredded_ms,
+                    last_seq,
+                    last_sync_ms,
+                )| {
+                    DeviceInfo {
+                        device_id,
+                        officer_id,
+                        label,
+                        enrolled_ms,
+                        revoked_ms,
+                        shredded_ms,
+                        last_seq,
+                        last_sync_ms,
+                    }
+                },
+            )
             .collect())
     }
 
@@ -805,7 +859,7 @@ impl Db {
     }
 
     /// Conflicts for the office.
-    pub async fn conflicts(&self) -> R<Vec<Value>> {
+    pub async fn conflicts(&self) -> R<Vec<ConflictRow>> {
         const SQL: &str =
             "SELECT kind, subject, event_a, event_b, created_ms FROM conflicts ORDER BY id";
         let rows: Vec<(String, String, String, String, i64)> = match self {
@@ -830,7 +884,15 @@ impl Db {
         };
         Ok(rows
             .into_iter()
-            .map(|(kind, subject, a, b, at)| json!({ "kind": kind, "subject": subject, "event_a": a, "event_b": b, "created_ms": at }))
+            .map(
+                |(kind, subject, event_a, event_b, created_ms)| ConflictRow {
+                    kind,
+                    subject,
+                    event_a,
+                    event_b,
+                    created_ms,
+                },
+            )
             .collect())
     }
 

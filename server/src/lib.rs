@@ -13,6 +13,7 @@ pub mod db;
 pub mod ingest;
 pub mod model;
 pub mod office;
+pub mod openapi;
 pub mod payload;
 pub mod schema;
 pub mod storage;
@@ -23,9 +24,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
-
-/// The OpenAPI document for the whole HTTP API.
-pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

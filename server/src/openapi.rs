@@ -25,7 +25,12 @@ pub mod security {
     /// The office's bearer token.
     pub const OFFICE: &str = "officeToken";
     /// Device request headers (all four together).
-    pub const DEVICE: [&str; 4] = ["deviceId", "deviceTimestamp", "deviceNonce", "deviceSignature"];
+    pub const DEVICE: [&str; 4] = [
+        "deviceId",
+        "deviceTimestamp",
+        "deviceNonce",
+        "deviceSignature",
+    ];
 }
 
 fn string_schema(pattern: &str, description: &str) -> RefOr<Schema> {
@@ -318,7 +323,9 @@ impl Modify for SecuritySchemes {
         for (name, header, about) in headers {
             components.add_security_scheme(
                 name,
-                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(header, about))),
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    header, about,
+                ))),
             );
         }
     }
@@ -366,52 +373,105 @@ mod tests {
     #[test]
     fn protocol_docs_match_the_core_types() {
         let check = |sample: Value, doc: BTreeSet<String>, name: &str| {
-            assert_eq!(keys(&sample), doc, "{name}: the document and the core disagree");
+            assert_eq!(
+                keys(&sample),
+                doc,
+                "{name}: the document and the core disagree"
+            );
         };
         let j = |v: &dyn erased::Ser| v.value();
         check(
-            j(&EnrolRequest { code: "c".into(), public_key: "k".into(), label: "l".into() }),
+            j(&EnrolRequest {
+                code: "c".into(),
+                public_key: "k".into(),
+                label: "l".into(),
+            }),
             schema_keys::<EnrolRequestDoc>(),
             "EnrolRequest",
         );
         check(
-            j(&EnrolResponse { device_id: "d".into(), officer_id: "o".into(), role: Role::Supervisor }),
+            j(&EnrolResponse {
+                device_id: "d".into(),
+                officer_id: "o".into(),
+                role: Role::Supervisor,
+            }),
             schema_keys::<EnrolResponseDoc>(),
             "EnrolResponse",
         );
         check(
-            j(&StatusResponse { status: DeviceStatus::Active, final_push_allowed: true, server_time_ms: 1, last_seq: 1 }),
+            j(&StatusResponse {
+                status: DeviceStatus::Active,
+                final_push_allowed: true,
+                server_time_ms: 1,
+                last_seq: 1,
+            }),
             schema_keys::<StatusResponseDoc>(),
             "StatusResponse",
         );
-        let event = PushEvent { id: "i".into(), seq: 1, body: "b".into(), signature: "s".into() };
+        let event = PushEvent {
+            id: "i".into(),
+            seq: 1,
+            body: "b".into(),
+            signature: "s".into(),
+        };
         check(j(&event), schema_keys::<PushEventDoc>(), "PushEvent");
-        check(j(&PushRequest { events: vec![] }), schema_keys::<PushRequestDoc>(), "PushRequest");
+        check(
+            j(&PushRequest { events: vec![] }),
+            schema_keys::<PushRequestDoc>(),
+            "PushRequest",
+        );
         // The union of every outcome's fields is the documented result.
         let mut union = BTreeSet::new();
         for outcome in [
             PushOutcome::Accepted,
             PushOutcome::Duplicate,
-            PushOutcome::Rejected { reason: RejectReason::Malformed },
+            PushOutcome::Rejected {
+                reason: RejectReason::Malformed,
+            },
             PushOutcome::Retry { expected_seq: 2 },
         ] {
-            let v = j(&PushResult { id: "i".into(), seq: 1, outcome });
+            let v = j(&PushResult {
+                id: "i".into(),
+                seq: 1,
+                outcome,
+            });
             union.extend(keys(&v));
             let status = v["status"].as_str().expect("status").to_owned();
             let doc = serde_json::to_value(PushStatusDoc::schema()).expect("schema");
-            assert!(doc.to_string().contains(&format!("\"{status}\"")), "status {status} documented");
+            assert!(
+                doc.to_string().contains(&format!("\"{status}\"")),
+                "status {status} documented"
+            );
         }
         assert_eq!(union, schema_keys::<PushResultDoc>(), "PushResult");
-        check(j(&PushResponse { results: vec![] }), schema_keys::<PushResponseDoc>(), "PushResponse");
-        let change = Change { cursor: 1, entity: "upw_session".into(), id: "i".into(), data: Value::Null };
+        check(
+            j(&PushResponse { results: vec![] }),
+            schema_keys::<PushResponseDoc>(),
+            "PushResponse",
+        );
+        let change = Change {
+            cursor: 1,
+            entity: "upw_session".into(),
+            id: "i".into(),
+            data: Value::Null,
+        };
         check(j(&change), schema_keys::<ChangeDoc>(), "Change");
         check(
-            j(&PullPage { epoch: "e".into(), reset: false, changes: vec![], next_cursor: 0, more: false }),
+            j(&PullPage {
+                epoch: "e".into(),
+                reset: false,
+                changes: vec![],
+                next_cursor: 0,
+                more: false,
+            }),
             schema_keys::<PullPageDoc>(),
             "PullPage",
         );
         check(
-            j(&ErrorBody { error: "e".into(), message: "m".into() }),
+            j(&ErrorBody {
+                error: "e".into(),
+                message: "m".into(),
+            }),
             schema_keys::<ErrorDoc>(),
             "Error",
         );
@@ -429,7 +489,9 @@ mod tests {
     /// The patterns document what the handlers enforce.
     #[test]
     fn id_patterns_match_the_checks() {
-        let id = fieldbook_core::ids::RecordId::random().expect("rng").to_string();
+        let id = fieldbook_core::ids::RecordId::random()
+            .expect("rng")
+            .to_string();
         assert!(fieldbook_core::ids::RecordId::parse(&id).is_ok());
         assert!(RECORD_ID_PATTERN.contains("{32}"));
         assert!(crate::office::valid_officer_id("sup-1"));
