@@ -259,6 +259,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             args.office_token_file.display()
         );
     }
+    let stop = stop_signal();
     let tls = args.tls_cert.zip(args.tls_key);
     let tls_on = tls.is_some();
     let server = start(ServerConfig {
@@ -274,26 +275,40 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         if tls_on { "https" } else { "http" },
         server.addr
     );
-    wait_for_stop().await;
+    stop.await;
     eprintln!("shutting down");
     server.shutdown().await;
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM (what service managers and `kill` send).
-async fn wait_for_stop() {
+/// Ctrl-C, or SIGTERM (what service managers and `kill` send). The
+/// handlers are installed when this is called, so call it before telling
+/// anyone the server is up: a signal sent right after would otherwise
+/// kill the process without a clean shutdown.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn open(storage: &StorageArgs) -> Result<crate::db::Db, String> {

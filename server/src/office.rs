@@ -547,13 +547,15 @@ async fn revoke(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     office_auth(&state, &headers)?;
+    // No body, or JSON `null`, means the defaults.
     let b: RevokeBody = if body.is_empty() {
-        RevokeBody {
-            final_push_allowed: true,
-        }
+        None
     } else {
-        json_body(&headers, &body)?
-    };
+        json_body::<Option<RevokeBody>>(&headers, &body)?
+    }
+    .unwrap_or(RevokeBody {
+        final_push_allowed: true,
+    });
     if state.db.revoke(&id, b.final_push_allowed, now_ms()).await? {
         tracing::warn!(device = %id, "device revoked");
         Ok(StatusCode::NO_CONTENT)
@@ -609,11 +611,10 @@ pub struct OfficeEvent {
     pub received_ms: i64,
     /// The event it corrects.
     pub supersedes: Option<String>,
-    /// The captured facts, as the device signed them.
-    #[schema(value_type = Object)]
+    /// The captured facts, as the device signed them (any JSON: the
+    /// server stores what a newer device sends).
     pub payload: Value,
-    /// Why it corrects `supersedes` (null otherwise).
-    #[schema(value_type = Option<String>)]
+    /// Why it corrects `supersedes` (null otherwise), as signed.
     pub reason: Value,
 }
 
@@ -730,14 +731,12 @@ pub struct EnforcementItem {
     pub crn: Option<String>,
     /// Outcome code.
     pub code: Option<String>,
-    /// The step the device flagged (warning or breach referral).
-    #[schema(value_type = Object)]
+    /// The step the device flagged (`warning`, `breach_referral`), as the
+    /// device signed it.
     pub step: Value,
-    /// Whether the device raised an alert.
-    #[schema(value_type = Option<bool>)]
+    /// Whether the device raised an alert, as signed.
     pub raise_alert: Value,
-    /// Session date.
-    #[schema(value_type = Option<String>)]
+    /// Session date, as signed.
     pub session_date: Value,
     /// The outcome event.
     pub event_id: String,
@@ -760,7 +759,10 @@ async fn enforcement(
         .into_values()
         .filter_map(|v| {
             let o = outcome_of(&v.payload);
-            (!o.enforcement_step.is_null()).then(|| EnforcementItem {
+            if o.enforcement_step.is_null() {
+                return None;
+            }
+            Some(EnforcementItem {
                 appointment_id: o.appointment_id,
                 requirement_id: o.requirement_id,
                 crn: o.crn,

@@ -3,6 +3,9 @@
 //! two devices (a Community Payback supervisor and a probation officer)
 //! that capture offline, brings the server back, syncs with visible
 //! progress, and prints what the office sees.
+//!
+//! `--office-db PATH` keeps the office database there afterwards (the API
+//! tester serves it as demonstration data).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -78,8 +81,7 @@ fn device(dir: &Path, name: &str, officer: &str, url: &str) -> Res<(Arc<Store>, 
     Ok((store, client))
 }
 
-async fn run(dir: &Path) -> Res<()> {
-    let db = dir.join("office.db");
+async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     let config = |listen| ServerConfig {
         listen,
         storage: Storage::Sqlite(db.clone()),
@@ -326,12 +328,22 @@ async fn run(dir: &Path) -> Res<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let kept = match args.as_slice() {
+        [] => None,
+        [flag, path] if flag == "--office-db" => Some(std::path::PathBuf::from(path)),
+        _ => {
+            eprintln!("usage: fieldbook-field-day [--office-db PATH]");
+            return ExitCode::from(2);
+        }
+    };
     let dir = std::env::temp_dir().join(format!("fieldbook-field-day-{}", std::process::id()));
     if std::fs::create_dir_all(&dir).is_err() {
         eprintln!("cannot create {}", dir.display());
         return ExitCode::FAILURE;
     }
-    let result = run(&dir).await;
+    let db = kept.unwrap_or_else(|| dir.join("office.db"));
+    let result = run(&dir, db).await;
     let _ = std::fs::remove_dir_all(&dir);
     match result {
         Ok(()) => ExitCode::SUCCESS,
