@@ -86,6 +86,11 @@ pub fn outcome_of(payload: &Value) -> OutcomeFields {
     }
 }
 
+/// The outcome code a `visit.recorded` payload's form holds.
+pub fn visit_outcome_of(payload: &Value) -> Option<String> {
+    payload.get("form").and_then(|f| text(f, "outcome"))
+}
+
 /// The lone-worker status a `visit.safety*` payload reports.
 pub fn safety_status_of(payload: &Value) -> Option<String> {
     text(payload, "status")

@@ -290,21 +290,23 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
         let items = v.as_array().cloned().unwrap_or_default();
         println!("{path}: {} item(s)", items.len());
         for item in items.iter().take(4) {
-            let p = &item["payload"];
-            let line = if p.is_object() {
-                format!(
-                    "{} crn={} code={} minutes={} step={}",
-                    item["kind"],
-                    p["crn"],
-                    p["code"]
-                        .as_str()
-                        .or(p["form"]["outcome"].as_str())
-                        .unwrap_or("-"),
-                    p["minutes_credited"],
-                    p["enforcement_step"]
-                )
-            } else {
-                item.to_string()
+            // Payload fields are read where the server reads them.
+            let line = match item.get("payload").filter(|p| p.is_object()) {
+                Some(p) => {
+                    let o = fieldbook_server::payload::outcome_of(p);
+                    let code = o
+                        .code
+                        .or_else(|| fieldbook_server::payload::visit_outcome_of(p))
+                        .unwrap_or_else(|| "-".into());
+                    format!(
+                        "{} crn={} code={code} minutes={} step={}",
+                        item["kind"],
+                        o.crn.unwrap_or_default(),
+                        o.minutes_credited,
+                        o.enforcement_step
+                    )
+                }
+                None => item.to_string(),
             };
             println!("    {line}");
         }
