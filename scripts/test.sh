@@ -18,6 +18,7 @@ cargo --version
 echo "== cargo test (workspace)"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+echo "== API contract: schemathesis against the served OpenAPI document"; tests/api/run.sh
 
 echo "== Kotlin on the JVM through the generated bindings"
 if ! command -v npm >/dev/null; then

@@ -37,8 +37,10 @@ fn server(db_args: &[String]) -> ServerProc {
     let exe = std::env::current_exe().expect("exe");
     let bin = exe.with_file_name("fieldbook-server");
     let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--office-token", TOKEN])
+        .args(["--listen", "127.0.0.1:0"])
         .args(db_args)
+        // The token never goes on the command line.
+        .env("FIELDBOOK_OFFICE_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -12,17 +12,23 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldbook_core::sync::protocol::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::db::{Db, DbError};
 use crate::model::{role_name, Incoming};
 use crate::office;
+use crate::openapi::{
+    EnrolRequestDoc, EnrolResponseDoc, ErrorDoc, PullPageDoc, PushRequestDoc, PushResponseDoc,
+    ShreddedDoc, StatusResponseDoc,
+};
 
 /// Per-instance counters (Prometheus text at `/metrics`).
 #[derive(Debug, Default)]
@@ -76,6 +82,12 @@ impl ApiFailure {
     }
 }
 
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl From<DbError> for ApiFailure {
     fn from(e: DbError) -> Self {
         tracing::error!(error = %e, "database failure");
@@ -109,31 +121,79 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Every route with its OpenAPI operation: the router and the document
+/// are built from this one list, so neither can have a route the other
+/// lacks.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
+        .routes(routes!(enrol))
+        .routes(routes!(status))
+        .routes(routes!(push))
+        .routes(routes!(pull))
+        .routes(routes!(shredded))
+        .merge(office::routes())
+}
+
+/// The OpenAPI document of every route the router serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
 /// The router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/v1/enrol", post(enrol))
-        .route("/v1/sync/status", get(status))
-        .route("/v1/sync/push", post(push))
-        .route("/v1/sync/pull", get(pull))
-        .route("/v1/sync/shredded", post(shredded))
-        .merge(office::routes())
+    let (routes, _) = api_routes().split_for_parts();
+    routes
         .fallback(|| async {
             ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,
         ))
         .with_state(state)
+}
+
+/// Every error answer is a JSON [`ErrorBody`]: the ones axum makes itself
+/// (405 for a method a path lacks, 413 from the body limit, rejected
+/// path or query text) are rewritten here, keeping their status and the
+/// `Allow` header.
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "malformed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut out = ApiFailure::new(
+        status,
+        code,
+        status.canonical_reason().unwrap_or("request refused"),
+    )
+    .into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 async fn count_requests(
@@ -145,11 +205,36 @@ async fn count_requests(
     next.run(req).await
 }
 
+/// `{"status": …}` from the health and readiness probes.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Alive", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Storage unavailable", body = ErrorDoc),
+    ))]
 async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     state.db.ping().await?;
     Ok(Json(json!({ "status": "ready" })))
 }
 
+/// Prometheus counters of this instance.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> String {
     let m = &state.metrics;
     format!(
@@ -168,8 +253,13 @@ async fn metrics(State(state): State<AppState>) -> String {
     )
 }
 
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json")))]
 async fn openapi() -> Response {
-    ([("content-type", "application/json")], crate::OPENAPI).into_response()
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOC.get_or_init(|| document().to_json().unwrap_or_else(|_| String::from("{}")));
+    ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
 }
 
 /// Decodes a body: gzip when so labelled (capped), JSON content type.
@@ -293,6 +383,17 @@ async fn device_auth(
     Ok((device, decoded))
 }
 
+/// Enrols a device with the office's one-time code and its public key.
+#[utoipa::path(post, path = "/v1/enrol", tag = "device",
+    request_body(content = EnrolRequestDoc, description = "JSON, optionally gzip (`Content-Encoding: gzip`)"),
+    responses(
+        (status = 200, description = "Enrolled", body = EnrolResponseDoc),
+        (status = 400, description = "Malformed body, key or gzip", body = ErrorDoc),
+        (status = 403, description = "The code is unknown, used or expired, or the key is enrolled already", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn enrol(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -302,7 +403,8 @@ async fn enrol(
     let req: EnrolRequest = parse_json(&bytes)?;
     let key = hex::decode(&req.public_key)
         .map_err(|_| ApiFailure::bad("malformed", "public_key must be hex"))?;
-    if key.len() != 32 || req.label.len() > 200 || req.code.len() > 200 {
+    // Lengths in characters, as the document's maxLength counts them.
+    if key.len() != 32 || req.label.chars().count() > 200 || req.code.chars().count() > 200 {
         return Err(ApiFailure::bad("malformed", "bad key or field length"));
     }
     let device_id = fieldbook_core::ids::RecordId::random()
@@ -339,6 +441,16 @@ async fn enrol(
     }
 }
 
+/// The device's standing and the office's position in its chain.
+#[utoipa::path(get, path = "/v1/sync/status", tag = "device", security(("deviceId" = [], "deviceTimestamp" = [], "deviceNonce" = [], "deviceSignature" = [])),
+    responses(
+        (status = 200, description = "Standing", body = StatusResponseDoc),
+        (status = 400, description = "A body that is not valid gzip", body = ErrorDoc),
+        (status = 401, description = "Missing, stale, replayed or wrongly signed request headers, or an unknown or shredded device", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "An encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn status(
     State(state): State<AppState>,
     method: Method,
@@ -359,6 +471,18 @@ async fn status(
     }))
 }
 
+/// Pushes events in sequence order; one result per event.
+#[utoipa::path(post, path = "/v1/sync/push", tag = "device", security(("deviceId" = [], "deviceTimestamp" = [], "deviceNonce" = [], "deviceSignature" = [])),
+    request_body(content = PushRequestDoc, description = "JSON, optionally gzip (`Content-Encoding: gzip`)"),
+    responses(
+        (status = 200, description = "One result per event", body = PushResponseDoc),
+        (status = 400, description = "Malformed body or gzip", body = ErrorDoc),
+        (status = 401, description = "Request not authorised (see the device headers)", body = ErrorDoc),
+        (status = 403, description = "The device is revoked without a final push", body = ErrorDoc),
+        (status = 413, description = "Body too large, or more than 1,000 events", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn push(
     State(state): State<AppState>,
     method: Method,
@@ -433,6 +557,22 @@ fn default_limit() -> i64 {
     500
 }
 
+/// Reference changes for the device's officer after a cursor, a page at a time.
+#[utoipa::path(get, path = "/v1/sync/pull", tag = "device", security(("deviceId" = [], "deviceTimestamp" = [], "deviceNonce" = [], "deviceSignature" = [])),
+    params(
+        ("epoch" = Option<String>, Query, description = "The epoch the device holds; another one answers `reset` from cursor 0"),
+        ("cursor" = Option<i64>, Query, description = "Changes after this cursor (negative counts as 0)"),
+        ("limit" = Option<i64>, Query, description = "Page size, clamped to 1..=1000 (default 500)"),
+    ),
+    responses(
+        (status = 200, description = "A page of changes", body = PullPageDoc),
+        (status = 400, description = "A query that does not parse, or a body that is not valid gzip", body = ErrorDoc),
+        (status = 401, description = "Request not authorised (see the device headers)", body = ErrorDoc),
+        (status = 403, description = "The device is revoked", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "An encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn pull(
     State(state): State<AppState>,
     method: Method,
@@ -491,6 +631,17 @@ async fn pull(
     }))
 }
 
+/// Reports that the device crypto-shredded its store (signed before the key went).
+#[utoipa::path(post, path = "/v1/sync/shredded", tag = "device", security(("deviceId" = [], "deviceTimestamp" = [], "deviceNonce" = [], "deviceSignature" = [])),
+    request_body(content = Option<ShreddedDoc>, description = "Optional; not read"),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 400, description = "A body that is not valid gzip", body = ErrorDoc),
+        (status = 401, description = "Request not authorised (see the device headers)", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "A body that is not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn shredded(
     State(state): State<AppState>,
     method: Method,

@@ -2,21 +2,20 @@
 //! default) and PostgreSQL (several server instances on one database).
 //!
 //! The server keeps nothing between requests but what is here: nonces,
-//! enrolment codes, each device's chain position and every event. Each
-//! device's pushes are serialised by locking its row, so two instances
-//! ingesting the same device's (duplicated) batch cannot interleave.
+//! enrolment codes, each device's chain position and every event. Ingest
+//! decisions are made in [`crate::ingest`]; the backends' ingest storage
+//! is in [`crate::storage`].
 
 use std::sync::{Arc, Mutex};
 
 use fieldbook_core::events::GENESIS_HASH;
 use fieldbook_core::sync::protocol::{PushResult, Role};
 use rusqlite::OptionalExtension;
-use serde_json::{json, Value};
 
-use crate::model::{
-    decide, outcome, parse_role, role_name, scope_need, Decision, DeviceRow, Incoming, ScopeNeed,
-};
+use crate::ingest::Batch;
+use crate::model::{parse_role, role_name, DeviceRow, Incoming};
 use crate::schema;
+use crate::storage;
 
 /// A storage failure (no personal data in the message).
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +65,42 @@ pub struct StoredEvent {
     pub body: String,
     /// Signature, hex.
     pub signature: String,
+}
+
+/// A device as the office lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DeviceInfo {
+    /// Device id.
+    pub device_id: String,
+    /// Its officer.
+    pub officer_id: String,
+    /// The label the device sent at enrolment.
+    pub label: String,
+    /// When it enrolled, ms.
+    pub enrolled_ms: i64,
+    /// When the office revoked it.
+    pub revoked_ms: Option<i64>,
+    /// When it reported crypto-shredding.
+    pub shredded_ms: Option<i64>,
+    /// The last sequence number held.
+    pub last_seq: i64,
+    /// Its last push, ms.
+    pub last_sync_ms: Option<i64>,
+}
+
+/// Two devices' events that disagree about one subject.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ConflictRow {
+    /// Conflict kind (`outcome`).
+    pub kind: String,
+    /// The subject (an appointment id).
+    pub subject: String,
+    /// The event held first.
+    pub event_a: String,
+    /// The event that arrived later.
+    pub event_b: String,
+    /// When it was found, ms.
+    pub created_ms: i64,
 }
 
 /// A reference change for a pull.
@@ -121,6 +156,14 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Db {
+    /// Opens `storage`, creating or upgrading the schema.
+    pub async fn open(storage: &crate::Storage) -> R<Db> {
+        match storage {
+            crate::Storage::Sqlite(path) => Db::open_sqlite(path).await,
+            crate::Storage::Postgres(url) => Db::open_postgres(url).await,
+        }
+    }
+
     /// Opens (creating) the SQLite database at `path`.
     pub async fn open_sqlite(path: &std::path::Path) -> R<Db> {
         let path = path.to_owned();
@@ -457,7 +500,7 @@ impl Db {
     }
 
     /// Every device, for the office.
-    pub async fn devices(&self) -> R<Vec<Value>> {
+    pub async fn devices(&self) -> R<Vec<DeviceInfo>> {
         const SQL: &str = "SELECT id, officer_id, label, enrolled_ms, revoked_ms, shredded_ms, last_seq, last_sync_ms FROM devices ORDER BY enrolled_ms";
         type Row = (
             String,
@@ -511,10 +554,29 @@ impl Db {
         };
         Ok(rows
             .into_iter()
-            .map(|(id, officer, label, enrolled, revoked, shredded, last_seq, last_sync)| {
-                json!({ "device_id": id, "officer_id": officer, "label": label, "enrolled_ms": enrolled,
-                        "revoked_ms": revoked, "shredded_ms": shredded, "last_seq": last_seq, "last_sync_ms": last_sync })
-            })
+            .map(
+                |(
+                    device_id,
+                    officer_id,
+                    label,
+                    enrolled_ms,
+                    revoked_ms,
+                    shredded_ms,
+                    last_seq,
+                    last_sync_ms,
+                )| {
+                    DeviceInfo {
+                        device_id,
+                        officer_id,
+                        label,
+                        enrolled_ms,
+                        revoked_ms,
+                        shredded_ms,
+                        last_seq,
+                        last_sync_ms,
+                    }
+                },
+            )
             .collect())
     }
 
@@ -613,12 +675,27 @@ impl Db {
         events: Vec<Incoming>,
         now: i64,
     ) -> R<Vec<PushResult>> {
-        let device = device.clone();
         match self {
-            Db::Sqlite(c) => blocking(c, move |c| ingest_sqlite(c, &device, &events, now)).await,
+            Db::Sqlite(c) => {
+                let device = device.clone();
+                blocking(c, move |c| {
+                    let batch = Batch {
+                        device: &device,
+                        events: &events,
+                        now,
+                    };
+                    storage::sqlite::ingest(c, &batch)
+                })
+                .await
+            }
             Db::Postgres(p) => {
                 let mut client = p.get().await?;
-                ingest_pg(&mut client, &device, &events, now).await
+                let batch = Batch {
+                    device,
+                    events: &events,
+                    now,
+                };
+                storage::postgres::ingest(&mut client, &batch).await
             }
         }
     }
@@ -782,7 +859,7 @@ impl Db {
     }
 
     /// Conflicts for the office.
-    pub async fn conflicts(&self) -> R<Vec<Value>> {
+    pub async fn conflicts(&self) -> R<Vec<ConflictRow>> {
         const SQL: &str =
             "SELECT kind, subject, event_a, event_b, created_ms FROM conflicts ORDER BY id";
         let rows: Vec<(String, String, String, String, i64)> = match self {
@@ -807,7 +884,15 @@ impl Db {
         };
         Ok(rows
             .into_iter()
-            .map(|(kind, subject, a, b, at)| json!({ "kind": kind, "subject": subject, "event_a": a, "event_b": b, "created_ms": at }))
+            .map(
+                |(kind, subject, event_a, event_b, created_ms)| ConflictRow {
+                    kind,
+                    subject,
+                    event_a,
+                    event_b,
+                    created_ms,
+                },
+            )
             .collect())
     }
 
@@ -828,354 +913,4 @@ impl Db {
                 .get(0)),
         }
     }
-}
-
-fn in_scope_sqlite(
-    tx: &rusqlite::Transaction<'_>,
-    device: &DeviceRow,
-    ev: &Incoming,
-    batch: &[Incoming],
-) -> R<bool> {
-    let audience = |entity: &str, id: &str| -> R<bool> {
-        Ok(tx
-            .query_row(
-                "SELECT 1 FROM reference_audience WHERE entity = ?1 AND id = ?2 AND officer_id = ?3",
-                [entity, id, &device.officer_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    };
-    Ok(match scope_need(ev) {
-        ScopeNeed::None => true,
-        ScopeNeed::Missing => false,
-        ScopeNeed::Session(s) => audience("upw_session", &s)?,
-        ScopeNeed::Case(c) => audience("hv_case", &c)?,
-        ScopeNeed::Visit(v) => {
-            started_in(batch, ev, &v)
-                || tx
-                    .query_row(
-                        "SELECT 1 FROM events WHERE visit_id = ?1 AND device_id = ?2 AND kind = 'visit.started'",
-                        [&v, &device.id],
-                        |_| Ok(()),
-                    )
-                    .optional()?
-                    .is_some()
-        }
-    })
-}
-
-/// Whether the batch started visit `v` before `ev`.
-fn started_in(batch: &[Incoming], ev: &Incoming, v: &str) -> bool {
-    batch.iter().any(|b| {
-        b.seq < ev.seq
-            && b.parsed.as_ref().is_some_and(|p| p.kind == "visit.started")
-            && b.field("visit_id").as_deref() == Some(v)
-    })
-}
-
-fn ingest_sqlite(
-    c: &mut rusqlite::Connection,
-    device: &DeviceRow,
-    events: &[Incoming],
-    now: i64,
-) -> R<Vec<PushResult>> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let (mut last_seq, mut last_hash): (i64, String) = tx.query_row(
-        "SELECT last_seq, last_hash FROM devices WHERE id = ?1",
-        [&device.id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let mut results = Vec::with_capacity(events.len());
-    let mut gap: Option<u64> = None;
-    for ev in events {
-        let decision = if let Some(expected) = gap {
-            Decision::Gap { expected }
-        } else {
-            let link: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT reason FROM chain_links WHERE event_id = ?1",
-                    [&ev.id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let known = link.is_some();
-            let last = u64::try_from(last_seq).unwrap_or(0);
-            let scope = if !known && ev.seq == last + 1 && ev.refused.is_none() {
-                in_scope_sqlite(&tx, device, ev, events)?
-            } else {
-                true
-            };
-            refused_before(link.flatten().as_deref())
-                .unwrap_or_else(|| decide(ev, known, last, &last_hash, scope))
-        };
-        match &decision {
-            Decision::Accept => {
-                let b = ev.parsed.as_ref();
-                tx.execute(
-                    "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
-                        session_id, case_id, visit_id, appointment_id, body, signature)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    rusqlite::params![
-                        ev.id, device.id, ev.seq, b.map(|b| b.officer.clone()), b.map(|b| b.kind.clone()),
-                        b.map(|b| b.recorded_at_ms), now, b.and_then(|b| b.supersedes.clone()),
-                        ev.field("session_id"), ev.field("case_id"), ev.field("visit_id"), ev.field("appointment_id"),
-                        ev.body, ev.signature
-                    ],
-                )?;
-                tx.execute(
-                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status) VALUES (?1, ?2, ?3, ?4, 'accepted')",
-                    rusqlite::params![device.id, ev.seq, ev.id, ev.hash],
-                )?;
-                if b.is_some_and(|b| b.kind == "upw.outcome_recorded") {
-                    if let Some(appt) = ev.field("appointment_id") {
-                        let mut s = tx.prepare_cached(
-                            "SELECT event_id FROM events WHERE appointment_id = ?1 AND kind = 'upw.outcome_recorded' AND device_id <> ?2",
-                        )?;
-                        let others: Vec<String> = s
-                            .query_map([&appt, &device.id], |r| r.get(0))?
-                            .collect::<Result<_, _>>()?;
-                        for other in others {
-                            tx.execute(
-                                "INSERT OR IGNORE INTO conflicts (kind, subject, event_a, event_b, created_ms) VALUES ('outcome', ?1, ?2, ?3, ?4)",
-                                rusqlite::params![appt, other, ev.id, now],
-                            )?;
-                        }
-                    }
-                }
-                last_seq = i64::try_from(ev.seq).unwrap_or(i64::MAX);
-                last_hash = ev.hash.clone();
-            }
-            Decision::Refuse(reason) if ev.seq == u64::try_from(last_seq).unwrap_or(0) + 1 => {
-                tx.execute(
-                    "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason) VALUES (?1, ?2, ?3, ?4, 'rejected', ?5)",
-                    rusqlite::params![device.id, ev.seq, ev.id, ev.hash, reason.as_str()],
-                )?;
-                last_seq = i64::try_from(ev.seq).unwrap_or(i64::MAX);
-                last_hash = ev.hash.clone();
-            }
-            Decision::Gap { expected } => gap = Some(*expected),
-            Decision::Refuse(_) | Decision::Duplicate => {}
-        }
-        results.push(PushResult {
-            id: ev.id.clone(),
-            seq: ev.seq,
-            outcome: outcome(&decision),
-        });
-    }
-    tx.execute(
-        "UPDATE devices SET last_seq = ?2, last_hash = ?3, last_sync_ms = ?4 WHERE id = ?1",
-        rusqlite::params![device.id, last_seq, last_hash, now],
-    )?;
-    tx.commit()?;
-    Ok(results)
-}
-
-/// An event refused before (its answer lost on the way) is refused again
-/// with the same reason, never reported as a duplicate: the device must
-/// quarantine it, not acknowledge it.
-fn refused_before(reason: Option<&str>) -> Option<Decision> {
-    reason
-        .and_then(fieldbook_core::sync::protocol::RejectReason::parse)
-        .map(Decision::Refuse)
-}
-
-async fn in_scope_pg(
-    tx: &deadpool_postgres::Transaction<'_>,
-    device: &DeviceRow,
-    ev: &Incoming,
-    batch: &[Incoming],
-) -> R<bool> {
-    let audience = |entity: &'static str, id: String| async move {
-        Ok::<bool, DbError>(
-            tx.query_opt(
-                "SELECT 1 FROM reference_audience WHERE entity = $1 AND id = $2 AND officer_id = $3",
-                &[&entity, &id, &device.officer_id],
-            )
-            .await?
-            .is_some(),
-        )
-    };
-    Ok(match scope_need(ev) {
-        ScopeNeed::None => true,
-        ScopeNeed::Missing => false,
-        ScopeNeed::Session(s) => audience("upw_session", s).await?,
-        ScopeNeed::Case(c) => audience("hv_case", c).await?,
-        ScopeNeed::Visit(v) => {
-            started_in(batch, ev, &v)
-                || tx
-                    .query_opt(
-                        "SELECT 1 FROM events WHERE visit_id = $1 AND device_id = $2 AND kind = 'visit.started'",
-                        &[&v, &device.id],
-                    )
-                    .await?
-                    .is_some()
-        }
-    })
-}
-
-async fn ingest_pg(
-    client: &mut deadpool_postgres::Object,
-    device: &DeviceRow,
-    events: &[Incoming],
-    now: i64,
-) -> R<Vec<PushResult>> {
-    let tx = client.transaction().await?;
-    // The row lock serialises this device's pushes across instances.
-    let row = tx
-        .query_one(
-            "SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE",
-            &[&device.id],
-        )
-        .await?;
-    let (mut last_seq, mut last_hash): (i64, String) = (row.get(0), row.get(1));
-    // One round trip for the ids already held, and one insert per table
-    // for the whole batch: per-event round trips dominate otherwise.
-    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-    let mut refused: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for r in tx
-        .query(
-            "SELECT event_id, reason FROM chain_links WHERE event_id = ANY($1)",
-            &[&ids],
-        )
-        .await?
-    {
-        let id: String = r.get(0);
-        if let Some(reason) = r.get::<_, Option<String>>(1) {
-            refused.insert(id.clone(), reason);
-        }
-        known.insert(id);
-    }
-    let mut ev_rows: Vec<&Incoming> = Vec::new();
-    let mut link = (
-        Vec::<i64>::new(),
-        Vec::<String>::new(),
-        Vec::<String>::new(),
-        Vec::<String>::new(),
-        Vec::<Option<String>>::new(),
-    );
-    let mut results = Vec::with_capacity(events.len());
-    let mut gap: Option<u64> = None;
-    for ev in events {
-        let seq = i64::try_from(ev.seq).unwrap_or(i64::MAX);
-        let decision = if let Some(expected) = gap {
-            Decision::Gap { expected }
-        } else {
-            let is_known = known.contains(&ev.id);
-            let last = u64::try_from(last_seq).unwrap_or(0);
-            let scope = if !is_known && ev.seq == last + 1 && ev.refused.is_none() {
-                in_scope_pg(&tx, device, ev, events).await?
-            } else {
-                true
-            };
-            refused_before(refused.get(&ev.id).map(String::as_str))
-                .unwrap_or_else(|| decide(ev, is_known, last, &last_hash, scope))
-        };
-        let advance = match &decision {
-            Decision::Accept => {
-                ev_rows.push(ev);
-                link.4.push(None);
-                link.3.push("accepted".into());
-                if ev
-                    .parsed
-                    .as_ref()
-                    .is_some_and(|b| b.kind == "upw.outcome_recorded")
-                {
-                    if let Some(appt) = ev.field("appointment_id") {
-                        let others = tx
-                            .query(
-                                "SELECT event_id FROM events WHERE appointment_id = $1 AND kind = 'upw.outcome_recorded' AND device_id <> $2",
-                                &[&appt, &device.id],
-                            )
-                            .await?;
-                        for other in others {
-                            let other: String = other.get(0);
-                            tx.execute(
-                                "INSERT INTO conflicts (kind, subject, event_a, event_b, created_ms) VALUES ('outcome', $1, $2, $3, $4)
-                                 ON CONFLICT DO NOTHING",
-                                &[&appt, &other, &ev.id, &now],
-                            )
-                            .await?;
-                        }
-                    }
-                }
-                true
-            }
-            Decision::Refuse(reason) if ev.seq == u64::try_from(last_seq).unwrap_or(0) + 1 => {
-                link.4.push(Some(reason.as_str().to_owned()));
-                link.3.push("rejected".into());
-                true
-            }
-            Decision::Gap { expected } => {
-                gap = Some(*expected);
-                false
-            }
-            Decision::Refuse(_) | Decision::Duplicate => false,
-        };
-        if advance {
-            link.0.push(seq);
-            link.1.push(ev.id.clone());
-            link.2.push(ev.hash.clone());
-            known.insert(ev.id.clone());
-            last_seq = seq;
-            last_hash = ev.hash.clone();
-        }
-        results.push(PushResult {
-            id: ev.id.clone(),
-            seq: ev.seq,
-            outcome: outcome(&decision),
-        });
-    }
-    if !ev_rows.is_empty() {
-        let col = |f: &dyn Fn(&Incoming) -> Option<String>| {
-            ev_rows
-                .iter()
-                .map(|e| f(e))
-                .collect::<Vec<Option<String>>>()
-        };
-        let event_ids: Vec<String> = ev_rows.iter().map(|e| e.id.clone()).collect();
-        let seqs: Vec<i64> = ev_rows
-            .iter()
-            .map(|e| i64::try_from(e.seq).unwrap_or(i64::MAX))
-            .collect();
-        let officers = col(&|e| e.parsed.as_ref().map(|b| b.officer.clone()));
-        let kinds = col(&|e| e.parsed.as_ref().map(|b| b.kind.clone()));
-        let recorded: Vec<Option<i64>> = ev_rows
-            .iter()
-            .map(|e| e.parsed.as_ref().map(|b| b.recorded_at_ms))
-            .collect();
-        let supersedes = col(&|e| e.parsed.as_ref().and_then(|b| b.supersedes.clone()));
-        let sessions = col(&|e| e.field("session_id"));
-        let cases = col(&|e| e.field("case_id"));
-        let visits = col(&|e| e.field("visit_id"));
-        let appointments = col(&|e| e.field("appointment_id"));
-        let bodies: Vec<String> = ev_rows.iter().map(|e| e.body.clone()).collect();
-        let sigs: Vec<String> = ev_rows.iter().map(|e| e.signature.clone()).collect();
-        tx.execute(
-            "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
-                session_id, case_id, visit_id, appointment_id, body, signature)
-             SELECT e, $2, s, o, k, r, $3, sup, ses, c, v, a, b, sig
-               FROM UNNEST($1::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
-                           $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-                 AS t(e, s, o, k, r, sup, ses, c, v, a, b, sig)",
-            &[&event_ids, &device.id, &now, &seqs, &officers, &kinds, &recorded, &supersedes, &sessions, &cases, &visits, &appointments, &bodies, &sigs],
-        )
-        .await?;
-    }
-    if !link.0.is_empty() {
-        tx.execute(
-            "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason)
-             SELECT $1, s, e, h, st, r FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(s, e, h, st, r)",
-            &[&device.id, &link.0, &link.1, &link.2, &link.3, &link.4],
-        )
-        .await?;
-    }
-    tx.execute(
-        "UPDATE devices SET last_seq = $2, last_hash = $3, last_sync_ms = $4 WHERE id = $1",
-        &[&device.id, &last_seq, &last_hash, &now],
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(results)
 }

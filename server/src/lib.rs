@@ -8,10 +8,15 @@
 //! several instances can serve one PostgreSQL behind a load balancer.
 
 pub mod api;
+pub mod cli;
 pub mod db;
+pub mod ingest;
 pub mod model;
 pub mod office;
+pub mod openapi;
+pub mod payload;
 pub mod schema;
+pub mod storage;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -19,9 +24,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
-
-/// The OpenAPI document for the whole HTTP API.
-pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +83,7 @@ impl RunningServer {
 pub async fn start(
     config: ServerConfig,
 ) -> Result<RunningServer, Box<dyn std::error::Error + Send + Sync>> {
-    let db = match &config.storage {
-        Storage::Sqlite(path) => db::Db::open_sqlite(path).await?,
-        Storage::Postgres(url) => db::Db::open_postgres(url).await?,
-    };
+    let db = db::Db::open(&config.storage).await?;
     let state = api::AppState {
         db,
         office_token: Arc::new(config.office_token.clone()),

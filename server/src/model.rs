@@ -1,8 +1,8 @@
-//! The server's view of devices and incoming events, and the decision the
-//! chain rules make for each event — shared by both storage backends.
+//! The server's view of devices and incoming events, and the checks an
+//! event gets before the database is consulted (signature, format, clock).
 
 use fieldbook_core::events::{EventBody, SignedEvent};
-use fieldbook_core::sync::protocol::{PushEvent, PushOutcome, RejectReason, Role};
+use fieldbook_core::sync::protocol::{PushEvent, RejectReason, Role};
 
 /// A device as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,108 +99,6 @@ impl Incoming {
         out.parsed = Some(body);
         out
     }
-
-    /// A payload field as text.
-    pub fn field(&self, name: &str) -> Option<String> {
-        self.parsed
-            .as_ref()
-            .and_then(|b| b.payload.get(name))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    }
-}
-
-/// What the chain rules say about the next event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Store it.
-    Accept,
-    /// Already stored.
-    Duplicate,
-    /// An earlier event is missing: answer Retry and stop.
-    Gap { expected: u64 },
-    /// Record the link as refused (and advance the chain) with this reason.
-    Refuse(RejectReason),
-}
-
-/// Applies the chain rules given the office's position.
-pub fn decide(
-    ev: &Incoming,
-    known: bool,
-    last_seq: u64,
-    last_hash: &str,
-    in_scope: bool,
-) -> Decision {
-    if known {
-        return Decision::Duplicate;
-    }
-    if ev.seq <= last_seq {
-        return Decision::Refuse(RejectReason::ChainBroken);
-    }
-    if ev.seq != last_seq + 1 {
-        return Decision::Gap {
-            expected: last_seq + 1,
-        };
-    }
-    if let Some(r) = ev.refused {
-        return Decision::Refuse(r);
-    }
-    let prev_ok = ev.parsed.as_ref().is_some_and(|b| b.prev_hash == last_hash);
-    if !prev_ok {
-        return Decision::Refuse(RejectReason::ChainBroken);
-    }
-    if !in_scope {
-        return Decision::Refuse(RejectReason::OutOfScope);
-    }
-    Decision::Accept
-}
-
-/// The wire outcome of a decision.
-pub fn outcome(d: &Decision) -> PushOutcome {
-    match d {
-        Decision::Accept => PushOutcome::Accepted,
-        Decision::Duplicate => PushOutcome::Duplicate,
-        Decision::Gap { expected } => PushOutcome::Retry {
-            expected_seq: *expected,
-        },
-        Decision::Refuse(r) => PushOutcome::Rejected { reason: *r },
-    }
-}
-
-/// Which reference item an event must be in scope for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScopeNeed {
-    /// Nothing (access log, device-wide events).
-    None,
-    /// An unpaid work session in the officer's audience.
-    Session(String),
-    /// A case in the officer's audience.
-    Case(String),
-    /// A visit this device started (earlier or in this batch).
-    Visit(String),
-    /// A field the kind requires is missing.
-    Missing,
-}
-
-/// What scope an event needs.
-pub fn scope_need(ev: &Incoming) -> ScopeNeed {
-    let Some(body) = &ev.parsed else {
-        return ScopeNeed::None;
-    };
-    let need = |field: &str, f: fn(String) -> ScopeNeed| match ev.field(field) {
-        Some(v) => f(v),
-        None => ScopeNeed::Missing,
-    };
-    let kind = body.kind.as_str();
-    if kind.starts_with("upw.") {
-        need("session_id", ScopeNeed::Session)
-    } else if kind == "visit.started" || kind == "visit.recorded" {
-        need("case_id", ScopeNeed::Case)
-    } else if kind.starts_with("visit.") {
-        need("visit_id", ScopeNeed::Visit)
-    } else {
-        ScopeNeed::None
-    }
 }
 
 /// Role names as stored.
@@ -217,63 +115,6 @@ pub fn parse_role(text: &str) -> Role {
         Role::Supervisor
     } else {
         Role::ProbationOfficer
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn incoming(seq: u64, prev: &str) -> Incoming {
-        let body: EventBody = serde_json::from_value(serde_json::json!({
-            "format": 1, "id": format!("{seq:032x}"), "device": "d", "seq": seq, "officer": "o",
-            "recorded_at_ms": 0, "utc_offset_min": 0, "monotonic_ms": 0, "kind": "k",
-            "payload": {}, "prev_hash": prev
-        }))
-        .expect("body");
-        Incoming {
-            id: body.id.clone(),
-            seq,
-            body: String::new(),
-            signature: String::new(),
-            hash: format!("h{seq}"),
-            parsed: Some(body),
-            refused: None,
-        }
-    }
-
-    #[test]
-    fn chain_decisions() {
-        assert_eq!(
-            decide(&incoming(1, "g"), false, 0, "g", true),
-            Decision::Accept
-        );
-        assert_eq!(
-            decide(&incoming(1, "g"), true, 1, "h1", true),
-            Decision::Duplicate
-        );
-        assert_eq!(
-            decide(&incoming(3, "h2"), false, 1, "h1", true),
-            Decision::Gap { expected: 2 }
-        );
-        assert_eq!(
-            decide(&incoming(2, "zz"), false, 1, "h1", true),
-            Decision::Refuse(RejectReason::ChainBroken)
-        );
-        assert_eq!(
-            decide(&incoming(2, "h1"), false, 1, "h1", false),
-            Decision::Refuse(RejectReason::OutOfScope)
-        );
-        assert_eq!(
-            decide(&incoming(1, "g"), false, 1, "h1", true),
-            Decision::Refuse(RejectReason::ChainBroken)
-        );
-        let mut bad = incoming(2, "h1");
-        bad.refused = Some(RejectReason::BadSignature);
-        assert_eq!(
-            decide(&bad, false, 1, "h1", true),
-            Decision::Refuse(RejectReason::BadSignature)
-        );
     }
 }
 

@@ -7,15 +7,19 @@ use std::collections::{BTreeMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
 use fieldbook_core::sync::protocol::Role;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::{now_ms, ApiFailure, ApiResult, AppState};
-use crate::db::StoredEvent;
+use crate::db::{ConflictRow, DeviceInfo, StoredEvent};
+use crate::openapi::{EntityDoc, ErrorDoc, OfficerIdText, RecordIdText, RoleDoc};
+use crate::payload::{kinds, outcome_of, safety_status_of, subject_of};
 
 /// Entities the office can send to devices.
 pub const ENTITIES: &[&str] = &[
@@ -27,25 +31,33 @@ pub const ENTITIES: &[&str] = &[
     "hv_scheduled",
 ];
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/office/officers", post(put_officer))
-        .route("/v1/office/officers/{id}/enrolment-codes", post(issue_code))
-        .route(
-            "/v1/office/reference/{entity}/{id}",
-            put(put_reference).delete(delete_reference),
-        )
-        .route("/v1/office/import/{entity}", post(import_csv))
-        .route("/v1/office/devices", get(devices))
-        .route("/v1/office/devices/{id}/revoke", post(revoke))
-        .route("/v1/office/reset-epoch", post(reset_epoch))
-        .route("/v1/office/events", get(events))
-        .route("/v1/office/attendance", get(attendance))
-        .route("/v1/office/ledgers", get(ledgers))
-        .route("/v1/office/enforcement", get(enforcement))
-        .route("/v1/office/visits", get(visits))
-        .route("/v1/office/alerts", get(alerts))
-        .route("/v1/office/conflicts", get(conflicts))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_officer))
+        .routes(routes!(issue_code))
+        .routes(routes!(put_reference, delete_reference))
+        .routes(routes!(import_csv))
+        .routes(routes!(devices))
+        .routes(routes!(revoke))
+        .routes(routes!(reset_epoch))
+        .routes(routes!(events))
+        .routes(routes!(attendance))
+        .routes(routes!(ledgers))
+        .routes(routes!(enforcement))
+        .routes(routes!(visits))
+        .routes(routes!(alerts))
+        .routes(routes!(conflicts))
+}
+
+/// Whether `id` is an officer id as documented
+/// ([`crate::openapi::OFFICER_ID_PATTERN`]).
+pub fn valid_officer_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'@' | b'-'))
 }
 
 /// SHA-256 of an enrolment code (only the hash is stored).
@@ -86,13 +98,32 @@ fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) 
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// An officer as the office sends it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = Officer)]
 struct OfficerBody {
+    /// Officer id.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")]
     id: String,
+    /// Display name (up to 200 characters).
+    #[schema(max_length = 200)]
     name: String,
+    /// Role.
+    #[schema(value_type = RoleDoc)]
     role: Role,
 }
 
+/// Creates or updates an officer.
+#[utoipa::path(post, path = "/v1/office/officers", tag = "office", security(("officeToken" = [])),
+    request_body = OfficerBody,
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 400, description = "Malformed body, id or name", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn put_officer(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -100,23 +131,32 @@ async fn put_officer(
 ) -> ApiResult<StatusCode> {
     office_auth(&state, &headers)?;
     let o: OfficerBody = json_body(&headers, &body)?;
-    if o.id.trim().is_empty() || o.id.len() > 64 || o.name.len() > 200 {
+    if !valid_officer_id(&o.id) || o.name.chars().count() > 200 {
         return Err(ApiFailure::bad(
             "malformed",
-            "officer id 1 to 64 characters, name up to 200",
+            "officer id 1 to 64 of A-Z a-z 0-9 . _ @ - (starting with a letter or digit), name up to 200 characters",
         ));
     }
     state.db.upsert_officer(&o.id, &o.name, o.role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn issue_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    office_auth(&state, &headers)?;
-    if !state.db.officer_exists(&id).await? {
+/// A one-time enrolment code as issued (the code itself is shown once).
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    /// The code the officer types into the app.
+    pub code: String,
+    /// When it stops working, ms since the epoch.
+    pub expires_ms: i64,
+}
+
+/// How long an enrolment code stays valid.
+pub const CODE_LIFETIME_MS: i64 = 72 * 3_600_000;
+
+/// Issues a one-time code for `officer_id` (only its hash is stored); the
+/// API and the `enrolment-code` command both come here.
+pub async fn issue_enrolment_code(db: &crate::db::Db, officer_id: &str) -> ApiResult<IssuedCode> {
+    if !db.officer_exists(officer_id).await? {
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
             "unknown_officer",
@@ -132,12 +172,41 @@ async fn issue_code(
         )
     })?;
     let code = hex::encode(raw).to_uppercase();
-    let expires_ms = now_ms() + 72 * 3_600_000;
-    state
-        .db
-        .create_code(&id, &code_hash(&code), expires_ms)
+    let expires_ms = now_ms() + CODE_LIFETIME_MS;
+    db.create_code(officer_id, &code_hash(&code), expires_ms)
         .await?;
-    Ok(Json(json!({ "code": code, "expires_ms": expires_ms })))
+    Ok(IssuedCode { code, expires_ms })
+}
+
+/// A code as the API answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeIssued {
+    /// The one-time code (20 hex digits), shown only now.
+    pub code: String,
+    /// When it stops working, ms since the epoch.
+    pub expires_ms: i64,
+}
+
+/// Issues a one-time enrolment code (72 hours) for an officer.
+#[utoipa::path(post, path = "/v1/office/officers/{id}/enrolment-codes", tag = "office", security(("officeToken" = [])),
+    params(("id" = OfficerIdText, Path, description = "Officer id")),
+    responses(
+        (status = 200, description = "Issued; only its hash is stored", body = CodeIssued),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 404, description = "No such officer", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn issue_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CodeIssued>> {
+    office_auth(&state, &headers)?;
+    let issued = issue_enrolment_code(&state.db, &id).await?;
+    Ok(Json(CodeIssued {
+        code: issued.code,
+        expires_ms: issued.expires_ms,
+    }))
 }
 
 /// Validates an item by reading it as the core's own type.
@@ -182,26 +251,67 @@ fn check_id(id: &str) -> ApiResult<()> {
         .map_err(|_| ApiFailure::bad("malformed", "id must be 32 lowercase hex digits"))
 }
 
-#[derive(Debug, Deserialize)]
+/// A reference item and who receives it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ReferenceItem)]
 struct ReferenceBody {
+    /// The entity as the core's model (`fieldbook_core::unpaid_work::model`,
+    /// `fieldbook_core::home_visits::model`); checked by reading it as that
+    /// type, 400 `invalid_reference` when it does not read.
+    #[schema(value_type = Object)]
     data: Value,
+    /// Officers who receive it.
     audience: Vec<String>,
+    /// Officers who receive it restricted (CRN only: name and photo removed).
     #[serde(default)]
     restricted_for: Vec<String>,
 }
 
+/// The pull cursor a write was given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CursorAnswer {
+    /// Cursor.
+    pub cursor: i64,
+}
+
+/// Creates or replaces a reference item.
+#[utoipa::path(put, path = "/v1/office/reference/{entity}/{id}", tag = "office", security(("officeToken" = [])),
+    params(("entity" = EntityDoc, Path, description = "Entity"), ("id" = RecordIdText, Path, description = "Record id")),
+    request_body = ReferenceBody,
+    responses(
+        (status = 200, description = "Stored", body = CursorAnswer),
+        (status = 400, description = "Malformed id or body, or data that does not validate as the entity", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 404, description = "No such entity", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn put_reference(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((entity, id)): Path<(String, String)>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CursorAnswer>> {
     office_auth(&state, &headers)?;
+    known_entity(&entity)?;
     check_id(&id)?;
     let item: ReferenceBody = json_body(&headers, &body)?;
     validate(&entity, &item.data)?;
     let cursor = write_item(&state, &entity, &id, item).await?;
-    Ok(Json(json!({ "cursor": cursor })))
+    Ok(Json(CursorAnswer { cursor }))
+}
+
+fn known_entity(entity: &str) -> ApiResult<()> {
+    if ENTITIES.contains(&entity) {
+        Ok(())
+    } else {
+        Err(ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "unknown_entity",
+            "no such entity",
+        ))
+    }
 }
 
 async fn write_item(
@@ -224,22 +334,26 @@ async fn write_item(
         .await?)
 }
 
+/// Deletes a reference item (devices drop it at their next pull).
+#[utoipa::path(delete, path = "/v1/office/reference/{entity}/{id}", tag = "office", security(("officeToken" = [])),
+    params(("entity" = EntityDoc, Path, description = "Entity"), ("id" = RecordIdText, Path, description = "Record id")),
+    responses(
+        (status = 200, description = "Deleted (or never held)", body = CursorAnswer),
+        (status = 400, description = "Malformed id", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 404, description = "No such entity", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn delete_reference(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((entity, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CursorAnswer>> {
     office_auth(&state, &headers)?;
+    known_entity(&entity)?;
     check_id(&id)?;
-    if !ENTITIES.contains(&entity.as_str()) {
-        return Err(ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            "unknown_entity",
-            "no such entity",
-        ));
-    }
     let cursor = state.db.put_reference(&entity, &id, None, vec![]).await?;
-    Ok(Json(json!({ "cursor": cursor })))
+    Ok(Json(CursorAnswer { cursor }))
 }
 
 /// One CSV row: id, the item, its audience, who sees it restricted.
@@ -294,13 +408,37 @@ pub fn parse_csv(text: &str) -> Result<Vec<CsvItem>, String> {
     Ok(out)
 }
 
+/// How many items a CSV import stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Imported {
+    /// Rows stored.
+    pub imported: usize,
+}
+
+/// Imports reference items from CSV: columns `id`, `audience`,
+/// `restricted_for` (officer ids separated by `;`), then the entity's
+/// fields (`name:json` for JSON cells). Every row is validated first; one
+/// bad row rejects the file.
+#[utoipa::path(post, path = "/v1/office/import/{entity}", tag = "office", security(("officeToken" = [])),
+    params(("entity" = EntityDoc, Path, description = "Entity")),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "Every row stored", body = Imported),
+        (status = 400, description = "Not UTF-8 or CSV, or a row that does not validate (nothing stored)", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 404, description = "No such entity", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "Not text/csv", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn import_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(entity): Path<String>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Imported>> {
     office_auth(&state, &headers)?;
+    known_entity(&entity)?;
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -344,7 +482,7 @@ async fn import_csv(
         )
         .await?;
     }
-    Ok(Json(json!({ "imported": n })))
+    Ok(Json(Imported { imported: n }))
 }
 
 /// Removes what a restricted officer must not see: the name and photo.
@@ -360,14 +498,28 @@ pub fn restrict(entity: &str, v: &mut Value) {
     }
 }
 
-async fn devices(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// Every enrolled device.
+#[utoipa::path(get, path = "/v1/office/devices", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "Devices, oldest enrolment first", body = Vec<DeviceInfo>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn devices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<DeviceInfo>>> {
     office_auth(&state, &headers)?;
-    Ok(Json(Value::Array(state.db.devices().await?)))
+    Ok(Json(state.db.devices().await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// How to revoke.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = Revoke)]
 struct RevokeBody {
+    /// Whether the device may push what it holds before it shreds.
     #[serde(default = "yes")]
+    #[schema(default = true)]
     final_push_allowed: bool,
 }
 
@@ -375,6 +527,19 @@ fn yes() -> bool {
     true
 }
 
+/// Revokes a device; at its next sync it pushes (if allowed) and shreds.
+#[utoipa::path(post, path = "/v1/office/devices/{id}/revoke", tag = "office", security(("officeToken" = [])),
+    params(("id" = String, Path, description = "Device id")),
+    request_body(content = Option<RevokeBody>, description = "Optional; `final_push_allowed` defaults to true"),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Malformed body", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 404, description = "No such device", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "A body that is not JSON", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -382,13 +547,15 @@ async fn revoke(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     office_auth(&state, &headers)?;
+    // No body, or JSON `null`, means the defaults.
     let b: RevokeBody = if body.is_empty() {
-        RevokeBody {
-            final_push_allowed: true,
-        }
+        None
     } else {
-        json_body(&headers, &body)?
-    };
+        json_body::<Option<RevokeBody>>(&headers, &body)?
+    }
+    .unwrap_or(RevokeBody {
+        final_push_allowed: true,
+    });
     if state.db.revoke(&id, b.final_push_allowed, now_ms()).await? {
         tracing::warn!(device = %id, "device revoked");
         Ok(StatusCode::NO_CONTENT)
@@ -401,9 +568,70 @@ async fn revoke(
     }
 }
 
-async fn reset_epoch(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// The new data epoch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EpochAnswer {
+    /// Epoch.
+    pub epoch: String,
+}
+
+/// Starts a new data epoch: every device drops and refetches its reference data.
+#[utoipa::path(post, path = "/v1/office/reset-epoch", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "The new epoch", body = EpochAnswer),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn reset_epoch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<EpochAnswer>> {
     office_auth(&state, &headers)?;
-    Ok(Json(json!({ "epoch": state.db.new_epoch().await? })))
+    Ok(Json(EpochAnswer {
+        epoch: state.db.new_epoch().await?,
+    }))
+}
+
+/// A stored event as the office reads it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfficeEvent {
+    /// Event id.
+    pub event_id: String,
+    /// Device.
+    pub device_id: String,
+    /// Sequence number on that device.
+    pub seq: i64,
+    /// Officer.
+    pub officer_id: String,
+    /// Kind (`upw.outcome_recorded`, `visit.recorded`, …).
+    pub kind: String,
+    /// Device time, ms.
+    pub recorded_ms: i64,
+    /// Server time, ms.
+    pub received_ms: i64,
+    /// The event it corrects.
+    pub supersedes: Option<String>,
+    /// The captured facts, as the device signed them (any JSON: the
+    /// server stores what a newer device sends).
+    pub payload: Value,
+    /// Why it corrects `supersedes` (null otherwise), as signed.
+    pub reason: Value,
+}
+
+fn office_event(e: &StoredEvent) -> OfficeEvent {
+    let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+    OfficeEvent {
+        event_id: e.event_id.clone(),
+        device_id: e.device_id.clone(),
+        seq: e.seq,
+        officer_id: e.officer_id.clone(),
+        kind: e.kind.clone(),
+        recorded_ms: e.recorded_ms,
+        received_ms: e.received_ms,
+        supersedes: e.supersedes.clone(),
+        payload: body.get("payload").cloned().unwrap_or(Value::Null),
+        reason: body.get("reason").cloned().unwrap_or(Value::Null),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -418,31 +646,41 @@ fn big() -> i64 {
     100_000
 }
 
-fn event_json(e: &StoredEvent) -> Value {
-    let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
-    json!({
-        "event_id": e.event_id, "device_id": e.device_id, "seq": e.seq, "officer_id": e.officer_id,
-        "kind": e.kind, "recorded_ms": e.recorded_ms, "received_ms": e.received_ms,
-        "supersedes": e.supersedes, "payload": body.get("payload").cloned().unwrap_or(Value::Null),
-        "reason": body.get("reason").cloned().unwrap_or(Value::Null),
-    })
-}
-
+/// Stored events whose kind starts with a prefix, in arrival order.
+#[utoipa::path(get, path = "/v1/office/events", tag = "office", security(("officeToken" = [])),
+    params(
+        ("prefix" = Option<String>, Query, description = "Kind prefix (default: every kind)"),
+        ("limit" = Option<i64>, Query, description = "At most this many, clamped to 1..=1000000 (default 100000)"),
+    ),
+    responses(
+        (status = 200, description = "Events", body = Vec<OfficeEvent>),
+        (status = 400, description = "A query that does not parse", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<EventsQuery>,
-) -> ApiResult<Json<Value>> {
+    uri: Uri,
+) -> ApiResult<Json<Vec<OfficeEvent>>> {
     office_auth(&state, &headers)?;
+    // Parsed after authentication: an unauthorised caller learns nothing.
+    let Query(q): Query<EventsQuery> =
+        Query::try_from_uri(&uri).map_err(|_| ApiFailure::bad("malformed", "bad query"))?;
     let events = state
         .db
         .events(&q.prefix, q.limit.clamp(1, 1_000_000))
         .await?;
-    Ok(Json(Value::Array(events.iter().map(event_json).collect())))
+    Ok(Json(events.iter().map(office_event).collect()))
 }
 
-/// The current (not superseded) events of a kind, keyed by a payload field.
-async fn current(state: &AppState, kind: &str, key: &str) -> ApiResult<BTreeMap<String, Value>> {
+/// The current (not superseded) events of a kind, keyed by the subject id
+/// `key` picks.
+async fn current(
+    state: &AppState,
+    kind: &str,
+    key: fn(&crate::payload::Subject) -> Option<String>,
+) -> ApiResult<BTreeMap<String, OfficeEvent>> {
     let events = state.db.events(kind, 1_000_000).await?;
     let superseded: HashSet<&str> = events
         .iter()
@@ -453,105 +691,211 @@ async fn current(state: &AppState, kind: &str, key: &str) -> ApiResult<BTreeMap<
         if e.kind != kind || superseded.contains(e.event_id.as_str()) {
             continue;
         }
-        let v = event_json(e);
-        if let Some(k) = v["payload"][key].as_str() {
-            out.insert(k.to_owned(), v);
+        let v = office_event(e);
+        if let Some(k) = key(&subject_of(&v.kind, &v.payload)) {
+            out.insert(k, v);
         }
     }
     Ok(out)
 }
 
-async fn attendance(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    office_auth(&state, &headers)?;
-    Ok(Json(Value::Array(
-        current(&state, "upw.outcome_recorded", "appointment_id")
-            .await?
-            .into_values()
-            .collect(),
-    )))
+async fn current_outcomes(state: &AppState) -> ApiResult<BTreeMap<String, OfficeEvent>> {
+    current(state, kinds::OUTCOME_RECORDED, |s| s.appointment_id.clone()).await
 }
 
-async fn enforcement(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// The current outcome of every appointment devices recorded.
+#[utoipa::path(get, path = "/v1/office/attendance", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "Outcome events, one per appointment", body = Vec<OfficeEvent>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn attendance(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<OfficeEvent>>> {
     office_auth(&state, &headers)?;
-    let items = current(&state, "upw.outcome_recorded", "appointment_id")
+    Ok(Json(
+        current_outcomes(&state).await?.into_values().collect(),
+    ))
+}
+
+/// An enforcement item a device flagged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnforcementItem {
+    /// Appointment.
+    pub appointment_id: Option<String>,
+    /// Requirement.
+    pub requirement_id: Option<String>,
+    /// Case reference.
+    pub crn: Option<String>,
+    /// Outcome code.
+    pub code: Option<String>,
+    /// The step the device flagged (`warning`, `breach_referral`), as the
+    /// device signed it.
+    pub step: Value,
+    /// Whether the device raised an alert, as signed.
+    pub raise_alert: Value,
+    /// Session date, as signed.
+    pub session_date: Value,
+    /// The outcome event.
+    pub event_id: String,
+}
+
+/// Open enforcement items from current outcomes.
+#[utoipa::path(get, path = "/v1/office/enforcement", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "Items", body = Vec<EnforcementItem>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn enforcement(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<EnforcementItem>>> {
+    office_auth(&state, &headers)?;
+    let items = current_outcomes(&state)
         .await?
         .into_values()
-        .filter(|v| !v["payload"]["enforcement_step"].is_null())
-        .map(|v| {
-            json!({ "appointment_id": v["payload"]["appointment_id"], "requirement_id": v["payload"]["requirement_id"],
-                    "crn": v["payload"]["crn"], "code": v["payload"]["code"], "step": v["payload"]["enforcement_step"],
-                    "raise_alert": v["payload"]["raise_alert"], "session_date": v["payload"]["session_date"],
-                    "event_id": v["event_id"] })
+        .filter_map(|v| {
+            let o = outcome_of(&v.payload);
+            if o.enforcement_step.is_null() {
+                return None;
+            }
+            Some(EnforcementItem {
+                appointment_id: o.appointment_id,
+                requirement_id: o.requirement_id,
+                crn: o.crn,
+                code: o.code,
+                step: o.enforcement_step,
+                raise_alert: o.raise_alert,
+                session_date: o.session_date,
+                event_id: v.event_id,
+            })
         })
         .collect();
-    Ok(Json(Value::Array(items)))
+    Ok(Json(items))
 }
 
-async fn ledgers(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// Minutes devices credited to one requirement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerRow {
+    /// Requirement (or the CRN when an outcome named none).
+    pub requirement_id: String,
+    /// Case reference.
+    pub crn: String,
+    /// Sum of the current outcomes' minutes.
+    pub minutes_credited_by_devices: i64,
+}
+
+/// Minutes credited by devices, per requirement.
+#[utoipa::path(get, path = "/v1/office/ledgers", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "One row per requirement", body = Vec<LedgerRow>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn ledgers(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<LedgerRow>>> {
     office_auth(&state, &headers)?;
     let mut sums: BTreeMap<String, (i64, String)> = BTreeMap::new();
-    for v in current(&state, "upw.outcome_recorded", "appointment_id")
-        .await?
-        .into_values()
-    {
-        let key = v["payload"]["requirement_id"]
-            .as_str()
-            .or(v["payload"]["crn"].as_str())
-            .unwrap_or("unknown")
-            .to_owned();
-        let entry = sums.entry(key).or_insert((
-            0,
-            v["payload"]["crn"].as_str().unwrap_or_default().to_owned(),
-        ));
-        entry.0 += v["payload"]["minutes_credited"].as_i64().unwrap_or(0);
+    for v in current_outcomes(&state).await?.into_values() {
+        let o = outcome_of(&v.payload);
+        let crn = o.crn.clone().unwrap_or_default();
+        let key = o
+            .requirement_id
+            .or(o.crn)
+            .unwrap_or_else(|| "unknown".to_owned());
+        let entry = sums.entry(key).or_insert((0, crn));
+        entry.0 += o.minutes_credited;
     }
-    Ok(Json(Value::Array(
+    Ok(Json(
         sums.into_iter()
-            .map(|(req, (minutes, crn))| json!({ "requirement_id": req, "crn": crn, "minutes_credited_by_devices": minutes }))
+            .map(|(requirement_id, (minutes, crn))| LedgerRow {
+                requirement_id,
+                crn,
+                minutes_credited_by_devices: minutes,
+            })
             .collect(),
-    )))
+    ))
 }
 
-async fn visits(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// The current record of every home visit.
+#[utoipa::path(get, path = "/v1/office/visits", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "Visit records, one per visit", body = Vec<OfficeEvent>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn visits(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<OfficeEvent>>> {
     office_auth(&state, &headers)?;
-    Ok(Json(Value::Array(
-        current(&state, "visit.recorded", "visit_id")
+    Ok(Json(
+        current(&state, kinds::VISIT_RECORDED, |s| s.visit_id.clone())
             .await?
             .into_values()
             .collect(),
-    )))
+    ))
 }
 
-async fn alerts(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// Visits whose latest lone-worker state is overdue, escalated or an alert.
+#[utoipa::path(get, path = "/v1/office/alerts", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "The latest safety event of each open visit", body = Vec<OfficeEvent>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn alerts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<OfficeEvent>>> {
     office_auth(&state, &headers)?;
-    let events = state.db.events("visit.safety", 1_000_000).await?;
-    let mut latest: BTreeMap<String, Value> = BTreeMap::new();
+    let events = state
+        .db
+        .events(kinds::VISIT_SAFETY_PREFIX, 1_000_000)
+        .await?;
+    let mut latest: BTreeMap<String, OfficeEvent> = BTreeMap::new();
     for e in &events {
-        let v = event_json(e);
-        if let Some(visit) = v["payload"]["visit_id"].as_str() {
-            latest.insert(visit.to_owned(), v);
+        let v = office_event(e);
+        if let Some(visit) = subject_of(&v.kind, &v.payload).visit_id {
+            latest.insert(visit, v);
         }
     }
     let open = latest
         .into_values()
         .filter(|v| {
             matches!(
-                v["payload"]["status"].as_str(),
+                safety_status_of(&v.payload).as_deref(),
                 Some("overdue" | "escalated" | "alert")
             )
         })
         .collect();
-    Ok(Json(Value::Array(open)))
+    Ok(Json(open))
 }
 
-async fn conflicts(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+/// Conflicts between devices (both events are kept).
+#[utoipa::path(get, path = "/v1/office/conflicts", tag = "office", security(("officeToken" = [])),
+    responses(
+        (status = 200, description = "Conflicts, oldest first", body = Vec<ConflictRow>),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn conflicts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<ConflictRow>>> {
     office_auth(&state, &headers)?;
-    Ok(Json(Value::Array(state.db.conflicts().await?)))
+    Ok(Json(state.db.conflicts().await?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn csv_rows_become_items() {

@@ -85,9 +85,11 @@ class Server(private val dir: File, port: Int = 0) {
 
     init {
         val bin = System.getProperty("fieldbook.server") ?: error("fieldbook.server not set")
-        process = ProcessBuilder(bin, "--listen", "127.0.0.1:$port", "--db", File(dir, "office.db").path, "--office-token", TOKEN)
+        val builder = ProcessBuilder(bin, "--listen", "127.0.0.1:$port", "--db", File(dir, "office.db").path)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start()
+        // The office token comes from the environment, never the command line.
+        builder.environment()["FIELDBOOK_OFFICE_TOKEN"] = TOKEN
+        process = builder.start()
         val line = process.inputStream.bufferedReader().readLine() ?: error("server printed nothing")
         url = line.removePrefix("listening on ").trim()
     }

@@ -1,12 +1,14 @@
 //! The server on PostgreSQL: a throwaway cluster from the installed
 //! PostgreSQL 15 binaries, two server instances on one database serving
-//! devices concurrently, and the fault scenarios against it.
+//! devices concurrently, outcome conflicts raced through two instances,
+//! and the fault scenarios against it.
 
 use fieldbook_core::events::EventDraft;
 use fieldbook_e2e::harness::*;
 use fieldbook_e2e::pg::PgCluster;
 use fieldbook_server::Storage;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_one_database_exactly_once() {
@@ -100,4 +102,149 @@ async fn fault_scenarios_on_postgres() {
             .load(std::sync::atomic::Ordering::Relaxed)
             > 0
     );
+}
+
+fn rid() -> String {
+    fieldbook_core::ids::RecordId::random()
+        .expect("rng")
+        .to_string()
+}
+
+/// Two supervisors' devices, each pushing to its own instance at the same
+/// moment, record outcomes for the same appointments: every cross-device
+/// pair of outcomes on one appointment must be raised as a conflict (a
+/// plain read under the device row lock alone misses pairs whose
+/// transactions overlap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_outcomes_through_two_instances_all_raise_conflicts() {
+    let pg = PgCluster::start().expect("PostgreSQL 15 must be installed for this test");
+    let a = server(Storage::Postgres(pg.url.clone())).await;
+    let b = server(Storage::Postgres(pg.url.clone())).await;
+    let office = Office::new(a.addr);
+    office.officer("sup-1", "supervisor").await;
+    let project = rid();
+    let days = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+    office
+        .reference(
+            "upw_project",
+            &project,
+            json!({ "code": "P1", "name": "Park", "project_type": "group_placement", "travel_time_eligible": false,
+                    "address": "Park Road", "beneficiary": "Council", "site_contact": "Office", "hi_vis_required": true,
+                    "hazards": "", "risk_notes": "", "available_days": days, "available_from": "00:00:00",
+                    "available_until": "23:59:00" }),
+            &["sup-1"],
+            &[],
+        )
+        .await;
+    let session = rid();
+    office
+        .reference(
+            "upw_session",
+            &session,
+            json!({ "project_id": project, "date": "2026-11-23", "planned_start": "09:00:00", "planned_end": "17:00:00",
+                    "supervisor_id": "sup-1", "pick_up_point": null, "pick_up_time": null }),
+            &["sup-1"],
+            &[],
+        )
+        .await;
+    let appointments: Vec<String> = (0..6).map(|_| rid()).collect();
+    let urls = [format!("http://{}", a.addr), format!("http://{}", b.addr)];
+    let rounds = 25usize;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let mut tasks = Vec::new();
+    for (d, url) in urls.iter().enumerate() {
+        let (office, url, barrier) = (office.clone(), url.clone(), barrier.clone());
+        let (session, appointments) = (session.clone(), appointments.clone());
+        tasks.push(tokio::spawn(async move {
+            let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+            phone.sync().await.expect("first sync");
+            for round in 0..rounds {
+                // Two appointments a round, the same two on both devices.
+                for k in 0..2 {
+                    let appt = &appointments[(round + k) % appointments.len()];
+                    phone
+                        .store
+                        .append(EventDraft::new(
+                            "upw.outcome_recorded",
+                            json!({ "session_id": session, "appointment_id": appt, "code": if d == 0 { "ATTC" } else { "UACP" } }),
+                        ))
+                        .expect("append");
+                }
+                // Both devices push at the same moment, each to its instance.
+                barrier.wait().await;
+                phone.sync().await.expect("sync");
+            }
+            assert_eq!(phone.store.pending_count().expect("pending"), 0);
+            phone
+                .client
+                .state()
+                .expect("state")
+                .expect("enrolled")
+                .device_id
+        }));
+    }
+    let mut devices = Vec::new();
+    for t in tasks {
+        devices.push(t.await.expect("device task"));
+    }
+    // Every outcome, by appointment and device.
+    let events = office
+        .get("/v1/office/events?prefix=upw.outcome_recorded")
+        .await;
+    let mut by: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for e in events.as_array().expect("array") {
+        let appt = e["payload"]["appointment_id"]
+            .as_str()
+            .expect("appt")
+            .to_owned();
+        let device = e["device_id"].as_str().expect("device").to_owned();
+        by.entry((appt, device))
+            .or_default()
+            .push(e["event_id"].as_str().expect("id").to_owned());
+    }
+    let total: usize = by.values().map(Vec::len).sum();
+    assert_eq!(total, 2 * rounds * 2, "every outcome stored once");
+    let mut expected = BTreeSet::new();
+    for appt in &appointments {
+        let none = Vec::new();
+        let xs = by.get(&(appt.clone(), devices[0].clone())).unwrap_or(&none);
+        let ys = by.get(&(appt.clone(), devices[1].clone())).unwrap_or(&none);
+        for x in xs {
+            for y in ys {
+                expected.insert((
+                    appt.clone(),
+                    x.clone().min(y.clone()),
+                    x.clone().max(y.clone()),
+                ));
+            }
+        }
+    }
+    assert!(!expected.is_empty());
+    let conflicts = office.get("/v1/office/conflicts").await;
+    let recorded: BTreeSet<(String, String, String)> = conflicts
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c: &Value| {
+            let (x, y) = (
+                c["event_a"].as_str().expect("a").to_owned(),
+                c["event_b"].as_str().expect("b").to_owned(),
+            );
+            (
+                c["subject"].as_str().expect("subject").to_owned(),
+                x.clone().min(y.clone()),
+                x.max(y),
+            )
+        })
+        .collect();
+    let missed: Vec<_> = expected.difference(&recorded).collect();
+    assert!(
+        missed.is_empty(),
+        "{} of {} cross-device pairs have no conflict recorded",
+        missed.len(),
+        expected.len()
+    );
+    assert_eq!(recorded.len(), expected.len(), "no conflict without a pair");
+    a.shutdown().await;
+    b.shutdown().await;
 }

@@ -3,6 +3,9 @@
 //! two devices (a Community Payback supervisor and a probation officer)
 //! that capture offline, brings the server back, syncs with visible
 //! progress, and prints what the office sees.
+//!
+//! `--office-db PATH` keeps the office database there afterwards (the API
+//! tester serves it as demonstration data).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -78,8 +81,7 @@ fn device(dir: &Path, name: &str, officer: &str, url: &str) -> Res<(Arc<Store>, 
     Ok((store, client))
 }
 
-async fn run(dir: &Path) -> Res<()> {
-    let db = dir.join("office.db");
+async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     let config = |listen| ServerConfig {
         listen,
         storage: Storage::Sqlite(db.clone()),
@@ -291,21 +293,23 @@ async fn run(dir: &Path) -> Res<()> {
         let items = v.as_array().cloned().unwrap_or_default();
         println!("{path}: {} item(s)", items.len());
         for item in items.iter().take(4) {
-            let p = &item["payload"];
-            let line = if p.is_object() {
-                format!(
-                    "{} crn={} code={} minutes={} step={}",
-                    item["kind"],
-                    p["crn"],
-                    p["code"]
-                        .as_str()
-                        .or(p["form"]["outcome"].as_str())
-                        .unwrap_or("-"),
-                    p["minutes_credited"],
-                    p["enforcement_step"]
-                )
-            } else {
-                item.to_string()
+            // Payload fields are read where the server reads them.
+            let line = match item.get("payload").filter(|p| p.is_object()) {
+                Some(p) => {
+                    let o = fieldbook_server::payload::outcome_of(p);
+                    let code = o
+                        .code
+                        .or_else(|| fieldbook_server::payload::visit_outcome_of(p))
+                        .unwrap_or_else(|| "-".into());
+                    format!(
+                        "{} crn={} code={code} minutes={} step={}",
+                        item["kind"],
+                        o.crn.unwrap_or_default(),
+                        o.minutes_credited,
+                        o.enforcement_step
+                    )
+                }
+                None => item.to_string(),
             };
             println!("    {line}");
         }
@@ -329,12 +333,22 @@ async fn run(dir: &Path) -> Res<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let kept = match args.as_slice() {
+        [] => None,
+        [flag, path] if flag == "--office-db" => Some(std::path::PathBuf::from(path)),
+        _ => {
+            eprintln!("usage: fieldbook-field-day [--office-db PATH]");
+            return ExitCode::from(2);
+        }
+    };
     let dir = std::env::temp_dir().join(format!("fieldbook-field-day-{}", std::process::id()));
     if std::fs::create_dir_all(&dir).is_err() {
         eprintln!("cannot create {}", dir.display());
         return ExitCode::FAILURE;
     }
-    let result = run(&dir).await;
+    let db = kept.unwrap_or_else(|| dir.join("office.db"));
+    let result = run(&dir, db).await;
     let _ = std::fs::remove_dir_all(&dir);
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,425 @@
+//! The `fieldbook-server` command line: `serve` (the default when no
+//! subcommand is given), `enrolment-code` and `migrate`.
+//!
+//! Secrets never travel on the command line, where other local users can
+//! read them (`ps`, shell history): the office token comes from the
+//! `FIELDBOOK_OFFICE_TOKEN` environment variable or from a file readable
+//! by its owner only, and a generated token is written to such a file,
+//! never printed. A PostgreSQL URL with a password belongs in
+//! `FIELDBOOK_DATABASE_URL` for the same reason.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{start, ServerConfig, Storage};
+
+/// Environment variable holding the office API's bearer token.
+pub const TOKEN_ENV: &str = "FIELDBOOK_OFFICE_TOKEN";
+/// Shortest office token accepted.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+const SECRETS_HELP: &str = "Secrets:
+  The office token is read from FIELDBOOK_OFFICE_TOKEN, else from the file
+  given by --office-token-file (owner-only permissions). When neither holds
+  one, `serve` generates a token and writes it to that file with mode 0600;
+  it is never printed. Put a PostgreSQL URL with a password in
+  FIELDBOOK_DATABASE_URL rather than on the command line.";
+
+/// Fieldbook's office sync server.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fieldbook-server",
+    version,
+    about = "Fieldbook's office sync server: device enrolment, signed push and pull, the office API.",
+    after_help = SECRETS_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no subcommand, the options of `serve`.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    #[command(after_help = SECRETS_HELP)]
+    Serve(ServeArgs),
+    /// Issue a one-time enrolment code (72 hours) for an officer; prints the
+    /// code, which the officer types into the app. Only its hash is stored.
+    EnrolmentCode(CodeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(StorageArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// SQLite database file (the default storage).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "FIELDBOOK_DB",
+        default_value = "fieldbook-office.db"
+    )]
+    db: PathBuf,
+    /// PostgreSQL instead of SQLite (postgres://…); takes precedence over --db.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "FIELDBOOK_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn storage(&self) -> Storage {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => Storage::Postgres(url.clone()),
+            _ => Storage::Sqlite(self.db.clone()),
+        }
+    }
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "FIELDBOOK_LISTEN",
+        default_value = "127.0.0.1:8787"
+    )]
+    listen: SocketAddr,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// File holding the office token (when FIELDBOOK_OFFICE_TOKEN is unset);
+    /// created with a new token, mode 0600, when missing.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "FIELDBOOK_OFFICE_TOKEN_FILE",
+        default_value = "fieldbook-office.token"
+    )]
+    office_token_file: PathBuf,
+    /// Certificate chain (PEM) to terminate TLS here; otherwise plain HTTP,
+    /// for loopback or behind a TLS proxy.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// Options of `enrolment-code`.
+#[derive(Debug, Clone, Args)]
+pub struct CodeArgs {
+    /// The officer the device will belong to.
+    #[arg(long, value_name = "ID")]
+    officer: String,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+/// Where the office token came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The environment variable.
+    Env,
+    /// An existing file.
+    File,
+    /// Generated now and written to the file.
+    Generated,
+}
+
+/// Finds the office token: the environment value if set, else the file's
+/// content, else a new random token written to the file (owner-only).
+pub fn office_token(
+    env_value: Option<String>,
+    file: &Path,
+) -> Result<(String, TokenSource), String> {
+    let check = |t: String, source| {
+        if t.len() < MIN_TOKEN_LEN {
+            Err(format!(
+                "the office token must be at least {MIN_TOKEN_LEN} characters"
+            ))
+        } else {
+            Ok((t, source))
+        }
+    };
+    if let Some(t) = env_value.filter(|t| !t.is_empty()) {
+        return check(t, TokenSource::Env);
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            refuse_shared(file)?;
+            check(text.trim().to_owned(), TokenSource::File)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut b = [0u8; 24];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                .map_err(|_| "the random source failed".to_owned())?;
+            let token = hex::encode(b);
+            write_private(file, &token)
+                .map_err(|e| format!("cannot write the office token file: {e}"))?;
+            Ok((token, TokenSource::Generated))
+        }
+        Err(e) => Err(format!("cannot read the office token file: {e}")),
+    }
+}
+
+#[cfg(unix)]
+fn refuse_shared(file: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read the office token file: {e}"))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "the office token file {} is readable by others (mode {:o}); chmod 600 it",
+            file.display(),
+            mode & 0o777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared(_file: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+fn write_private(file: &Path, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    // create_new: never overwrite a token someone else just wrote.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(file)?;
+    f.write_all(token.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+/// Parses the command line and runs the command; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fieldbook-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            None => serve(cli.serve).await,
+            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
+            Some(Command::Migrate(args)) => migrate(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("fieldbook-server: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let (office_token, source) =
+        office_token(std::env::var(TOKEN_ENV).ok(), &args.office_token_file)?;
+    if source == TokenSource::Generated {
+        // stderr: the first stdout line is the address, which callers read.
+        eprintln!(
+            "fieldbook-server: a new office token was written to {} (mode 0600)",
+            args.office_token_file.display()
+        );
+    }
+    let stop = stop_signal();
+    let tls = args.tls_cert.zip(args.tls_key);
+    let tls_on = tls.is_some();
+    let server = start(ServerConfig {
+        listen: args.listen,
+        storage: args.storage.storage(),
+        office_token,
+        tls,
+    })
+    .await
+    .map_err(|e| format!("cannot start: {e}"))?;
+    println!(
+        "listening on {}://{}",
+        if tls_on { "https" } else { "http" },
+        server.addr
+    );
+    stop.await;
+    eprintln!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and `kill` send). The
+/// handlers are installed when this is called, so call it before telling
+/// anyone the server is up: a signal sent right after would otherwise
+/// kill the process without a clean shutdown.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn open(storage: &StorageArgs) -> Result<crate::db::Db, String> {
+    crate::db::Db::open(&storage.storage())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))
+}
+
+async fn enrolment_code(args: CodeArgs) -> Result<(), String> {
+    let db = open(&args.storage).await?;
+    let issued = crate::office::issue_enrolment_code(&db, &args.officer)
+        .await
+        .map_err(|e| e.to_string())?;
+    let expires = chrono::DateTime::from_timestamp_millis(issued.expires_ms)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    println!("{}", issued.code);
+    eprintln!("one-time enrolment code; expires {expires}");
+    Ok(())
+}
+
+async fn migrate(args: StorageArgs) -> Result<(), String> {
+    open(&args).await?;
+    println!("schema is up to date");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fieldbook-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn serve_is_the_default_and_takes_the_old_flags() {
+        let cli = parse(&["--listen", "127.0.0.1:0", "--db", "x.db"]).expect("parse");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.listen.port(), 0);
+        assert_eq!(cli.serve.storage.storage(), Storage::Sqlite("x.db".into()));
+        let cli = parse(&["serve", "--database-url", "postgres://h/db"]).expect("parse");
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve expected")
+        };
+        assert_eq!(
+            args.storage.storage(),
+            Storage::Postgres("postgres://h/db".into())
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_taken_on_the_command_line() {
+        assert!(parse(&["--office-token", "0123456789abcdef0123"]).is_err());
+        assert!(parse(&["serve", "--office-token", "0123456789abcdef0123"]).is_err());
+    }
+
+    #[test]
+    fn tls_options_go_together_and_subcommands_parse() {
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).is_ok());
+        assert!(matches!(
+            parse(&["enrolment-code", "--officer", "sup-1", "--db", "x.db"])
+                .expect("parse")
+                .command,
+            Some(Command::EnrolmentCode(_))
+        ));
+        assert!(parse(&["enrolment-code"]).is_err(), "--officer is required");
+        assert!(matches!(
+            parse(&["migrate"]).expect("parse").command,
+            Some(Command::Migrate(_))
+        ));
+        for sub in [
+            &["--help"][..],
+            &["serve", "--help"],
+            &["enrolment-code", "--help"],
+            &["migrate", "--help"],
+        ] {
+            let e = parse(sub).expect_err("help exits");
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+        }
+    }
+
+    #[test]
+    fn the_token_comes_from_the_environment_or_a_private_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("token");
+        let long = "0123456789abcdef-env".to_owned();
+        assert_eq!(
+            office_token(Some(long.clone()), &file).expect("env"),
+            (long, TokenSource::Env)
+        );
+        assert!(!file.exists(), "an environment token writes nothing");
+        assert!(office_token(Some("short".into()), &file).is_err());
+        let (generated, source) = office_token(None, &file).expect("generated");
+        assert_eq!(source, TokenSource::Generated);
+        assert!(generated.len() >= MIN_TOKEN_LEN);
+        let (again, source) = office_token(None, &file).expect("read back");
+        assert_eq!(
+            (again.as_str(), source),
+            (generated.as_str(), TokenSource::File)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let err = office_token(None, &file).expect_err("shared file refused");
+            assert!(err.contains("readable by others"), "{err}");
+            assert!(!err.contains(&generated), "the error never shows the token");
+        }
+    }
+}

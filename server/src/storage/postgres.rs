@@ -1,0 +1,251 @@
+//! Ingest storage on PostgreSQL: reads the facts a batch needs and writes
+//! the plan, in one transaction, with one round trip per table.
+//!
+//! Several server instances share the database, so two locks make the
+//! decisions hold: the device's row (`FOR UPDATE`) serialises that
+//! device's pushes, and a transaction-scoped advisory lock per conflict
+//! subject (appointment) serialises pushes from different devices about
+//! the same subject. Facts are read only once both are held; under READ
+//! COMMITTED each later statement then sees every earlier holder's
+//! committed events, so no cross-device pair goes unrecorded.
+
+use std::collections::HashMap;
+
+use fieldbook_core::sync::protocol::PushResult;
+
+use crate::db::DbError;
+use crate::ingest::{decide_batch, Batch, ConflictSubject, Facts, Needs, Plan};
+use crate::payload::kinds;
+
+type R<T> = Result<T, DbError>;
+
+/// First key of the two-key advisory locks taken on conflict subjects
+/// ("FB" + 1). Two-key locks never collide with the one-key lock that
+/// guards schema creation.
+const SUBJECT_LOCK_SPACE: i32 = 0x4642_0001;
+
+/// The second advisory-lock key of a subject: 32 bits of SHA-256 over its
+/// kind and id. A collision only serialises two unrelated subjects.
+pub fn subject_lock_key(s: &ConflictSubject) -> i32 {
+    let mut input = Vec::with_capacity(s.kind.len() + s.id.len() + 1);
+    input.extend_from_slice(s.kind.as_bytes());
+    input.push(0);
+    input.extend_from_slice(s.id.as_bytes());
+    let d = ring::digest::digest(&ring::digest::SHA256, &input);
+    let b = d.as_ref();
+    i32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The lock keys for `subjects`, in ascending order without repeats: every
+/// transaction takes them in this one order, so none waits in a cycle.
+pub fn lock_keys(subjects: &[ConflictSubject]) -> Vec<i32> {
+    let mut keys: Vec<i32> = subjects.iter().map(subject_lock_key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+async fn read_facts(
+    tx: &deadpool_postgres::Transaction<'_>,
+    b: &Batch<'_>,
+    needs: &Needs,
+) -> R<Facts> {
+    // The row lock serialises this device's pushes across instances.
+    let row = tx
+        .query_one(
+            "SELECT last_seq, last_hash FROM devices WHERE id = $1 FOR UPDATE",
+            &[&b.device.id],
+        )
+        .await?;
+    let last_seq: i64 = row.get(0);
+    let mut facts = Facts {
+        last_seq: u64::try_from(last_seq).unwrap_or(0),
+        last_hash: row.get(1),
+        ..Facts::default()
+    };
+    let keys = lock_keys(&needs.subjects);
+    if !keys.is_empty() {
+        // One statement, the keys in array order (a function scan keeps
+        // it): the locks are taken one after the other, ascending.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            &[&SUBJECT_LOCK_SPACE, &keys],
+        )
+        .await?;
+    }
+    for r in tx
+        .query(
+            "SELECT event_id, reason FROM chain_links WHERE event_id = ANY($1)",
+            &[&needs.event_ids],
+        )
+        .await?
+    {
+        facts.known.insert(r.get(0), r.get(1));
+    }
+    if !needs.audience.is_empty() {
+        let entities: Vec<&str> = needs.audience.iter().map(|(e, _)| *e).collect();
+        let ids: Vec<&str> = needs.audience.iter().map(|(_, i)| i.as_str()).collect();
+        for r in tx
+            .query(
+                "SELECT a.entity, a.id FROM reference_audience a
+                   JOIN UNNEST($1::text[], $2::text[]) AS t(e, i) ON a.entity = t.e AND a.id = t.i
+                  WHERE a.officer_id = $3",
+                &[&entities, &ids, &b.device.officer_id],
+            )
+            .await?
+        {
+            let (entity, id): (String, String) = (r.get(0), r.get(1));
+            if let Some((e, _)) = needs
+                .audience
+                .iter()
+                .find(|(e, i)| *e == entity && *i == id)
+            {
+                facts.in_audience.insert((e, id));
+            }
+        }
+    }
+    if !needs.visits.is_empty() {
+        for r in tx
+            .query(
+                "SELECT DISTINCT visit_id FROM events WHERE visit_id = ANY($1) AND device_id = $2 AND kind = $3",
+                &[&needs.visits, &b.device.id, &kinds::VISIT_STARTED],
+            )
+            .await?
+        {
+            facts.visits_started.insert(r.get(0));
+        }
+    }
+    if !needs.subjects.is_empty() {
+        let ids: Vec<&str> = needs.subjects.iter().map(|s| s.id.as_str()).collect();
+        let by_id: HashMap<&str, &ConflictSubject> =
+            needs.subjects.iter().map(|s| (s.id.as_str(), s)).collect();
+        for r in tx
+            .query(
+                "SELECT appointment_id, event_id FROM events
+                  WHERE appointment_id = ANY($1) AND kind = $2 AND device_id <> $3
+                  ORDER BY appointment_id, received_ms, device_id, seq",
+                &[&ids, &kinds::OUTCOME_RECORDED, &b.device.id],
+            )
+            .await?
+        {
+            let appointment: String = r.get(0);
+            if let Some(s) = by_id.get(appointment.as_str()) {
+                facts
+                    .others_on
+                    .entry((*s).clone())
+                    .or_default()
+                    .push(r.get(1));
+            }
+        }
+    }
+    Ok(facts)
+}
+
+async fn write_plan(
+    tx: &deadpool_postgres::Transaction<'_>,
+    b: &Batch<'_>,
+    plan: &Plan<'_>,
+) -> R<()> {
+    if !plan.events.is_empty() {
+        let text = |f: &dyn Fn(&crate::ingest::NewEvent<'_>) -> Option<String>| {
+            plan.events.iter().map(f).collect::<Vec<Option<String>>>()
+        };
+        let event_ids: Vec<&str> = plan.events.iter().map(|e| e.event.id.as_str()).collect();
+        let seqs: Vec<i64> = plan
+            .events
+            .iter()
+            .map(|e| i64::try_from(e.event.seq).unwrap_or(i64::MAX))
+            .collect();
+        let officers = text(&|e| e.event.parsed.as_ref().map(|b| b.officer.clone()));
+        let kinds = text(&|e| e.event.parsed.as_ref().map(|b| b.kind.clone()));
+        let recorded: Vec<Option<i64>> = plan
+            .events
+            .iter()
+            .map(|e| e.event.parsed.as_ref().map(|b| b.recorded_at_ms))
+            .collect();
+        let supersedes = text(&|e| e.event.parsed.as_ref().and_then(|b| b.supersedes.clone()));
+        let sessions = text(&|e| e.subject.session_id.clone());
+        let cases = text(&|e| e.subject.case_id.clone());
+        let visits = text(&|e| e.subject.visit_id.clone());
+        let appointments = text(&|e| e.subject.appointment_id.clone());
+        let bodies: Vec<&str> = plan.events.iter().map(|e| e.event.body.as_str()).collect();
+        let sigs: Vec<&str> = plan
+            .events
+            .iter()
+            .map(|e| e.event.signature.as_str())
+            .collect();
+        tx.execute(
+            "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
+                session_id, case_id, visit_id, appointment_id, body, signature)
+             SELECT e, $2, s, o, k, r, $3, sup, ses, c, v, a, b, sig
+               FROM UNNEST($1::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+                           $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+                 AS t(e, s, o, k, r, sup, ses, c, v, a, b, sig)",
+            &[&event_ids, &b.device.id, &b.now, &seqs, &officers, &kinds, &recorded, &supersedes,
+              &sessions, &cases, &visits, &appointments, &bodies, &sigs],
+        )
+        .await?;
+    }
+    if !plan.links.is_empty() {
+        let seqs: Vec<i64> = plan.links.iter().map(|l| l.seq).collect();
+        let ids: Vec<&str> = plan.links.iter().map(|l| l.event_id.as_str()).collect();
+        let hashes: Vec<&str> = plan.links.iter().map(|l| l.hash.as_str()).collect();
+        let statuses: Vec<&str> = plan
+            .links
+            .iter()
+            .map(|l| {
+                if l.refused.is_some() {
+                    "rejected"
+                } else {
+                    "accepted"
+                }
+            })
+            .collect();
+        let reasons: Vec<Option<&str>> = plan
+            .links
+            .iter()
+            .map(|l| l.refused.map(|r| r.as_str()))
+            .collect();
+        tx.execute(
+            "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason)
+             SELECT $1, s, e, h, st, r FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(s, e, h, st, r)",
+            &[&b.device.id, &seqs, &ids, &hashes, &statuses, &reasons],
+        )
+        .await?;
+    }
+    if !plan.conflicts.is_empty() {
+        let kinds: Vec<&str> = plan.conflicts.iter().map(|c| c.subject.kind).collect();
+        let subjects: Vec<&str> = plan
+            .conflicts
+            .iter()
+            .map(|c| c.subject.id.as_str())
+            .collect();
+        let a: Vec<&str> = plan.conflicts.iter().map(|c| c.event_a.as_str()).collect();
+        let bb: Vec<&str> = plan.conflicts.iter().map(|c| c.event_b.as_str()).collect();
+        tx.execute(
+            "INSERT INTO conflicts (kind, subject, event_a, event_b, created_ms)
+             SELECT k, s, a, b, $5 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(k, s, a, b, n)
+              ORDER BY n
+             ON CONFLICT DO NOTHING",
+            &[&kinds, &subjects, &a, &bb, &b.now],
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE devices SET last_seq = $2, last_hash = $3, last_sync_ms = $4 WHERE id = $1",
+        &[&b.device.id, &plan.last_seq, &plan.last_hash, &b.now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ingests a batch in one transaction; one result per event.
+pub async fn ingest(client: &mut deadpool_postgres::Object, b: &Batch<'_>) -> R<Vec<PushResult>> {
+    let needs = Needs::of(b.events);
+    let tx = client.transaction().await?;
+    let facts = read_facts(&tx, b, &needs).await?;
+    let plan = decide_batch(facts, b.events);
+    write_plan(&tx, b, &plan).await?;
+    tx.commit().await?;
+    Ok(plan.results)
+}

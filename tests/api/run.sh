@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Property-based API tests: schemathesis (from PyPI, installed into
+# .tools/schemathesis by this script) against the /openapi.json a real
+# fieldbook-server serves on loopback, with the office's credential and the
+# field-day demonstration data (officers, reference data, devices, events).
+# Bounded: a few examples per operation and an overall timeout. Any failed
+# check fails the script. Downloads nothing at run time but pip packages.
+#
+#   FIELDBOOK_API_EXAMPLES  examples per operation (default 25)
+#   FIELDBOOK_API_SEED      repeat a run (schemathesis prints its seed)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SCHEMATHESIS_VERSION=4.32.5
+venv=.tools/schemathesis
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "== installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+cargo build -q -p fieldbook-server --bins
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== demonstration data (the field day, kept)"
+target/debug/fieldbook-field-day --office-db "$work/office.db" > "$work/field-day.log"
+
+# The office credential: a fresh token in an owner-only file for the
+# server, and in the environment for schemathesis's configuration.
+FIELDBOOK_OFFICE_TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+export FIELDBOOK_OFFICE_TOKEN
+(umask 077; printf '%s\n' "$FIELDBOOK_OFFICE_TOKEN" > "$work/token")
+
+env -u FIELDBOOK_OFFICE_TOKEN RUST_LOG=warn target/debug/fieldbook-server \
+  --listen 127.0.0.1:0 --db "$work/office.db" --office-token-file "$work/token" \
+  > "$work/server.out" 2> "$work/server.err" &
+server_pid=$!
+for _ in $(seq 1 100); do
+  grep -q '^listening on ' "$work/server.out" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.err"; exit 1; }
+  sleep 0.1
+done
+url=$(sed -n 's/^listening on //p' "$work/server.out" | head -1)
+[ -n "$url" ] || { echo "the server printed no address"; cat "$work/server.err"; exit 1; }
+echo "== schemathesis against $url/openapi.json"
+
+seed_args=()
+if [ -n "${FIELDBOOK_API_SEED:-}" ]; then seed_args=(--seed "$FIELDBOOK_API_SEED"); fi
+st() {
+  timeout 900 "$venv/bin/schemathesis" --config-file tests/api/schemathesis.toml run "$@" \
+    --phases examples,coverage,fuzzing \
+    --max-examples "${FIELDBOOK_API_EXAMPLES:-25}" \
+    --workers 2 \
+    --request-timeout 10 \
+    --no-color
+}
+st "$url/openapi.json" "${seed_args[@]}"
+
+# Negative control: the same checks against a copy of the document that
+# leaves out a status the server really answers (404 for an unknown
+# officer) must fail, or this script could not fail either.
+echo "== negative control: a document missing a real status must fail"
+python3 - "$url/openapi.json" "$work/openapi.json" <<'PY'
+import json, sys, urllib.request
+doc = json.load(urllib.request.urlopen(sys.argv[1]))
+path = sys.argv[2]
+del doc["paths"]["/v1/office/officers/{id}/enrolment-codes"]["post"]["responses"]["404"]
+json.dump(doc, open(path, "w"))
+PY
+if st "$work/openapi.json" --url "$url" --include-path '/v1/office/officers/{id}/enrolment-codes' > "$work/control.log" 2>&1; then
+  cat "$work/control.log"
+  echo "the negative control passed: the checks are not running"
+  exit 1
+fi
+grep -q "ST103 Undocumented status code" "$work/control.log" || { cat "$work/control.log"; echo "the negative control failed for another reason"; exit 1; }
+echo "negative control failed as it must"
