@@ -96,7 +96,13 @@ impl Incoming {
             out.parsed = Some(body);
             return refuse(out, RejectReason::TimestampInFuture);
         }
+        // A known kind must carry its typed payload; an unknown kind (a
+        // newer phone) is stored and reported, never mis-read.
+        let well_formed = fieldbook_core::events::Payload::parse(&body.kind, &body.payload).is_ok();
         out.parsed = Some(body);
+        if !well_formed {
+            return refuse(out, RejectReason::Malformed);
+        }
         out
     }
 }

@@ -616,11 +616,16 @@ pub struct OfficeEvent {
     pub payload: Value,
     /// Why it corrects `supersedes` (null otherwise), as signed.
     pub reason: Value,
+    /// Whether this server knows the kind: `false` for a newer phone's
+    /// event, which is stored whole and reported here, never mis-read.
+    pub known_kind: bool,
 }
 
 fn office_event(e: &StoredEvent) -> OfficeEvent {
     let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
+    let payload = body.get("payload").cloned().unwrap_or(Value::Null);
     OfficeEvent {
+        known_kind: crate::payload::typed(&e.kind, &payload).is_some_and(|p| p.is_known()),
         event_id: e.event_id.clone(),
         device_id: e.device_id.clone(),
         seq: e.seq,
@@ -629,7 +634,7 @@ fn office_event(e: &StoredEvent) -> OfficeEvent {
         recorded_ms: e.recorded_ms,
         received_ms: e.received_ms,
         supersedes: e.supersedes.clone(),
-        payload: body.get("payload").cloned().unwrap_or(Value::Null),
+        payload,
         reason: body.get("reason").cloned().unwrap_or(Value::Null),
     }
 }
@@ -859,7 +864,8 @@ async fn alerts(
         .events(kinds::VISIT_SAFETY_PREFIX, 1_000_000)
         .await?;
     let mut latest: BTreeMap<String, OfficeEvent> = BTreeMap::new();
-    for e in &events {
+    // The exact kind: the prefix also selects `visit.safety_override`.
+    for e in events.iter().filter(|e| e.kind == kinds::VISIT_SAFETY) {
         let v = office_event(e);
         if let Some(visit) = subject_of(&v.kind, &v.payload).visit_id {
             latest.insert(visit, v);

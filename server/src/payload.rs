@@ -1,20 +1,18 @@
-//! The one place the server reads fields out of an event's payload.
-//!
-//! Everything else (ingest decisions, storage columns, office reads) asks
-//! this module, so that when event payloads become typed structs shared
-//! with the core, only these functions change.
+//! The one place the server reads an event's payload: through the core's
+//! typed payloads (`fieldbook_core::events::Payload`), the contract the
+//! phone writes with. Ingest decisions, storage columns and office reads
+//! ask this module; nothing indexes a payload by string key.
 
+use fieldbook_core::events::Payload;
 use serde_json::Value;
 
-/// Event kinds the server gives meaning to.
+/// Event kinds the server gives meaning to, named once in the core.
 pub mod kinds {
-    /// A supervisor's outcome for one appointment (conflict subject).
-    pub const OUTCOME_RECORDED: &str = "upw.outcome_recorded";
-    /// A home visit begun on a device (it scopes later visit events).
-    pub const VISIT_STARTED: &str = "visit.started";
-    /// The finalised record of a home visit.
-    pub const VISIT_RECORDED: &str = "visit.recorded";
-    /// Prefix of the lone-worker safety transitions.
+    pub use fieldbook_core::events::kinds::{
+        UPW_OUTCOME as OUTCOME_RECORDED, VISIT_RECORDED, VISIT_SAFETY, VISIT_STARTED,
+    };
+    /// Prefix that selects the lone-worker safety events in storage (the
+    /// exact kind is [`VISIT_SAFETY`]).
     pub const VISIT_SAFETY_PREFIX: &str = "visit.safety";
 }
 
@@ -31,19 +29,25 @@ pub struct Subject {
     pub appointment_id: Option<String>,
 }
 
-fn text(payload: &Value, field: &str) -> Option<String> {
-    payload.get(field)?.as_str().map(str::to_owned)
+/// The typed payload of an event of `kind`: `None` when a known kind's
+/// payload does not match its type. Unknown kinds come back as
+/// [`Payload::Unknown`].
+pub fn typed(kind: &str, payload: &Value) -> Option<Payload> {
+    Payload::parse(kind, payload).ok()
 }
 
 /// The ids an event of `kind` names in its payload.
-pub fn subject_of(_kind: &str, payload: &Value) -> Subject {
-    // Every kind uses the same field names today; `kind` is here so typed
-    // payloads can pick the right variant.
+pub fn subject_of(kind: &str, payload: &Value) -> Subject {
+    let Some(p) = typed(kind, payload) else {
+        return Subject::default();
+    };
+    let s = p.subject();
+    let text = |id: Option<fieldbook_core::ids::RecordId>| id.map(|i| i.to_string());
     Subject {
-        session_id: text(payload, "session_id"),
-        case_id: text(payload, "case_id"),
-        visit_id: text(payload, "visit_id"),
-        appointment_id: text(payload, "appointment_id"),
+        session_id: text(s.session_id),
+        case_id: text(s.case_id),
+        visit_id: text(s.visit_id),
+        appointment_id: text(s.appointment_id),
     }
 }
 
@@ -68,58 +72,83 @@ pub struct OutcomeFields {
     pub minutes_credited: i64,
 }
 
-/// Reads an `upw.outcome_recorded` payload.
+/// Reads an `upw.outcome_recorded` payload (empty fields for anything else).
 pub fn outcome_of(payload: &Value) -> OutcomeFields {
-    let field = |name: &str| payload.get(name).cloned().unwrap_or(Value::Null);
+    let Some(Payload::Outcome(o)) = typed(kinds::OUTCOME_RECORDED, payload) else {
+        return OutcomeFields::default();
+    };
+    let json = |v: serde_json::Result<Value>| v.unwrap_or(Value::Null);
     OutcomeFields {
-        appointment_id: text(payload, "appointment_id"),
-        requirement_id: text(payload, "requirement_id"),
-        crn: text(payload, "crn"),
-        code: text(payload, "code"),
-        enforcement_step: field("enforcement_step"),
-        raise_alert: field("raise_alert"),
-        session_date: field("session_date"),
-        minutes_credited: payload
-            .get("minutes_credited")
-            .and_then(Value::as_i64)
-            .unwrap_or(0),
+        appointment_id: Some(o.appointment_id.to_string()),
+        requirement_id: o.requirement_id.as_ref().map(ToString::to_string),
+        crn: Some(o.crn.clone()),
+        code: Some(o.code.clone()),
+        enforcement_step: json(serde_json::to_value(o.enforcement_step)),
+        raise_alert: Value::Bool(o.raise_alert),
+        session_date: json(serde_json::to_value(o.session_date)),
+        minutes_credited: o.minutes_credited,
     }
 }
 
 /// The outcome code a `visit.recorded` payload's form holds.
 pub fn visit_outcome_of(payload: &Value) -> Option<String> {
-    payload.get("form").and_then(|f| text(f, "outcome"))
+    match typed(kinds::VISIT_RECORDED, payload)? {
+        Payload::VisitRecorded(v) => v.form.outcome.clone(),
+        _ => None,
+    }
 }
 
-/// The lone-worker status a `visit.safety*` payload reports.
+/// The lone-worker status a `visit.safety` payload reports.
 pub fn safety_status_of(payload: &Value) -> Option<String> {
-    text(payload, "status")
+    match typed(kinds::VISIT_SAFETY, payload)? {
+        Payload::VisitSafety(s) => serde_json::to_value(s.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fieldbook_core::events::payload as ev;
+    use fieldbook_core::ids::RecordId;
+    use fieldbook_core::vocab::Stamp;
     use serde_json::json;
 
-    #[test]
-    fn reads_the_ids_and_ignores_wrong_types() {
-        let s = subject_of(
-            kinds::OUTCOME_RECORDED,
-            &json!({ "session_id": "s", "appointment_id": "a", "visit_id": 3 }),
-        );
-        assert_eq!(s.session_id.as_deref(), Some("s"));
-        assert_eq!(s.appointment_id.as_deref(), Some("a"));
-        assert_eq!(s.visit_id, None);
-        assert_eq!(s.case_id, None);
-        assert_eq!(subject_of("x", &Value::Null), Subject::default());
+    fn rid() -> RecordId {
+        RecordId::random().expect("rng")
     }
 
     #[test]
-    fn outcome_fields() {
-        let o =
-            outcome_of(&json!({ "appointment_id": "a", "minutes_credited": 90, "code": "ATTC" }));
-        assert_eq!(o.minutes_credited, 90);
-        assert_eq!(o.code.as_deref(), Some("ATTC"));
-        assert!(o.enforcement_step.is_null());
+    fn reads_through_the_typed_payloads() {
+        let (s, a) = (rid(), rid());
+        let p = Payload::WarningGiven(ev::WarningGiven {
+            appointment_id: a.clone(),
+            session_id: s.clone(),
+            requirement_id: None,
+            crn: "X1".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"),
+            at: Stamp {
+                utc_ms: 0,
+                offset_min: 0,
+            },
+        });
+        let v = p.to_value().expect("value");
+        let subject = subject_of(p.kind(), &v);
+        assert_eq!(subject.session_id, Some(s.to_string()));
+        assert_eq!(subject.appointment_id, Some(a.to_string()));
+        assert_eq!(subject.visit_id, None);
+        // A known kind with the wrong shape names nothing (ingest refuses
+        // it as malformed); so does an unknown kind.
+        let bad = json!({ "session_id": "s", "appointment_id": "a", "visit_id": 3 });
+        assert_eq!(
+            subject_of(kinds::OUTCOME_RECORDED, &bad),
+            Subject::default()
+        );
+        assert!(typed(kinds::OUTCOME_RECORDED, &bad).is_none());
+        assert_eq!(subject_of("x.newer", &Value::Null), Subject::default());
+        assert!(typed("x.newer", &Value::Null).is_some_and(|p| !p.is_known()));
+        assert_eq!(outcome_of(&bad), OutcomeFields::default());
     }
 }

@@ -893,3 +893,42 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
         .is_empty());
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_phones_kind_is_stored_and_reported_and_a_malformed_known_kind_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    // A kind this server does not know, as a newer phone would send it.
+    let newer = phone
+        .store
+        .append(EventDraft::new(
+            "upw.photo_taken",
+            json!({ "photo_ref": "p-1", "future": [1, 2] }),
+        ))
+        .expect("append");
+    // A known kind whose payload does not match its type.
+    let bad = phone
+        .store
+        .append(EventDraft::new("upw.headcount", json!({ "count": "many" })))
+        .expect("append");
+    let report = phone.sync().await.expect("sync");
+    assert_eq!(report.accepted, 1, "{report:?}");
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    let events = office.get("/v1/office/events?prefix=upw.").await;
+    let events = events.as_array().expect("array");
+    let stored = events
+        .iter()
+        .find(|e| e["event_id"] == newer.id)
+        .expect("the newer kind is stored");
+    assert_eq!(stored["known_kind"], false);
+    assert_eq!(stored["payload"]["future"], json!([1, 2]), "kept whole");
+    assert!(
+        !events.iter().any(|e| e["event_id"] == bad.id),
+        "a malformed known kind is refused, not stored"
+    );
+    server.shutdown().await;
+}

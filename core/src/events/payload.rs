@@ -457,6 +457,30 @@ impl Payload {
         })
     }
 
+    /// Whether this build knows `kind` (an exact, case-sensitive match).
+    pub fn known_kind(kind: &str) -> bool {
+        use kinds::*;
+        [
+            UPW_SESSION_STARTED,
+            UPW_SESSION_STOOD_DOWN,
+            UPW_SESSION_ENDED,
+            UPW_INCIDENT,
+            UPW_HEADCOUNT,
+            UPW_ARRIVED,
+            UPW_UNALLOCATED_ARRIVAL,
+            UPW_OUTCOME,
+            UPW_WARNING_GIVEN,
+            VISIT_STARTED,
+            VISIT_SAFETY_OVERRIDE,
+            VISIT_SAFETY,
+            VISIT_ENDED,
+            VISIT_RECORDED,
+            VISIT_FOLLOW_UP_DONE,
+        ]
+        .contains(&kind)
+            || crate::access::action_of(kind).is_some()
+    }
+
     /// The event kind.
     pub fn kind(&self) -> &str {
         use kinds::*;

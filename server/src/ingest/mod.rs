@@ -109,6 +109,11 @@ pub fn scope_need(kind: &str, subject: &Subject) -> ScopeNeed {
         Some(v) => f(v.clone()),
         None => ScopeNeed::Missing,
     };
+    // A kind this server does not know (a newer phone) is stored and
+    // reported but never projected into any view, so no scope applies.
+    if !fieldbook_core::events::Payload::known_kind(kind) {
+        return ScopeNeed::None;
+    }
     if kind.starts_with("upw.") {
         need(&subject.session_id, &|s| {
             ScopeNeed::Audience(entity::SESSION, s)

@@ -1,8 +1,25 @@
 //! The decision path on its own: chain rules, batches, scope, conflicts.
 
 use super::*;
-use fieldbook_core::events::EventBody;
+use fieldbook_core::events::payload as ev;
+use fieldbook_core::events::{EventBody, Payload};
+use fieldbook_core::ids::RecordId;
+use fieldbook_core::vocab::Stamp;
 use serde_json::{json, Value};
+
+/// A record id named for the test: the name's bytes in hex, zero-padded.
+fn rid(name: &str) -> String {
+    format!("{:0>32}", hex::encode(name))
+}
+
+fn id(name: &str) -> RecordId {
+    RecordId::parse(&rid(name)).expect("id")
+}
+
+const AT: Stamp = Stamp {
+    utc_ms: 0,
+    offset_min: 0,
+};
 
 fn event(seq: u64, prev: &str, kind: &str, payload: Value) -> Incoming {
     let body: EventBody = serde_json::from_value(json!({
@@ -27,11 +44,35 @@ fn incoming(seq: u64, prev: &str) -> Incoming {
 }
 
 fn outcome_event(seq: u64, appointment: &str) -> Incoming {
+    let p = Payload::Outcome(Box::new(ev::OutcomeRecorded {
+        appointment_id: id(appointment),
+        session_id: id("s1"),
+        requirement_id: None,
+        crn: "X1".into(),
+        session_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"),
+        code: "ATTC".into(),
+        arrival: Some(AT),
+        departure: Some(AT),
+        penalty_minutes: 0,
+        work_quality: fieldbook_core::unpaid_work::model::Rating::Good,
+        behaviour: fieldbook_core::unpaid_work::model::Rating::Good,
+        notes: String::new(),
+        sensitive: false,
+        raise_alert: false,
+        travel_minutes: None,
+        compliance: Default::default(),
+        ete: false,
+        after_expected_end: false,
+        minutes_credited: 0,
+        late_by_minutes: None,
+        enforcement_step: None,
+        policy_version: "t".into(),
+    }));
     event(
         seq,
         &format!("h{}", seq - 1),
-        kinds::OUTCOME_RECORDED,
-        json!({ "session_id": "s1", "appointment_id": appointment }),
+        p.kind(),
+        p.to_value().expect("value"),
     )
 }
 
@@ -135,20 +176,28 @@ fn scope_comes_from_the_facts() {
         }]
     );
     let mut facts = facts_at(0);
-    facts.in_audience.insert((entity::SESSION, "s1".into()));
+    facts.in_audience.insert((entity::SESSION, rid("s1")));
     let plan = decide_batch(facts, &events);
     assert_eq!(statuses(&plan), vec![PushOutcome::Accepted]);
-    assert_eq!(plan.events[0].subject.appointment_id.as_deref(), Some("a1"));
+    assert_eq!(plan.events[0].subject.appointment_id, Some(rid("a1")));
     // A visit event needs the visit started on this device, stored or
     // earlier in the batch.
-    let safety = event(1, "h0", "visit.safety_changed", json!({ "visit_id": "v1" }));
+    let p = Payload::VisitSafety(ev::VisitSafety {
+        visit_id: id("v1"),
+        action: "check_in".into(),
+        status: fieldbook_core::home_visits::safety::SafetyStatus::Active,
+        silent: Some(false),
+        expected_finish_ms: 0,
+        at: AT,
+    });
+    let safety = event(1, "h0", p.kind(), p.to_value().expect("value"));
     let plan = decide_batch(facts_at(0), std::slice::from_ref(&safety));
     assert!(matches!(
         plan.results[0].outcome,
         PushOutcome::Rejected { .. }
     ));
     let mut facts = facts_at(0);
-    facts.visits_started.insert("v1".into());
+    facts.visits_started.insert(rid("v1"));
     let plan = decide_batch(facts, std::slice::from_ref(&safety));
     assert_eq!(statuses(&plan), vec![PushOutcome::Accepted]);
 }
@@ -162,17 +211,17 @@ fn every_other_device_outcome_on_the_subject_is_a_conflict() {
         vec![
             ConflictSubject {
                 kind: "outcome",
-                id: "a1".into()
+                id: rid("a1")
             },
             ConflictSubject {
                 kind: "outcome",
-                id: "a2".into()
+                id: rid("a2")
             },
         ]
     );
-    assert_eq!(needs.audience, vec![(entity::SESSION, "s1".to_owned())]);
+    assert_eq!(needs.audience, vec![(entity::SESSION, rid("s1"))]);
     let mut facts = facts_at(0);
-    facts.in_audience.insert((entity::SESSION, "s1".into()));
+    facts.in_audience.insert((entity::SESSION, rid("s1")));
     facts
         .others_on
         .insert(needs.subjects[0].clone(), vec!["x".into(), "y".into()]);
@@ -189,7 +238,11 @@ fn every_other_device_outcome_on_the_subject_is_a_conflict() {
         })
         .collect();
     let first = events[0].id.as_str();
-    assert_eq!(pairs, vec![("a1", "x", first), ("a1", "y", first)]);
+    let a1 = rid("a1");
+    assert_eq!(
+        pairs,
+        vec![(a1.as_str(), "x", first), (a1.as_str(), "y", first)]
+    );
 }
 
 #[test]
@@ -204,5 +257,5 @@ fn needs_are_sorted_and_unique() {
         .into_iter()
         .map(|s| s.id)
         .collect();
-    assert_eq!(ids, vec!["a", "b"]);
+    assert_eq!(ids, vec![rid("a"), rid("b")]);
 }
