@@ -163,3 +163,68 @@ fn hex_lower(bytes: &[u8]) -> String {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Typed payloads for tests that push hand-made events: the server refuses
+/// a known kind whose payload does not match its type.
+pub mod payloads {
+    use fieldbook_core::events::payload as ev;
+    use fieldbook_core::events::{EventDraft, Payload};
+    use fieldbook_core::ids::RecordId;
+    use fieldbook_core::unpaid_work::model::Rating;
+    use fieldbook_core::vocab::Stamp;
+
+    const AT: Stamp = Stamp {
+        utc_ms: crate::START_MS,
+        offset_min: 0,
+    };
+
+    fn id(text: &str) -> RecordId {
+        RecordId::parse(text).expect("a record id")
+    }
+
+    /// `upw.session_started` for `session`.
+    pub fn session_started(session: &str) -> Payload {
+        Payload::SessionStarted(ev::SessionStarted {
+            session_id: id(session),
+            at: AT,
+        })
+    }
+
+    /// `upw.outcome_recorded` with `code` for `appointment` in `session`.
+    pub fn outcome(session: &str, appointment: &str, code: &str) -> Payload {
+        Payload::Outcome(Box::new(ev::OutcomeRecorded {
+            appointment_id: id(appointment),
+            session_id: id(session),
+            requirement_id: None,
+            crn: "X1".into(),
+            session_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
+            code: code.into(),
+            arrival: None,
+            departure: None,
+            penalty_minutes: 0,
+            work_quality: Rating::NotApplicable,
+            behaviour: Rating::NotApplicable,
+            notes: String::new(),
+            sensitive: false,
+            raise_alert: false,
+            travel_minutes: None,
+            compliance: Default::default(),
+            ete: false,
+            after_expected_end: false,
+            minutes_credited: 0,
+            late_by_minutes: None,
+            enforcement_step: None,
+            policy_version: "test".into(),
+        }))
+    }
+
+    /// A draft of `payload`.
+    pub fn draft(payload: &Payload) -> EventDraft {
+        EventDraft::typed(payload).expect("payload")
+    }
+
+    /// A correction of `supersedes` to `payload`.
+    pub fn correction(payload: &Payload, supersedes: &str, reason: &str) -> EventDraft {
+        EventDraft::typed_correction(payload, supersedes, reason).expect("payload")
+    }
+}

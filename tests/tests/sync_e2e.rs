@@ -15,6 +15,7 @@ use fieldbook_core::unpaid_work::policy::OutcomeInput;
 use fieldbook_core::unpaid_work::{CheckIn, UnpaidWork};
 use fieldbook_core::Error;
 use fieldbook_e2e::harness::*;
+use fieldbook_e2e::payloads;
 use fieldbook_server::Storage;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -250,17 +251,13 @@ async fn out_of_scope_events_are_quarantined_and_can_be_superseded() {
     // of scope (as a tampered or confused device might send).
     let bad = phone
         .store
-        .append(EventDraft::new(
-            "upw.session_started",
-            json!({ "session_id": upw.other_session }),
-        ))
+        .append(payloads::draft(&payloads::session_started(
+            &upw.other_session,
+        )))
         .expect("append");
     let ok = phone
         .store
-        .append(EventDraft::new(
-            "upw.session_started",
-            json!({ "session_id": upw.session }),
-        ))
+        .append(payloads::draft(&payloads::session_started(&upw.session)))
         .expect("append");
     let report = phone.sync().await.expect("sync");
     // The good event and the access-log entry of the first pull go through.
@@ -304,10 +301,9 @@ async fn out_of_scope_events_are_quarantined_and_can_be_superseded() {
     // The officer records a corrected event that supersedes it.
     phone
         .store
-        .append(EventDraft::correction(
-            "upw.session_started",
-            json!({ "session_id": upw.session }),
-            bad.id.clone(),
+        .append(payloads::correction(
+            &payloads::session_started(&upw.session),
+            &bad.id,
             "wrong session selected",
         ))
         .expect("correction");

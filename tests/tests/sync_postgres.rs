@@ -164,9 +164,12 @@ async fn concurrent_outcomes_through_two_instances_all_raise_conflicts() {
                     let appt = &appointments[(round + k) % appointments.len()];
                     phone
                         .store
-                        .append(EventDraft::new(
-                            "upw.outcome_recorded",
-                            json!({ "session_id": session, "appointment_id": appt, "code": if d == 0 { "ATTC" } else { "UACP" } }),
+                        .append(fieldbook_e2e::payloads::draft(
+                            &fieldbook_e2e::payloads::outcome(
+                                &session,
+                                appt,
+                                if d == 0 { "ATTC" } else { "UACP" },
+                            ),
                         ))
                         .expect("append");
                 }
