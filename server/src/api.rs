@@ -27,7 +27,7 @@ use crate::model::{role_name, Incoming};
 use crate::office;
 use crate::openapi::{
     EnrolRequestDoc, EnrolResponseDoc, ErrorDoc, PullPageDoc, PushRequestDoc, PushResponseDoc,
-    ShreddedDoc, StatusResponseDoc,
+    StatusResponseDoc,
 };
 
 /// Per-instance counters (Prometheus text at `/metrics`).
@@ -499,6 +499,11 @@ async fn push(
         ));
     }
     let req: PushRequest = parse_json(&bytes)?;
+    // The office stores sequence numbers as signed 64-bit integers (as the
+    // document's int64 says): a larger one is malformed, not a gap.
+    if req.events.iter().any(|e| i64::try_from(e.seq).is_err()) {
+        return Err(ApiFailure::bad("malformed", "seq must be below 2^63"));
+    }
     if req.events.len() > MAX_PUSH_EVENTS {
         return Err(ApiFailure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -633,7 +638,7 @@ async fn pull(
 
 /// Reports that the device crypto-shredded its store (signed before the key went).
 #[utoipa::path(post, path = "/v1/sync/shredded", tag = "device", security(("deviceId" = [], "deviceTimestamp" = [], "deviceNonce" = [], "deviceSignature" = [])),
-    request_body(content = Option<ShreddedDoc>, description = "Optional; not read"),
+    request_body(content = Option<serde_json::Value>, description = "Optional JSON, not read (devices send `{\"unsent\": n}`, the events they held unsent)"),
     responses(
         (status = 204, description = "Recorded"),
         (status = 400, description = "A body that is not valid gzip", body = ErrorDoc),

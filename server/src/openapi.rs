@@ -176,7 +176,7 @@ pub struct StatusResponseDoc {
 pub struct PushEventDoc {
     /// Event id.
     pub id: String,
-    /// Per-device sequence number.
+    /// Per-device sequence number (below 2^63, else 400).
     #[schema(minimum = 0)]
     pub seq: u64,
     /// The signed event JSON, base64.
@@ -288,14 +288,6 @@ pub struct PullPageDoc {
     pub next_cursor: i64,
     /// Whether more pages follow.
     pub more: bool,
-}
-
-/// `POST /v1/sync/shredded` (the body is optional and not read).
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = Shredded)]
-pub struct ShreddedDoc {
-    /// Events the device held unsent when it shredded.
-    pub unsent: Option<i64>,
 }
 
 /// Adds the security schemes.

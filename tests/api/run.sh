@@ -3,6 +3,8 @@
 # .tools/schemathesis by this script) against the /openapi.json a real
 # fieldbook-server serves on loopback, with the office's credential and the
 # field-day demonstration data (officers, reference data, devices, events).
+# Device requests go through tests/api/signing_proxy.py, which signs them
+# as an enrolled device would, so the device endpoints are tested too.
 # Bounded: a few examples per operation and an overall timeout. Any failed
 # check fails the script. Downloads nothing at run time but pip packages.
 #
@@ -12,19 +14,26 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SCHEMATHESIS_VERSION=4.32.5
+CRYPTOGRAPHY_VERSION=50.0.2
 venv=.tools/schemathesis
-if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-  echo "== installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION" \
+   || ! "$venv/bin/python" -c "import cryptography" 2>/dev/null; then
+  echo "== installing schemathesis $SCHEMATHESIS_VERSION and cryptography into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
 fi
 
 cargo build -q -p fieldbook-server --bins
 
 work=$(mktemp -d)
 server_pid=
+proxy_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $proxy_pid $server_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -49,7 +58,17 @@ for _ in $(seq 1 100); do
 done
 url=$(sed -n 's/^listening on //p' "$work/server.out" | head -1)
 [ -n "$url" ] || { echo "the server printed no address"; cat "$work/server.err"; exit 1; }
-echo "== schemathesis against $url/openapi.json"
+
+"$venv/bin/python" tests/api/signing_proxy.py "$url" > "$work/proxy.out" 2> "$work/proxy.err" &
+proxy_pid=$!
+for _ in $(seq 1 100); do
+  grep -q '^listening on ' "$work/proxy.out" 2>/dev/null && break
+  kill -0 "$proxy_pid" 2>/dev/null || { cat "$work/proxy.err"; exit 1; }
+  sleep 0.1
+done
+signed=$(sed -n 's/^listening on //p' "$work/proxy.out" | head -1)
+[ -n "$signed" ] || { echo "the signing proxy printed no address"; cat "$work/proxy.err"; exit 1; }
+echo "== schemathesis against $url/openapi.json, device requests signed through $signed"
 
 seed_args=()
 if [ -n "${FIELDBOOK_API_SEED:-}" ]; then seed_args=(--seed "$FIELDBOOK_API_SEED"); fi
@@ -61,7 +80,7 @@ st() {
     --request-timeout 10 \
     --no-color
 }
-st "$url/openapi.json" "${seed_args[@]}"
+st "$signed/openapi.json" "${seed_args[@]}"
 
 # Negative control: the same checks against a copy of the document that
 # leaves out a status the server really answers (404 for an unknown

@@ -174,7 +174,11 @@ async fn concurrent_outcomes_through_two_instances_all_raise_conflicts() {
                         .expect("append");
                 }
                 // Both devices push at the same moment, each to its instance.
-                barrier.wait().await;
+                // Bounded: if the other device's task failed, fail here too
+                // rather than wait for it forever.
+                tokio::time::timeout(std::time::Duration::from_secs(120), barrier.wait())
+                    .await
+                    .expect("the other device reached the round");
                 phone.sync().await.expect("sync");
             }
             assert_eq!(phone.store.pending_count().expect("pending"), 0);
