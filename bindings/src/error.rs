@@ -42,6 +42,10 @@ pub enum FieldbookError {
     /// Sync before capturing more.
     #[error("sync required")]
     SyncRequired,
+    /// Prompt for the device's credential (PIN, pattern, biometrics), then
+    /// retry: the platform key needs it.
+    #[error("user authentication required")]
+    UserAuthenticationRequired,
 }
 
 impl From<ApiError> for FieldbookError {
@@ -59,6 +63,7 @@ impl From<ApiError> for FieldbookError {
             ApiError::Conflict { reason } => Self::Conflict { reason },
             ApiError::Cancelled => Self::Cancelled,
             ApiError::SyncRequired => Self::SyncRequired,
+            ApiError::UserAuthenticationRequired => Self::UserAuthenticationRequired,
         }
     }
 }

@@ -13,6 +13,11 @@ pub enum KeyStoreFailure {
     /// The key is gone (key store reset, app restored onto another phone).
     #[error("key unavailable")]
     KeyUnavailable,
+    /// The key needs the device's user authentication first (Android
+    /// `UserNotAuthenticatedException`, iOS `errSecInteractionNotAllowed`
+    /// or a cancelled LocalAuthentication prompt): prompt, then retry.
+    #[error("user authentication required")]
+    UserAuthenticationRequired,
     /// Another failure, perhaps passing.
     #[error("key store failed: {reason}")]
     Failed { reason: String },
@@ -32,6 +37,10 @@ pub trait KeyStore: Send + Sync {
     fn wrap(&self, plaintext: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure>;
     /// Decrypts what `wrap` returned.
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure>;
+    /// Deletes the key for good (Keystore alias, Keychain item): the last
+    /// step of a crypto-shred. Deleting a key already gone is not an error.
+    /// (Not `destroy`: uniffi's Kotlin objects already have that name.)
+    fn delete_key(&self) -> Result<(), KeyStoreFailure>;
 }
 
 /// The device's clock. Times are milliseconds since the Unix epoch, UTC.
@@ -103,11 +112,15 @@ impl KeyStore for SoftwareKeyStore {
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyStoreFailure> {
         self.0.unwrap(wrapped).map_err(to_failure)
     }
+    fn delete_key(&self) -> Result<(), KeyStoreFailure> {
+        self.0.destroy().map_err(to_failure)
+    }
 }
 
 fn to_failure(e: KeyStoreError) -> KeyStoreFailure {
     match e {
         KeyStoreError::KeyUnavailable => KeyStoreFailure::KeyUnavailable,
+        KeyStoreError::UserAuthenticationRequired => KeyStoreFailure::UserAuthenticationRequired,
         KeyStoreError::Failed { reason } => KeyStoreFailure::Failed { reason },
     }
 }
@@ -147,11 +160,15 @@ impl PlatformKeyStore for KeyStoreAdapter {
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, KeyStoreError> {
         self.0.unwrap(wrapped).map_err(from_failure)
     }
+    fn destroy(&self) -> Result<(), KeyStoreError> {
+        self.0.delete_key().map_err(from_failure)
+    }
 }
 
 fn from_failure(e: KeyStoreFailure) -> KeyStoreError {
     match e {
         KeyStoreFailure::KeyUnavailable => KeyStoreError::KeyUnavailable,
+        KeyStoreFailure::UserAuthenticationRequired => KeyStoreError::UserAuthenticationRequired,
         KeyStoreFailure::Failed { reason } => KeyStoreError::Failed { reason },
     }
 }

@@ -39,6 +39,11 @@ pub enum Error {
     #[error("platform key store failed: {0}")]
     PlatformKeyStore(String),
 
+    /// The platform key needs the device's user authentication first (the
+    /// shell prompts for the device credential, then retries).
+    #[error("the device's user authentication is required")]
+    UserAuthenticationRequired,
+
     /// The data key unwrapped but does not open this store's canary.
     #[error("the data key does not belong to this store")]
     KeyMismatch,
@@ -176,6 +181,9 @@ pub enum ApiError {
     Cancelled,
     /// Connect and sync before capturing more.
     SyncRequired,
+    /// Ask the person for the device's credential (PIN, pattern or
+    /// biometrics), then retry: the platform key needs it.
+    UserAuthenticationRequired,
 }
 
 impl fmt::Display for ApiError {
@@ -203,6 +211,7 @@ impl fmt::Display for ApiError {
             ApiError::Conflict { reason } => write!(f, "conflict: {reason}"),
             ApiError::Cancelled => f.write_str("cancelled"),
             ApiError::SyncRequired => f.write_str("sync required"),
+            ApiError::UserAuthenticationRequired => f.write_str("user authentication required"),
         }
     }
 }
@@ -230,6 +239,7 @@ impl From<Error> for ApiError {
             Error::Auth(reason) => ApiError::Auth { reason },
             Error::Cancelled => ApiError::Cancelled,
             Error::SyncRequired => ApiError::SyncRequired,
+            Error::UserAuthenticationRequired => ApiError::UserAuthenticationRequired,
             Error::AlreadyExists => ApiError::Conflict {
                 reason: err_text(&Error::AlreadyExists),
             },

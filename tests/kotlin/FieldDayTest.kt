@@ -33,22 +33,44 @@ import org.junit.Test
 const val TOKEN = "kotlin-office-token-0123456789"
 const val PIN = "274913"
 
-/** The platform key store as an Android shell would write it (AES-GCM). */
+/**
+ * The platform key store as an Android shell would write it (AES-GCM), with
+ * the user-authentication window of a Keystore key created with
+ * setUserAuthenticationRequired(true): while [requireAuthentication] is set
+ * and the window has passed, unwrap refuses until [authenticate] is called.
+ */
 class JvmKeyStore : KeyStore {
-    private val key: SecretKey = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
+    private var key: SecretKey? = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
     private val random = SecureRandom()
+    @Volatile var requireAuthentication = false
+    @Volatile private var authenticatedUntil = 0L
+
+    fun authenticate(validityMs: Long = 30_000) {
+        authenticatedUntil = System.currentTimeMillis() + validityMs
+    }
+
+    fun holdsKey(): Boolean = key != null
+
+    override fun deleteKey() {
+        key = null
+    }
 
     override fun wrap(plaintext: ByteArray): ByteArray {
+        val k = key ?: throw KeyStoreFailure.KeyUnavailable()
         val iv = ByteArray(12).also { random.nextBytes(it) }
         val cipher = Cipher.getInstance("AES/GCM/NoPadding")
-        cipher.init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(128, iv))
+        cipher.init(Cipher.ENCRYPT_MODE, k, GCMParameterSpec(128, iv))
         return iv + cipher.doFinal(plaintext)
     }
 
     override fun unwrap(wrapped: ByteArray): ByteArray {
+        val k = key ?: throw KeyStoreFailure.KeyUnavailable()
+        if (requireAuthentication && System.currentTimeMillis() >= authenticatedUntil) {
+            throw KeyStoreFailure.UserAuthenticationRequired()
+        }
         try {
             val cipher = Cipher.getInstance("AES/GCM/NoPadding")
-            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, wrapped.copyOfRange(0, 12)))
+            cipher.init(Cipher.DECRYPT_MODE, k, GCMParameterSpec(128, wrapped.copyOfRange(0, 12)))
             return cipher.doFinal(wrapped.copyOfRange(12, wrapped.size))
         } catch (e: Exception) {
             throw KeyStoreFailure.KeyUnavailable()
@@ -166,7 +188,8 @@ class FieldDayTest {
         val logs = Lines()
         setLogSink(logs)
         val scheduler = RecordingScheduler()
-        val app = FieldbookApp(File(dir, "device.db").path, JvmKeyStore(), JvmClock(), scheduler)
+        val keyStore = JvmKeyStore()
+        val app = FieldbookApp(File(dir, "device.db").path, keyStore, JvmClock(), scheduler)
         assertFalse(app.storeExists())
         app.createStore("sup-1", PIN)
         app.configureSync(srv.url, listOf())
@@ -284,6 +307,16 @@ class FieldDayTest {
         // The library's log reached the Kotlin sink, without the PIN.
         assertTrue("${logs.lines}", logs.lines.any { it.first == "warn" && it.second.contains("wrong PIN") })
         assertTrue(logs.lines.none { it.second.contains("999999") || it.second.contains(PIN) })
+        // With the key bound to the device's user authentication, unlocking
+        // asks the shell to prompt (no attempt is spent); after the prompt it works.
+        keyStore.requireAuthentication = true
+        try {
+            app.unlock(PIN)
+            fail("expected user authentication required")
+        } catch (e: FieldbookException.UserAuthenticationRequired) {
+        }
+        assertEquals(1u, app.lockoutStatus().failures)
+        keyStore.authenticate()
         app.unlock(PIN)
 
         // Concurrent calls from coroutines and threads are safe.

@@ -1069,3 +1069,83 @@ fn retention_purges_only_acknowledged_old_events_and_the_chain_still_verifies() 
     assert!(store.verify_chain().expect("verify").is_intact());
     assert!(store.apply_retention(-1).is_err());
 }
+
+/// A platform key store that, like an Android Keystore key created with
+/// `setUserAuthenticationRequired(true)`, refuses to unwrap until the
+/// device's user has authenticated within the validity window.
+struct AuthBoundKeyStore {
+    inner: fieldbook_core::platform::SoftwareKeyStore,
+    authenticated_until_ms: std::sync::atomic::AtomicI64,
+    clock: Arc<fieldbook_core::clock::ManualClock>,
+}
+
+impl fieldbook_core::platform::PlatformKeyStore for AuthBoundKeyStore {
+    fn wrap(&self, plaintext: Vec<u8>) -> Result<Vec<u8>, fieldbook_core::platform::KeyStoreError> {
+        self.inner.wrap(plaintext)
+    }
+    fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, fieldbook_core::platform::KeyStoreError> {
+        use fieldbook_core::clock::Clock;
+        let until = self
+            .authenticated_until_ms
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if self.clock.now_utc_ms() >= until {
+            return Err(fieldbook_core::platform::KeyStoreError::UserAuthenticationRequired);
+        }
+        self.inner.unwrap(wrapped)
+    }
+    fn destroy(&self) -> Result<(), fieldbook_core::platform::KeyStoreError> {
+        self.inner.destroy()
+    }
+}
+
+#[test]
+fn the_platform_key_needs_user_authentication_and_guessing_costs_no_attempt() {
+    use fieldbook_core::clock::Clock;
+    let device = fieldbook_e2e::Device::new();
+    let platform = Arc::new(AuthBoundKeyStore {
+        inner: fieldbook_core::platform::SoftwareKeyStore::random().expect("rng"),
+        authenticated_until_ms: std::sync::atomic::AtomicI64::new(0),
+        clock: device.clock.clone(),
+    });
+    let store = Store::create(
+        &device.db,
+        fieldbook_e2e::test_settings("officer-7"),
+        fieldbook_e2e::PIN,
+        platform.clone(),
+        device.clock(),
+    )
+    .expect("create");
+    store.lock();
+    // Code running as the app (a rooted phone) cannot reach the PIN layer
+    // without the device credential: every try, right PIN or wrong, stops
+    // at the hardware and costs no attempt.
+    for pin in ["000000", fieldbook_e2e::PIN, "123456"] {
+        assert!(matches!(
+            store.unlock(pin),
+            Err(Error::UserAuthenticationRequired)
+        ));
+    }
+    assert_eq!(store.lockout_status().expect("status").failures, 0);
+    // The person authenticates (a 30-second validity window).
+    platform.authenticated_until_ms.store(
+        device.clock.now_utc_ms() + 30_000,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    assert!(matches!(
+        store.unlock("000000"),
+        Err(Error::WrongPin { .. })
+    ));
+    store
+        .unlock(fieldbook_e2e::PIN)
+        .expect("unlock after authentication");
+    store.lock();
+    // After the window, authentication is needed again.
+    device.clock.advance_ms(31_000);
+    assert!(matches!(
+        store.unlock(fieldbook_e2e::PIN),
+        Err(Error::UserAuthenticationRequired)
+    ));
+    // The public error a shell acts on.
+    let api: fieldbook_core::ApiError = Error::UserAuthenticationRequired.into();
+    assert_eq!(api, fieldbook_core::ApiError::UserAuthenticationRequired);
+}

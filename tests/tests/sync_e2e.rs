@@ -696,6 +696,8 @@ async fn revoked_device_pushes_then_shreds() {
         fieldbook_e2e::db_files(&phone.device.db).is_empty(),
         "database files removed"
     );
+    // The platform key is destroyed too: no key store item survives.
+    assert!(!phone.device.platform.holds_key(), "platform key destroyed");
     assert!(matches!(
         phone.store.unlock(fieldbook_e2e::PIN),
         Err(Error::NoStore)

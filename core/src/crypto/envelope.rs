@@ -55,6 +55,8 @@ pub enum UnwrapFailure {
     PlatformKey,
     /// The platform key store failed transiently.
     PlatformFailed(String),
+    /// The platform key needs the device's user authentication first.
+    UserAuthenticationRequired,
     /// The PIN is wrong.
     WrongPin,
     /// The envelope is malformed or uses parameters this build refuses.
@@ -89,6 +91,7 @@ pub fn wrap(
     let inner_json = Zeroizing::new(serde_json::to_vec(&inner)?);
     let platform_wrapped = platform.wrap(inner_json.to_vec()).map_err(|e| match e {
         KeyStoreError::KeyUnavailable => Error::PlatformKeyStore("key unavailable".into()),
+        KeyStoreError::UserAuthenticationRequired => Error::UserAuthenticationRequired,
         KeyStoreError::Failed { reason } => Error::PlatformKeyStore(reason),
     })?;
     let stored = StoredEnvelope {
@@ -118,6 +121,7 @@ pub fn unwrap(
     let inner_json = Zeroizing::new(platform.unwrap(stored.platform_wrapped).map_err(
         |e| match e {
             KeyStoreError::KeyUnavailable => UnwrapFailure::PlatformKey,
+            KeyStoreError::UserAuthenticationRequired => UnwrapFailure::UserAuthenticationRequired,
             KeyStoreError::Failed { reason } => UnwrapFailure::PlatformFailed(reason),
         },
     )?);

@@ -471,17 +471,38 @@ impl Store {
     }
 
     /// Crypto-shreds the store: the wrapped key is overwritten and deleted,
-    /// then the database and its WAL and shared-memory files are removed.
-    /// Without the key the sealed data cannot be read even if a copy of the
-    /// file survives in flash.
+    /// the WAL is checkpointed (its result checked), the database and its
+    /// WAL and shared-memory files are removed, and finally the platform
+    /// key itself is destroyed. Without the keys the sealed data cannot be
+    /// read even if a copy of the file survives in flash.
     pub fn shred(&self) -> Result<()> {
         let mut inner = self.lock_inner();
         inner.session = None;
         inner.conn.execute_batch(
             "UPDATE meta SET value = zeroblob(length(value)) WHERE name IN ('key_envelope', 'canary', 'device_key');
-             DELETE FROM meta WHERE name IN ('key_envelope', 'canary', 'device_key');
-             PRAGMA wal_checkpoint(TRUNCATE);",
+             DELETE FROM meta WHERE name IN ('key_envelope', 'canary', 'device_key');",
         )?;
+        // The zeroed pages must reach the main file and the WAL be emptied
+        // before the files go; a busy checkpoint is retried, then refused.
+        let mut checkpointed = false;
+        for _ in 0..5 {
+            let (busy, _log, _done): (i64, i64, i64) =
+                inner
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?;
+            if busy == 0 {
+                checkpointed = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if !checkpointed {
+            return Err(Error::Conflict(
+                "the database is busy: the shred could not checkpoint the WAL".into(),
+            ));
+        }
         let path = inner.path.clone();
         // What remains of this object is an empty shell on an in-memory
         // database; every later call fails.
@@ -496,6 +517,10 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
+        inner.platform.destroy().map_err(|e| match e {
+            crate::platform::KeyStoreError::Failed { reason } => Error::PlatformKeyStore(reason),
+            other => Error::PlatformKeyStore(other.to_string()),
+        })?;
         tracing::warn!("store crypto-shredded");
         Ok(())
     }
@@ -802,6 +827,7 @@ fn check_pin(inner: &mut Inner, pin: &str) -> Result<(SecretKey, KdfParams)> {
                     unsent_events: log::unsent_count(&inner.conn)?,
                 },
                 UnwrapFailure::PlatformFailed(reason) => Error::PlatformKeyStore(reason),
+                UnwrapFailure::UserAuthenticationRequired => Error::UserAuthenticationRequired,
                 UnwrapFailure::Invalid(err) => err,
                 UnwrapFailure::WrongPin => Error::Crypto("unreachable"),
             })
