@@ -9,7 +9,8 @@ use serde_json::Value;
 /// Event kinds the server gives meaning to, named once in the core.
 pub mod kinds {
     pub use fieldbook_core::events::kinds::{
-        UPW_OUTCOME as OUTCOME_RECORDED, VISIT_RECORDED, VISIT_SAFETY, VISIT_STARTED,
+        UPW_OUTCOME as OUTCOME_RECORDED, UPW_UNALLOCATED_ARRIVAL as UNALLOCATED_ARRIVAL,
+        VISIT_RECORDED, VISIT_SAFETY, VISIT_STARTED,
     };
     /// Prefix that selects the lone-worker safety events in storage (the
     /// exact kind is [`VISIT_SAFETY`]).
@@ -27,6 +28,10 @@ pub struct Subject {
     pub visit_id: Option<String>,
     /// Unpaid work appointment.
     pub appointment_id: Option<String>,
+    /// Unpaid work requirement.
+    pub requirement_id: Option<String>,
+    /// The CRN the event names, normalised.
+    pub crn: Option<String>,
 }
 
 /// The typed payload of an event of `kind`: `None` when a known kind's
@@ -48,6 +53,8 @@ pub fn subject_of(kind: &str, payload: &Value) -> Subject {
         case_id: text(s.case_id),
         visit_id: text(s.visit_id),
         appointment_id: text(s.appointment_id),
+        requirement_id: text(s.requirement_id),
+        crn: s.crn.map(|c| fieldbook_core::vocab::normalise_crn(&c)),
     }
 }
 

@@ -148,6 +148,20 @@ async fn concurrent_outcomes_through_two_instances_all_raise_conflicts() {
         )
         .await;
     let appointments: Vec<String> = (0..6).map(|_| rid()).collect();
+    // The office's appointments: an outcome must name one of them (or one
+    // its device created), in its session, with its CRN.
+    for appt in &appointments {
+        office
+            .reference(
+                "upw_appointment",
+                appt,
+                json!({ "session_id": session, "requirement_id": null, "crn": "X1",
+                        "allocated": true, "agreed_absence": null }),
+                &["sup-1"],
+                &[],
+            )
+            .await;
+    }
     let urls = [format!("http://{}", a.addr), format!("http://{}", b.addr)];
     let rounds = 25usize;
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));

@@ -173,6 +173,11 @@ pub struct Needs {
     /// them in this order (a consistent order cannot deadlock) and reads
     /// other devices' events on them.
     pub subjects: Vec<ConflictSubject>,
+    /// Appointments named (their reference rows are read to check that
+    /// session, requirement and CRN belong together).
+    pub appointments: Vec<String>,
+    /// Events named as superseded (their device, kind and subject are read).
+    pub superseded: Vec<String>,
 }
 
 impl Needs {
@@ -181,9 +186,17 @@ impl Needs {
         let mut audience = BTreeSet::new();
         let mut visits = BTreeSet::new();
         let mut subjects = BTreeSet::new();
+        let mut appointments = BTreeSet::new();
+        let mut superseded = BTreeSet::new();
         for ev in events {
             let Some(kind) = kind_of(ev) else { continue };
             let s = subject(ev);
+            if let Some(a) = &s.appointment_id {
+                appointments.insert(a.clone());
+            }
+            if let Some(old) = ev.parsed.as_ref().and_then(|b| b.supersedes.clone()) {
+                superseded.insert(old);
+            }
             match scope_need(kind, &s) {
                 ScopeNeed::Audience(e, id) => {
                     audience.insert((e, id));
@@ -202,8 +215,43 @@ impl Needs {
             audience: audience.into_iter().collect(),
             visits: visits.into_iter().collect(),
             subjects: subjects.into_iter().collect(),
+            appointments: appointments.into_iter().collect(),
+            superseded: superseded.into_iter().collect(),
         }
     }
+}
+
+/// An appointment as the office's reference data holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppointmentRef {
+    /// Its session.
+    pub session_id: String,
+    /// Its requirement.
+    pub requirement_id: Option<String>,
+    /// Its CRN, normalised.
+    pub crn: String,
+}
+
+/// Reads an appointment's reference row (the core's type, as the office
+/// stored it).
+pub fn appointment_ref(data: &str) -> Option<AppointmentRef> {
+    let a: fieldbook_core::unpaid_work::model::Appointment = serde_json::from_str(data).ok()?;
+    Some(AppointmentRef {
+        session_id: a.session_id.to_string(),
+        requirement_id: a.requirement_id.map(|r| r.to_string()),
+        crn: fieldbook_core::vocab::normalise_crn(&a.crn),
+    })
+}
+
+/// A stored event another event claims to supersede.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupersededRef {
+    /// The device that recorded it.
+    pub device_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its appointment or visit.
+    pub subject: Option<String>,
 }
 
 /// What storage says, read under the device and subject locks.
@@ -222,6 +270,20 @@ pub struct Facts {
     pub visits_started: HashSet<String>,
     /// Events of other devices on each conflict subject.
     pub others_on: HashMap<ConflictSubject, Vec<String>>,
+    /// The pushing device's officer: every event must name them.
+    pub officer_id: String,
+    /// Reference rows of the named appointments that exist.
+    pub appointments: HashMap<String, AppointmentRef>,
+    /// Named appointments this device itself created (unallocated arrivals
+    /// already stored), with their session.
+    pub device_appointments: HashMap<String, String>,
+    /// The named superseded events that are stored.
+    pub superseded: HashMap<String, SupersededRef>,
+    /// The pushing device's id.
+    pub device_of_batch: Option<String>,
+    /// Named superseded events that are this device's own refused links
+    /// (a quarantined event being corrected: its body was never stored).
+    pub own_refused: HashSet<String>,
 }
 
 /// A chain link to record.
@@ -294,12 +356,83 @@ fn in_scope(facts: &Facts, ev: &Incoming, batch: &[Incoming]) -> bool {
     let Some(kind) = kind_of(ev) else {
         return true;
     };
-    match scope_need(kind, &subject(ev)) {
+    let s = subject(ev);
+    let scoped = match scope_need(kind, &s) {
         ScopeNeed::None => true,
         ScopeNeed::Missing => false,
         ScopeNeed::Audience(e, id) => facts.in_audience.contains(&(e, id)),
         ScopeNeed::Visit(v) => started_in(batch, ev, &v) || facts.visits_started.contains(&v),
+    };
+    scoped
+        && relations_hold(facts, ev, kind, &s, batch)
+        && supersedes_ok(facts, ev, kind, &s, batch)
+}
+
+/// Every id an event names must belong together: the appointment to the
+/// session, the requirement and CRN to the appointment; a visit's record
+/// to a visit this device started. Otherwise one session in a device's
+/// audience would let it credit minutes to anyone.
+fn relations_hold(
+    facts: &Facts,
+    ev: &Incoming,
+    kind: &str,
+    s: &Subject,
+    batch: &[Incoming],
+) -> bool {
+    if kind == kinds::VISIT_RECORDED {
+        let Some(v) = &s.visit_id else { return false };
+        return started_in(batch, ev, v) || facts.visits_started.contains(v);
     }
+    let Some(appointment) = &s.appointment_id else {
+        return true;
+    };
+    if kind == kinds::UNALLOCATED_ARRIVAL {
+        // A new appointment: its id must not be one the office issued.
+        return !facts.appointments.contains_key(appointment);
+    }
+    if let Some(r) = facts.appointments.get(appointment) {
+        return s.session_id.as_deref() == Some(r.session_id.as_str())
+            && (s.requirement_id.is_none() || s.requirement_id == r.requirement_id)
+            && s.crn.as_deref().is_none_or(|c| c == r.crn);
+    }
+    // Not the office's: it must be one this device created for the session.
+    let created_here = facts.device_appointments.get(appointment) == s.session_id.as_ref()
+        || batch.iter().any(|b| {
+            b.seq < ev.seq
+                && kind_of(b) == Some(kinds::UNALLOCATED_ARRIVAL)
+                && subject(b).appointment_id.as_deref() == Some(appointment)
+                && subject(b).session_id == s.session_id
+        });
+    created_here && s.session_id.is_some()
+}
+
+/// A correction may supersede only an event of the same device, kind and
+/// subject (stored, or earlier in this batch).
+fn supersedes_ok(
+    facts: &Facts,
+    ev: &Incoming,
+    kind: &str,
+    s: &Subject,
+    batch: &[Incoming],
+) -> bool {
+    let Some(old) = ev.parsed.as_ref().and_then(|b| b.supersedes.as_deref()) else {
+        return true;
+    };
+    let key = s.appointment_id.clone().or_else(|| s.visit_id.clone());
+    if facts.own_refused.contains(old) {
+        return true;
+    }
+    if let Some(r) = facts.superseded.get(old) {
+        return facts.device_of_batch.as_deref() == Some(r.device_id.as_str())
+            && r.kind == kind
+            && r.subject == key;
+    }
+    batch.iter().any(|b| {
+        b.seq < ev.seq && b.id == old && kind_of(b) == Some(kind) && {
+            let bs = subject(b);
+            bs.appointment_id.or(bs.visit_id) == key
+        }
+    })
 }
 
 /// Decides every event of a batch, in order, from the facts read under
@@ -325,8 +458,19 @@ pub fn decide_batch<'a>(mut facts: Facts, events: &'a [Incoming]) -> Plan<'a> {
             } else {
                 true
             };
-            refused_before(link.and_then(|r| r.as_deref()))
-                .unwrap_or_else(|| decide(ev, known, facts.last_seq, &facts.last_hash, scope))
+            // An event must name its device's own officer; the office shows
+            // the officer from the device record.
+            let impersonates = ev
+                .parsed
+                .as_ref()
+                .is_some_and(|b| b.officer != facts.officer_id);
+            refused_before(link.and_then(|r| r.as_deref())).unwrap_or_else(|| {
+                if impersonates && !known && ev.seq == facts.last_seq + 1 {
+                    Decision::Refuse(RejectReason::DeviceMismatch)
+                } else {
+                    decide(ev, known, facts.last_seq, &facts.last_hash, scope)
+                }
+            })
         };
         let refused = match &decision {
             Decision::Accept => {

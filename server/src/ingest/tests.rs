@@ -80,6 +80,8 @@ fn facts_at(last_seq: u64) -> Facts {
     Facts {
         last_seq,
         last_hash: format!("h{last_seq}"),
+        officer_id: "o".into(),
+        device_of_batch: Some("d".into()),
         ..Facts::default()
     }
 }
@@ -175,8 +177,8 @@ fn scope_comes_from_the_facts() {
             reason: RejectReason::OutOfScope
         }]
     );
-    let mut facts = facts_at(0);
-    facts.in_audience.insert((entity::SESSION, rid("s1")));
+    // In scope: the session in the audience and the appointment in it.
+    let facts = with_appointment(facts_at(0), "a1", "s1", "X1");
     let plan = decide_batch(facts, &events);
     assert_eq!(statuses(&plan), vec![PushOutcome::Accepted]);
     assert_eq!(plan.events[0].subject.appointment_id, Some(rid("a1")));
@@ -220,8 +222,8 @@ fn every_other_device_outcome_on_the_subject_is_a_conflict() {
         ]
     );
     assert_eq!(needs.audience, vec![(entity::SESSION, rid("s1"))]);
-    let mut facts = facts_at(0);
-    facts.in_audience.insert((entity::SESSION, rid("s1")));
+    let mut facts = with_appointment(facts_at(0), "a1", "s1", "X1");
+    facts = with_appointment(facts, "a2", "s1", "X1");
     facts
         .others_on
         .insert(needs.subjects[0].clone(), vec!["x".into(), "y".into()]);
@@ -258,4 +260,96 @@ fn needs_are_sorted_and_unique() {
         .map(|s| s.id)
         .collect();
     assert_eq!(ids, vec![rid("a"), rid("b")]);
+}
+
+fn with_appointment(mut facts: Facts, appointment: &str, session: &str, crn: &str) -> Facts {
+    facts.in_audience.insert((entity::SESSION, rid(session)));
+    facts.appointments.insert(
+        rid(appointment),
+        AppointmentRef {
+            session_id: rid(session),
+            requirement_id: None,
+            crn: crn.into(),
+        },
+    );
+    facts
+}
+
+#[test]
+fn an_event_must_name_its_devices_own_officer() {
+    let events = vec![outcome_event(1, "a1")];
+    let mut facts = with_appointment(facts_at(0), "a1", "s1", "X1");
+    facts.officer_id = "someone-else".into();
+    let plan = decide_batch(facts, &events);
+    assert_eq!(
+        statuses(&plan),
+        vec![PushOutcome::Rejected {
+            reason: RejectReason::DeviceMismatch
+        }]
+    );
+    assert!(plan.events.is_empty());
+}
+
+#[test]
+fn every_id_must_belong_together() {
+    let events = vec![outcome_event(1, "a1")];
+    // In the audience and in the office's data: accepted.
+    let plan = decide_batch(with_appointment(facts_at(0), "a1", "s1", "X1"), &events);
+    assert_eq!(statuses(&plan), vec![PushOutcome::Accepted]);
+    let refused = vec![PushOutcome::Rejected {
+        reason: RejectReason::OutOfScope,
+    }];
+    // The appointment belongs to another session (one the device does not
+    // hold): refused although the named session is in the audience.
+    let mut other = with_appointment(facts_at(0), "a1", "s2", "X1");
+    other.in_audience.insert((entity::SESSION, rid("s1")));
+    assert_eq!(statuses(&decide_batch(other, &events)), refused);
+    // The CRN is not the appointment's.
+    let wrong_crn = with_appointment(facts_at(0), "a1", "s1", "X999");
+    assert_eq!(statuses(&decide_batch(wrong_crn, &events)), refused);
+    // An appointment the office never issued and this device never created.
+    let mut unknown = facts_at(0);
+    unknown.in_audience.insert((entity::SESSION, rid("s1")));
+    assert_eq!(statuses(&decide_batch(unknown.clone(), &events)), refused);
+    // One this device created for that session (an unallocated arrival) is fine.
+    unknown.device_appointments.insert(rid("a1"), rid("s1"));
+    assert_eq!(
+        statuses(&decide_batch(unknown, &events)),
+        vec![PushOutcome::Accepted]
+    );
+}
+
+#[test]
+fn a_correction_supersedes_only_its_own_devices_event_on_the_same_subject() {
+    let mut correction = outcome_event(1, "a1");
+    if let Some(b) = correction.parsed.as_mut() {
+        b.supersedes = Some("old".into());
+        b.reason = Some("typo".into());
+    }
+    let events = vec![correction];
+    let refused = vec![PushOutcome::Rejected {
+        reason: RejectReason::OutOfScope,
+    }];
+    let base = with_appointment(facts_at(0), "a1", "s1", "X1");
+    let old = |device: &str, subject: &str| SupersededRef {
+        device_id: device.into(),
+        kind: kinds::OUTCOME_RECORDED.into(),
+        subject: Some(rid(subject)),
+    };
+    let mut mine = base.clone();
+    mine.superseded.insert("old".into(), old("d", "a1"));
+    assert_eq!(
+        statuses(&decide_batch(mine, &events)),
+        vec![PushOutcome::Accepted]
+    );
+    let mut theirs = base.clone();
+    theirs
+        .superseded
+        .insert("old".into(), old("other-device", "a1"));
+    assert_eq!(statuses(&decide_batch(theirs, &events)), refused);
+    let mut elsewhere = base.clone();
+    elsewhere.superseded.insert("old".into(), old("d", "a2"));
+    assert_eq!(statuses(&decide_batch(elsewhere, &events)), refused);
+    // Naming an event nobody stored.
+    assert_eq!(statuses(&decide_batch(base, &events)), refused);
 }

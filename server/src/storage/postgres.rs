@@ -61,8 +61,64 @@ async fn read_facts(
     let mut facts = Facts {
         last_seq: u64::try_from(last_seq).unwrap_or(0),
         last_hash: row.get(1),
+        officer_id: b.device.officer_id.clone(),
+        device_of_batch: Some(b.device.id.clone()),
         ..Facts::default()
     };
+    if !needs.appointments.is_empty() {
+        for r in tx
+            .query(
+                "SELECT id, data FROM reference WHERE entity = 'upw_appointment' AND id = ANY($1) AND data IS NOT NULL",
+                &[&needs.appointments],
+            )
+            .await?
+        {
+            let (id, data): (String, String) = (r.get(0), r.get(1));
+            if let Some(a) = crate::ingest::appointment_ref(&data) {
+                facts.appointments.insert(id, a);
+            }
+        }
+        for r in tx
+            .query(
+                "SELECT appointment_id, session_id FROM events WHERE appointment_id = ANY($1) AND device_id = $2 AND kind = $3",
+                &[&needs.appointments, &b.device.id, &kinds::UNALLOCATED_ARRIVAL],
+            )
+            .await?
+        {
+            let (id, session): (String, Option<String>) = (r.get(0), r.get(1));
+            if let Some(session) = session {
+                facts.device_appointments.insert(id, session);
+            }
+        }
+    }
+    if !needs.superseded.is_empty() {
+        for r in tx
+            .query(
+                "SELECT event_id FROM chain_links WHERE event_id = ANY($1) AND device_id = $2 AND reason IS NOT NULL",
+                &[&needs.superseded, &b.device.id],
+            )
+            .await?
+        {
+            facts.own_refused.insert(r.get(0));
+        }
+        for r in tx
+            .query(
+                "SELECT event_id, device_id, kind, COALESCE(appointment_id, visit_id) FROM events WHERE event_id = ANY($1)",
+                &[&needs.superseded],
+            )
+            .await?
+        {
+            let kind: Option<String> = r.get(2);
+            facts.superseded.insert(
+                r.get(0),
+                crate::ingest::SupersededRef {
+                    device_id: r.get(1),
+                    kind: kind.unwrap_or_default(),
+                    subject: r.get(3),
+                },
+            );
+        }
+    }
     let keys = lock_keys(&needs.subjects);
     if !keys.is_empty() {
         // One statement, the keys in array order (a function scan keeps

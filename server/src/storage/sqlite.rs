@@ -20,8 +20,60 @@ fn read_facts(tx: &rusqlite::Transaction<'_>, b: &Batch<'_>, needs: &Needs) -> R
     let mut facts = Facts {
         last_seq: u64::try_from(last_seq).unwrap_or(0),
         last_hash,
+        officer_id: b.device.officer_id.clone(),
+        device_of_batch: Some(b.device.id.clone()),
         ..Facts::default()
     };
+    {
+        let mut s = tx.prepare_cached(
+            "SELECT data FROM reference WHERE entity = 'upw_appointment' AND id = ?1 AND data IS NOT NULL",
+        )?;
+        let mut mine = tx.prepare_cached(
+            "SELECT session_id FROM events WHERE appointment_id = ?1 AND device_id = ?2 AND kind = ?3",
+        )?;
+        for id in &needs.appointments {
+            let data: Option<String> = s.query_row([id], |r| r.get(0)).optional()?;
+            if let Some(r) = data.as_deref().and_then(crate::ingest::appointment_ref) {
+                facts.appointments.insert(id.clone(), r);
+            }
+            let session: Option<Option<String>> = mine
+                .query_row(
+                    [id.as_str(), &b.device.id, kinds::UNALLOCATED_ARRIVAL],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(Some(session)) = session {
+                facts.device_appointments.insert(id.clone(), session);
+            }
+        }
+        let mut old = tx.prepare_cached(
+            "SELECT device_id, kind, COALESCE(appointment_id, visit_id) FROM events WHERE event_id = ?1",
+        )?;
+        let mut refused = tx.prepare_cached(
+            "SELECT 1 FROM chain_links WHERE event_id = ?1 AND device_id = ?2 AND reason IS NOT NULL",
+        )?;
+        for id in &needs.superseded {
+            if refused
+                .query_row([id, &b.device.id], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                facts.own_refused.insert(id.clone());
+            }
+            let found = old
+                .query_row([id], |r| {
+                    Ok(crate::ingest::SupersededRef {
+                        device_id: r.get(0)?,
+                        kind: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        subject: r.get(2)?,
+                    })
+                })
+                .optional()?;
+            if let Some(found) = found {
+                facts.superseded.insert(id.clone(), found);
+            }
+        }
+    }
     {
         let mut s = tx.prepare_cached("SELECT reason FROM chain_links WHERE event_id = ?1")?;
         for id in &needs.event_ids {
