@@ -210,17 +210,26 @@ async fn issue_code(
 }
 
 /// Validates an item by reading it as the core's own type.
-fn validate(entity: &str, data: &Value) -> ApiResult<()> {
+/// Checks a reference item against the core's type and returns it as that
+/// type re-serialises it; a field the type does not have is refused.
+fn validate(entity: &str, data: &Value) -> ApiResult<Value> {
     use fieldbook_core::home_visits::model as hv;
     use fieldbook_core::unpaid_work::model as upw;
-    fn check<T: serde::de::DeserializeOwned>(v: &Value) -> Result<(), String> {
-        serde_json::from_value::<T>(v.clone())
-            .map(|_| ())
-            .map_err(|e| {
-                // Keep serde's category, not its quote of the value.
-                let text = e.to_string();
-                text.split(':').next().unwrap_or("invalid").to_owned()
-            })
+    fn check<T: serde::de::DeserializeOwned + serde::Serialize>(
+        v: &Value,
+    ) -> Result<Value, String> {
+        let typed = serde_json::from_value::<T>(v.clone()).map_err(|e| {
+            // Keep serde's category, not its quote of the value.
+            let text = e.to_string();
+            text.split(':').next().unwrap_or("invalid").to_owned()
+        })?;
+        let again = serde_json::to_value(&typed).map_err(|_| "invalid".to_owned())?;
+        if let (Some(given), Some(known)) = (v.as_object(), again.as_object()) {
+            if let Some(extra) = given.keys().find(|k| !known.contains_key(*k)) {
+                return Err(format!("unknown field `{extra}`"));
+            }
+        }
+        Ok(again)
     }
     let result = match entity {
         "upw_project" => check::<upw::Project>(data),
@@ -296,8 +305,10 @@ async fn put_reference(
     office_auth(&state, &headers)?;
     known_entity(&entity)?;
     check_id(&id)?;
-    let item: ReferenceBody = json_body(&headers, &body)?;
-    validate(&entity, &item.data)?;
+    let mut item: ReferenceBody = json_body(&headers, &body)?;
+    // Stored as the core's type re-serialises it, so a restriction's
+    // allowlist sees exactly the type's fields.
+    item.data = validate(&entity, &item.data)?;
     let cursor = write_item(&state, &entity, &id, item).await?;
     Ok(Json(CursorAnswer { cursor }))
 }
@@ -454,14 +465,15 @@ async fn import_csv(
         .map_err(|_| ApiFailure::bad("malformed", "CSV must be UTF-8"))?;
     let rows = parse_csv(text).map_err(|why| ApiFailure::bad("malformed", why))?;
     // Validate every row before writing any.
-    for (i, (id, data, _, _)) in rows.iter().enumerate() {
+    let mut rows = rows;
+    for (i, (id, data, _, _)) in rows.iter_mut().enumerate() {
         check_id(id).map_err(|_| {
             ApiFailure::bad(
                 "malformed",
                 format!("row {}: id must be 32 lowercase hex digits", i + 1),
             )
         })?;
-        validate(&entity, data).map_err(|_| {
+        *data = validate(&entity, data).map_err(|_| {
             ApiFailure::bad(
                 "invalid_reference",
                 format!("row {} does not validate as {entity}", i + 1),
@@ -487,15 +499,56 @@ async fn import_csv(
 
 /// Removes what a restricted officer must not see: the name and photo.
 pub fn restrict(entity: &str, v: &mut Value) {
-    if let Some(obj) = v.as_object_mut() {
-        if entity == "upw_requirement" || entity == "hv_case" {
-            obj.insert("restricted".into(), Value::Bool(true));
-            obj.insert("name".into(), Value::Null);
-            if obj.contains_key("photo_ref") {
-                obj.insert("photo_ref".into(), Value::Null);
-            }
+    // An allowlist: only these fields reach an officer restricted from the
+    // case; anything else (a future `surname` or `aliases`) never does.
+    let (allowed, neutral): (&[&str], &[(&str, Value)]) = match entity {
+        "upw_requirement" => (
+            &[
+                "crn",
+                "risk_level",
+                "registrations",
+                "hours_required",
+                "minutes_credited_office",
+                "ete_minutes_credited_office",
+                "adjustments",
+                "order_start",
+                "order_end",
+                "order_ref",
+                "warnings",
+            ],
+            &[("name", Value::Null), ("photo_ref", Value::Null)],
+        ),
+        "hv_case" => (
+            &[
+                "crn",
+                "addresses",
+                "risk_level",
+                "registrations",
+                "staff_risks",
+                "assessment",
+                "supervision_start",
+                "last_visit",
+                "escalation_flagged",
+            ],
+            &[
+                ("name", Value::Null),
+                ("known_occupants", Value::Array(vec![])),
+            ],
+        ),
+        _ => return,
+    };
+    let Some(obj) = v.as_object() else { return };
+    let mut out = serde_json::Map::new();
+    for key in allowed {
+        if let Some(value) = obj.get(*key) {
+            out.insert((*key).to_owned(), value.clone());
         }
     }
+    for (key, value) in neutral {
+        out.insert((*key).to_owned(), value.clone());
+    }
+    out.insert("restricted".into(), Value::Bool(true));
+    *v = Value::Object(out);
 }
 
 /// Every enrolled device.
@@ -901,6 +954,42 @@ async fn conflicts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn requirement() -> Value {
+        serde_json::json!({ "crn": "X1", "name": "Secret Name", "restricted": false, "photo_ref": "p",
+            "risk_level": "low", "registrations": [], "hours_required": 100, "minutes_credited_office": 0,
+            "order_start": "2026-01-01", "order_end": "2027-01-01" })
+    }
+
+    #[test]
+    fn reference_items_are_the_core_type_and_unknown_fields_are_refused() {
+        let stored = validate("upw_requirement", &requirement()).expect("valid");
+        // Defaults the type adds are written out; the input's fields kept.
+        assert_eq!(stored["crn"], "X1");
+        assert_eq!(stored["warnings"], serde_json::json!([]));
+        let mut extra = requirement();
+        extra["surname"] = "Other".into();
+        assert!(
+            validate("upw_requirement", &extra).is_err(),
+            "unknown field refused"
+        );
+    }
+
+    #[test]
+    fn a_restricted_officer_gets_only_the_allowlisted_fields() {
+        let mut v = validate("upw_requirement", &requirement()).expect("valid");
+        // Even a field that slipped into storage some other way never passes.
+        v["aliases"] = serde_json::json!(["Alias"]);
+        restrict("upw_requirement", &mut v);
+        assert_eq!(v["name"], Value::Null);
+        assert_eq!(v["photo_ref"], Value::Null);
+        assert_eq!(v["restricted"], true);
+        assert!(v.get("aliases").is_none());
+        assert_eq!(v["crn"], "X1");
+        // What remains still reads as the core's type on the device.
+        let _: fieldbook_core::unpaid_work::model::Requirement =
+            serde_json::from_value(v).expect("still a requirement");
+    }
     use serde_json::json;
 
     #[test]
