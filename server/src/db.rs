@@ -720,6 +720,15 @@ impl Db {
                     rusqlite::params![e, i, data, cursor],
                 )?;
                 if data.is_some() {
+                    // Officers leaving the audience get a tombstone at this
+                    // cursor, so their devices erase the item on the next pull.
+                    tx.execute(
+                        "INSERT INTO reference_tombstones (entity, id, officer_id, cursor)
+                         SELECT entity, id, officer_id, ?3 FROM reference_audience
+                          WHERE entity = ?1 AND id = ?2 AND officer_id NOT IN (SELECT value FROM json_each(?4))
+                         ON CONFLICT (entity, id, officer_id) DO UPDATE SET cursor = excluded.cursor",
+                        rusqlite::params![e, i, cursor, serde_json::to_string(&audience.iter().map(|(o, _)| o).collect::<Vec<_>>()).unwrap_or_default()],
+                    )?;
                     tx.execute("DELETE FROM reference_audience WHERE entity = ?1 AND id = ?2", [&e, &i])?;
                     for (officer, restricted) in &audience {
                         tx.execute(
@@ -745,6 +754,15 @@ impl Db {
                 )
                 .await?;
                 if data.is_some() {
+                    let keep: Vec<&str> = audience.iter().map(|(o, _)| o.as_str()).collect();
+                    tx.execute(
+                        "INSERT INTO reference_tombstones (entity, id, officer_id, cursor)
+                         SELECT entity, id, officer_id, $3 FROM reference_audience
+                          WHERE entity = $1 AND id = $2 AND NOT (officer_id = ANY($4))
+                         ON CONFLICT (entity, id, officer_id) DO UPDATE SET cursor = excluded.cursor",
+                        &[&e, &i, &cursor, &keep],
+                    )
+                    .await?;
                     tx.execute("DELETE FROM reference_audience WHERE entity = $1 AND id = $2", &[&e, &i]).await?;
                     for (officer, restricted) in &audience {
                         tx.execute(
@@ -762,9 +780,19 @@ impl Db {
 
     /// Reference changes for `officer` after `cursor`.
     pub async fn pull(&self, officer: &str, cursor: i64, limit: i64) -> R<Vec<RefRow>> {
-        const SQL: &str = "SELECT r.cursor, r.entity, r.id, r.data, a.restricted
-             FROM reference r JOIN reference_audience a ON a.entity = r.entity AND a.id = r.id
-            WHERE a.officer_id = ?1 AND r.cursor > ?2 ORDER BY r.cursor LIMIT ?3";
+        // Items in the officer's audience, and tombstones (no data) for
+        // items they were removed from since `cursor`.
+        const SQL: &str = "SELECT cursor, entity, id, data, restricted FROM (
+             SELECT r.cursor AS cursor, r.entity AS entity, r.id AS id, r.data AS data, a.restricted AS restricted
+               FROM reference r JOIN reference_audience a ON a.entity = r.entity AND a.id = r.id
+              WHERE a.officer_id = ?1 AND r.cursor > ?2
+             UNION ALL
+             SELECT t.cursor, t.entity, t.id, NULL, FALSE
+               FROM reference_tombstones t
+              WHERE t.officer_id = ?1 AND t.cursor > ?2
+                AND NOT EXISTS (SELECT 1 FROM reference_audience a
+                                 WHERE a.entity = t.entity AND a.id = t.id AND a.officer_id = ?1)
+           ) AS changes ORDER BY cursor LIMIT ?3";
         let o = officer.to_owned();
         match self {
             Db::Sqlite(c) => {

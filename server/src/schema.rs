@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS reference_audience (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL,
     restricted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS audience_officer ON reference_audience (officer_id, entity, id);
+CREATE TABLE IF NOT EXISTS reference_tombstones (
+    entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL, cursor INTEGER NOT NULL,
+    PRIMARY KEY (entity, id, officer_id));
+CREATE INDEX IF NOT EXISTS tombstones_officer ON reference_tombstones (officer_id, cursor);
 ";
 
 /// PostgreSQL schema.
@@ -91,4 +95,8 @@ CREATE TABLE IF NOT EXISTS reference_audience (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL,
     restricted BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS audience_officer ON reference_audience (officer_id, entity, id);
+CREATE TABLE IF NOT EXISTS reference_tombstones (
+    entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL, cursor BIGINT NOT NULL,
+    PRIMARY KEY (entity, id, officer_id));
+CREATE INDEX IF NOT EXISTS tombstones_officer ON reference_tombstones (officer_id, cursor);
 ";

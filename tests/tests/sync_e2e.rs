@@ -930,3 +930,48 @@ async fn a_newer_phones_kind_is_stored_and_reported_and_a_malformed_known_kind_r
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_from_the_audience_erases_the_item_on_the_device() {
+    use fieldbook_core::unpaid_work::model::Project;
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    office.officer("sup-2", "supervisor").await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    let project = rid();
+    let data = json!({ "code": "P1", "name": "Park", "project_type": "group_placement", "travel_time_eligible": false,
+        "address": "Park Road", "beneficiary": "Council", "site_contact": "Office", "hi_vis_required": true,
+        "hazards": "", "risk_notes": "", "available_days": ["Mon"], "available_from": "07:00:00",
+        "available_until": "18:00:00" });
+    office
+        .reference("upw_project", &project, data.clone(), &["sup-1"], &[])
+        .await;
+    phone.sync().await.expect("pull");
+    let id = RecordId::parse(&project).expect("id");
+    let held = |phone: &SyncDevice| {
+        phone
+            .store
+            .read(|r| r.records().get::<Project>(&id))
+            .expect("read")
+            .is_some()
+    };
+    assert!(held(&phone), "the device holds the project");
+    // The office moves the item to another supervisor only.
+    office
+        .reference("upw_project", &project, data, &["sup-2"], &[])
+        .await;
+    phone.sync().await.expect("pull the removal");
+    assert!(!held(&phone), "a tombstone erased it");
+    let erasures: Vec<_> = phone
+        .store
+        .events_after(0, 10_000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.body.kind == "access.erasure")
+        .collect();
+    assert_eq!(erasures.len(), 1, "the erasure is in the access log");
+    server.shutdown().await;
+}

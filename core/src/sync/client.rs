@@ -715,8 +715,10 @@ fn apply_changes(w: &mut Writer<'_>, changes: &[Change]) -> Result<u64> {
             serde_json::from_value(c.data.clone())?,
         ))
     }
+    let mut withdrawn = 0u64;
     for c in changes {
         if c.data.is_null() {
+            withdrawn += 1;
             let id = RecordId::parse(&c.id)?;
             match c.entity.as_str() {
                 "upw_project" => w.remove::<Project>(&id)?,
@@ -776,6 +778,18 @@ fn apply_changes(w: &mut Writer<'_>, changes: &[Change]) -> Result<u64> {
             crate::access::AccessPayload {
                 subject: format!("reference: {} changes from the office", changes.len()),
                 purpose: "reference data sync".into(),
+                recipient: None,
+            },
+        )?;
+    }
+    if withdrawn > 0 {
+        // Items the office deleted or removed this officer from: erased
+        // here, and the erasure is in the access log.
+        w.record_access(
+            crate::access::AccessAction::Erasure,
+            crate::access::AccessPayload {
+                subject: format!("reference: {withdrawn} items withdrawn by the office"),
+                purpose: "removed from the officer's audience or deleted".into(),
                 recipient: None,
             },
         )?;
