@@ -67,6 +67,7 @@ impl Incoming {
         if bytes.len() > 256 * 1024 {
             return refuse(out, RejectReason::TooLarge);
         }
+        let bytes_len = bytes.len();
         let Ok(text) = String::from_utf8(bytes.clone()) else {
             return refuse(out, RejectReason::Malformed);
         };
@@ -96,6 +97,12 @@ impl Incoming {
             out.parsed = Some(body);
             return refuse(out, RejectReason::TimestampInFuture);
         }
+        // Per kind, so one device cannot make every office read load
+        // megabytes: the largest legitimate body of each kind, with room.
+        if bytes_len > max_event_bytes(&body.kind) {
+            out.parsed = Some(body);
+            return refuse(out, RejectReason::TooLarge);
+        }
         // A known kind must carry its typed payload; an unknown kind (a
         // newer phone) is stored and reported, never mis-read.
         let well_formed = fieldbook_core::events::Payload::parse(&body.kind, &body.payload).is_ok();
@@ -104,6 +111,20 @@ impl Incoming {
             return refuse(out, RejectReason::Malformed);
         }
         out
+    }
+}
+
+/// The largest event body accepted for `kind`: notes are under 4,000
+/// characters (up to 16 KB of UTF-8 each), a visit record holds three such
+/// texts and the form, the access log only short references.
+pub fn max_event_bytes(kind: &str) -> usize {
+    use fieldbook_core::events::kinds::*;
+    const KB: usize = 1024;
+    match kind {
+        VISIT_RECORDED | VISIT_STARTED => 96 * KB,
+        UPW_OUTCOME | UPW_INCIDENT | UPW_SESSION_STOOD_DOWN | VISIT_SAFETY_OVERRIDE => 32 * KB,
+        k if k.starts_with(fieldbook_core::access::KIND_PREFIX) => 8 * KB,
+        _ => 16 * KB,
     }
 }
 

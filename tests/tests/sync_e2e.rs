@@ -975,3 +975,30 @@ async fn removal_from_the_audience_erases_the_item_on_the_device() {
     assert_eq!(erasures.len(), 1, "the erasure is in the access log");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_capped_in_size_per_kind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+    // 20 KB in a kind whose largest real body is a few KB: refused. The
+    // same size fits under an outcome's larger cap (a long note).
+    let big = "x".repeat(20 * 1024);
+    let refused = phone
+        .store
+        .append(EventDraft::new("test.note", json!({ "text": big })))
+        .expect("append");
+    let report = phone.sync().await.expect("sync");
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    let q = phone.store.quarantined().expect("q");
+    assert_eq!(q[0].0.body.id, refused.id);
+    assert_eq!(q[0].1, "too_large");
+    assert_eq!(
+        fieldbook_server::model::max_event_bytes("upw.outcome_recorded"),
+        32 * 1024
+    );
+    server.shutdown().await;
+}
