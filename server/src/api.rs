@@ -262,51 +262,86 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
 }
 
-/// Decodes a body: gzip when so labelled (capped), JSON content type.
+/// Whether a `Content-Type` is JSON: the media type must be exactly
+/// `application/json` (any case), with at most a UTF-8 charset
+/// parameter; `application/jsonfoo` or `application/json-patch` are not.
+pub(crate) fn is_json_content_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|p| {
+            let p = p.trim();
+            p.eq_ignore_ascii_case("charset=utf-8") || p.eq_ignore_ascii_case("charset=\"utf-8\"")
+        })
+}
+
+fn require_json(headers: &HeaderMap) -> ApiResult<()> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if is_json_content_type(ct) {
+        Ok(())
+    } else {
+        Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected application/json",
+        ))
+    }
+}
+
+/// The `Content-Encoding` label: `""` for none or identity, `gzip`, or a
+/// refusal.
+fn content_encoding(headers: &HeaderMap) -> ApiResult<&'static str> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().map(str::trim))
+    {
+        None => Ok(""),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => Ok(""),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") => Ok("gzip"),
+        Some(_) => Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            "gzip or identity only",
+        )),
+    }
+}
+
+/// Inflates a gzip body, capped at [`MAX_BODY_BYTES`]. Called only for
+/// senders already authenticated (a device whose signature over the
+/// compressed bytes verified, or the office).
+fn inflate(body: &[u8]) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
+    flate2::read::GzDecoder::new(body)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|_| ApiFailure::bad("bad_encoding", "body is not valid gzip"))?;
+    if out.len() > MAX_BODY_BYTES {
+        return Err(ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "body too large",
+        ));
+    }
+    Ok(out)
+}
+
+/// Decodes an authenticated caller's body: gzip when so labelled
+/// (capped), JSON content type when required.
 pub(crate) fn body_bytes(
     headers: &HeaderMap,
     body: &Bytes,
     json_required: bool,
 ) -> ApiResult<Vec<u8>> {
     if json_required {
-        let ct = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !ct.starts_with("application/json") {
-            return Err(ApiFailure::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected application/json",
-            ));
-        }
+        require_json(headers)?;
     }
-    match headers
-        .get("content-encoding")
-        .and_then(|v| v.to_str().ok())
-    {
-        None | Some("identity") => Ok(body.to_vec()),
-        Some("gzip") => {
-            let mut out = Vec::new();
-            let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
-            flate2::read::GzDecoder::new(&body[..])
-                .take(limit)
-                .read_to_end(&mut out)
-                .map_err(|_| ApiFailure::bad("bad_encoding", "body is not valid gzip"))?;
-            if out.len() > MAX_BODY_BYTES {
-                return Err(ApiFailure::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "body too large",
-                ));
-            }
-            Ok(out)
-        }
-        Some(_) => Err(ApiFailure::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            "gzip or identity only",
-        )),
+    match content_encoding(headers)? {
+        "gzip" => inflate(body),
+        _ => Ok(body.to_vec()),
     }
 }
 
@@ -350,22 +385,37 @@ async fn device_auth(
     ) else {
         return Err(fail("missing_credentials"));
     };
-    let ts: i64 = ts.parse().map_err(|_| fail("bad_timestamp"))?;
+    let ts = parse_timestamp(&ts).ok_or_else(|| fail("bad_timestamp"))?;
     let now = now_ms();
-    if (now - ts).abs() > TIMESTAMP_WINDOW_MS {
+    if !within_window(now, ts) {
         return Err(fail("stale_timestamp"));
     }
     if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(fail("bad_nonce"));
     }
-    let decoded = body_bytes(headers, body, json_body && !body.is_empty())?;
+    // Labels are checked before any work; the body stays compressed
+    // until the device is known and its signature over the bytes as sent
+    // has verified, so nobody unauthenticated can make us inflate a bomb.
+    if json_body && !body.is_empty() {
+        require_json(headers)?;
+    }
+    let encoding = content_encoding(headers)?;
     let device = state
         .db
         .device(&device_id)
         .await?
         .ok_or_else(|| fail("unknown_device"))?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let message = signing_string(method.as_str(), path, &decoded, ts, &nonce);
+    let message = SignedRequest {
+        method: method.as_str(),
+        path_and_query: path,
+        device_id: &device_id,
+        content_encoding: encoding,
+        body,
+        timestamp_ms: ts,
+        nonce: &nonce,
+    }
+    .signing_string();
     let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
     if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
         return Err(fail("bad_signature"));
@@ -373,13 +423,25 @@ async fn device_auth(
     if device.shredded {
         return Err(fail("device_revoked"));
     }
-    if !state
-        .db
-        .use_nonce(&device.id, &nonce, now, TIMESTAMP_WINDOW_MS)
-        .await?
-    {
+    if !state.db.use_nonce(&device.id, &nonce, ts, now).await? {
         return Err(fail("replayed_nonce"));
     }
+    let decoded = match encoding {
+        "gzip" => {
+            let body = body.clone();
+            // Inflating up to 8 MiB is CPU work: off the async threads.
+            tokio::task::spawn_blocking(move || inflate(&body))
+                .await
+                .map_err(|_| {
+                    ApiFailure::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "worker failed",
+                    )
+                })??
+        }
+        _ => body.to_vec(),
+    };
     Ok((device, decoded))
 }
 
@@ -399,12 +461,22 @@ async fn enrol(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<EnrolResponse>> {
-    let bytes = body_bytes(&headers, &body, true)?;
-    let req: EnrolRequest = parse_json(&bytes)?;
-    let key = hex::decode(&req.public_key)
-        .map_err(|_| ApiFailure::bad("malformed", "public_key must be hex"))?;
+    require_json(&headers)?;
+    // Nobody is known yet: a compressed body is refused, never inflated.
+    if !content_encoding(&headers)?.is_empty() {
+        return Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            "enrolment bodies are not compressed",
+        ));
+    }
+    let req: EnrolRequest = parse_json(&body)?;
+    // One spelling per key (lower-case hex): the same key in capitals
+    // must meet the UNIQUE constraint as a duplicate, not enrol again.
+    let key = normalise_public_key(&req.public_key)
+        .ok_or_else(|| ApiFailure::bad("malformed", "public_key must be 32 bytes of hex"))?;
     // Lengths in characters, as the document's maxLength counts them.
-    if key.len() != 32 || req.label.chars().count() > 200 || req.code.chars().count() > 200 {
+    if req.label.chars().count() > 200 || req.code.chars().count() > 200 {
         return Err(ApiFailure::bad("malformed", "bad key or field length"));
     }
     let device_id = fieldbook_core::ids::RecordId::random()
@@ -419,7 +491,7 @@ async fn enrol(
     let hash = office::code_hash(&req.code);
     match state
         .db
-        .enrol(&hash, &device_id, &req.public_key, &req.label, now_ms())
+        .enrol(&hash, &device_id, &key, &req.label, now_ms())
         .await?
     {
         Some((officer_id, role)) => {

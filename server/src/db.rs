@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 
 use fieldbook_core::events::GENESIS_HASH;
-use fieldbook_core::sync::protocol::{PushResult, Role};
+use fieldbook_core::sync::protocol::{PushResult, Role, NONCE_MARGIN_MS, TIMESTAMP_WINDOW_MS};
 use rusqlite::OptionalExtension;
 
 use crate::ingest::Batch;
@@ -581,37 +581,46 @@ impl Db {
     }
 
     /// Records a nonce; `false` when it was seen before (a replay).
+    ///
+    /// The row keeps the request's signed timestamp, and is kept while a
+    /// request with that timestamp could still be inside the window of
+    /// some instance: the window plus [`NONCE_MARGIN_MS`] for instances
+    /// whose clocks differ a little. (Keying the purge on the time the
+    /// nonce was seen let an instance a few seconds behind accept a
+    /// replay at the window's edge.)
     pub async fn use_nonce(
         &self,
         device_id: &str,
         nonce: &str,
+        timestamp_ms: i64,
         now: i64,
-        window_ms: i64,
     ) -> R<bool> {
         let (d, n) = (device_id.to_owned(), nonce.to_owned());
-        let cutoff = now - 2 * window_ms;
+        let cutoff = now
+            .saturating_sub(TIMESTAMP_WINDOW_MS)
+            .saturating_sub(NONCE_MARGIN_MS);
         match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
-                    let n = c.execute(
-                    "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![d, n, now],
-                )?;
                     c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
+                    let n = c.execute(
+                        "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![d, n, timestamp_ms],
+                    )?;
                     Ok(n == 1)
                 })
                 .await
             }
             Db::Postgres(p) => {
                 let client = p.get().await?;
+                client
+                    .execute("DELETE FROM nonces WHERE seen_ms < $1", &[&cutoff])
+                    .await?;
                 let n = client
                     .execute(
                         "INSERT INTO nonces (device_id, nonce, seen_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                        &[&d, &n, &now],
+                        &[&d, &n, &timestamp_ms],
                     )
-                    .await?;
-                client
-                    .execute("DELETE FROM nonces WHERE seen_ms < $1", &[&cutoff])
                     .await?;
                 Ok(n == 1)
             }

@@ -5,6 +5,8 @@
 //! every device's chain, including refused events (hash only, no content),
 //! so the chain can be checked across them. Reference data carries a
 //! cursor for pulls and an audience per officer (with a restricted flag).
+//! `nonces.seen_ms` holds the request's signed timestamp (the purge is
+//! keyed on it, see `Db::use_nonce`).
 
 /// SQLite schema.
 pub const SQLITE: &str = "

@@ -355,7 +355,18 @@ async fn raw_signed(
     tamper: bool,
 ) -> (StatusCode, Value) {
     let mut sig = store
-        .sign(&signing_string("POST", path, body, ts, nonce))
+        .sign(
+            &SignedRequest {
+                method: "POST",
+                path_and_query: path,
+                device_id,
+                content_encoding: "",
+                body,
+                timestamp_ms: ts,
+                nonce,
+            }
+            .signing_string(),
+        )
         .expect("sign");
     if tamper {
         sig[0] ^= 1;
