@@ -537,7 +537,11 @@ async fn status(
         } else {
             DeviceStatus::Active
         },
-        final_push_allowed: device.final_push_allowed,
+        // After the deadline the device is told it may not push: it
+        // shreds at once. (Status and the shred report stay answered
+        // after the deadline, signed and read-only, so a phone found
+        // later still learns to destroy what it holds.)
+        final_push_allowed: device.final_push_open(now_ms()),
         server_time_ms: now_ms(),
         last_seq: device.last_seq,
     }))
@@ -563,7 +567,7 @@ async fn push(
     body: Bytes,
 ) -> ApiResult<Json<PushResponse>> {
     let (device, bytes) = device_auth(&state, &method, &uri, &headers, &body, true).await?;
-    if device.revoked && !device.final_push_allowed {
+    if device.revoked && !device.final_push_open(now_ms()) {
         return Err(ApiFailure::new(
             StatusCode::FORBIDDEN,
             "device_revoked",

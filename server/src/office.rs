@@ -521,7 +521,19 @@ struct RevokeBody {
     #[serde(default = "yes")]
     #[schema(default = true)]
     final_push_allowed: bool,
+    /// How long, in seconds from now, the final push is accepted (default
+    /// one day, at most seven); after it every push is refused.
+    #[serde(default = "one_day")]
+    #[schema(default = 86400, minimum = 0, maximum = 604800)]
+    final_push_seconds: u32,
 }
+
+fn one_day() -> u32 {
+    86_400
+}
+
+/// Longest final-push window the office may grant.
+const MAX_FINAL_PUSH_SECONDS: u32 = 7 * 86_400;
 
 fn yes() -> bool {
     true
@@ -555,8 +567,21 @@ async fn revoke(
     }
     .unwrap_or(RevokeBody {
         final_push_allowed: true,
+        final_push_seconds: one_day(),
     });
-    if state.db.revoke(&id, b.final_push_allowed, now_ms()).await? {
+    if b.final_push_seconds > MAX_FINAL_PUSH_SECONDS {
+        return Err(ApiFailure::bad(
+            "malformed",
+            "final_push_seconds is at most 604800",
+        ));
+    }
+    let now = now_ms();
+    let until = now.saturating_add(i64::from(b.final_push_seconds) * 1000);
+    if state
+        .db
+        .revoke(&id, b.final_push_allowed, until, now)
+        .await?
+    {
         tracing::warn!(device = %id, "device revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -619,6 +644,9 @@ pub struct OfficeEvent {
     /// Whether this server knows the kind: `false` for a newer phone's
     /// event, which is stored whole and reported here, never mis-read.
     pub known_kind: bool,
+    /// Received after the office revoked the device that sent it: the
+    /// office should treat it with suspicion (the phone may be lost).
+    pub after_revocation: bool,
 }
 
 fn office_event(e: &StoredEvent) -> OfficeEvent {
@@ -636,6 +664,7 @@ fn office_event(e: &StoredEvent) -> OfficeEvent {
         supersedes: e.supersedes.clone(),
         payload,
         reason: body.get("reason").cloned().unwrap_or(Value::Null),
+        after_revocation: e.after_revocation,
     }
 }
 

@@ -52,6 +52,14 @@ CREATE TABLE IF NOT EXISTS reference_audience (
 CREATE INDEX IF NOT EXISTS audience_officer ON reference_audience (officer_id, entity, id);
 ";
 
+/// Columns added after the first release, for SQLite (which has no
+/// `ADD COLUMN IF NOT EXISTS`): table, column, definition.
+pub const SQLITE_ADDED_COLUMNS: &[(&str, &str, &str)] = &[(
+    "devices",
+    "final_push_until_ms",
+    "final_push_until_ms INTEGER",
+)];
+
 /// PostgreSQL schema.
 pub const POSTGRES: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,4 +101,5 @@ CREATE TABLE IF NOT EXISTS reference_audience (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL,
     restricted BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS audience_officer ON reference_audience (officer_id, entity, id);
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS final_push_until_ms BIGINT;
 ";

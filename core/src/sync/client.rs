@@ -638,20 +638,18 @@ impl SyncClient {
         let mut nonce = [0u8; 16];
         crate::crypto::fill_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
-        let signature = self
-            .store
-            .sign(
-                &SignedRequest {
-                    method: "POST",
-                    path_and_query: path,
-                    device_id,
-                    content_encoding: "",
-                    body,
-                    timestamp_ms: now,
-                    nonce: &nonce,
-                }
-                .signing_string(),
-            )?;
+        let signature = self.store.sign(
+            &SignedRequest {
+                method: "POST",
+                path_and_query: path,
+                device_id,
+                content_encoding: "",
+                body,
+                timestamp_ms: now,
+                nonce: &nonce,
+            }
+            .signing_string(),
+        )?;
         Ok(self
             .http
             .post(self.url(path)?)

@@ -380,7 +380,15 @@ mod tests {
         assert_eq!(parse_timestamp("1700000000000"), Some(1_700_000_000_000));
         assert_eq!(parse_timestamp("0"), Some(0));
         for bad in [
-            "", "+1700000000000", "-1", " 1", "1 ", "01", "1e3", "1.0", "0x10",
+            "",
+            "+1700000000000",
+            "-1",
+            " 1",
+            "1 ",
+            "01",
+            "1e3",
+            "1.0",
+            "0x10",
             "99999999999999999999",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad:?}");
