@@ -56,6 +56,11 @@ pub struct AppState {
     pub office_token: Arc<String>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// The bearer credential a Prometheus scraper presents at `/metrics`;
+    /// `None` turns `/metrics` off (every scrape is refused).
+    pub metrics_token: Option<Arc<String>>,
+    /// Rate, concurrency and time limits.
+    pub guards: crate::limits::Guards,
 }
 
 /// An API error.
@@ -151,6 +156,10 @@ pub fn router(state: AppState) -> Router {
             ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.guards.clone(),
+            crate::limits::guard,
+        ))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -232,12 +241,32 @@ async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "status": "ready" })))
 }
 
-/// Prometheus counters of this instance.
-#[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> String {
+/// Prometheus counters of this instance, for a scraper holding the
+/// metrics credential (`FIELDBOOK_METRICS_TOKEN`; without one configured,
+/// every scrape is refused).
+#[utoipa::path(get, path = "/metrics", tag = "service", security(("metricsToken" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "Metrics credential missing or wrong, or metrics not configured", body = ErrorDoc),
+    ))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<String> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let allowed = state.metrics_token.as_ref().is_some_and(|t| {
+        !given.is_empty() && fieldbook_core::crypto::ct_eq(given.as_bytes(), t.as_bytes())
+    });
+    if !allowed {
+        return Err(ApiFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics_auth",
+            "metrics credential required",
+        ));
+    }
     let m = &state.metrics;
-    format!(
+    Ok(format!(
         "# TYPE fieldbook_requests_total counter\nfieldbook_requests_total {}\n\
          # TYPE fieldbook_events_ingested_total counter\nfieldbook_events_ingested_total {}\n\
          # TYPE fieldbook_events_rejected_total counter\nfieldbook_events_rejected_total {}\n\
@@ -250,7 +279,7 @@ async fn metrics(State(state): State<AppState>) -> String {
         m.events_duplicate.load(Ordering::Relaxed),
         m.auth_failures.load(Ordering::Relaxed),
         m.sync_lag_ms.load(Ordering::Relaxed),
-    )
+    ))
 }
 
 /// This document.
@@ -447,13 +476,14 @@ async fn device_auth(
 
 /// Enrols a device with the office's one-time code and its public key.
 #[utoipa::path(post, path = "/v1/enrol", tag = "device",
-    request_body(content = EnrolRequestDoc, description = "JSON, optionally gzip (`Content-Encoding: gzip`)"),
+    request_body(content = EnrolRequestDoc, description = "JSON, uncompressed (nobody is known yet, so a compressed body is refused unread)"),
     responses(
         (status = 200, description = "Enrolled", body = EnrolResponseDoc),
-        (status = 400, description = "Malformed body, key or gzip", body = ErrorDoc),
+        (status = 400, description = "Malformed body or key", body = ErrorDoc),
         (status = 403, description = "The code is unknown, used or expired, or the key is enrolled already", body = ErrorDoc),
         (status = 413, description = "Body too large", body = ErrorDoc),
-        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or a compressed body", body = ErrorDoc),
+        (status = 429, description = "Too many enrolment attempts from this address; retry after `Retry-After` seconds", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn enrol(

@@ -707,15 +707,17 @@ impl Db {
             .saturating_sub(TIMESTAMP_WINDOW_MS)
             .saturating_sub(NONCE_MARGIN_MS);
         match self {
-            Db::Sqlite(c) => blocking(c, move |c| {
-                c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
-                let n = c.execute(
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
+                    let n = c.execute(
                     "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
                     rusqlite::params![d, n, timestamp_ms],
                 )?;
-                Ok(n == 1)
-            })
-            .await,
+                    Ok(n == 1)
+                })
+                .await
+            }
             Db::Postgres(p) => {
                 let client = p.get().await?;
                 client

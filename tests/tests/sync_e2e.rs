@@ -584,7 +584,9 @@ async fn bad_requests_get_clear_errors_and_store_nothing() {
         .send()
         .await
         .expect("send");
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Enrolment has no known sender, so a compressed body is refused
+    // unread (issue 13, item 11), not inflated and found bad.
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // A used enrolment code, and an unknown one.
     let (status, _) = office.send(Method::GET, "/v1/office/devices", None).await;
     assert_eq!(status, StatusCode::OK);
