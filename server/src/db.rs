@@ -22,21 +22,58 @@ use crate::storage;
 #[error("database: {0}")]
 pub struct DbError(pub String);
 
+/// Names a SQLite error by its extended result code (or the kind of a
+/// conversion failure) and nothing else: rusqlite's messages can quote a
+/// value read from a row (`Integer 300 out of range …`), and logs must
+/// hold no personal data.
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
-        DbError(e.to_string())
+        use rusqlite::Error as E;
+        DbError(match &e {
+            E::SqliteFailure(f, _) => format!("sqlite extended code {}", f.extended_code),
+            E::QueryReturnedNoRows => "sqlite: no rows".into(),
+            E::IntegralValueOutOfRange(i, _) => {
+                format!("sqlite: integer out of range at column {i}")
+            }
+            E::InvalidColumnType(i, _, t) => format!("sqlite: column {i} has type {t}"),
+            E::FromSqlConversionFailure(i, t, _) => {
+                format!("sqlite: column {i} ({t}) does not convert")
+            }
+            E::InvalidColumnIndex(i) => format!("sqlite: no column {i}"),
+            E::InvalidColumnName(_) => "sqlite: no such column".into(),
+            E::SqlInputError { error, .. } => {
+                format!("sqlite extended code {} (SQL input)", error.extended_code)
+            }
+            _ => "sqlite: other error".into(),
+        })
+    }
+}
+
+/// Names a PostgreSQL error by its SQLSTATE only: the server's message
+/// and detail can quote row contents (`Key (x)=(…) already exists`).
+fn pg_code(e: &tokio_postgres::Error) -> String {
+    match e.code() {
+        Some(state) => format!("postgres SQLSTATE {}", state.code()),
+        None if e.is_closed() => "postgres: connection closed".into(),
+        None => "postgres: client error (no SQLSTATE)".into(),
     }
 }
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
-        DbError(e.to_string())
+        DbError(pg_code(&e))
     }
 }
 
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        DbError(e.to_string())
+        use deadpool_postgres::PoolError as P;
+        DbError(match &e {
+            P::Backend(e) => pg_code(e),
+            P::Timeout(_) => "postgres pool: timeout".into(),
+            P::Closed => "postgres pool: closed".into(),
+            _ => "postgres pool: unavailable".into(),
+        })
     }
 }
 
@@ -254,7 +291,8 @@ impl Db {
     pub async fn open_postgres(url: &str) -> R<Db> {
         let pg: tokio_postgres::Config = url
             .parse()
-            .map_err(|e: tokio_postgres::Error| DbError(e.to_string()))?;
+            // The parse error may quote the URL, password included.
+            .map_err(|_: tokio_postgres::Error| DbError("invalid PostgreSQL URL".into()))?;
         let mgr = deadpool_postgres::Manager::from_config(
             pg,
             tokio_postgres::NoTls,
@@ -265,7 +303,7 @@ impl Db {
         let pool = deadpool_postgres::Pool::builder(mgr)
             .max_size(16)
             .build()
-            .map_err(|e| DbError(e.to_string()))?;
+            .map_err(|_| DbError("postgres pool: cannot build".into()))?;
         let client = pool.get().await?;
         // Instances may start together: one creates the schema at a time.
         client
@@ -1042,5 +1080,35 @@ impl Db {
                 .await?
                 .get(0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_errors_are_named_by_code_never_by_row_contents() {
+        let c = rusqlite::Connection::open_in_memory().expect("db");
+        c.execute_batch("CREATE TABLE t (x TEXT PRIMARY KEY, n INTEGER)")
+            .expect("schema");
+        c.execute(
+            "INSERT INTO t VALUES ('Alex Example CRN X123456', 987654)",
+            [],
+        )
+        .expect("row");
+        let dup = c
+            .execute("INSERT INTO t VALUES ('Alex Example CRN X123456', 1)", [])
+            .expect_err("duplicate");
+        let e = DbError::from(dup).to_string();
+        assert!(e.contains("1555"), "SQLITE_CONSTRAINT_PRIMARYKEY: {e}");
+        // rusqlite's own message quoted the value it read from the row.
+        let range = c
+            .query_row("SELECT n FROM t", [], |r| r.get::<_, u8>(0))
+            .expect_err("out of range");
+        assert!(range.to_string().contains("987654"), "the premise");
+        let e = DbError::from(range).to_string();
+        assert!(!e.contains("987654"), "{e}");
+        assert!(!e.contains("Alex"), "{e}");
     }
 }

@@ -219,8 +219,11 @@ async fn field_day_reaches_the_office() {
         .expect("array")
         .iter()
         .any(|e| e["kind"] == "access.consultation"));
-    // Metrics count what happened.
-    let metrics = reqwest::get(format!("{url}/metrics"))
+    // Metrics count what happened (for a scraper with the credential).
+    let metrics = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .expect("metrics")
         .text()
