@@ -488,6 +488,7 @@ async fn device_auth(
     ))]
 async fn enrol(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<EnrolResponse>> {
@@ -534,6 +535,11 @@ async fn enrol(
         }
         None => {
             state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+            // The address, never the code: a wrong code may be a typo of
+            // a real one. Repeated attempts are throttled per address
+            // (`limits::guard`).
+            let peer = peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default();
+            tracing::warn!(%peer, "enrolment refused: unknown, used or expired code");
             Err(ApiFailure::new(
                 StatusCode::FORBIDDEN,
                 "bad_enrolment_code",

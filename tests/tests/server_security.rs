@@ -312,3 +312,241 @@ async fn a_gzip_bomb_from_an_unknown_device_is_refused_without_decompression() {
     assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     server.shutdown().await;
 }
+
+// --------------------------------------------------------------- item 10
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_database_and_its_wal_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, server, office, _url) = setup().await;
+    // A write, so the WAL and shared-memory files exist.
+    office.officer("po-2", "probation_officer").await;
+    let folder = dir.path().join("office");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&folder), 0o700, "folder");
+    for name in ["office.db", "office.db-wal", "office.db-shm"] {
+        assert_eq!(mode(&folder.join(name)), 0o600, "{name}");
+    }
+    server.shutdown().await;
+    // An existing world-readable file (an older release) is tightened.
+    let old = dir.path().join("old.db");
+    std::fs::write(&old, b"").expect("file");
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let server = fieldbook_e2e::harness::server(Storage::Sqlite(old.clone())).await;
+    assert_eq!(mode(&old), 0o600);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_scrape_credential() {
+    let (_dir, server, _office, url) = setup().await;
+    let http = reqwest::Client::new();
+    let get = |token: Option<&'static str>| {
+        let mut req = http.get(format!("{url}/metrics"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.expect("metrics").status() }
+    };
+    assert_eq!(get(None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(Some(OFFICE_TOKEN)).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(Some(METRICS_TOKEN)).await, StatusCode::OK);
+    server.shutdown().await;
+    // No credential configured: metrics are off.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = test_config(Storage::Sqlite(dir.path().join("o.db")));
+    config.metrics_token = None;
+    let server = fieldbook_server::start(config).await.expect("start");
+    let resp = reqwest::Client::new()
+        .get(format!("http://{}/metrics", server.addr))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    server.shutdown().await;
+}
+
+/// Time a `/healthz` round trip, failing the test past `bound`.
+async fn healthz_within(url: &str, bound: Duration) {
+    let started = std::time::Instant::now();
+    let resp = tokio::time::timeout(bound, reqwest::get(format!("{url}/healthz")))
+        .await
+        .unwrap_or_else(|_| panic!("/healthz did not answer within {bound:?}"))
+        .expect("healthz");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(started.elapsed() <= bound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_during_concurrent_heavy_office_reads() {
+    let (dir, server, office, url) = setup().await;
+    // 40,000 stored outcomes (written straight into the table: the point
+    // is the office's read, not ingest).
+    {
+        let mut c =
+            rusqlite::Connection::open(dir.path().join("office").join("office.db")).expect("db");
+        c.busy_timeout(Duration::from_secs(10)).expect("busy");
+        let tx = c.transaction().expect("tx");
+        {
+            let mut s = tx
+                .prepare(
+                    "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms,
+                        received_ms, appointment_id, body, signature)
+                     VALUES (?1, 'dev', ?2, 'po-1', 'upw.outcome_recorded', 1, ?2, ?1, ?3, '00')",
+                )
+                .expect("prepare");
+            for i in 0..40_000_i64 {
+                let id = format!("{i:032x}");
+                let body = json!({
+                    "kind": "upw.outcome_recorded",
+                    "payload": { "appointment_id": id, "requirement_id": id, "crn": "X000000",
+                                 "code": "ATTC", "minutes_credited": 60,
+                                 "enforcement_step": "warning", "raise_alert": false,
+                                 "session_date": "2026-01-01", "notes": "x".repeat(200) }
+                });
+                s.execute(rusqlite::params![id, i, body.to_string()])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let office = office.clone();
+            tokio::spawn(async move {
+                let (status, _) = office
+                    .send(Method::GET, "/v1/office/enforcement", None)
+                    .await;
+                status
+            })
+        })
+        .collect();
+    // While they run, health answers promptly (the bound is generous:
+    // the point is that it answers, not how fast).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..5 {
+        healthz_within(&url, Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for r in readers {
+        assert_eq!(r.await.expect("join"), StatusCode::OK);
+    }
+    server.shutdown().await;
+}
+
+// --------------------------------------------------------------- item 11
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_enrolment_attempts_is_throttled_while_health_answers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Production's enrolment limit (the test harness relaxes it).
+    let mut config = test_config(Storage::Sqlite(dir.path().join("o.db")));
+    config.limits.enrolments_per_minute =
+        fieldbook_server::limits::Limits::default().enrolments_per_minute;
+    let server = fieldbook_server::start(config).await.expect("start");
+    let url = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let attempts: Vec<_> = (0..200)
+        .map(|i| {
+            let http = http.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                http.post(format!("{url}/v1/enrol"))
+                    .json(&json!({ "code": format!("WRONG{i:04}"), "public_key": format!("{i:064x}"), "label": "x" }))
+                    .send()
+                    .await
+                    .map(|r| (r.status(), r.headers().contains_key("retry-after")))
+                    .expect("enrol")
+            })
+        })
+        .collect();
+    healthz_within(&url, Duration::from_secs(2)).await;
+    let mut refused = 0;
+    let mut throttled = 0;
+    for a in attempts {
+        match a.await.expect("join") {
+            (StatusCode::FORBIDDEN, _) => refused += 1,
+            (StatusCode::TOO_MANY_REQUESTS, true) => throttled += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    let limit = fieldbook_server::limits::Limits::default().enrolments_per_minute;
+    assert!(refused <= limit as usize, "{refused} codes were tried");
+    assert_eq!(refused + throttled, 200);
+    healthz_within(&url, Duration::from_secs(2)).await;
+    server.shutdown().await;
+}
+
+/// Writes raw bytes on a fresh connection and reads what comes back
+/// until the server closes it (or `wait` passes).
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // The server may answer and close before everything is written.
+    let _ = s.write_all(bytes).await;
+    let mut out = vec![];
+    match tokio::time::timeout(wait, s.read_to_end(&mut out)).await {
+        Ok(_) => Some(out),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_kb_header_is_refused() {
+    let (_dir, server, _office, _url) = setup().await;
+    let request = format!(
+        "GET /v1/sync/status HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    let answer = raw_exchange(server.addr, request.as_bytes(), Duration::from_secs(10))
+        .await
+        .expect("the server answers and closes");
+    let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).to_string();
+    assert!(head.starts_with("HTTP/1.1 431"), "{head:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_clients_are_disconnected() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = test_config(Storage::Sqlite(dir.path().join("o.db")));
+    config.limits.header_read_timeout = Duration::from_millis(500);
+    config.limits.idle_timeout = Duration::from_millis(800);
+    let server = fieldbook_server::start(config).await.expect("start");
+    // Headers that never finish.
+    assert!(
+        raw_exchange(
+            server.addr,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            Duration::from_secs(5)
+        )
+        .await
+        .is_some(),
+        "a slow header was allowed to hold the connection"
+    );
+    // A connection that sends nothing at all.
+    assert!(
+        raw_exchange(server.addr, b"", Duration::from_secs(5))
+            .await
+            .is_some(),
+        "an idle connection was held open"
+    );
+    // A kept-alive connection after a complete request.
+    let answer = raw_exchange(
+        server.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("an idle kept-alive connection is closed");
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    server.shutdown().await;
+}
