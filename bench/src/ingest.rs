@@ -218,9 +218,18 @@ async fn push(http: &reqwest::Client, url: &str, dev: &SimDevice, batch: &[PushE
     let nonce = fieldbook_core::ids::RecordId::random()
         .expect("rng")
         .to_string();
-    let sig = dev
-        .key
-        .sign(&signing_string("POST", "/v1/sync/push", &body, ts, &nonce));
+    let sig = dev.key.sign(
+        &SignedRequest {
+            method: "POST",
+            path_and_query: "/v1/sync/push",
+            device_id: &dev.id,
+            content_encoding: "",
+            body: &body,
+            timestamp_ms: ts,
+            nonce: &nonce,
+        }
+        .signing_string(),
+    );
     let t = Instant::now();
     let resp = http
         .post(format!("{url}/v1/sync/push"))

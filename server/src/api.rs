@@ -56,6 +56,11 @@ pub struct AppState {
     pub office_token: Arc<String>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// The bearer credential a Prometheus scraper presents at `/metrics`;
+    /// `None` turns `/metrics` off (every scrape is refused).
+    pub metrics_token: Option<Arc<String>>,
+    /// Rate, concurrency and time limits.
+    pub guards: crate::limits::Guards,
 }
 
 /// An API error.
@@ -151,6 +156,10 @@ pub fn router(state: AppState) -> Router {
             ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.guards.clone(),
+            crate::limits::guard,
+        ))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -232,12 +241,32 @@ async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "status": "ready" })))
 }
 
-/// Prometheus counters of this instance.
-#[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> String {
+/// Prometheus counters of this instance, for a scraper holding the
+/// metrics credential (`FIELDBOOK_METRICS_TOKEN`; without one configured,
+/// every scrape is refused).
+#[utoipa::path(get, path = "/metrics", tag = "service", security(("metricsToken" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "Metrics credential missing or wrong, or metrics not configured", body = ErrorDoc),
+    ))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<String> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let allowed = state.metrics_token.as_ref().is_some_and(|t| {
+        !given.is_empty() && fieldbook_core::crypto::ct_eq(given.as_bytes(), t.as_bytes())
+    });
+    if !allowed {
+        return Err(ApiFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics_auth",
+            "metrics credential required",
+        ));
+    }
     let m = &state.metrics;
-    format!(
+    Ok(format!(
         "# TYPE fieldbook_requests_total counter\nfieldbook_requests_total {}\n\
          # TYPE fieldbook_events_ingested_total counter\nfieldbook_events_ingested_total {}\n\
          # TYPE fieldbook_events_rejected_total counter\nfieldbook_events_rejected_total {}\n\
@@ -250,7 +279,7 @@ async fn metrics(State(state): State<AppState>) -> String {
         m.events_duplicate.load(Ordering::Relaxed),
         m.auth_failures.load(Ordering::Relaxed),
         m.sync_lag_ms.load(Ordering::Relaxed),
-    )
+    ))
 }
 
 /// This document.
@@ -262,51 +291,86 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
 }
 
-/// Decodes a body: gzip when so labelled (capped), JSON content type.
+/// Whether a `Content-Type` is JSON: the media type must be exactly
+/// `application/json` (any case), with at most a UTF-8 charset
+/// parameter; `application/jsonfoo` or `application/json-patch` are not.
+pub(crate) fn is_json_content_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|p| {
+            let p = p.trim();
+            p.eq_ignore_ascii_case("charset=utf-8") || p.eq_ignore_ascii_case("charset=\"utf-8\"")
+        })
+}
+
+fn require_json(headers: &HeaderMap) -> ApiResult<()> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if is_json_content_type(ct) {
+        Ok(())
+    } else {
+        Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected application/json",
+        ))
+    }
+}
+
+/// The `Content-Encoding` label: `""` for none or identity, `gzip`, or a
+/// refusal.
+fn content_encoding(headers: &HeaderMap) -> ApiResult<&'static str> {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().map(str::trim))
+    {
+        None => Ok(""),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => Ok(""),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") => Ok("gzip"),
+        Some(_) => Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            "gzip or identity only",
+        )),
+    }
+}
+
+/// Inflates a gzip body, capped at [`MAX_BODY_BYTES`]. Called only for
+/// senders already authenticated (a device whose signature over the
+/// compressed bytes verified, or the office).
+fn inflate(body: &[u8]) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
+    flate2::read::GzDecoder::new(body)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|_| ApiFailure::bad("bad_encoding", "body is not valid gzip"))?;
+    if out.len() > MAX_BODY_BYTES {
+        return Err(ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "body too large",
+        ));
+    }
+    Ok(out)
+}
+
+/// Decodes an authenticated caller's body: gzip when so labelled
+/// (capped), JSON content type when required.
 pub(crate) fn body_bytes(
     headers: &HeaderMap,
     body: &Bytes,
     json_required: bool,
 ) -> ApiResult<Vec<u8>> {
     if json_required {
-        let ct = headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !ct.starts_with("application/json") {
-            return Err(ApiFailure::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected application/json",
-            ));
-        }
+        require_json(headers)?;
     }
-    match headers
-        .get("content-encoding")
-        .and_then(|v| v.to_str().ok())
-    {
-        None | Some("identity") => Ok(body.to_vec()),
-        Some("gzip") => {
-            let mut out = Vec::new();
-            let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
-            flate2::read::GzDecoder::new(&body[..])
-                .take(limit)
-                .read_to_end(&mut out)
-                .map_err(|_| ApiFailure::bad("bad_encoding", "body is not valid gzip"))?;
-            if out.len() > MAX_BODY_BYTES {
-                return Err(ApiFailure::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "body too large",
-                ));
-            }
-            Ok(out)
-        }
-        Some(_) => Err(ApiFailure::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            "gzip or identity only",
-        )),
+    match content_encoding(headers)? {
+        "gzip" => inflate(body),
+        _ => Ok(body.to_vec()),
     }
 }
 
@@ -350,22 +414,37 @@ async fn device_auth(
     ) else {
         return Err(fail("missing_credentials"));
     };
-    let ts: i64 = ts.parse().map_err(|_| fail("bad_timestamp"))?;
+    let ts = parse_timestamp(&ts).ok_or_else(|| fail("bad_timestamp"))?;
     let now = now_ms();
-    if (now - ts).abs() > TIMESTAMP_WINDOW_MS {
+    if !within_window(now, ts) {
         return Err(fail("stale_timestamp"));
     }
     if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(fail("bad_nonce"));
     }
-    let decoded = body_bytes(headers, body, json_body && !body.is_empty())?;
+    // Labels are checked before any work; the body stays compressed
+    // until the device is known and its signature over the bytes as sent
+    // has verified, so nobody unauthenticated can make us inflate a bomb.
+    if json_body && !body.is_empty() {
+        require_json(headers)?;
+    }
+    let encoding = content_encoding(headers)?;
     let device = state
         .db
         .device(&device_id)
         .await?
         .ok_or_else(|| fail("unknown_device"))?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let message = signing_string(method.as_str(), path, &decoded, ts, &nonce);
+    let message = SignedRequest {
+        method: method.as_str(),
+        path_and_query: path,
+        device_id: &device_id,
+        content_encoding: encoding,
+        body,
+        timestamp_ms: ts,
+        nonce: &nonce,
+    }
+    .signing_string();
     let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
     if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
         return Err(fail("bad_signature"));
@@ -373,38 +452,62 @@ async fn device_auth(
     if device.shredded {
         return Err(fail("device_revoked"));
     }
-    if !state
-        .db
-        .use_nonce(&device.id, &nonce, now, TIMESTAMP_WINDOW_MS)
-        .await?
-    {
+    if !state.db.use_nonce(&device.id, &nonce, ts, now).await? {
         return Err(fail("replayed_nonce"));
     }
+    let decoded = match encoding {
+        "gzip" => {
+            let body = body.clone();
+            // Inflating up to 8 MiB is CPU work: off the async threads.
+            tokio::task::spawn_blocking(move || inflate(&body))
+                .await
+                .map_err(|_| {
+                    ApiFailure::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "worker failed",
+                    )
+                })??
+        }
+        _ => body.to_vec(),
+    };
     Ok((device, decoded))
 }
 
 /// Enrols a device with the office's one-time code and its public key.
 #[utoipa::path(post, path = "/v1/enrol", tag = "device",
-    request_body(content = EnrolRequestDoc, description = "JSON, optionally gzip (`Content-Encoding: gzip`)"),
+    request_body(content = EnrolRequestDoc, description = "JSON, uncompressed (nobody is known yet, so a compressed body is refused unread)"),
     responses(
         (status = 200, description = "Enrolled", body = EnrolResponseDoc),
-        (status = 400, description = "Malformed body, key or gzip", body = ErrorDoc),
+        (status = 400, description = "Malformed body or key", body = ErrorDoc),
         (status = 403, description = "The code is unknown, used or expired, or the key is enrolled already", body = ErrorDoc),
         (status = 413, description = "Body too large", body = ErrorDoc),
-        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or a compressed body", body = ErrorDoc),
+        (status = 429, description = "Too many enrolment attempts from this address; retry after `Retry-After` seconds", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn enrol(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<EnrolResponse>> {
-    let bytes = body_bytes(&headers, &body, true)?;
-    let req: EnrolRequest = parse_json(&bytes)?;
-    let key = hex::decode(&req.public_key)
-        .map_err(|_| ApiFailure::bad("malformed", "public_key must be hex"))?;
+    require_json(&headers)?;
+    // Nobody is known yet: a compressed body is refused, never inflated.
+    if !content_encoding(&headers)?.is_empty() {
+        return Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            "enrolment bodies are not compressed",
+        ));
+    }
+    let req: EnrolRequest = parse_json(&body)?;
+    // One spelling per key (lower-case hex): the same key in capitals
+    // must meet the UNIQUE constraint as a duplicate, not enrol again.
+    let key = normalise_public_key(&req.public_key)
+        .ok_or_else(|| ApiFailure::bad("malformed", "public_key must be 32 bytes of hex"))?;
     // Lengths in characters, as the document's maxLength counts them.
-    if key.len() != 32 || req.label.chars().count() > 200 || req.code.chars().count() > 200 {
+    if req.label.chars().count() > 200 || req.code.chars().count() > 200 {
         return Err(ApiFailure::bad("malformed", "bad key or field length"));
     }
     let device_id = fieldbook_core::ids::RecordId::random()
@@ -419,7 +522,7 @@ async fn enrol(
     let hash = office::code_hash(&req.code);
     match state
         .db
-        .enrol(&hash, &device_id, &req.public_key, &req.label, now_ms())
+        .enrol(&hash, &device_id, &key, &req.label, now_ms())
         .await?
     {
         Some((officer_id, role)) => {
@@ -432,6 +535,11 @@ async fn enrol(
         }
         None => {
             state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+            // The address, never the code: a wrong code may be a typo of
+            // a real one. Repeated attempts are throttled per address
+            // (`limits::guard`).
+            let peer = peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default();
+            tracing::warn!(%peer, "enrolment refused: unknown, used or expired code");
             Err(ApiFailure::new(
                 StatusCode::FORBIDDEN,
                 "bad_enrolment_code",
@@ -465,7 +573,11 @@ async fn status(
         } else {
             DeviceStatus::Active
         },
-        final_push_allowed: device.final_push_allowed,
+        // After the deadline the device is told it may not push: it
+        // shreds at once. (Status and the shred report stay answered
+        // after the deadline, signed and read-only, so a phone found
+        // later still learns to destroy what it holds.)
+        final_push_allowed: device.final_push_open(now_ms()),
         server_time_ms: now_ms(),
         last_seq: device.last_seq,
     }))
@@ -491,7 +603,7 @@ async fn push(
     body: Bytes,
 ) -> ApiResult<Json<PushResponse>> {
     let (device, bytes) = device_auth(&state, &method, &uri, &headers, &body, true).await?;
-    if device.revoked && !device.final_push_allowed {
+    if device.revoked && !device.final_push_open(now_ms()) {
         return Err(ApiFailure::new(
             StatusCode::FORBIDDEN,
             "device_revoked",

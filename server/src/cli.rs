@@ -116,6 +116,54 @@ pub struct ServeArgs {
     /// Private key (PEM) for --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address is refused unless this says a
+    /// TLS-terminating proxy is in front (devices and the office token
+    /// would otherwise cross the network in the clear).
+    #[arg(long, env = "FIELDBOOK_BEHIND_TLS_PROXY")]
+    behind_tls_proxy: bool,
+    /// File holding the /metrics scrape credential (when
+    /// FIELDBOOK_METRICS_TOKEN is unset; owner-only). Without either,
+    /// /metrics refuses every scrape.
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
+}
+
+/// Environment variable holding the /metrics scrape credential.
+pub const METRICS_TOKEN_ENV: &str = "FIELDBOOK_METRICS_TOKEN";
+
+/// Refuses plain HTTP on an address other hosts can reach, unless a TLS
+/// proxy is declared in front.
+pub fn check_listen(listen: SocketAddr, tls: bool, behind_tls_proxy: bool) -> Result<(), String> {
+    if tls || behind_tls_proxy || listen.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing plain HTTP on {listen}, which is not loopback: give --tls-cert and \
+             --tls-key, or --behind-tls-proxy when a TLS proxy terminates in front"
+        ))
+    }
+}
+
+/// The metrics credential: the environment value, else the file's
+/// content (owner-only), else none.
+fn metrics_token(env_value: Option<String>, file: Option<&Path>) -> Result<Option<String>, String> {
+    let check = |t: String| {
+        if t.len() < MIN_TOKEN_LEN {
+            Err(format!(
+                "the metrics token must be at least {MIN_TOKEN_LEN} characters"
+            ))
+        } else {
+            Ok(Some(t))
+        }
+    };
+    if let Some(t) = env_value.filter(|t| !t.is_empty()) {
+        return check(t);
+    }
+    let Some(file) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the metrics token file: {}", e.kind()))?;
+    refuse_shared(file)?;
+    check(text.trim().to_owned())
 }
 
 /// Options of `enrolment-code`.
@@ -259,14 +307,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             args.office_token_file.display()
         );
     }
-    let stop = stop_signal();
     let tls = args.tls_cert.zip(args.tls_key);
     let tls_on = tls.is_some();
+    check_listen(args.listen, tls_on, args.behind_tls_proxy)?;
+    let metrics_token = metrics_token(
+        std::env::var(METRICS_TOKEN_ENV).ok(),
+        args.metrics_token_file.as_deref(),
+    )?;
+    let stop = stop_signal();
     let server = start(ServerConfig {
-        listen: args.listen,
-        storage: args.storage.storage(),
-        office_token,
         tls,
+        metrics_token,
+        ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
     .map_err(|e| format!("cannot start: {e}"))?;
@@ -358,6 +410,23 @@ mod tests {
             args.storage.storage(),
             Storage::Postgres("postgres://h/db".into())
         );
+    }
+
+    #[test]
+    fn plain_http_off_loopback_needs_a_declared_tls_proxy() {
+        let any: SocketAddr = "0.0.0.0:8787".parse().expect("addr");
+        let lan: SocketAddr = "192.0.2.7:8787".parse().expect("addr");
+        let lo: SocketAddr = "127.0.0.1:8787".parse().expect("addr");
+        let lo6: SocketAddr = "[::1]:8787".parse().expect("addr");
+        assert!(check_listen(any, false, false).is_err());
+        assert!(check_listen(lan, false, false).is_err());
+        assert!(check_listen(lo, false, false).is_ok());
+        assert!(check_listen(lo6, false, false).is_ok());
+        assert!(check_listen(any, true, false).is_ok());
+        assert!(check_listen(any, false, true).is_ok());
+        let cli = parse(&["--listen", "0.0.0.0:1", "--behind-tls-proxy"]).expect("parse");
+        assert!(cli.serve.behind_tls_proxy);
+        assert!(parse(&["--metrics-token", "0123456789abcdef0123"]).is_err());
     }
 
     #[test]

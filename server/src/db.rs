@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 
 use fieldbook_core::events::GENESIS_HASH;
-use fieldbook_core::sync::protocol::{PushResult, Role};
+use fieldbook_core::sync::protocol::{PushResult, Role, NONCE_MARGIN_MS, TIMESTAMP_WINDOW_MS};
 use rusqlite::OptionalExtension;
 
 use crate::ingest::Batch;
@@ -22,21 +22,58 @@ use crate::storage;
 #[error("database: {0}")]
 pub struct DbError(pub String);
 
+/// Names a SQLite error by its extended result code (or the kind of a
+/// conversion failure) and nothing else: rusqlite's messages can quote a
+/// value read from a row (`Integer 300 out of range …`), and logs must
+/// hold no personal data.
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
-        DbError(e.to_string())
+        use rusqlite::Error as E;
+        DbError(match &e {
+            E::SqliteFailure(f, _) => format!("sqlite extended code {}", f.extended_code),
+            E::QueryReturnedNoRows => "sqlite: no rows".into(),
+            E::IntegralValueOutOfRange(i, _) => {
+                format!("sqlite: integer out of range at column {i}")
+            }
+            E::InvalidColumnType(i, _, t) => format!("sqlite: column {i} has type {t}"),
+            E::FromSqlConversionFailure(i, t, _) => {
+                format!("sqlite: column {i} ({t}) does not convert")
+            }
+            E::InvalidColumnIndex(i) => format!("sqlite: no column {i}"),
+            E::InvalidColumnName(_) => "sqlite: no such column".into(),
+            E::SqlInputError { error, .. } => {
+                format!("sqlite extended code {} (SQL input)", error.extended_code)
+            }
+            _ => "sqlite: other error".into(),
+        })
+    }
+}
+
+/// Names a PostgreSQL error by its SQLSTATE only: the server's message
+/// and detail can quote row contents (`Key (x)=(…) already exists`).
+fn pg_code(e: &tokio_postgres::Error) -> String {
+    match e.code() {
+        Some(state) => format!("postgres SQLSTATE {}", state.code()),
+        None if e.is_closed() => "postgres: connection closed".into(),
+        None => "postgres: client error (no SQLSTATE)".into(),
     }
 }
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
-        DbError(e.to_string())
+        DbError(pg_code(&e))
     }
 }
 
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        DbError(e.to_string())
+        use deadpool_postgres::PoolError as P;
+        DbError(match &e {
+            P::Backend(e) => pg_code(e),
+            P::Timeout(_) => "postgres pool: timeout".into(),
+            P::Closed => "postgres pool: closed".into(),
+            _ => "postgres pool: unavailable".into(),
+        })
     }
 }
 
@@ -65,6 +102,8 @@ pub struct StoredEvent {
     pub body: String,
     /// Signature, hex.
     pub signature: String,
+    /// Received after the office revoked its device.
+    pub after_revocation: bool,
 }
 
 /// A device as the office lists it.
@@ -86,6 +125,11 @@ pub struct DeviceInfo {
     pub last_seq: i64,
     /// Its last push, ms.
     pub last_sync_ms: Option<i64>,
+    /// Until when a revoked device's final push is accepted, ms.
+    pub final_push_until_ms: Option<i64>,
+    /// Events received from it after it was revoked (flagged to the
+    /// office: they came from a device it no longer trusts).
+    pub events_after_revocation: i64,
 }
 
 /// Two devices' events that disagree about one subject.
@@ -142,6 +186,54 @@ fn random_hex(n: usize) -> String {
     hex::encode(b)
 }
 
+/// Makes the office database private before SQLite opens it: the folder
+/// created 0700 when missing, the file created (or tightened to) 0600.
+/// It holds case notes unsealed, and SQLite gives the `-wal` and `-shm`
+/// files the main file's mode, so they are 0600 too.
+fn prepare_private_file(path: &std::path::Path) -> R<()> {
+    let io = |e: std::io::Error| DbError(format!("cannot prepare the database file: {}", e.kind()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir).map_err(io)?;
+        } else {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        mode = format!("{:o}", mode & 0o777),
+                        "the office database folder is open to other users; chmod 700 it"
+                    );
+                }
+            }
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // An existing file (an older release made it 0644) is tightened.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn blocking<T: Send + 'static>(
     conn: &Arc<Mutex<rusqlite::Connection>>,
     f: impl FnOnce(&mut rusqlite::Connection) -> R<T> + Send + 'static,
@@ -168,9 +260,22 @@ impl Db {
     pub async fn open_sqlite(path: &std::path::Path) -> R<Db> {
         let path = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> R<rusqlite::Connection> {
+            prepare_private_file(&path)?;
             let conn = rusqlite::Connection::open(path)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.execute_batch(schema::SQLITE)?;
+            for (table, column, definition) in schema::SQLITE_ADDED_COLUMNS {
+                let has: bool = conn.query_row(
+                    &format!(
+                        "SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"
+                    ),
+                    [column],
+                    |r| r.get(0),
+                )?;
+                if !has {
+                    conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {definition}"))?;
+                }
+            }
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
                 [random_hex(8)],
@@ -186,7 +291,8 @@ impl Db {
     pub async fn open_postgres(url: &str) -> R<Db> {
         let pg: tokio_postgres::Config = url
             .parse()
-            .map_err(|e: tokio_postgres::Error| DbError(e.to_string()))?;
+            // The parse error may quote the URL, password included.
+            .map_err(|_: tokio_postgres::Error| DbError("invalid PostgreSQL URL".into()))?;
         let mgr = deadpool_postgres::Manager::from_config(
             pg,
             tokio_postgres::NoTls,
@@ -197,7 +303,7 @@ impl Db {
         let pool = deadpool_postgres::Pool::builder(mgr)
             .max_size(16)
             .build()
-            .map_err(|e| DbError(e.to_string()))?;
+            .map_err(|_| DbError("postgres pool: cannot build".into()))?;
         let client = pool.get().await?;
         // Instances may start together: one creates the schema at a time.
         client
@@ -442,10 +548,21 @@ impl Db {
     /// A device.
     pub async fn device(&self, id: &str) -> R<Option<DeviceRow>> {
         const SQL_S: &str = "SELECT d.id, d.officer_id, COALESCE(o.role, ''), d.public_key, d.revoked_ms IS NOT NULL,
-                d.final_push_allowed, d.shredded_ms IS NOT NULL, d.last_seq
+                d.final_push_allowed, d.shredded_ms IS NOT NULL, d.last_seq,
+                COALESCE(d.final_push_until_ms, d.revoked_ms + 86400000)
            FROM devices d LEFT JOIN officers o ON o.id = d.officer_id WHERE d.id = ?1";
         let id = id.to_owned();
-        type Raw = (String, String, String, String, bool, bool, bool, i64);
+        type Raw = (
+            String,
+            String,
+            String,
+            String,
+            bool,
+            bool,
+            bool,
+            i64,
+            Option<i64>,
+        );
         let raw: Option<Raw> = match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
@@ -459,6 +576,7 @@ impl Db {
                             r.get(5)?,
                             r.get(6)?,
                             r.get(7)?,
+                            r.get(8)?,
                         ))
                     })
                     .optional()?)
@@ -480,11 +598,22 @@ impl Db {
                         r.get(5),
                         r.get(6),
                         r.get(7),
+                        r.get(8),
                     )
                 }),
         };
         Ok(raw.and_then(
-            |(id, officer_id, role, key, revoked, final_push_allowed, shredded, last_seq)| {
+            |(
+                id,
+                officer_id,
+                role,
+                key,
+                revoked,
+                final_push_allowed,
+                shredded,
+                last_seq,
+                final_push_until_ms,
+            )| {
                 Some(DeviceRow {
                     id,
                     officer_id,
@@ -492,6 +621,7 @@ impl Db {
                     public_key: hex::decode(key).ok()?,
                     revoked,
                     final_push_allowed,
+                    final_push_until_ms,
                     shredded,
                     last_seq: u64::try_from(last_seq).unwrap_or(0),
                 })
@@ -501,7 +631,12 @@ impl Db {
 
     /// Every device, for the office.
     pub async fn devices(&self) -> R<Vec<DeviceInfo>> {
-        const SQL: &str = "SELECT id, officer_id, label, enrolled_ms, revoked_ms, shredded_ms, last_seq, last_sync_ms FROM devices ORDER BY enrolled_ms";
+        const SQL: &str =
+            "SELECT d.id, d.officer_id, d.label, d.enrolled_ms, d.revoked_ms, d.shredded_ms,
+                d.last_seq, d.last_sync_ms, d.final_push_until_ms,
+                (SELECT COUNT(*) FROM events e WHERE e.device_id = d.id
+                    AND d.revoked_ms IS NOT NULL AND e.received_ms >= d.revoked_ms)
+             FROM devices d ORDER BY d.enrolled_ms";
         type Row = (
             String,
             String,
@@ -511,6 +646,8 @@ impl Db {
             Option<i64>,
             i64,
             Option<i64>,
+            Option<i64>,
+            i64,
         );
         let rows: Vec<Row> = match self {
             Db::Sqlite(c) => {
@@ -526,6 +663,8 @@ impl Db {
                             r.get(5)?,
                             r.get(6)?,
                             r.get(7)?,
+                            r.get(8)?,
+                            r.get(9)?,
                         ))
                     })?;
                     Ok(rows.collect::<Result<_, _>>()?)
@@ -548,6 +687,8 @@ impl Db {
                         r.get(5),
                         r.get(6),
                         r.get(7),
+                        r.get(8),
+                        r.get(9),
                     )
                 })
                 .collect(),
@@ -564,6 +705,8 @@ impl Db {
                     shredded_ms,
                     last_seq,
                     last_sync_ms,
+                    final_push_until_ms,
+                    events_after_revocation,
                 )| {
                     DeviceInfo {
                         device_id,
@@ -574,6 +717,8 @@ impl Db {
                         shredded_ms,
                         last_seq,
                         last_sync_ms,
+                        final_push_until_ms,
+                        events_after_revocation,
                     }
                 },
             )
@@ -581,51 +726,68 @@ impl Db {
     }
 
     /// Records a nonce; `false` when it was seen before (a replay).
+    ///
+    /// The row keeps the request's signed timestamp, and is kept while a
+    /// request with that timestamp could still be inside the window of
+    /// some instance: the window plus [`NONCE_MARGIN_MS`] for instances
+    /// whose clocks differ a little. (Keying the purge on the time the
+    /// nonce was seen let an instance a few seconds behind accept a
+    /// replay at the window's edge.)
     pub async fn use_nonce(
         &self,
         device_id: &str,
         nonce: &str,
+        timestamp_ms: i64,
         now: i64,
-        window_ms: i64,
     ) -> R<bool> {
         let (d, n) = (device_id.to_owned(), nonce.to_owned());
-        let cutoff = now - 2 * window_ms;
+        let cutoff = now
+            .saturating_sub(TIMESTAMP_WINDOW_MS)
+            .saturating_sub(NONCE_MARGIN_MS);
         match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
+                    c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
                     let n = c.execute(
                     "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![d, n, now],
+                    rusqlite::params![d, n, timestamp_ms],
                 )?;
-                    c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
                     Ok(n == 1)
                 })
                 .await
             }
             Db::Postgres(p) => {
                 let client = p.get().await?;
+                client
+                    .execute("DELETE FROM nonces WHERE seen_ms < $1", &[&cutoff])
+                    .await?;
                 let n = client
                     .execute(
                         "INSERT INTO nonces (device_id, nonce, seen_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                        &[&d, &n, &now],
+                        &[&d, &n, &timestamp_ms],
                     )
-                    .await?;
-                client
-                    .execute("DELETE FROM nonces WHERE seen_ms < $1", &[&cutoff])
                     .await?;
                 Ok(n == 1)
             }
         }
     }
 
-    /// Revokes a device; `false` when unknown.
-    pub async fn revoke(&self, device_id: &str, final_push_allowed: bool, now: i64) -> R<bool> {
+    /// Revokes a device, its final push accepted until `final_push_until_ms`;
+    /// `false` when unknown.
+    pub async fn revoke(
+        &self,
+        device_id: &str,
+        final_push_allowed: bool,
+        final_push_until_ms: i64,
+        now: i64,
+    ) -> R<bool> {
         let d = device_id.to_owned();
         match self {
             Db::Sqlite(c) => blocking(c, move |c| {
                 Ok(c.execute(
-                    "UPDATE devices SET revoked_ms = COALESCE(revoked_ms, ?2), final_push_allowed = ?3 WHERE id = ?1",
-                    rusqlite::params![d, now, final_push_allowed],
+                    "UPDATE devices SET revoked_ms = COALESCE(revoked_ms, ?2), final_push_allowed = ?3,
+                        final_push_until_ms = ?4 WHERE id = ?1",
+                    rusqlite::params![d, now, final_push_allowed, final_push_until_ms],
                 )? == 1)
             })
             .await,
@@ -633,8 +795,9 @@ impl Db {
                 .get()
                 .await?
                 .execute(
-                    "UPDATE devices SET revoked_ms = COALESCE(revoked_ms, $2), final_push_allowed = $3 WHERE id = $1",
-                    &[&d, &now, &final_push_allowed],
+                    "UPDATE devices SET revoked_ms = COALESCE(revoked_ms, $2), final_push_allowed = $3,
+                        final_push_until_ms = $4 WHERE id = $1",
+                    &[&d, &now, &final_push_allowed, &final_push_until_ms],
                 )
                 .await?
                 == 1),
@@ -835,8 +998,11 @@ impl Db {
 
     /// Stored events whose kind starts with `prefix`, in arrival order.
     pub async fn events(&self, prefix: &str, limit: i64) -> R<Vec<StoredEvent>> {
-        const SQL: &str = "SELECT event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes, body, signature
-             FROM events WHERE kind LIKE ?1 ORDER BY received_ms, device_id, seq LIMIT ?2";
+        const SQL: &str = "SELECT e.event_id, e.device_id, e.seq, e.officer_id, e.kind, e.recorded_ms, e.received_ms,
+                e.supersedes, e.body, e.signature,
+                COALESCE(d.revoked_ms IS NOT NULL AND e.received_ms >= d.revoked_ms, FALSE)
+             FROM events e LEFT JOIN devices d ON d.id = e.device_id
+             WHERE e.kind LIKE ?1 ORDER BY e.received_ms, e.device_id, e.seq LIMIT ?2";
         // Kinds are [a-z0-9._-]; '_' matching any one character is harmless.
         let like = format!("{}%", prefix.replace('%', ""));
         match self {
@@ -855,6 +1021,7 @@ impl Db {
                             supersedes: r.get(7)?,
                             body: r.get(8)?,
                             signature: r.get(9)?,
+                            after_revocation: r.get(10)?,
                         })
                     })?;
                     Ok(rows.collect::<Result<_, _>>()?)
@@ -881,6 +1048,7 @@ impl Db {
                     supersedes: r.get(7),
                     body: r.get(8),
                     signature: r.get(9),
+                    after_revocation: r.get(10),
                 })
                 .collect()),
         }
@@ -940,5 +1108,35 @@ impl Db {
                 .await?
                 .get(0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_errors_are_named_by_code_never_by_row_contents() {
+        let c = rusqlite::Connection::open_in_memory().expect("db");
+        c.execute_batch("CREATE TABLE t (x TEXT PRIMARY KEY, n INTEGER)")
+            .expect("schema");
+        c.execute(
+            "INSERT INTO t VALUES ('Alex Example CRN X123456', 987654)",
+            [],
+        )
+        .expect("row");
+        let dup = c
+            .execute("INSERT INTO t VALUES ('Alex Example CRN X123456', 1)", [])
+            .expect_err("duplicate");
+        let e = DbError::from(dup).to_string();
+        assert!(e.contains("1555"), "SQLITE_CONSTRAINT_PRIMARYKEY: {e}");
+        // rusqlite's own message quoted the value it read from the row.
+        let range = c
+            .query_row("SELECT n FROM t", [], |r| r.get::<_, u8>(0))
+            .expect_err("out of range");
+        assert!(range.to_string().contains("987654"), "the premise");
+        let e = DbError::from(range).to_string();
+        assert!(!e.contains("987654"), "{e}");
+        assert!(!e.contains("Alex"), "{e}");
     }
 }

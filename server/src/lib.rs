@@ -11,6 +11,7 @@ pub mod api;
 pub mod cli;
 pub mod db;
 pub mod ingest;
+pub mod limits;
 pub mod model;
 pub mod office;
 pub mod openapi;
@@ -46,6 +47,25 @@ pub struct ServerConfig {
     /// Certificate chain and private key (PEM) to terminate TLS; `None`
     /// serves plain HTTP (loopback, or behind a TLS proxy).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The scrape credential for `/metrics` (`None`: metrics refused).
+    pub metrics_token: Option<String>,
+    /// Connection, request and rate limits.
+    pub limits: limits::Limits,
+}
+
+impl ServerConfig {
+    /// Plain HTTP on `listen` with the default limits and no metrics
+    /// credential.
+    pub fn new(listen: SocketAddr, storage: Storage, office_token: String) -> Self {
+        Self {
+            listen,
+            storage,
+            office_token,
+            tls: None,
+            metrics_token: None,
+            limits: limits::Limits::default(),
+        }
+    }
 }
 
 /// A running server.
@@ -88,6 +108,8 @@ pub async fn start(
         db,
         office_token: Arc::new(config.office_token.clone()),
         metrics: Arc::new(api::Metrics::default()),
+        metrics_token: config.metrics_token.clone().map(Arc::new),
+        guards: limits::Guards::new(&config.limits),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -96,15 +118,12 @@ pub async fn start(
     let stop = async move {
         let _ = rx.await;
     };
+    let lim = config.limits.clone();
     let task = match &config.tls {
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-        }),
+        None => tokio::spawn(limits::serve(listener, app, lim, stop)),
         Some((cert, key)) => {
             let tls = tls::TlsListener::new(listener, tls::load_config(cert, key)?)?;
-            tokio::spawn(async move { axum::serve(tls, app).with_graceful_shutdown(stop).await })
+            tokio::spawn(limits::serve(tls, app, lim, stop))
         }
     };
     tracing::info!(%addr, storage = ?matches!(config.storage, Storage::Postgres(_)), "fieldbook-server listening");

@@ -19,10 +19,22 @@ pub struct DeviceRow {
     pub revoked: bool,
     /// A revoked device may still push what it holds.
     pub final_push_allowed: bool,
+    /// Until when (ms) a revoked device's final push is accepted.
+    pub final_push_until_ms: Option<i64>,
     /// It reported crypto-shredding.
     pub shredded: bool,
     /// Last sequence number in the office's copy of its chain.
     pub last_seq: u64,
+}
+
+impl DeviceRow {
+    /// Whether a revoked device may still make its final push at `now`:
+    /// allowed by the office and before the deadline it set.
+    pub fn final_push_open(&self, now: i64) -> bool {
+        self.revoked
+            && self.final_push_allowed
+            && self.final_push_until_ms.is_some_and(|until| now <= until)
+    }
 }
 
 /// An event after the checks that need no database.

@@ -17,6 +17,38 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{now_ms, ApiFailure, ApiResult, AppState};
+
+/// Runs CPU-heavy work (parsing and projecting many stored events,
+/// encoding a large answer) on the blocking pool, so the async threads
+/// keep serving `/healthz` and ingest meanwhile.
+async fn off_executor<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        ApiFailure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "worker failed",
+        )
+    })
+}
+
+/// A JSON answer encoded off the async threads (it may be large).
+async fn big_json<T: Serialize + Send + 'static>(value: T) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let bytes = off_executor(move || serde_json::to_vec(&value))
+        .await?
+        .map_err(|_| {
+            ApiFailure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "cannot encode the answer",
+            )
+        })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response())
+}
 use crate::db::{ConflictRow, DeviceInfo, StoredEvent};
 use crate::openapi::{EntityDoc, ErrorDoc, OfficerIdText, RecordIdText, RoleDoc};
 use crate::payload::{kinds, outcome_of, safety_status_of, subject_of};
@@ -574,7 +606,19 @@ struct RevokeBody {
     #[serde(default = "yes")]
     #[schema(default = true)]
     final_push_allowed: bool,
+    /// How long, in seconds from now, the final push is accepted (default
+    /// one day, at most seven); after it every push is refused.
+    #[serde(default = "one_day")]
+    #[schema(default = 86400, minimum = 0, maximum = 604800)]
+    final_push_seconds: u32,
 }
+
+fn one_day() -> u32 {
+    86_400
+}
+
+/// Longest final-push window the office may grant.
+const MAX_FINAL_PUSH_SECONDS: u32 = 7 * 86_400;
 
 fn yes() -> bool {
     true
@@ -608,8 +652,21 @@ async fn revoke(
     }
     .unwrap_or(RevokeBody {
         final_push_allowed: true,
+        final_push_seconds: one_day(),
     });
-    if state.db.revoke(&id, b.final_push_allowed, now_ms()).await? {
+    if b.final_push_seconds > MAX_FINAL_PUSH_SECONDS {
+        return Err(ApiFailure::bad(
+            "malformed",
+            "final_push_seconds is at most 604800",
+        ));
+    }
+    let now = now_ms();
+    let until = now.saturating_add(i64::from(b.final_push_seconds) * 1000);
+    if state
+        .db
+        .revoke(&id, b.final_push_allowed, until, now)
+        .await?
+    {
         tracing::warn!(device = %id, "device revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -672,6 +729,9 @@ pub struct OfficeEvent {
     /// Whether this server knows the kind: `false` for a newer phone's
     /// event, which is stored whole and reported here, never mis-read.
     pub known_kind: bool,
+    /// Received after the office revoked the device that sent it: the
+    /// office should treat it with suspicion (the phone may be lost).
+    pub after_revocation: bool,
 }
 
 fn office_event(e: &StoredEvent) -> OfficeEvent {
@@ -689,6 +749,7 @@ fn office_event(e: &StoredEvent) -> OfficeEvent {
         supersedes: e.supersedes.clone(),
         payload,
         reason: body.get("reason").cloned().unwrap_or(Value::Null),
+        after_revocation: e.after_revocation,
     }
 }
 
@@ -720,7 +781,7 @@ async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
-) -> ApiResult<Json<Vec<OfficeEvent>>> {
+) -> ApiResult<axum::response::Response> {
     office_auth(&state, &headers)?;
     // Parsed after authentication: an unauthorised caller learns nothing.
     let Query(q): Query<EventsQuery> =
@@ -729,7 +790,9 @@ async fn events(
         .db
         .events(&q.prefix, q.limit.clamp(1, 1_000_000))
         .await?;
-    Ok(Json(events.iter().map(office_event).collect()))
+    let out: Vec<OfficeEvent> =
+        off_executor(move || events.iter().map(office_event).collect()).await?;
+    big_json(out).await
 }
 
 /// The current (not superseded) events of a kind, keyed by the subject id
@@ -740,21 +803,25 @@ async fn current(
     key: fn(&crate::payload::Subject) -> Option<String>,
 ) -> ApiResult<BTreeMap<String, OfficeEvent>> {
     let events = state.db.events(kind, 1_000_000).await?;
-    let superseded: HashSet<&str> = events
-        .iter()
-        .filter_map(|e| e.supersedes.as_deref())
-        .collect();
-    let mut out = BTreeMap::new();
-    for e in &events {
-        if e.kind != kind || superseded.contains(e.event_id.as_str()) {
-            continue;
+    let kind = kind.to_owned();
+    off_executor(move || {
+        let superseded: HashSet<&str> = events
+            .iter()
+            .filter_map(|e| e.supersedes.as_deref())
+            .collect();
+        let mut out = BTreeMap::new();
+        for e in &events {
+            if e.kind != kind || superseded.contains(e.event_id.as_str()) {
+                continue;
+            }
+            let v = office_event(e);
+            if let Some(k) = key(&subject_of(&v.kind, &v.payload)) {
+                out.insert(k, v);
+            }
         }
-        let v = office_event(e);
-        if let Some(k) = key(&subject_of(&v.kind, &v.payload)) {
-            out.insert(k, v);
-        }
-    }
-    Ok(out)
+        out
+    })
+    .await
 }
 
 async fn current_outcomes(state: &AppState) -> ApiResult<BTreeMap<String, OfficeEvent>> {
@@ -771,11 +838,10 @@ async fn current_outcomes(state: &AppState) -> ApiResult<BTreeMap<String, Office
 async fn attendance(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> ApiResult<Json<Vec<OfficeEvent>>> {
+) -> ApiResult<axum::response::Response> {
     office_auth(&state, &headers)?;
-    Ok(Json(
-        current_outcomes(&state).await?.into_values().collect(),
-    ))
+    let out: Vec<OfficeEvent> = current_outcomes(&state).await?.into_values().collect();
+    big_json(out).await
 }
 
 /// An enforcement item a device flagged.
@@ -890,14 +956,13 @@ async fn ledgers(
 async fn visits(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> ApiResult<Json<Vec<OfficeEvent>>> {
+) -> ApiResult<axum::response::Response> {
     office_auth(&state, &headers)?;
-    Ok(Json(
-        current(&state, kinds::VISIT_RECORDED, |s| s.visit_id.clone())
-            .await?
-            .into_values()
-            .collect(),
-    ))
+    let out: Vec<OfficeEvent> = current(&state, kinds::VISIT_RECORDED, |s| s.visit_id.clone())
+        .await?
+        .into_values()
+        .collect();
+    big_json(out).await
 }
 
 /// Visits whose latest lone-worker state is overdue, escalated or an alert.
@@ -916,23 +981,26 @@ async fn alerts(
         .db
         .events(kinds::VISIT_SAFETY_PREFIX, 1_000_000)
         .await?;
-    let mut latest: BTreeMap<String, OfficeEvent> = BTreeMap::new();
-    // The exact kind: the prefix also selects `visit.safety_override`.
-    for e in events.iter().filter(|e| e.kind == kinds::VISIT_SAFETY) {
-        let v = office_event(e);
-        if let Some(visit) = subject_of(&v.kind, &v.payload).visit_id {
-            latest.insert(visit, v);
+    let open = off_executor(move || {
+        let mut latest: BTreeMap<String, OfficeEvent> = BTreeMap::new();
+        // The exact kind: the prefix also selects `visit.safety_override`.
+        for e in events.iter().filter(|e| e.kind == kinds::VISIT_SAFETY) {
+            let v = office_event(e);
+            if let Some(visit) = subject_of(&v.kind, &v.payload).visit_id {
+                latest.insert(visit, v);
+            }
         }
-    }
-    let open = latest
-        .into_values()
-        .filter(|v| {
-            matches!(
-                safety_status_of(&v.payload).as_deref(),
-                Some("overdue" | "escalated" | "alert")
-            )
-        })
-        .collect();
+        latest
+            .into_values()
+            .filter(|v| {
+                matches!(
+                    safety_status_of(&v.payload).as_deref(),
+                    Some("overdue" | "escalated" | "alert")
+                )
+            })
+            .collect()
+    })
+    .await?;
     Ok(Json(open))
 }
 

@@ -299,6 +299,10 @@ impl Modify for SecuritySchemes {
         use fieldbook_core::sync::protocol::{H_DEVICE, H_NONCE, H_SIGNATURE, H_TIMESTAMP};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
+            "metricsToken",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
             security::OFFICE,
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );

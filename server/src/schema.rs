@@ -5,6 +5,8 @@
 //! every device's chain, including refused events (hash only, no content),
 //! so the chain can be checked across them. Reference data carries a
 //! cursor for pulls and an audience per officer (with a restricted flag).
+//! `nonces.seen_ms` holds the request's signed timestamp (the purge is
+//! keyed on it, see `Db::use_nonce`).
 
 /// SQLite schema.
 pub const SQLITE: &str = "
@@ -54,6 +56,14 @@ CREATE TABLE IF NOT EXISTS reference_tombstones (
 CREATE INDEX IF NOT EXISTS tombstones_officer ON reference_tombstones (officer_id, cursor);
 ";
 
+/// Columns added after the first release, for SQLite (which has no
+/// `ADD COLUMN IF NOT EXISTS`): table, column, definition.
+pub const SQLITE_ADDED_COLUMNS: &[(&str, &str, &str)] = &[(
+    "devices",
+    "final_push_until_ms",
+    "final_push_until_ms INTEGER",
+)];
+
 /// PostgreSQL schema.
 pub const POSTGRES: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,4 +109,5 @@ CREATE TABLE IF NOT EXISTS reference_tombstones (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL, cursor BIGINT NOT NULL,
     PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS tombstones_officer ON reference_tombstones (officer_id, cursor);
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS final_push_until_ms BIGINT;
 ";

@@ -24,16 +24,25 @@ use crate::{test_settings, Device, PIN};
 /// The office token used in tests.
 pub const OFFICE_TOKEN: &str = "test-office-token-0123456789";
 
+/// The metrics scrape credential used in tests.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
+/// A configuration for a free loopback port. Enrolment is throttled far
+/// less than in production: tests enrol many devices in a burst.
+pub fn test_config(storage: Storage) -> ServerConfig {
+    let mut c = ServerConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        storage,
+        OFFICE_TOKEN.into(),
+    );
+    c.metrics_token = Some(METRICS_TOKEN.into());
+    c.limits.enrolments_per_minute = 10_000;
+    c
+}
+
 /// Starts a server on a free loopback port.
 pub async fn server(storage: Storage) -> RunningServer {
-    start(ServerConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage,
-        office_token: OFFICE_TOKEN.into(),
-        tls: None,
-    })
-    .await
-    .expect("server starts")
+    start(test_config(storage)).await.expect("server starts")
 }
 
 /// The office's side of the API.

@@ -219,8 +219,11 @@ async fn field_day_reaches_the_office() {
         .expect("array")
         .iter()
         .any(|e| e["kind"] == "access.consultation"));
-    // Metrics count what happened.
-    let metrics = reqwest::get(format!("{url}/metrics"))
+    // Metrics count what happened (for a scraper with the credential).
+    let metrics = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .expect("metrics")
         .text()
@@ -355,7 +358,18 @@ async fn raw_signed(
     tamper: bool,
 ) -> (StatusCode, Value) {
     let mut sig = store
-        .sign(&signing_string("POST", path, body, ts, nonce))
+        .sign(
+            &SignedRequest {
+                method: "POST",
+                path_and_query: path,
+                device_id,
+                content_encoding: "",
+                body,
+                timestamp_ms: ts,
+                nonce,
+            }
+            .signing_string(),
+        )
         .expect("sign");
     if tamper {
         sig[0] ^= 1;
@@ -573,7 +587,9 @@ async fn bad_requests_get_clear_errors_and_store_nothing() {
         .send()
         .await
         .expect("send");
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Enrolment has no known sender, so a compressed body is refused
+    // unread (issue 13, item 11), not inflated and found bad.
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // A used enrolment code, and an unknown one.
     let (status, _) = office.send(Method::GET, "/v1/office/devices", None).await;
     assert_eq!(status, StatusCode::OK);

@@ -23,10 +23,8 @@ async fn tls_with_a_pinned_certificate() {
     let dir = tempfile::tempdir().expect("tmp");
     let (cert_path, key_path, pin) = cert(dir.path());
     let server = start(ServerConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: Storage::Sqlite(dir.path().join("office.db")),
-        office_token: OFFICE_TOKEN.into(),
         tls: Some((cert_path, key_path)),
+        ..test_config(Storage::Sqlite(dir.path().join("office.db")))
     })
     .await
     .expect("tls server");

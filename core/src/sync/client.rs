@@ -368,16 +368,24 @@ impl SyncClient {
         let mut nonce = [0u8; 16];
         crate::crypto::fill_random(&mut nonce).map_err(fatal)?;
         let nonce = hex::encode(nonce);
-        let plain = body.unwrap_or_default();
+        // Compressed first: the signature covers the bytes as sent, so the
+        // office checks it before it decompresses anything.
+        let compressed = body.map(gzip).transpose().map_err(fatal)?;
+        let encoding = if compressed.is_some() { "gzip" } else { "" };
         let signature = self
             .store
-            .sign(&signing_string(
-                method.as_str(),
-                path_and_query,
-                plain,
-                now,
-                &nonce,
-            ))
+            .sign(
+                &SignedRequest {
+                    method: method.as_str(),
+                    path_and_query,
+                    device_id,
+                    content_encoding: encoding,
+                    body: compressed.as_deref().unwrap_or_default(),
+                    timestamp_ms: now,
+                    nonce: &nonce,
+                }
+                .signing_string(),
+            )
             .map_err(fatal)?;
         let url = self.url(path_and_query).map_err(fatal)?;
         let mut req = self
@@ -387,13 +395,12 @@ impl SyncClient {
             .header(H_TIMESTAMP, now.to_string())
             .header(H_NONCE, &nonce)
             .header(H_SIGNATURE, hex::encode(signature));
-        if let Some(body) = body {
-            let compressed = gzip(body).map_err(fatal)?;
+        if let (Some(body), Some(compressed)) = (body, compressed) {
             report.bytes_sent += compressed.len() as u64;
             report.bytes_uncompressed += body.len() as u64;
             req = req
                 .header("content-type", "application/json")
-                .header("content-encoding", "gzip")
+                .header("content-encoding", encoding)
                 .body(compressed);
         }
         let resp = req
@@ -631,9 +638,18 @@ impl SyncClient {
         let mut nonce = [0u8; 16];
         crate::crypto::fill_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
-        let signature = self
-            .store
-            .sign(&signing_string("POST", path, body, now, &nonce))?;
+        let signature = self.store.sign(
+            &SignedRequest {
+                method: "POST",
+                path_and_query: path,
+                device_id,
+                content_encoding: "",
+                body,
+                timestamp_ms: now,
+                nonce: &nonce,
+            }
+            .signing_string(),
+        )?;
         Ok(self
             .http
             .post(self.url(path)?)

@@ -3,8 +3,8 @@
 //!
 //! Every device request carries four headers: the device id, a timestamp
 //! (ms), a random nonce, and an Ed25519 signature over
-//! [`signing_string`]: method, path with query, SHA-256 of the
-//! uncompressed body, timestamp and nonce. The server refuses unknown or
+//! [`SignedRequest::signing_string`]: method, path with query, device id,
+//! content encoding, SHA-256 of the body as sent, timestamp and nonce. The server refuses unknown or
 //! revoked devices, bad signatures, timestamps outside the window and
 //! nonces it has seen.
 
@@ -28,24 +28,83 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Most events in one push.
 pub const MAX_PUSH_EVENTS: usize = 1000;
 
-/// The bytes a device signs for a request.
-pub fn signing_string(
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
-    timestamp_ms: i64,
-    nonce: &str,
-) -> Vec<u8> {
-    let digest = ring::digest::digest(&ring::digest::SHA256, body);
-    format!(
-        "fieldbook-request-v1\n{}\n{}\n{}\n{}\n{}",
-        method.to_ascii_uppercase(),
-        path_and_query,
-        hex::encode(digest.as_ref()),
-        timestamp_ms,
-        nonce
-    )
-    .into_bytes()
+/// Extra time, beyond [`TIMESTAMP_WINDOW_MS`], that the office keeps a
+/// used nonce: instances of one office share the nonce table but not a
+/// clock, so one running a little behind must still see the nonce.
+pub const NONCE_MARGIN_MS: i64 = 2 * 60_000;
+
+/// Everything a device signs for one request.
+///
+/// The body is signed as sent (after gzip, with the `Content-Encoding`
+/// label beside it), so the office checks the signature before it
+/// decompresses anything: an unknown or forged sender cannot make it
+/// inflate a bomb. The device id is signed so a signature made for one
+/// device can never verify as another's.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// HTTP method (case-insensitive).
+    pub method: &'a str,
+    /// Path with query, as sent.
+    pub path_and_query: &'a str,
+    /// The `x-fieldbook-device` header.
+    pub device_id: &'a str,
+    /// The `Content-Encoding` header, `""` when absent.
+    pub content_encoding: &'a str,
+    /// The body bytes as sent on the wire.
+    pub body: &'a [u8],
+    /// The `x-fieldbook-timestamp` header.
+    pub timestamp_ms: i64,
+    /// The `x-fieldbook-nonce` header.
+    pub nonce: &'a str,
+}
+
+impl SignedRequest<'_> {
+    /// The bytes signed: one function for the client and the server, so
+    /// the two can never drift apart.
+    pub fn signing_string(&self) -> Vec<u8> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.body);
+        format!(
+            "fieldbook-request-v2\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.method.to_ascii_uppercase(),
+            self.path_and_query,
+            self.device_id,
+            self.content_encoding.to_ascii_lowercase(),
+            hex::encode(digest.as_ref()),
+            self.timestamp_ms,
+            self.nonce
+        )
+        .into_bytes()
+    }
+}
+
+/// Parses the timestamp header strictly: ASCII digits only, in the
+/// canonical form the client writes (no sign, no leading zeros, no
+/// spaces), so one signed value has exactly one spelling.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if text.len() > 1 && text.starts_with('0') {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Whether `timestamp_ms` is within the window of `now_ms`; checked
+/// arithmetic, so extreme values are refused rather than wrapping.
+pub fn within_window(now_ms: i64, timestamp_ms: i64) -> bool {
+    now_ms
+        .checked_sub(timestamp_ms)
+        .and_then(i64::checked_abs)
+        .is_some_and(|d| d <= TIMESTAMP_WINDOW_MS)
+}
+
+/// Normalises a hex Ed25519 public key to lower case; `None` unless it is
+/// exactly 32 bytes of hex. Stored keys are always in this form, so one
+/// key cannot enrol twice under two spellings.
+pub fn normalise_public_key(hex_key: &str) -> Option<String> {
+    let bytes = hex::decode(hex_key).ok()?;
+    (bytes.len() == 32).then(|| hex::encode(bytes))
 }
 
 /// Enrolment request: the office's one-time code and the device's key.
@@ -264,18 +323,91 @@ pub struct ErrorBody {
 mod tests {
     use super::*;
 
+    fn req<'a>(body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: "POST",
+            path_and_query: "/v1/sync/push",
+            device_id: "dev-a",
+            content_encoding: "gzip",
+            body,
+            timestamp_ms: 1,
+            nonce: "n",
+        }
+    }
+
     #[test]
     fn signing_string_binds_every_part() {
-        let base = signing_string("POST", "/v1/sync/push", b"{}", 1, "n");
-        assert_ne!(base, signing_string("GET", "/v1/sync/push", b"{}", 1, "n"));
-        assert_ne!(base, signing_string("POST", "/v1/sync/pull", b"{}", 1, "n"));
-        assert_ne!(
+        let base = req(b"{}").signing_string();
+        let differs = |r: SignedRequest<'_>| assert_ne!(base, r.signing_string(), "{r:?}");
+        differs(SignedRequest {
+            method: "GET",
+            ..req(b"{}")
+        });
+        differs(SignedRequest {
+            path_and_query: "/v1/sync/pull",
+            ..req(b"{}")
+        });
+        differs(req(b"{ }"));
+        differs(SignedRequest {
+            timestamp_ms: 2,
+            ..req(b"{}")
+        });
+        differs(SignedRequest {
+            nonce: "m",
+            ..req(b"{}")
+        });
+        // A signature for one device never verifies as another's.
+        differs(SignedRequest {
+            device_id: "dev-b",
+            ..req(b"{}")
+        });
+        differs(SignedRequest {
+            content_encoding: "",
+            ..req(b"{}")
+        });
+        assert_eq!(
             base,
-            signing_string("POST", "/v1/sync/push", b"{ }", 1, "n")
+            SignedRequest {
+                method: "post",
+                ..req(b"{}")
+            }
+            .signing_string()
         );
-        assert_ne!(base, signing_string("POST", "/v1/sync/push", b"{}", 2, "n"));
-        assert_ne!(base, signing_string("POST", "/v1/sync/push", b"{}", 1, "m"));
-        assert_eq!(base, signing_string("post", "/v1/sync/push", b"{}", 1, "n"));
+    }
+
+    #[test]
+    fn timestamps_parse_strictly_and_compare_without_overflow() {
+        assert_eq!(parse_timestamp("1700000000000"), Some(1_700_000_000_000));
+        assert_eq!(parse_timestamp("0"), Some(0));
+        for bad in [
+            "",
+            "+1700000000000",
+            "-1",
+            " 1",
+            "1 ",
+            "01",
+            "1e3",
+            "1.0",
+            "0x10",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+        assert!(within_window(1_000_000, 1_000_000 + TIMESTAMP_WINDOW_MS));
+        assert!(!within_window(1_000_000, 1_000_001 + TIMESTAMP_WINDOW_MS));
+        // `(now - ts).abs()` overflowed (a panic in debug, a wrap in release).
+        assert!(!within_window(i64::MAX, i64::MIN));
+        assert!(!within_window(i64::MIN, i64::MAX));
+        assert!(!within_window(0, i64::MIN));
+    }
+
+    #[test]
+    fn public_keys_normalise_to_lower_case_hex() {
+        let lower = "ab".repeat(32);
+        assert_eq!(normalise_public_key(&"AB".repeat(32)), Some(lower.clone()));
+        assert_eq!(normalise_public_key(&lower), Some(lower));
+        assert_eq!(normalise_public_key("ab"), None);
+        assert_eq!(normalise_public_key(&"zz".repeat(32)), None);
     }
 
     #[test]

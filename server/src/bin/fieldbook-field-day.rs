@@ -82,11 +82,11 @@ fn device(dir: &Path, name: &str, officer: &str, url: &str) -> Res<(Arc<Store>, 
 }
 
 async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
-    let config = |listen| ServerConfig {
-        listen,
-        storage: Storage::Sqlite(db.clone()),
-        office_token: TOKEN.into(),
-        tls: None,
+    let config = |listen| {
+        let mut c = ServerConfig::new(listen, Storage::Sqlite(db.clone()), TOKEN.into());
+        // The demonstration enrols its devices in a burst from loopback.
+        c.limits.enrolments_per_minute = 1_000;
+        c
     };
     let server = start(config("127.0.0.1:0".parse()?)).await?;
     let addr = server.addr;
