@@ -7,6 +7,7 @@ import androidx.compose.ui.semantics.SemanticsProperties
 import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.ExperimentalTestApi
 import androidx.compose.ui.test.SkikoComposeUiTest
+import androidx.compose.ui.test.hasClickAction
 import androidx.compose.ui.test.onAllNodesWithTag
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.performClick
@@ -20,12 +21,19 @@ import kotlin.coroutines.EmptyCoroutineContext
 import org.junit.Assert.assertTrue
 
 @OptIn(ExperimentalTestApi::class)
-class Driver(private val screens: File) {
+class Driver(private val screens: File, private val fontScale: Float = 1f) {
     val shots = mutableListOf<String>()
 
-    /** Renders like a 412 × 915 dp phone at density 2. */
+    /** Renders like a 412 × 915 dp phone at density 2 (text scaled by `fontScale`). */
     fun run(block: SkikoComposeUiTest.() -> Unit) =
-        SkikoComposeUiTest(824, 1830, EmptyCoroutineContext, Density(2f)).runTest(block)
+        SkikoComposeUiTest(824, 1830, EmptyCoroutineContext, Density(2f, fontScale)).runTest(block)
+
+    /** Every tappable thing on screen is at least 48 × 48 dp. */
+    fun SkikoComposeUiTest.assertTouchTargets() {
+        val small = onAllNodes(hasClickAction()).fetchSemanticsNodes().filter { it.size.height < 96 || it.size.width < 96 }
+        assertTrue("targets under 48 dp: ${small.map { it.config }}", small.isEmpty())
+        assertTrue("some targets checked", onAllNodes(hasClickAction()).fetchSemanticsNodes().size > 3)
+    }
 
     fun SkikoComposeUiTest.until(what: String, timeout: Long = 30_000, condition: () -> Boolean) {
         val deadline = System.currentTimeMillis() + timeout

@@ -264,6 +264,26 @@ class FieldDayUiTest {
             click("back")
             awaitText("open-sync", "Cysoni")
             shot("21-today-welsh")
+            assertTouchTargets()
+            click("open-settings")
+            click("language")
+            click("back")
+            awaitText("open-sync", "Sync")
+        } }
+        // Text at 200 %: the roll call still shows every row and every action, in reach.
+        with(Driver(screens, fontScale = 2f)) { run {
+            setContent { FieldbookRoot(core, nav, MapHost()) }
+            click("open-${sessions[0]}")
+            await("row-2")
+            shot("22-roll-call-text-200pc")
+            assertTouchTargets()
+            click("row-0-hours")
+            await("ledger-outstanding")
+            shot("23-ledger-text-200pc")
+            click("back")
+            click("row-2-hours")
+            awaitText("ledger-required", "100 h")
+            assertEquals(2, shots.size)
         } }
         assertTrue(app.verifyChain().intact)
         server.stop()

@@ -72,6 +72,8 @@ object English {
         ToFix to "To finish: %s", DraftExpiresSoon to "This draft expires soon: finish it", DraftExpired to "This draft has expired",
         EnforcementChoice to "Enforcement follow-up", EnfWarningLetter to "Warning letter", EnfReferOm to "Refer to offender manager",
         EnfInitiateBreach to "Initiate breach", EnfNoFurtherAction to "No further action",
+        Accommodation to "Accommodation", SuitSuitable to "Suitable", SuitUnsuitable to "Unsuitable", SuitNotAssessed to "Not assessed",
+        CondGood to "Good condition", CondFair to "Fair", CondPoor to "Poor", CondNotSeen to "Not seen",
         SyncTitle to "Sync", Pending to "Waiting to send: %d", Unsent to "Never sent: %d", LastSync to "Last sync: %s", Never to "never",
         SyncNow to "Sync now", Syncing to "Syncing… %s", SyncResult to "Sent %d, refused %d, received %d", SyncCancelled to "Sync cancelled",
         Quarantine to "Refused by the office (%d)", QuarantineEmpty to "Nothing refused", QuarantineReason to "%s: %s",

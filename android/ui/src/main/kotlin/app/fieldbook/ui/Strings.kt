@@ -41,7 +41,8 @@ enum class S {
     EndVisit, EndVisitConfirm, SafetyActive, Warning,
     VisitFormTitle, VisitOutcome, VisitNotes, RiskConcerns, Safeguarding, FollowUpLabel, FollowUpDue, SaveDraft, DraftSaved,
     Finalise, Finalised, ToFix, DraftExpiresSoon, DraftExpired, EnforcementChoice, EnfWarningLetter, EnfReferOm,
-    EnfInitiateBreach, EnfNoFurtherAction,
+    EnfInitiateBreach, EnfNoFurtherAction, Accommodation, SuitSuitable, SuitUnsuitable, SuitNotAssessed,
+    CondGood, CondFair, CondPoor, CondNotSeen,
     // sync
     SyncTitle, Pending, Unsent, LastSync, Never, SyncNow, Syncing, SyncResult, SyncCancelled, Quarantine, QuarantineEmpty,
     QuarantineReason, ResubmitReason, Resubmit, Resubmitted, ReasonOutOfScope, ReasonOther,

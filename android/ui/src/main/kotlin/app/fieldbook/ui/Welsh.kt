@@ -75,6 +75,8 @@ object Welsh {
         ToFix to "I orffen: %s", DraftExpiresSoon to "Bydd y drafft hwn yn dod i ben cyn bo hir: gorffennwch ef", DraftExpired to "Mae'r drafft hwn wedi dod i ben",
         EnforcementChoice to "Camau gorfodi", EnfWarningLetter to "Llythyr rhybudd", EnfReferOm to "Cyfeirio at y rheolwr troseddwyr",
         EnfInitiateBreach to "Cychwyn achos torri", EnfNoFurtherAction to "Dim camau pellach",
+        Accommodation to "Llety", SuitSuitable to "Addas", SuitUnsuitable to "Anaddas", SuitNotAssessed to "Heb ei asesu",
+        CondGood to "Cyflwr da", CondFair to "Gweddol", CondPoor to "Gwael", CondNotSeen to "Heb ei weld",
         SyncTitle to "Cysoni", Pending to "Yn aros i'w hanfon: %d", Unsent to "Heb eu hanfon erioed: %d", LastSync to "Cysoni diwethaf: %s", Never to "byth",
         SyncNow to "Cysoni nawr", Syncing to "Yn cysoni… %s", SyncResult to "Anfonwyd %d, gwrthodwyd %d, derbyniwyd %d", SyncCancelled to "Cysoni wedi'i ganslo",
         Quarantine to "Wedi'u gwrthod gan y swyddfa (%d)", QuarantineEmpty to "Dim wedi'i wrthod", QuarantineReason to "%s: %s",

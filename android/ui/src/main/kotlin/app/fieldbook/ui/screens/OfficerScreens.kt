@@ -1,6 +1,7 @@
 package app.fieldbook.ui.screens
 
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Card
 import androidx.compose.material3.Text
@@ -49,7 +50,7 @@ fun OfficerTodayView(state: OfficerTodayState, onIntent: (OfficerTodayIntent) ->
         state.message?.let { Banner(it, Tone.Error) }
         if (state.loaded && state.visits.isEmpty()) Text(t(S.NoVisits))
         state.visits.forEachIndexed { index, v ->
-            Card(Modifier.testTag("visit-$index")) {
+            Card(Modifier.fillMaxWidth().testTag("visit-$index")) {
                 Column(Modifier.padding(12.dp)) {
                     Heading("${v.label} · ${v.crn}")
                     Text(v.address)

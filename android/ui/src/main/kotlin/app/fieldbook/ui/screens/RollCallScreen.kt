@@ -1,6 +1,7 @@
 package app.fieldbook.ui.screens
 
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Card
 import androidx.compose.material3.Text
@@ -170,7 +171,7 @@ fun RollCallView(state: RollCallState, onIntent: (RollCallIntent) -> Unit) {
         Text(syncLine(rc.summary.sync))
         state.sheet?.let { Sheet(it, onIntent) }
         rc.rows.forEachIndexed { index, row ->
-            Card(Modifier.testTag("row-$index")) {
+            Card(Modifier.fillMaxWidth().testTag("row-$index")) {
                 Column(Modifier.padding(12.dp)) {
                     Heading(row.label + if (row.restricted) " · " + t(S.Restricted) else "")
                     Text(

@@ -1,6 +1,7 @@
 package app.fieldbook.ui.screens
 
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Card
 import androidx.compose.material3.Text
@@ -67,7 +68,7 @@ fun SupervisorTodayView(state: SupervisorTodayState, onIntent: (SupervisorTodayI
         state.message?.let { Banner(it, Tone.Error) }
         if (state.loaded && state.sessions.isEmpty()) Text(t(S.NoSessions))
         state.sessions.forEach { s ->
-            Card(Modifier.testTag("session-${s.sessionId}")) {
+            Card(Modifier.fillMaxWidth().testTag("session-${s.sessionId}")) {
                 Column(Modifier.padding(12.dp)) {
                     Heading(t(S.SessionLine, s.projectName, s.plannedStart.take(5), s.plannedEnd.take(5)))
                     Text("${s.date} · ${sessionStatus(s.status)}")

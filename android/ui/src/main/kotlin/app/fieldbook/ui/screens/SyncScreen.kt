@@ -1,6 +1,7 @@
 package app.fieldbook.ui.screens
 
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Card
 import androidx.compose.material3.Text
@@ -111,7 +112,7 @@ fun SyncView(state: SyncScreenState, onIntent: (SyncIntent) -> Unit) {
         Heading(t(S.Quarantine, state.quarantine.size))
         if (state.quarantine.isEmpty()) Text(t(S.QuarantineEmpty), Modifier.testTag("quarantine-empty"))
         state.quarantine.forEachIndexed { index, q ->
-            Card(Modifier.testTag("quarantined-$index")) {
+            Card(Modifier.fillMaxWidth().testTag("quarantined-$index")) {
                 Column(Modifier.padding(12.dp)) {
                     Text(t(S.QuarantineReason, q.kind, refusalReason(q.reason)))
                     Text("#${q.seq}")

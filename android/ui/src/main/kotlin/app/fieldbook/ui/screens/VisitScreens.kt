@@ -229,17 +229,17 @@ fun VisitRecordView(state: VisitRecordState, onIntent: (VisitRecordIntent) -> Un
             listOf(EnforcementAction.WarningLetter, EnforcementAction.ReferToOffenderManager, EnforcementAction.InitiateBreach, EnforcementAction.NoFurtherAction)
                 .forEach { e -> Choice(enforcementName(e), f.enforcement == e, "enforcement-${e::class.simpleName}") { edit { it.copy(enforcement = e) } } }
         }
-        Heading("Accommodation")
+        Heading(t(S.Accommodation))
         ButtonRow {
             Suitability.entries.forEach { s ->
-                Choice(s.name.lowercase().replace('_', ' '), f.accommodation?.suitability == s, "suitability-${s.name.lowercase()}") {
+                Choice(t(when (s) { Suitability.SUITABLE -> S.SuitSuitable; Suitability.UNSUITABLE -> S.SuitUnsuitable; Suitability.NOT_ASSESSED -> S.SuitNotAssessed }), f.accommodation?.suitability == s, "suitability-${s.name.lowercase()}") {
                     edit { it.copy(accommodation = Accommodation(s, it.accommodation?.condition ?: Condition.NOT_SEEN, it.accommodation?.changes ?: "")) }
                 }
             }
         }
         ButtonRow {
             Condition.entries.forEach { c ->
-                Choice(c.name.lowercase().replace('_', ' '), f.accommodation?.condition == c, "condition-${c.name.lowercase()}") {
+                Choice(t(when (c) { Condition.GOOD -> S.CondGood; Condition.FAIR -> S.CondFair; Condition.POOR -> S.CondPoor; Condition.NOT_SEEN -> S.CondNotSeen }), f.accommodation?.condition == c, "condition-${c.name.lowercase()}") {
                     edit { it.copy(accommodation = Accommodation(it.accommodation?.suitability ?: Suitability.NOT_ASSESSED, c, it.accommodation?.changes ?: "")) }
                 }
             }
