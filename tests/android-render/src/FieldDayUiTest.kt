@@ -44,6 +44,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 
 const val PIN = "274913"
+const val NEW_PIN = "583104"
 
 /** Presenters kept for the test's life (the app keeps them in ViewModelStores). */
 class MapHost : PresenterHost {
@@ -176,6 +177,28 @@ class FieldDayUiTest {
             shot("11-outcome-recorded")
             click("done")
             awaitText("row-0-status", "ATTC")
+            // A correction needs a reason; the core keeps the history.
+            click("row-0-correct")
+            await("correction-reason")
+            type("notes", "Worked well on the river path; left tools tidy")
+            type("correction-reason", "Notes completed after the session")
+            val until = java.time.LocalTime.parse(value("departure"))
+            type("departure", until.toString())
+            type("arrival", maxOf(java.time.LocalTime.MIDNIGHT, until.minusMinutes(60)).toString())
+            click("quality-good")
+            click("behaviour-excellent")
+            click("review-button")
+            await("review")
+            shot("12a-correction-review")
+            click("record")
+            awaitText("recorded", "Outcome recorded")
+            click("done")
+            awaitText("row-0-status", "ATTC")
+            // A headcount: the core compares it with the roll call.
+            click("headcount")
+            type("headcount-count", "1")
+            click("headcount-sheet-confirm")
+            awaitText("notice", "Headcount recorded")
             // The person's ledger.
             click("row-0-hours")
             await("ledger-credited")
@@ -249,13 +272,18 @@ class FieldDayUiTest {
             click("open-settings")
             awaitText("chain", "verified")
             shot("19-settings")
+            // Change the PIN; the new one unlocks below.
+            type("old-pin", PIN)
+            type("new-pin", NEW_PIN)
+            click("change-pin")
+            awaitText("notice", "PIN changed")
             click("lock-now")
             await("unlock")
             type("pin", "999999")
             click("unlock")
             awaitText("error", "9 attempts left")
             shot("20-wrong-pin")
-            type("pin", PIN)
+            type("pin", NEW_PIN)
             click("unlock")
             await("screen-supervisor-today")
             // Welsh.
@@ -287,6 +315,6 @@ class FieldDayUiTest {
         } }
         assertTrue(app.verifyChain().intact)
         server.stop()
-        assertEquals(21, driver.shots.size)
+        assertEquals(22, driver.shots.size)
     }
 }

@@ -47,7 +47,7 @@ class MainActivity : ComponentActivity() {
             val routes by application.navigator.routes.collectAsState()
             // Ask for what the lone-worker alarms need when a visit is about to start, not at launch.
             LaunchedEffect(routes.last()) {
-                if (routes.last() is Route.StartVisit) askForAlarmPermissions()
+                if (routes.last().route is Route.StartVisit) askForAlarmPermissions()
             }
             FieldbookRoot(application.core, application.navigator, AndroidPresenterHost)
         }

@@ -12,7 +12,6 @@ import kotlinx.coroutines.flow.update
 
 /** Where the person is. Routes carry ids only, never personal data. */
 sealed interface Route {
-    val key: String get() = toString()
     data object Unlock : Route
     data object Enrol : Route
     data object SupervisorToday : Route
@@ -27,14 +26,21 @@ sealed interface Route {
     data object Settings : Route
 }
 
+/** One visit to a screen: a fresh presenter each time the screen is pushed, kept while it is on the stack. */
+data class Entry(val route: Route, val serial: Long) {
+    val key: String get() = "$serial/$route"
+}
+
 /** The back stack. */
 class Navigator(start: Route = Route.Unlock) {
-    private val stack = MutableStateFlow(listOf(start))
-    val routes: StateFlow<List<Route>> = stack.asStateFlow()
-    val current: Route get() = stack.value.last()
-    fun push(r: Route) = stack.update { it + r }
+    private val serials = java.util.concurrent.atomic.AtomicLong()
+    private fun entry(r: Route) = Entry(r, serials.incrementAndGet())
+    private val stack = MutableStateFlow(listOf(entry(start)))
+    val routes: StateFlow<List<Entry>> = stack.asStateFlow()
+    val current: Route get() = stack.value.last().route
+    fun push(r: Route) = stack.update { it + entry(r) }
     fun pop() = stack.update { if (it.size > 1) it.dropLast(1) else it }
-    fun reset(r: Route) = stack.update { listOf(r) }
+    fun reset(r: Route) = stack.update { listOf(entry(r)) }
 
     /** The home screen for the device's enrolment, as the core records it. */
     fun home(app: FieldbookApp) {
@@ -55,64 +61,65 @@ fun FieldbookRoot(core: Core, nav: Navigator, host: PresenterHost) {
     val routes by host.collect(nav.routes)
     val strings by host.collect(core.language)
     FieldbookTheme(strings) {
-        when (val r = routes.last()) {
+        val entry = routes.last()
+        when (val r = entry.route) {
             Route.Unlock -> {
-                val p = host.presenter(r.key) { UnlockPresenter(core, nav) }
+                val p = host.presenter(entry.key) { UnlockPresenter(core, nav) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 UnlockView(host.collect(p.state).value, p::onIntent)
             }
             Route.Enrol -> {
-                val p = host.presenter(r.key) { EnrolPresenter(core, nav) }
+                val p = host.presenter(entry.key) { EnrolPresenter(core, nav) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 EnrolView(host.collect(p.state).value, p::onIntent)
             }
             Route.SupervisorToday -> {
-                val p = host.presenter(r.key) { SupervisorTodayPresenter(core, nav) }
+                val p = host.presenter(entry.key) { SupervisorTodayPresenter(core, nav) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 SupervisorTodayView(host.collect(p.state).value, p::onIntent)
             }
             is Route.RollCall -> {
-                val p = host.presenter(r.key) { RollCallPresenter(core, nav, r.sessionId) }
+                val p = host.presenter(entry.key) { RollCallPresenter(core, nav, r.sessionId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 RollCallView(host.collect(p.state).value, p::onIntent)
             }
             is Route.Outcome -> {
-                val p = host.presenter(r.key) { OutcomePresenter(core, nav, r.appointmentId) }
+                val p = host.presenter(entry.key) { OutcomePresenter(core, nav, r.appointmentId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 OutcomeView(host.collect(p.state).value, p::onIntent)
             }
             is Route.Ledger -> {
-                val p = host.presenter(r.key) { LedgerPresenter(core, nav, r.appointmentId) }
+                val p = host.presenter(entry.key) { LedgerPresenter(core, nav, r.appointmentId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 LedgerView(host.collect(p.state).value) { nav.pop() }
             }
             Route.OfficerToday -> {
-                val p = host.presenter(r.key) { OfficerTodayPresenter(core, nav) }
+                val p = host.presenter(entry.key) { OfficerTodayPresenter(core, nav) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 OfficerTodayView(host.collect(p.state).value, p::onIntent)
             }
             is Route.StartVisit -> {
-                val p = host.presenter(r.key) { StartVisitPresenter(core, nav, r.caseId) }
+                val p = host.presenter(entry.key) { StartVisitPresenter(core, nav, r.caseId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 StartVisitView(host.collect(p.state).value, p::onIntent)
             }
             is Route.ActiveVisit -> {
-                val p = host.presenter(r.key) { ActiveVisitPresenter(core, nav, r.visitId) }
+                val p = host.presenter(entry.key) { ActiveVisitPresenter(core, nav, r.visitId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 ActiveVisitView(host.collect(p.state).value, p::onIntent)
             }
             is Route.VisitRecord -> {
-                val p = host.presenter(r.key) { VisitRecordPresenter(core, nav, r.visitId) }
+                val p = host.presenter(entry.key) { VisitRecordPresenter(core, nav, r.visitId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 VisitRecordView(host.collect(p.state).value, p::onIntent)
             }
             Route.Sync -> {
-                val p = host.presenter(r.key) { SyncPresenter(core, nav) }
+                val p = host.presenter(entry.key) { SyncPresenter(core, nav) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 SyncView(host.collect(p.state).value, p::onIntent)
             }
             Route.Settings -> {
-                val p = host.presenter(r.key) { SettingsPresenter(core, nav) }
+                val p = host.presenter(entry.key) { SettingsPresenter(core, nav) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 SettingsView(host.collect(p.state).value, p::onIntent)
             }

@@ -83,6 +83,8 @@ class OutcomePresenter(core: Core, private val nav: Navigator, private val appoi
                 it.copy(
                     form = f, arrival = clockTime(f.defaultArrival), departure = clockTime(f.defaultDeparture),
                     code = f.current?.code, notes = f.current?.notes ?: "", sensitive = f.current?.sensitive ?: false,
+                    // A correction restates the times: the form's defaults are sent as given.
+                    arrivalEdited = f.current != null, departureEdited = f.current != null,
                 )
             }
         }
