@@ -129,10 +129,22 @@ class OfficerDayUiTest {
             awaitText("sync-result", "refused 0")
             awaitText("pending", "0")
             shot("39-officer-synced")
+            // Four wrong PINs: the core imposes its first delay and the screen says how long.
+            click("back")
+            click("open-settings")
+            click("lock-now")
+            for (i in 1..4) {
+                type("pin", "00000$i")
+                click("unlock")
+                if (i < 4) awaitText("error", "${10 - i} attempts left")
+            }
+            awaitText("lockout", "Try again in")
+            awaitText("error", "6 attempts left")
+            shot("40-locked-out-wait")
         } }
         val visits = office.call("GET", "/v1/office/visits")
         assertTrue(visits, visits.contains("SEEN") || visits.contains(case))
         server.stop()
-        assertEquals(10, driver.shots.size)
+        assertEquals(11, driver.shots.size)
     }
 }
