@@ -70,6 +70,13 @@ class Server(private val dir: File, port: Int = 0) {
     }
 }
 
+/** Every server a test starts, stopped however the test ends. */
+class Servers : AutoCloseable {
+    private val all = mutableListOf<Server>()
+    fun start(dir: File, port: Int = 0): Server = Server(dir, port).also { all += it }
+    override fun close() = all.forEach { it.stop() }
+}
+
 class Office(private val url: String) {
     private val http = HttpClient.newHttpClient()
 
