@@ -17,6 +17,7 @@ import androidx.compose.ui.test.performTextInput
 import androidx.compose.ui.unit.Density
 import app.fieldbook.core.AlarmKind
 import app.fieldbook.core.FieldbookApp
+import app.fieldbook.core.SafetyStatus
 import app.fieldbook.ui.Core
 import app.fieldbook.ui.FieldbookRoot
 import app.fieldbook.ui.Navigator
@@ -103,6 +104,13 @@ class OfficerDayUiTest {
                 clock.skewMs = 0
                 click("extend")
                 awaitText("safety-active", "min left")
+                // A silent alert reaches the core, and the screen looks exactly as before.
+                click("silent-alert")
+                until("the core records the silent alert") {
+                    app.hvActiveVisit(overdue.visitId).safety.let { it.status == SafetyStatus.ALERT && it.silent }
+                }
+                assertTrue(exists("safety-active") && !exists("safety-alert"))
+                shot("34a-silent-alert-looks-normal")
                 click("end-visit")
                 shot("35-end-visit-confirm")
                 click("end-visit-sheet-confirm")
@@ -147,7 +155,7 @@ class OfficerDayUiTest {
             val visits = office.call("GET", "/v1/office/visits")
             assertTrue(visits, visits.contains("SEEN") || visits.contains(case))
             server.stop()
-            assertEquals(11, driver.shots.size)
+            assertEquals(12, driver.shots.size)
         } finally {
             servers.close()
             dir.deleteRecursively()
