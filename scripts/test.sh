@@ -26,6 +26,9 @@ if ! command -v npm >/dev/null; then
 fi
 tests/kotlin/run.sh
 
+echo "== the Android app: screens rendered and clicked on the JVM; Android-only code compiled"
+tests/android-render/run.sh
+
 echo "== Swift bindings: generated and declaring the same API as Kotlin"
 target/debug/uniffi-bindgen generate target/debug/libfieldbook_ffi.so --language swift --out-dir build/swift --no-format
 test -s build/swift/FieldbookCore.swift

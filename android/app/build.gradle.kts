@@ -1,9 +1,7 @@
-// The thin Android shell. All rules live in the Rust core; this module
-// builds the core for the phone ABIs with cargo-ndk, generates the Kotlin
-// bindings with the workspace's uniffi-bindgen (library mode), and renders
-// the core's view models with Compose.
-import org.gradle.api.tasks.Exec
-
+// The Android-only shell: activity (FLAG_SECURE), Keystore key store,
+// exact-alarm lone-worker receiver with its schedule file, boot re-arm,
+// WorkManager sync, notifications. The core for the phone ABIs is built
+// with cargo-ndk; screens come from :ui.
 plugins {
     id("com.android.application")
     id("org.jetbrains.kotlin.android")
@@ -11,8 +9,8 @@ plugins {
 }
 
 val workspace = rootProject.projectDir.parentFile
-val jniLibs = layout.projectDirectory.dir("src/main/jniLibs")
-val generated = layout.buildDirectory.dir("generated/uniffi/kotlin")
+val jniLibs = layout.buildDirectory.dir("generated/jniLibs")
+val abis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
 
 android {
     namespace = "app.fieldbook.android"
@@ -24,7 +22,7 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "0.1.0"
-        ndk { abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64") }
+        ndk { abiFilters += abis }
     }
     buildTypes {
         release {
@@ -38,42 +36,29 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
     kotlinOptions { jvmTarget = "17" }
-    sourceSets["main"].java.srcDir(generated)
+    sourceSets["main"].jniLibs.srcDir(jniLibs)
 }
 
-// Rust core for the phone ABIs (needs `cargo install cargo-ndk` and the
-// Android NDK; `rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android`).
+// Rust core for the phone ABIs (needs `cargo install cargo-ndk`, the NDK and
+// `rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android`).
+// Inputs and outputs are declared, so the task is up to date when nothing changed.
 val cargoNdk by tasks.registering(Exec::class) {
     workingDir = workspace
+    inputs.files(fileTree(workspace.resolve("core/src")), fileTree(workspace.resolve("bindings/src")))
+    inputs.files(workspace.resolve("Cargo.lock"), workspace.resolve("Cargo.toml"), workspace.resolve("core/Cargo.toml"), workspace.resolve("bindings/Cargo.toml"))
+    inputs.property("abis", abis)
+    outputs.files(abis.map { jniLibs.get().file("$it/libfieldbook_ffi.so") })
     commandLine(
-        "cargo", "ndk",
-        "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
-        "--platform", "28",
-        "-o", jniLibs.asFile.path,
-        "build", "--release", "-p", "fieldbook-ffi", "--lib",
+        listOf("cargo", "ndk") + abis.flatMap { listOf("-t", it) } +
+            listOf("--platform", "28", "-o", jniLibs.get().asFile.path, "build", "--release", "-p", "fieldbook-ffi", "--lib"),
     )
 }
 
-// Kotlin bindings from the built library, in library mode.
-val uniffiBindings by tasks.registering(Exec::class) {
-    dependsOn(cargoNdk)
-    workingDir = workspace
-    commandLine(
-        "cargo", "run", "-q", "-p", "fieldbook-ffi", "--bin", "uniffi-bindgen", "--",
-        "generate", jniLibs.file("arm64-v8a/libfieldbook_ffi.so").asFile.path,
-        "--language", "kotlin", "--out-dir", generated.get().asFile.path, "--no-format",
-    )
-}
-
-tasks.named("preBuild") { dependsOn(uniffiBindings) }
+tasks.named("preBuild") { dependsOn(cargoNdk) }
 
 dependencies {
-    implementation("net.java.dev.jna:jna:5.14.0@aar")
-    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
-    implementation(platform("androidx.compose:compose-bom:2024.12.01"))
-    implementation("androidx.compose.material3:material3")
-    implementation("androidx.compose.ui:ui")
+    implementation(project(":ui"))
     implementation("androidx.activity:activity-compose:1.9.3")
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
-    implementation("androidx.lifecycle:lifecycle-runtime-compose:2.8.7")
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
 }

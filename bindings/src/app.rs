@@ -106,7 +106,7 @@ pub struct FieldbookApp {
     clock: Arc<dyn ClockSource>,
     scheduler: Option<Arc<dyn NotificationScheduler>>,
     store: Mutex<Option<Arc<Store>>>,
-    sync_config: Mutex<Option<SyncConfig>>,
+    pub(crate) sync_config: Mutex<Option<SyncConfig>>,
     kdf_iterations: u32,
     connectivity: Mutex<Option<Arc<dyn Connectivity>>>,
     sync_schedule: Arc<Mutex<Scheduler>>,
@@ -119,7 +119,7 @@ impl std::fmt::Debug for FieldbookApp {
 }
 
 impl FieldbookApp {
-    fn store(&self) -> Res<Arc<Store>> {
+    pub(crate) fn store(&self) -> Res<Arc<Store>> {
         self.store
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!("fieldbook");
 pub mod app;
 pub mod error;
 pub mod platform;
+pub mod shell_support;
 pub mod types;
 
 /// The version of the Fieldbook core in this library.

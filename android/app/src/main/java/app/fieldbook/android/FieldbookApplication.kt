@@ -1,74 +1,109 @@
 package app.fieldbook.android
 
-import android.app.AlarmManager
+import android.app.Activity
 import android.app.Application
-import android.app.PendingIntent
-import android.content.BroadcastReceiver
-import android.content.Context
-import android.content.Intent
-import app.fieldbook.core.AlarmKind
+import android.net.ConnectivityManager
+import android.net.Network
+import android.net.NetworkCapabilities
+import android.os.Bundle
+import android.os.SystemClock
 import app.fieldbook.core.ClockSource
+import app.fieldbook.core.Connectivity
 import app.fieldbook.core.FieldbookApp
-import app.fieldbook.core.NotificationScheduler
+import app.fieldbook.core.SyncTrigger
+import app.fieldbook.ui.Core
+import app.fieldbook.ui.Navigator
+import app.fieldbook.ui.Route
+import app.fieldbook.ui.Strings
+import app.fieldbook.ui.safety.AlarmScheduleFile
+import app.fieldbook.ui.safety.PersistentScheduler
 import java.io.File
+import java.util.Locale
 import java.util.TimeZone
 
-/** Holds the one FieldbookApp for the process. */
+/**
+ * Holds the one FieldbookApp for the process, the navigator, and the
+ * platform services the core calls: the Keystore, the clock, exact alarms
+ * (through a schedule file that survives process death), connectivity.
+ */
 class FieldbookApplication : Application() {
     lateinit var fieldbook: FieldbookApp
         private set
+    lateinit var core: Core
+        private set
+    val navigator = Navigator(Route.Unlock)
+
+    /** Lock after this long in the background. */
+    var autoLockMs: Long = 5 * 60_000L
 
     override fun onCreate() {
         super.onCreate()
+        Notifications.createChannels(this)
         fieldbook = FieldbookApp(
             File(noBackupFilesDir, "fieldbook.db").path,
             AndroidKeyStore(),
             AndroidClock,
-            AlarmScheduler(this),
+            PersistentScheduler(scheduleFile(this), ExactAlarmArm(this)),
         )
+        fieldbook.setConnectivity(AndroidConnectivity(this))
+        core = Core(fieldbook, language = kotlinx.coroutines.flow.MutableStateFlow(stringsFor(Locale.getDefault())), deviceLabel = android.os.Build.MODEL)
+        SyncWorker.schedulePeriodic(this)
+        watchNetwork()
+        registerActivityLifecycleCallbacks(AutoLock())
+    }
+
+    private fun stringsFor(locale: Locale): Strings = Strings.forLanguage(locale.language)
+
+    /** Sync on reconnect when the core says so. */
+    private fun watchNetwork() {
+        getSystemService(ConnectivityManager::class.java)?.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
+            override fun onAvailable(network: Network) {
+                if (fieldbook.isUnlocked() && fieldbook.shouldSync(SyncTrigger.RECONNECTED)) SyncWorker.runNow(this@FieldbookApplication)
+            }
+        })
+    }
+
+    /** Locks the store once the app has been in the background longer than [autoLockMs]. */
+    private inner class AutoLock : ActivityLifecycleCallbacks {
+        private var started = 0
+        private var backgroundSince = 0L
+        override fun onActivityStarted(activity: Activity) {
+            if (started++ == 0 && backgroundSince > 0 && SystemClock.elapsedRealtime() - backgroundSince > autoLockMs) {
+                fieldbook.lock()
+                navigator.reset(Route.Unlock)
+            }
+        }
+        override fun onActivityStopped(activity: Activity) {
+            if (--started == 0) backgroundSince = SystemClock.elapsedRealtime()
+        }
+        override fun onActivityCreated(activity: Activity, savedInstanceState: Bundle?) {}
+        override fun onActivityResumed(activity: Activity) {}
+        override fun onActivityPaused(activity: Activity) {}
+        override fun onActivitySaveInstanceState(activity: Activity, outState: Bundle) {}
+        override fun onActivityDestroyed(activity: Activity) {}
+    }
+
+    companion object {
+        /**
+         * The lone-worker schedule: ids, times and kinds only, in
+         * device-protected storage so it can be re-armed at boot before
+         * the phone is first unlocked.
+         */
+        fun scheduleFile(context: android.content.Context): AlarmScheduleFile =
+            AlarmScheduleFile(File(context.createDeviceProtectedStorageContext().noBackupFilesDir, "safety-schedule"))
     }
 }
 
 object AndroidClock : ClockSource {
     override fun nowUtcMs(): Long = System.currentTimeMillis()
     override fun utcOffsetMinutes(): Int = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 60000
-    override fun monotonicMs(): ULong = android.os.SystemClock.elapsedRealtime().toULong()
+    override fun monotonicMs(): ULong = SystemClock.elapsedRealtime().toULong()
 }
 
-/** Schedules the times the core gives; the receiver asks the core what they mean. */
-class AlarmScheduler(private val context: Context) : NotificationScheduler {
-    private val alarms = context.getSystemService(AlarmManager::class.java)
-
-    private fun intent(visitId: String, kind: AlarmKind?) = PendingIntent.getBroadcast(
-        context, (visitId + (kind?.name ?: "")).hashCode(),
-        Intent(context, SafetyAlarmReceiver::class.java).putExtra("visit", visitId),
-        PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
-    )
-
-    override fun schedule(visitId: String, atMs: Long, kind: AlarmKind) {
-        alarms.setAndAllowWhileIdle(AlarmManager.RTC_WAKEUP, atMs, intent(visitId, kind))
-    }
-
-    override fun cancelAll(visitId: String) {
-        AlarmKind.values().forEach { alarms.cancel(intent(visitId, it)) }
-    }
-}
-
-/** Wakes the core's lone-worker timer; the core decides overdue/escalated. */
-class SafetyAlarmReceiver : BroadcastReceiver() {
-    override fun onReceive(context: Context, intent: Intent) {
-        val app = (context.applicationContext as FieldbookApplication).fieldbook
-        val pending = goAsync()
-        Thread {
-            try {
-                val tick = app.hvTick()
-                Notifications.show(context, tick)
-                app.sync(null)
-            } catch (e: Exception) {
-                // Locked or no store: nothing to evaluate.
-            } finally {
-                pending.finish()
-            }
-        }.start()
+class AndroidConnectivity(private val context: android.content.Context) : Connectivity {
+    override fun isOnline(): Boolean {
+        val cm = context.getSystemService(ConnectivityManager::class.java) ?: return false
+        val caps = cm.getNetworkCapabilities(cm.activeNetwork) ?: return false
+        return caps.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) && caps.hasCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED)
     }
 }

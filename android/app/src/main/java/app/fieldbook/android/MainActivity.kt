@@ -1,44 +1,71 @@
 package app.fieldbook.android
 
+import android.Manifest
+import android.app.AlarmManager
+import android.content.Intent
+import android.content.pm.PackageManager
+import android.os.Build
 import android.os.Bundle
+import android.provider.Settings
+import android.view.WindowManager
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
-import androidx.compose.material3.MaterialTheme
-import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.State
+import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.remember
-import androidx.compose.runtime.setValue
-import app.fieldbook.core.SessionSummary
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.withContext
+import androidx.lifecycle.ViewModel
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.lifecycle.viewmodel.viewModelFactory
+import app.fieldbook.core.SyncTrigger
+import kotlin.reflect.KClass
+import app.fieldbook.ui.FieldbookRoot
+import app.fieldbook.ui.PresenterHost
+import app.fieldbook.ui.Route
+import kotlinx.coroutines.flow.StateFlow
 
-/** Unlock, then today's first session; every core call runs off the main thread. */
+/** Presenters in the activity's ViewModelStore (they survive rotation); state collected only while started. */
+object AndroidPresenterHost : PresenterHost {
+    @Composable
+    override fun <P : ViewModel> presenterOf(key: String, type: KClass<P>, create: () -> P): P =
+        viewModel(modelClass = type, key = key, factory = viewModelFactory { addInitializer(type) { create() } })
+
+    @Composable
+    override fun <T> collect(flow: StateFlow<T>): State<T> = flow.collectAsStateWithLifecycle()
+}
+
+/** The one activity. Every screen is secure: no screenshots, nothing in the recents thumbnail. */
 class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
+        window.setFlags(WindowManager.LayoutParams.FLAG_SECURE, WindowManager.LayoutParams.FLAG_SECURE)
         super.onCreate(savedInstanceState)
-        val app = (application as FieldbookApplication).fieldbook
+        if (Build.VERSION.SDK_INT >= 33) setRecentsScreenshotEnabled(false)
+        val application = application as FieldbookApplication
         setContent {
-            MaterialTheme {
-                var unlocked by remember { mutableStateOf<Boolean?>(null) }
-                var session by remember { mutableStateOf<SessionSummary?>(null) }
-                LaunchedEffect(Unit) {
-                    withContext(Dispatchers.IO) {
-                        unlocked = app.isUnlocked()
-                        if (unlocked == true) session = app.upwToday(0u).firstOrNull()
-                    }
-                }
-                when {
-                    unlocked == null -> Text("Opening…")
-                    unlocked == false -> Text("Enter your PIN to unlock Fieldbook")
-                    session == null -> Text("No sessions today")
-                    else -> {
-                        val model = remember(session) { RollCallViewModel(app, session!!.sessionId).also { it.refresh() } }
-                        RollCallScreen(model)
-                    }
-                }
+            val routes by application.navigator.routes.collectAsState()
+            // Ask for what the lone-worker alarms need when a visit is about to start, not at launch.
+            LaunchedEffect(routes.last()) {
+                if (routes.last().route is Route.StartVisit) askForAlarmPermissions()
             }
+            FieldbookRoot(application.core, application.navigator, AndroidPresenterHost)
+        }
+    }
+
+    override fun onStart() {
+        super.onStart()
+        val app = (application as FieldbookApplication).fieldbook
+        if (app.isUnlocked() && app.shouldSync(SyncTrigger.APP_START)) SyncWorker.runNow(this)
+    }
+
+    private fun askForAlarmPermissions() {
+        if (Build.VERSION.SDK_INT >= 33 && checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED) {
+            requestPermissions(arrayOf(Manifest.permission.POST_NOTIFICATIONS), 1)
+        }
+        val alarms = getSystemService(AlarmManager::class.java) ?: return
+        if (Build.VERSION.SDK_INT >= 31 && !alarms.canScheduleExactAlarms()) {
+            startActivity(Intent(Settings.ACTION_REQUEST_SCHEDULE_EXACT_ALARM, android.net.Uri.parse("package:$packageName")))
         }
     }
 }

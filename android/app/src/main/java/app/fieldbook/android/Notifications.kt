@@ -1,30 +1,49 @@
 package app.fieldbook.android
 
+import android.app.Notification
 import android.app.NotificationChannel
 import android.app.NotificationManager
+import android.app.PendingIntent
 import android.content.Context
-import android.app.Notification
-import app.fieldbook.core.SafetyStatus
-import app.fieldbook.core.SafetyTick
+import android.content.Intent
+import app.fieldbook.ui.safety.SafetyNotice
+import app.fieldbook.ui.safety.SafetyNotifier
 
-/** Renders the core's lone-worker states as notifications (silent alerts stay silent). */
+/** Channels and the lone-worker notices. No notice carries a name, address or note; each opens the PIN screen. */
 object Notifications {
-    fun show(context: Context, tick: SafetyTick) {
-        val nm = context.getSystemService(NotificationManager::class.java)
-        nm.createNotificationChannel(NotificationChannel("safety", "Lone-worker safety", NotificationManager.IMPORTANCE_HIGH))
-        for (v in tick.visits) {
-            if (v.silent) continue
-            val text = when (v.status) {
-                SafetyStatus.OVERDUE -> "Visit overdue: extend or check in"
-                SafetyStatus.ESCALATED -> "Visit escalated to the office"
-                SafetyStatus.ACTIVE -> if (v.remainingMs < 5 * 60_000) "Visit ends soon: extend or check in" else null
-                else -> null
-            } ?: continue
-            nm.notify(v.visitId.hashCode(), Notification.Builder(context, "safety")
-                .setSmallIcon(android.R.drawable.ic_dialog_alert)
-                .setContentTitle("Fieldbook")
-                .setContentText(text)
-                .build())
+    const val SAFETY = "safety"
+    const val SYNC = "sync"
+
+    fun createChannels(context: Context) {
+        val nm = context.getSystemService(NotificationManager::class.java) ?: return
+        nm.createNotificationChannel(NotificationChannel(SAFETY, "Lone-worker safety", NotificationManager.IMPORTANCE_HIGH).apply {
+            lockscreenVisibility = Notification.VISIBILITY_PUBLIC
+            setBypassDnd(true)
+        })
+        nm.createNotificationChannel(NotificationChannel(SYNC, "Sync", NotificationManager.IMPORTANCE_LOW))
+    }
+}
+
+class AndroidSafetyNotifier(private val context: Context) : SafetyNotifier {
+    override fun show(notice: SafetyNotice) {
+        val text = when (notice.kind) {
+            SafetyNotice.Kind.ReminderLocked, SafetyNotice.Kind.EndsSoon -> "Your visit is due to end soon. Open Fieldbook to extend or check in."
+            SafetyNotice.Kind.OverdueLocked, SafetyNotice.Kind.Overdue -> "Your visit is overdue. Open Fieldbook now to check in or extend."
+            SafetyNotice.Kind.EscalationLocked, SafetyNotice.Kind.Escalated -> "Your visit has been escalated to the office. Open Fieldbook."
         }
+        val open = PendingIntent.getActivity(
+            context, 0, Intent(context, MainActivity::class.java).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK or Intent.FLAG_ACTIVITY_CLEAR_TOP),
+            PendingIntent.FLAG_IMMUTABLE,
+        )
+        val n = Notification.Builder(context, Notifications.SAFETY)
+            .setSmallIcon(android.R.drawable.ic_dialog_alert)
+            .setContentTitle("Fieldbook safety")
+            .setContentText(text)
+            .setCategory(Notification.CATEGORY_ALARM)
+            .setVisibility(Notification.VISIBILITY_PUBLIC)
+            .setContentIntent(open)
+            .setAutoCancel(true)
+            .build()
+        context.getSystemService(NotificationManager::class.java)?.notify(notice.visitId.hashCode(), n)
     }
 }
