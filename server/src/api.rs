@@ -766,8 +766,71 @@ async fn shredded(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    let (device, _) = device_auth(&state, &method, &uri, &headers, &body, true).await?;
+    let device = match device_auth(&state, &method, &uri, &headers, &body, true).await {
+        Ok((device, _)) => device,
+        // A report signed before the key was destroyed may arrive late
+        // (the app died, or no signal): accepted from a revoked device.
+        Err(e) if e.code == "stale_timestamp" => {
+            late_shred_report(&state, &method, &uri, &headers, &body).await?
+        }
+        Err(e) => return Err(e),
+    };
     state.db.mark_shredded(&device.id, now_ms()).await?;
     tracing::warn!(device = %device.id, "device reported crypto-shred");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Verifies a shred report whose signed timestamp is older than the usual
+/// window. Only a revoked device's report is taken, and never one from the
+/// future; the nonce is not checked because marking a revoked device
+/// shredded twice changes nothing.
+async fn late_shred_report(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<crate::model::DeviceRow> {
+    let fail = |code| {
+        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        ApiFailure::auth(code)
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(device_id), Some(ts), Some(nonce), Some(sig)) = (
+        header(H_DEVICE),
+        header(H_TIMESTAMP),
+        header(H_NONCE),
+        header(H_SIGNATURE),
+    ) else {
+        return Err(fail("missing_credentials"));
+    };
+    let ts = parse_timestamp(ts).ok_or_else(|| fail("bad_timestamp"))?;
+    if ts > now_ms() {
+        return Err(fail("stale_timestamp"));
+    }
+    let encoding = content_encoding(headers)?;
+    let device = state
+        .db
+        .device(device_id)
+        .await?
+        .ok_or_else(|| fail("unknown_device"))?;
+    if !device.revoked {
+        return Err(fail("stale_timestamp"));
+    }
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let message = SignedRequest {
+        method: method.as_str(),
+        path_and_query: path,
+        device_id,
+        content_encoding: encoding,
+        body,
+        timestamp_ms: ts,
+        nonce,
+    }
+    .signing_string();
+    let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
+    if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
+        return Err(fail("bad_signature"));
+    }
+    Ok(device)
 }

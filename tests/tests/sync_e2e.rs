@@ -1018,3 +1018,77 @@ async fn events_are_capped_in_size_per_kind() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_shred_report_still_reaches_the_office() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let office = Office::new(server.addr);
+    office.officer("po-1", "probation_officer").await;
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, "po-1", &url, None).await;
+    let device_id = phone
+        .client
+        .state()
+        .expect("state")
+        .expect("enrolled")
+        .device_id;
+    let body = br#"{"unsent":0}"#;
+    // Signed an hour ago (before the key was destroyed; the app died before
+    // sending it). Not revoked: refused like any stale request.
+    let an_hour_ago = wall_now() - 3_600_000;
+    let (status, answer) = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        "/v1/sync/shredded",
+        body,
+        an_hour_ago,
+        &"cd".repeat(16),
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    let (status, _) = office
+        .send(
+            Method::POST,
+            &format!("/v1/office/devices/{device_id}/revoke"),
+            Some(json!({ "final_push_allowed": false })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // A forged late report (bad signature) is still refused.
+    let (status, _) = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        "/v1/sync/shredded",
+        body,
+        an_hour_ago,
+        &"ce".repeat(16),
+        true,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Revoked: the late, genuinely signed report is taken.
+    let (status, answer) = raw_signed(
+        &url,
+        &phone.store,
+        &device_id,
+        "/v1/sync/shredded",
+        body,
+        an_hour_ago,
+        &"cd".repeat(16),
+        false,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    let devices = office.get("/v1/office/devices").await;
+    assert!(devices[0]["shredded_ms"].is_i64(), "{devices}");
+    // A real shred leaves no report behind once the office has it.
+    let report_file = format!("{}.shred-report", phone.device.db.display());
+    let report = phone.sync().await.expect("sync");
+    assert!(report.shredded);
+    assert!(!std::path::Path::new(&report_file).exists());
+    server.shutdown().await;
+}

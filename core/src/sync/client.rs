@@ -438,6 +438,19 @@ impl SyncClient {
         observer: Option<&dyn SyncObserver>,
         cancel: &AtomicBool,
     ) -> Result<SyncReport> {
+        // A shred whose report never reached the office (the app died, or
+        // no network): the report was signed before the key went and kept
+        // beside the database; send it before anything else.
+        if let Some(pending) = ShredReport::load(&self.store.path())? {
+            let report = SyncReport {
+                shredded: true,
+                ..SyncReport::default()
+            };
+            if self.send_shred_report(&pending).await? {
+                ShredReport::remove(&self.store.path())?;
+            }
+            return Ok(report);
+        }
         let mut state = self
             .state()?
             .ok_or_else(|| Error::Conflict("enrol the device first".into()))?;
@@ -455,7 +468,7 @@ impl SyncClient {
             pulled: 0,
         };
         notify(progress);
-        let status: StatusResponse = self
+        let status: StatusResponse = match self
             .call(
                 &state.device_id,
                 Method::GET,
@@ -464,7 +477,21 @@ impl SyncClient {
                 &mut report,
                 cancel,
             )
-            .await?;
+            .await
+        {
+            Ok(status) => status,
+            // The office already holds this device as shredded (its report
+            // arrived, or the final-push deadline passed): whatever is still
+            // here is erased now.
+            Err(Error::Auth(code)) if code == "device_revoked" => {
+                progress.phase = SyncPhase::Shredding;
+                notify(progress);
+                self.store.shred()?;
+                report.shredded = true;
+                return Ok(report);
+            }
+            Err(e) => return Err(e),
+        };
         if status.status == DeviceStatus::Revoked {
             if self.config.push_before_shred && status.final_push_allowed {
                 // Best effort: whatever fails here is lost with the shred,
@@ -475,13 +502,18 @@ impl SyncClient {
             }
             progress.phase = SyncPhase::Shredding;
             notify(progress);
-            // Sign the report before the key is destroyed.
+            // Sign the report before the key is destroyed, and keep it
+            // beside the database (it holds no personal data) so that it
+            // is sent even if the app dies between the shred and the send.
             let body =
                 serde_json::to_vec(&serde_json::json!({ "unsent": self.store.unsent_count()? }))?;
-            let presigned = self.presign(&state.device_id, "/v1/sync/shredded", &body)?;
+            let pending = self.sign_shred_report(&state.device_id, body)?;
+            pending.save(&self.store.path())?;
             self.store.shred()?;
             report.shredded = true;
-            let _ = self.send_presigned(presigned, body).await;
+            if matches!(self.send_shred_report(&pending).await, Ok(true)) {
+                ShredReport::remove(&self.store.path())?;
+            }
             return Ok(report);
         }
         self.push(&state, &mut report, &mut progress, &notify, cancel)
@@ -633,7 +665,7 @@ impl SyncClient {
         })
     }
 
-    fn presign(&self, device_id: &str, path: &str, body: &[u8]) -> Result<reqwest::RequestBuilder> {
+    fn sign_shred_report(&self, device_id: &str, body: Vec<u8>) -> Result<ShredReport> {
         let now = self.store.clock().now_utc_ms();
         let mut nonce = [0u8; 16];
         crate::crypto::fill_random(&mut nonce)?;
@@ -641,35 +673,99 @@ impl SyncClient {
         let signature = self.store.sign(
             &SignedRequest {
                 method: "POST",
-                path_and_query: path,
+                path_and_query: SHRED_PATH,
                 device_id,
                 content_encoding: "",
-                body,
+                body: &body,
                 timestamp_ms: now,
                 nonce: &nonce,
             }
             .signing_string(),
         )?;
-        Ok(self
-            .http
-            .post(self.url(path)?)
-            .header(H_DEVICE, device_id)
-            .header(H_TIMESTAMP, now.to_string())
-            .header(H_NONCE, nonce)
-            .header(H_SIGNATURE, hex::encode(signature))
-            .header("content-type", "application/json"))
+        Ok(ShredReport {
+            device_id: device_id.to_owned(),
+            timestamp_ms: now,
+            nonce,
+            signature: hex::encode(signature),
+            body: String::from_utf8(body).map_err(|_| Error::Encoding("shred report".into()))?,
+        })
     }
 
-    async fn send_presigned(&self, req: reqwest::RequestBuilder, body: Vec<u8>) -> Result<()> {
-        let resp = req
-            .body(body)
+    /// Sends a shred report; `true` when the office has it (now or before).
+    async fn send_shred_report(&self, r: &ShredReport) -> Result<bool> {
+        let resp = self
+            .http
+            .post(self.url(SHRED_PATH)?)
+            .header(H_DEVICE, &r.device_id)
+            .header(H_TIMESTAMP, r.timestamp_ms.to_string())
+            .header(H_NONCE, &r.nonce)
+            .header(H_SIGNATURE, &r.signature)
+            .header("content-type", "application/json")
+            .body(r.body.clone())
             .send()
             .await
             .map_err(|e| Error::Network(redact(&e)))?;
         if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(Error::Network(format!("office answered {}", resp.status())))
+            return Ok(true);
+        }
+        // A device the office already marks shredded answers
+        // `device_revoked`: the office has the report.
+        let code = resp
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+        Ok(code.as_deref() == Some("device_revoked"))
+    }
+}
+
+const SHRED_PATH: &str = "/v1/sync/shredded";
+
+/// A shred report signed before the device key was destroyed, kept in
+/// `<database>.shred-report` (owner-only) until the office has it. It holds
+/// the device id, a count of unsent events and a signature: nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ShredReport {
+    device_id: String,
+    timestamp_ms: i64,
+    nonce: String,
+    signature: String,
+    body: String,
+}
+
+impl ShredReport {
+    fn file(db: &std::path::Path) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("{}.shred-report", db.display()))
+    }
+
+    fn save(&self, db: &std::path::Path) -> Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(Self::file(db))?;
+        f.write_all(&serde_json::to_vec(self)?)?;
+        f.sync_all()?;
+        Ok(())
+    }
+
+    fn load(db: &std::path::Path) -> Result<Option<ShredReport>> {
+        match std::fs::read(Self::file(db)) {
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn remove(db: &std::path::Path) -> Result<()> {
+        match std::fs::remove_file(Self::file(db)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 }
