@@ -81,9 +81,14 @@ class FieldDayUiTest {
         val names = listOf("Alex Jones", "Bea Smith", "Cal Evans")
         for (i in names.indices) {
             val req = hexId(); val appt = hexId()
+            // The first person has office adjustments either way and ETE minutes among those credited.
+            val adjustments = if (i == 0) """[{"direction":"positive","minutes":60,"reason_code":"OTH","date":"2026-01-10"},
+                {"direction":"negative","minutes":30,"reason_code":"TTX","date":"2026-01-11"}]""" else "[]"
+            val ete = if (i == 0) 120 else 0
             office.call("PUT", "/v1/office/reference/upw_requirement/$req", """{"audience":["sup-1"],"data":{"crn":"X9000$i",
                 "name":"${names[i]}","restricted":false,"photo_ref":null,"risk_level":"low","registrations":[],"hours_required":100,
-                "minutes_credited_office":600,"adjustment_minutes":0,"order_start":"2020-01-01","order_end":"2099-12-31","last_warning":null}}""")
+                "minutes_credited_office":600,"ete_minutes_credited_office":$ete,"adjustments":$adjustments,
+                "order_start":"2020-01-01","order_end":"2099-12-31","warnings":[]}}""")
             office.call("PUT", "/v1/office/reference/upw_appointment/$appt", """{"audience":["sup-1"],"data":{"session_id":"${sessions[0]}",
                 "requirement_id":"$req","crn":"X9000$i","allocated":true,"agreed_absence":null}}""")
         }
@@ -152,6 +157,13 @@ class FieldDayUiTest {
                 click("dna-confirm")
                 awaitText("row-1-status", "Absent")
                 shot("08-roll-call-after")
+                // A warning given on site for the enforceable absence, with a confirmation; offered once only.
+                click("row-1-record_warning_given")
+                await("warning-given")
+                shot("08a-warning-given-confirm")
+                click("warning-given-confirm")
+                awaitText("notice", "Warning recorded")
+                assertTrue("warning offered again", !exists("row-1-record_warning_given"))
                 // Outcome: a validation error from the core, then a valid outcome.
                 click("row-0-record_outcome")
                 await("code-ATTC")
@@ -160,15 +172,23 @@ class FieldDayUiTest {
                 click("quality-good")
                 click("behaviour-good")
                 type("notes", "Worked well on the river path")
+                // Compliance in the national steps: leaving early without saying why is refused by the core.
+                click("q-can-work-yes")
+                click("q-compliance-hivis-yes")
+                click("q-intensive-no")
+                click("q-left-early-yes")
+                await("left-early-reason")
                 click("review-button")
                 await("review-errors")
                 onNodeWithTag("record").assertIsNotEnabled()
                 assertTrue(text("review-errors"), text("review-errors").contains("departure") || text("review-errors").contains("arrival"))
+                assertTrue(text("review-errors"), text("review-errors").contains("left early reason"))
                 shot("09-outcome-validation-error")
                 // A valid outcome: an hour on site, ending at the departure the form proposes.
                 val departure = java.time.LocalTime.parse(value("departure"))
                 type("departure", departure.toString())
                 type("arrival", maxOf(java.time.LocalTime.MIDNIGHT, departure.minusMinutes(60)).toString())
+                click("q-left-early-no")
                 click("review-button")
                 await("review")
                 awaitText("review", "minutes will be credited")
@@ -205,7 +225,15 @@ class FieldDayUiTest {
                 click("row-0-hours")
                 await("ledger-credited")
                 assertTrue(text("ledger-required"), text("ledger-required").contains("100 h"))
+                assertTrue(text("ledger-positive-adjustment"), text("ledger-positive-adjustment").contains("1 h 00 min"))
+                assertTrue(text("ledger-negative-adjustment"), text("ledger-negative-adjustment").contains("0 h 30 min"))
+                assertTrue(text("ledger-ete"), text("ledger-ete").contains("2 h 00 min of 30 h 00 min"))
+                awaitText("ledger-warnings", "No warnings given")
                 shot("12-ledger")
+                click("back")
+                // The warning given on site is on the second person's ledger, dated today.
+                click("row-1-hours")
+                awaitText("ledger-warnings", LocalDate.now().toString())
                 click("back")
                 // The office goes away; captures carry on.
                 val port = server.port
@@ -317,7 +345,7 @@ class FieldDayUiTest {
             } }
             assertTrue(app.verifyChain().intact)
             server.stop()
-            assertEquals(22, driver.shots.size)
+            assertEquals(23, driver.shots.size)
         } finally {
             servers.close()
             dir.deleteRecursively()

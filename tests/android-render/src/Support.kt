@@ -22,10 +22,11 @@ const val TOKEN = "android-render-office-token-0123456789"
 
 /** AES-GCM in software, shaped as the Android Keystore wrapper is. */
 class JvmKeyStore : KeyStore {
-    private val key: SecretKey = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
+    @Volatile private var key: SecretKey? = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
     private val random = SecureRandom()
 
     override fun wrap(plaintext: ByteArray): ByteArray {
+        val key = key ?: throw KeyStoreFailure.KeyUnavailable()
         val iv = ByteArray(12).also { random.nextBytes(it) }
         val cipher = Cipher.getInstance("AES/GCM/NoPadding")
         cipher.init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(128, iv))
@@ -33,11 +34,17 @@ class JvmKeyStore : KeyStore {
     }
 
     override fun unwrap(wrapped: ByteArray): ByteArray = try {
+        val key = key ?: throw KeyStoreFailure.KeyUnavailable()
         val cipher = Cipher.getInstance("AES/GCM/NoPadding")
         cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, wrapped.copyOfRange(0, 12)))
         cipher.doFinal(wrapped.copyOfRange(12, wrapped.size))
     } catch (e: Exception) {
         throw KeyStoreFailure.KeyUnavailable()
+    }
+
+    /** The crypto-shred's last step: the key is gone for good (again is not an error). */
+    override fun deleteKey() {
+        key = null
     }
 }
 
@@ -56,7 +63,9 @@ class Server(private val dir: File, port: Int = 0) {
 
     init {
         val bin = System.getProperty("fieldbook.server") ?: error("fieldbook.server not set")
-        process = ProcessBuilder(bin, "--listen", "127.0.0.1:$port", "--db", File(dir, "office.db").path, "--office-token", TOKEN)
+        // The office token is a secret: the server takes it from its environment, never the command line.
+        process = ProcessBuilder(bin, "--listen", "127.0.0.1:$port", "--db", File(dir, "office.db").path)
+            .also { it.environment()["FIELDBOOK_OFFICE_TOKEN"] = TOKEN }
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start()
         val line = process.inputStream.bufferedReader().readLine() ?: error("server printed nothing")

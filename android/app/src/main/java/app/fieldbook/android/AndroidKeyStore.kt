@@ -33,8 +33,9 @@ class AndroidKeyStore(private val alias: String = "fieldbook-data-key-wrap") : K
             .setKeySize(256)
             .setRandomizedEncryptionRequired(true)
             .setUserAuthenticationRequired(true)
-            .setUnlockedDeviceRequired(true)
             .setInvalidatedByBiometricEnrollment(false)
+        // API 28+ (the app's minSdk): the key is unusable while the phone is locked.
+        if (Build.VERSION.SDK_INT >= 28) spec.setUnlockedDeviceRequired(true)
         if (Build.VERSION.SDK_INT >= 30) {
             spec.setUserAuthenticationParameters(300, KeyProperties.AUTH_DEVICE_CREDENTIAL or KeyProperties.AUTH_BIOMETRIC_STRONG)
         } else {
@@ -61,6 +62,18 @@ class AndroidKeyStore(private val alias: String = "fieldbook-data-key-wrap") : K
         }
     }
 
+    /**
+     * The crypto-shred's last step: the Keystore alias is deleted, so what it
+     * wrapped can never be opened again. A key already gone is not an error.
+     */
+    override fun deleteKey() {
+        try {
+            if (ks.containsAlias(alias)) ks.deleteEntry(alias)
+        } catch (e: Exception) {
+            throw KeyStoreFailure.Failed(e.javaClass.simpleName)
+        }
+    }
+
     /** The key is gone for good: KeyUnavailable (the core keeps the data); anything else is a passing failure. */
     private inline fun <T> guarded(block: () -> T): T = try {
         block()
@@ -73,7 +86,9 @@ class AndroidKeyStore(private val alias: String = "fieldbook-data-key-wrap") : K
     } catch (e: AEADBadTagException) {
         throw KeyStoreFailure.KeyUnavailable()
     } catch (e: UserNotAuthenticatedException) {
-        throw KeyStoreFailure.Failed("unlock the phone first")
+        // The owner has not authenticated in the last 300 s: the UI prompts
+        // for the device credential (BiometricPrompt) and the core retries.
+        throw KeyStoreFailure.UserAuthenticationRequired()
     } catch (e: Exception) {
         throw KeyStoreFailure.Failed(e.javaClass.simpleName)
     }

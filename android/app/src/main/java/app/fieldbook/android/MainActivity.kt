@@ -38,11 +38,15 @@ object AndroidPresenterHost : PresenterHost {
 
 /** The one activity. Every screen is secure: no screenshots, nothing in the recents thumbnail. */
 class MainActivity : ComponentActivity() {
+    private var prompt: DeviceCredentialPrompt? = null
+
     override fun onCreate(savedInstanceState: Bundle?) {
         window.setFlags(WindowManager.LayoutParams.FLAG_SECURE, WindowManager.LayoutParams.FLAG_SECURE)
         super.onCreate(savedInstanceState)
         if (Build.VERSION.SDK_INT >= 33) setRecentsScreenshotEnabled(false)
         val application = application as FieldbookApplication
+        // The Keystore key needs the owner within 300 s: the unlock screen prompts through this and retries.
+        prompt = DeviceCredentialPrompt(this) { application.core.language.value }.also { application.core.userAuthenticator = it }
         setContent {
             val routes by application.navigator.routes.collectAsState()
             // Ask for what the lone-worker alarms need when a visit is about to start, not at launch.
@@ -51,6 +55,12 @@ class MainActivity : ComponentActivity() {
             }
             FieldbookRoot(application.core, application.navigator, AndroidPresenterHost)
         }
+    }
+
+    override fun onDestroy() {
+        val core = (application as FieldbookApplication).core
+        if (core.userAuthenticator === prompt) core.userAuthenticator = null
+        super.onDestroy()
     }
 
     override fun onStart() {

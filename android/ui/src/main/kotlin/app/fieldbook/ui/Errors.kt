@@ -25,5 +25,6 @@ fun describe(e: Throwable, s: Strings): String = when (e) {
     is FieldbookException.Conflict -> s.f(S.ErrConflict, e.reason)
     is FieldbookException.Cancelled -> s[S.ErrCancelled]
     is FieldbookException.SyncRequired -> s[S.ErrSyncRequired]
+    is FieldbookException.UserAuthenticationRequired -> s[S.ErrUserAuth]
     else -> s[S.ErrUnexpected]
 }

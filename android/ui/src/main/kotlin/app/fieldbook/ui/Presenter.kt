@@ -56,7 +56,36 @@ class Core(
     val language: MutableStateFlow<Strings> = MutableStateFlow(English.strings),
     /** A label for this device (shown to the office). */
     val deviceLabel: String = "phone",
-)
+) {
+    /**
+     * Asks the phone's owner for the device credential (PIN, pattern,
+     * strong biometric) when the core answers UserAuthenticationRequired.
+     * The Android activity sets one (BiometricPrompt) while it is shown;
+     * with none (the desktop render), the screen shows the core's answer
+     * in words and the person tries again.
+     */
+    @Volatile
+    var userAuthenticator: UserAuthenticator? = null
+}
+
+/** Prompts for the device credential; true when the owner authenticated. */
+fun interface UserAuthenticator {
+    suspend fun authenticate(): Boolean
+}
+
+/**
+ * Runs `block`; when the platform key needs the device's user, prompts for
+ * the device credential once and runs it again. Without a prompt, or when
+ * the owner cancels, the core's UserAuthenticationRequired goes to the
+ * caller (and so to the screen, in words).
+ */
+suspend fun <T> Core.withUserAuthentication(block: suspend () -> T): T = try {
+    block()
+} catch (e: app.fieldbook.core.FieldbookException.UserAuthenticationRequired) {
+    val prompt = userAuthenticator ?: throw e
+    if (!prompt.authenticate()) throw e
+    block()
+}
 
 /**
  * How the platform keeps presenters and collects their state: the Android

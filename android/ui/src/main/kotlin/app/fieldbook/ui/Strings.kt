@@ -13,7 +13,7 @@ enum class S {
     // unlock
     CreatePinTitle, CreatePinIntro, OfficerIdLabel, PinLabel, PinAgainLabel, PinsDiffer, CreatePin,
     UnlockTitle, UnlockIntro, Unlock, WrongPin, LockedOutWait, LockedOutOffice, ReenableCodeLabel, Reenable,
-    KeyLost, ChangePinTitle, OldPinLabel, NewPinLabel, PinChanged,
+    KeyLost, DeviceAuthTitle, DeviceAuthButton, ChangePinTitle, OldPinLabel, NewPinLabel, PinChanged,
     // enrolment
     EnrolTitle, EnrolIntro, ServerLabel, PinsLabel, CodeLabel, DeviceLabel, Enrol, Enrolled, RoleSupervisor, RoleOfficer,
     // supervisor
@@ -23,24 +23,26 @@ enum class S {
     IncidentRecorded, Unallocated, UnallocatedCrn, UnallocatedName, StandDown, StandDownReason, StandDownConfirm,
     StandDownDone, EndSession, SessionEnded, Hours,
     ActionCheckIn, ActionDidNotAttend, ActionAgreedAbsence, ActionRecordOutcome, ActionCorrect,
-    StatusExpected, StatusOnSite, StatusAttended, StatusSentHome, StatusAbsent, MinutesOnSite, Restricted,
-    WarnRisk, WarnRegistrations, WarnHiVis, WarnHoursNearlyComplete, WarnEnforcement, WarnUnallocated, WarnLate,
+    StatusExpected, StatusOnSite, StatusAttended, StatusSentHome, StatusAbsent, StatusRescheduled, StatusClosedByOffice,
+    ActionWarningGiven, WarningGivenConfirm, WarningGivenRecorded, MinutesOnSite, Restricted,
+    WarnRisk, WarnRegistrations, WarnHiVis, WarnHoursNearlyComplete, WarnEnforcement, WarnUnallocated, WarnLate, WarnAfterExpectedEnd, WarnAggregateHours,
     CheckInTitle, QIdentity, QHiVisIssued, QHiVisWorn, AnswerAll, CheckedIn, DoubleTap,
     DnaTitle, QRaiseAlert, DnaRecorded,
     // outcome
     OutcomeTitle, StepOutcome, StepTimes, StepCompliance, StepReview, ArrivalLabel, DepartureLabel, TimeFormat, PenaltyLabel,
     TravelLabel, WorkQuality, Behaviour, NotesLabel, NotesCount, Sensitive, RaiseAlert, Review, Next,
     ReviewMinutes, ReviewLate, ReviewEnforcement, FixBelow, RecordOutcome, OutcomeRecorded, CorrectionReason, Current,
+    QCanWork, UnableToWorkReason, QComplianceHiVis, QWorkedIntensively, QLeftEarly, LeftEarlyReason, ReviewAfterExpectedEnd,
     RatingExcellent, RatingGood, RatingSatisfactory, RatingUnsatisfactory, RatingPoor, RatingNotApplicable,
     // ledger
-    LedgerTitle, Required, Credited, Adjustment, Outstanding, Scheduled, AtRisk, OrderEnds, OpenEnforcement, PolicyVersion,
+    LedgerTitle, Required, Credited, Adjustment, PositiveAdjustment, NegativeAdjustment, EteUsed, WarningsGiven, NoWarningsGiven, Outstanding, Scheduled, AtRisk, OrderEnds, OpenEnforcement, PolicyVersion,
     // officer
     VisitsTitle, NoVisits, VisitDue, VisitOverdue, RisksToStaff, AccessNotes, StartVisit, StartVisitTitle, Purpose,
-    OfficersPresent, ExpectedMinutes, LocationConsent, Start,
+    OfficersPresent, ExpectedMinutes, LocationConsent, Start, ArrangedVisit, OverrideNeeded, ManagerIdLabel, OverrideReasonLabel, StartWithOverride,
     ActiveVisitTitle, TimeLeft, Overdue, Escalated, AlertRaised, Extend15, CheckInSafe, RaiseAlertButton, SilentAlert,
     EndVisit, EndVisitConfirm, SafetyActive, Warning,
     VisitFormTitle, VisitOutcome, VisitNotes, RiskConcerns, Safeguarding, FollowUpLabel, FollowUpDue, SaveDraft, DraftSaved,
-    Finalise, Finalised, ToFix, DraftExpiresSoon, DraftExpired, EnforcementChoice, EnfWarningLetter, EnfReferOm,
+    Finalise, Finalised, NoAnswer, ToFix, DraftExpiresSoon, DraftExpired, EnforcementChoice, EnfWarningLetter, EnfReferOm,
     EnfInitiateBreach, EnfNoFurtherAction, Accommodation, SuitSuitable, SuitUnsuitable, SuitNotAssessed,
     CondGood, CondFair, CondPoor, CondNotSeen,
     // sync
@@ -50,7 +52,7 @@ enum class S {
     SettingsTitle, LockNow, About, CoreVersion, ChainOk, ChainBroken, Language,
     // errors
     ErrLocked, ErrWrongPin, ErrLockedOutWait, ErrLockedOutOffice, ErrInvalid, ErrNotFound, ErrNetwork, ErrAuth, ErrKeyLost,
-    ErrStorage, ErrConflict, ErrCancelled, ErrSyncRequired, ErrUnexpected,
+    ErrStorage, ErrConflict, ErrCancelled, ErrSyncRequired, ErrUserAuth, ErrUnexpected,
 }
 
 /** A language's strings. */

@@ -2,6 +2,8 @@ package app.fieldbook.ui.screens
 
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.testTag
 import app.fieldbook.core.PersonLedger
 import app.fieldbook.ui.*
 
@@ -30,9 +32,15 @@ fun LedgerView(state: LedgerState, onBack: () -> Unit) {
         }
         Text(l.crn)
         Figure(t(S.Required), hoursAndMinutes(l.requiredMinutes), "ledger-required")
+        Figure(t(S.PositiveAdjustment), hoursAndMinutes(l.positiveAdjustmentMinutes), "ledger-positive-adjustment")
+        Figure(t(S.NegativeAdjustment), hoursAndMinutes(l.negativeAdjustmentMinutes), "ledger-negative-adjustment")
         Figure(t(S.Credited), hoursAndMinutes(l.creditedMinutes), "ledger-credited")
-        Figure(t(S.Adjustment), hoursAndMinutes(l.adjustmentMinutes), "ledger-adjustment")
         Figure(t(S.Outstanding), hoursAndMinutes(l.outstandingMinutes), "ledger-outstanding")
+        Text(t(S.EteUsed, hoursAndMinutes(l.eteCreditedMinutes), hoursAndMinutes(l.eteCapMinutes)), Modifier.testTag("ledger-ete"))
+        Text(
+            if (l.warningsGiven.isEmpty()) t(S.NoWarningsGiven) else t(S.WarningsGiven, l.warningsGiven.joinToString()),
+            Modifier.testTag("ledger-warnings"),
+        )
         Figure(t(S.Scheduled), hoursAndMinutes(l.scheduledMinutes), "ledger-scheduled")
         Text(t(S.OrderEnds, l.orderEnd))
         if (l.atRisk) Banner(t(S.AtRisk), Tone.Error, "at-risk")

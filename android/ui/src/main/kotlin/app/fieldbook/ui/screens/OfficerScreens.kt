@@ -9,6 +9,8 @@ import androidx.compose.runtime.Composable
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.unit.dp
+import app.fieldbook.core.FieldbookException
+import app.fieldbook.core.ManagerOverride
 import app.fieldbook.core.StartVisit
 import app.fieldbook.core.VisitDue
 import app.fieldbook.ui.*
@@ -71,6 +73,11 @@ data class StartVisitState(
     val officers: String = "",
     val minutes: String = "",
     val locationConsent: Boolean = false,
+    val arranged: Boolean = false,
+    /** The core refused the start until a manager overrides: its reason, shown as given. */
+    val overrideNeeded: String? = null,
+    val managerId: String = "",
+    val overrideReason: String = "",
     val startedVisitId: String? = null,
     val warnings: List<String> = emptyList(),
     val message: String? = null,
@@ -79,6 +86,7 @@ data class StartVisitState(
 sealed interface StartVisitIntent {
     data class Edit(val f: (StartVisitState) -> StartVisitState) : StartVisitIntent
     data object Start : StartVisitIntent
+    data object StartWithOverride : StartVisitIntent
     data object Continue : StartVisitIntent
     data object Back : StartVisitIntent
 }
@@ -100,16 +108,29 @@ class StartVisitPresenter(core: Core, private val nav: Navigator, private val ca
             is StartVisitIntent.Edit -> update(i.f)
             StartVisitIntent.Back -> nav.pop()
             StartVisitIntent.Continue -> state.value.startedVisitId?.let { nav.pop(); nav.push(Route.ActiveVisit(it)) }
-            StartVisitIntent.Start -> work({ s, m -> s.copy(message = m) }) {
-                val s = state.value
-                val minutes = s.minutes.trim().toLongOrNull() ?: -1L
-                val started = core.app.hvStartVisit(
-                    StartVisit(
-                        caseId, null, s.due?.scheduledVisitId, s.purpose,
-                        s.officers.split(',').map { it.trim() }.filter { it.isNotEmpty() }, minutes, s.locationConsent, null,
-                    ),
-                )
-                update { it.copy(startedVisitId = started.visitId, warnings = started.warnings, message = null) }
+            StartVisitIntent.Start -> start(withOverride = false)
+            StartVisitIntent.StartWithOverride -> start(withOverride = true)
+        }
+    }
+
+    private fun start(withOverride: Boolean) = work({ s, m -> s.copy(message = m) }) {
+        val s = state.value
+        val minutes = s.minutes.trim().toLongOrNull() ?: -1L
+        val input = StartVisit(
+            caseId, null, s.due?.scheduledVisitId, s.purpose,
+            s.officers.split(',').map { it.trim() }.filter { it.isNotEmpty() }, minutes, s.locationConsent, null,
+            arranged = s.arranged,
+            managerOverride = if (withOverride) ManagerOverride(s.managerId.trim(), s.overrideReason) else null,
+        )
+        try {
+            val started = core.app.hvStartVisit(input)
+            update { it.copy(startedVisitId = started.visitId, warnings = started.warnings, message = null) }
+        } catch (e: FieldbookException.InvalidInput) {
+            // A safety prerequisite is unmet: the core says which; the officer may ask a manager.
+            if (e.field == "manager_override") {
+                update { it.copy(overrideNeeded = e.reason, message = null) }
+            } else {
+                throw e
             }
         }
     }
@@ -134,6 +155,16 @@ fun StartVisitView(state: StartVisitState, onIntent: (StartVisitIntent) -> Unit)
         Field(t(S.OfficersPresent), state.officers, "officers", { v -> edit { it.copy(officers = v) } })
         Field(t(S.ExpectedMinutes), state.minutes, "minutes", { v -> edit { it.copy(minutes = v) } }, number = true)
         Toggle(t(S.LocationConsent), state.locationConsent, "location-consent") { v -> edit { it.copy(locationConsent = v) } }
-        PrimaryButton(t(S.Start), "start") { onIntent(StartVisitIntent.Start) }
+        Toggle(t(S.ArrangedVisit), state.arranged, "arranged") { v -> edit { it.copy(arranged = v) } }
+        val why = state.overrideNeeded
+        if (why == null) {
+            PrimaryButton(t(S.Start), "start") { onIntent(StartVisitIntent.Start) }
+        } else {
+            Banner(t(S.OverrideNeeded) + ": " + why, Tone.Error, "override-needed")
+            Field(t(S.ManagerIdLabel), state.managerId, "manager-id", { v -> edit { it.copy(managerId = v) } })
+            Field(t(S.OverrideReasonLabel), state.overrideReason, "override-reason", { v -> edit { it.copy(overrideReason = v) } }, singleLine = false)
+            PrimaryButton(t(S.StartWithOverride), "start-with-override") { onIntent(StartVisitIntent.StartWithOverride) }
+            SecondaryButton(t(S.Start), "start") { onIntent(StartVisitIntent.Start) }
+        }
     }
 }

@@ -8,6 +8,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.semantics.semantics
 import app.fieldbook.core.AppointmentForm
+import app.fieldbook.core.Compliance
 import app.fieldbook.core.FieldMessage
 import app.fieldbook.core.OutcomeCheck
 import app.fieldbook.core.OutcomeInput
@@ -46,6 +47,13 @@ data class OutcomeState(
     val notes: String = "",
     val sensitive: Boolean = false,
     val raiseAlert: Boolean = false,
+    /** Compliance on the day, in the national service's steps; null: not answered (nothing sent). */
+    val canWork: Boolean? = null,
+    val unableToWorkReason: String = "",
+    val hiVisWorn: Boolean? = null,
+    val workedIntensively: Boolean? = null,
+    val leftEarly: Boolean? = null,
+    val leftEarlyReason: String = "",
     val correctionReason: String = "",
     /** The core's verdict on the last review. */
     val check: OutcomeCheck? = null,
@@ -98,9 +106,16 @@ class OutcomePresenter(core: Core, private val nav: Navigator, private val appoi
         val departure = if (s.departure.isBlank() || !s.departureEdited) null else stampAt(f.defaultDeparture, s.departure) ?: null.also { problems += FieldMessage("departure", w[S.TimeFormat]) }
         val penalty = s.penalty.trim().ifEmpty { "0" }.toLongOrNull() ?: 0L.also { problems += FieldMessage("penalty_minutes", "0–999") }
         val travel = if (s.travel.isBlank()) null else s.travel.trim().toUIntOrNull() ?: null.also { problems += FieldMessage("travel_minutes", "0–999") }
+        // What was answered is sent as answered; the core decides whether it may be recorded for this outcome.
+        val compliance = Compliance(
+            hiVisWorn = s.hiVisWorn,
+            workedIntensively = s.workedIntensively,
+            unableToWorkReason = if (s.canWork == false) s.unableToWorkReason else null,
+            leftEarlyReason = if (s.leftEarly == true) s.leftEarlyReason else null,
+        ).takeIf { s.canWork != null || s.hiVisWorn != null || s.workedIntensively != null || s.leftEarly != null }
         return OutcomeInput(
             s.code ?: "", arrival, departure, penalty, s.workQuality ?: Rating.NOT_APPLICABLE, s.behaviour ?: Rating.NOT_APPLICABLE,
-            s.notes, s.sensitive, s.raiseAlert, travel,
+            s.notes, s.sensitive, s.raiseAlert, travel, compliance,
         ) to problems
     }
 
@@ -172,6 +187,17 @@ fun OutcomeView(state: OutcomeState, onIntent: (OutcomeIntent) -> Unit) {
             Field(t(S.TravelLabel), state.travel, "travel", { v -> edit { it.copy(travel = v) } }, number = true, error = state.errorFor("travel_minutes"))
         }
         Heading(t(S.StepCompliance))
+        YesNo(t(S.QCanWork), state.canWork, "q-can-work") { v -> edit { it.copy(canWork = v) } }
+        if (state.canWork == false) {
+            Field(t(S.UnableToWorkReason), state.unableToWorkReason, "unable-to-work-reason", { v -> edit { it.copy(unableToWorkReason = v) } }, error = state.errorFor("compliance.unable_to_work_reason"))
+        }
+        YesNo(t(S.QComplianceHiVis), state.hiVisWorn, "q-compliance-hivis") { v -> edit { it.copy(hiVisWorn = v) } }
+        YesNo(t(S.QWorkedIntensively), state.workedIntensively, "q-intensive") { v -> edit { it.copy(workedIntensively = v) } }
+        YesNo(t(S.QLeftEarly), state.leftEarly, "q-left-early") { v -> edit { it.copy(leftEarly = v) } }
+        if (state.leftEarly == true) {
+            Field(t(S.LeftEarlyReason), state.leftEarlyReason, "left-early-reason", { v -> edit { it.copy(leftEarlyReason = v) } }, error = state.errorFor("compliance.left_early_reason"))
+        }
+        state.errorFor("compliance")?.let { Banner(it, Tone.Error, "compliance-message") }
         Text(t(S.WorkQuality))
         ButtonRow { Rating.entries.forEach { r -> Choice(ratingName(r), state.workQuality == r, "quality-${r.name.lowercase()}") { edit { it.copy(workQuality = r) } } } }
         Text(t(S.Behaviour))
@@ -196,6 +222,7 @@ fun OutcomeView(state: OutcomeState, onIntent: (OutcomeIntent) -> Unit) {
                     check.minutesCredited?.let { Text(t(S.ReviewMinutes, it)) }
                     check.lateByMinutes?.takeIf { it > 0 }?.let { Text(t(S.ReviewLate, it)) }
                     check.enforcement?.let { Text(t(S.ReviewEnforcement, it.replace('_', ' '))) }
+                    if (check.afterExpectedEnd) Text(t(S.ReviewAfterExpectedEnd))
                 }
             }
         }

@@ -25,6 +25,7 @@ sealed interface RollCallSheet {
         val answered get() = identity != null && hiVisIssued != null && hiVisWorn != null
     }
     data class DidNotAttend(val row: RollCallRow, val raiseAlert: Boolean? = null) : RollCallSheet
+    data class WarningGiven(val row: RollCallRow) : RollCallSheet
     data class StandDown(val reason: String = "") : RollCallSheet
     data class Headcount(val count: String = "") : RollCallSheet
     data class Incident(val text: String = "") : RollCallSheet
@@ -67,6 +68,7 @@ class RollCallPresenter(core: Core, private val nav: Navigator, private val sess
             is RollCallIntent.Act -> when (i.action) {
                 RollCallAction.CHECK_IN -> update { it.copy(sheet = RollCallSheet.CheckInQuestions(i.row), notice = null) }
                 RollCallAction.DID_NOT_ATTEND -> update { it.copy(sheet = RollCallSheet.DidNotAttend(i.row), notice = null) }
+                RollCallAction.RECORD_WARNING_GIVEN -> update { it.copy(sheet = RollCallSheet.WarningGiven(i.row), notice = null) }
                 RollCallAction.RECORD_OUTCOME, RollCallAction.CORRECT, RollCallAction.RECORD_AGREED_ABSENCE ->
                     nav.push(Route.Outcome(i.row.appointmentId))
             }
@@ -95,6 +97,10 @@ class RollCallPresenter(core: Core, private val nav: Navigator, private val sess
                     }
                     core.app.upwDidNotAttend(sheet.row.appointmentId, alert)
                     words[S.DnaRecorded]
+                }
+                is RollCallSheet.WarningGiven -> {
+                    core.app.upwRecordWarningGiven(sheet.row.appointmentId)
+                    words[S.WarningGivenRecorded]
                 }
                 is RollCallSheet.StandDown -> words.f(S.StandDownDone, core.app.upwStandDown(sessionId, sheet.reason).toInt())
                 is RollCallSheet.Headcount -> {
@@ -130,6 +136,8 @@ fun statusName(s: AppointmentStatus) = t(
         AppointmentStatus.ATTENDED -> S.StatusAttended
         AppointmentStatus.SENT_HOME -> S.StatusSentHome
         AppointmentStatus.ABSENT -> S.StatusAbsent
+        AppointmentStatus.RESCHEDULED -> S.StatusRescheduled
+        AppointmentStatus.CLOSED_BY_OFFICE -> S.StatusClosedByOffice
     },
 )
 
@@ -141,6 +149,7 @@ fun actionName(a: RollCallAction) = t(
         RollCallAction.RECORD_AGREED_ABSENCE -> S.ActionAgreedAbsence
         RollCallAction.RECORD_OUTCOME -> S.ActionRecordOutcome
         RollCallAction.CORRECT -> S.ActionCorrect
+        RollCallAction.RECORD_WARNING_GIVEN -> S.ActionWarningGiven
     },
 )
 
@@ -153,6 +162,8 @@ fun warningText(w: RollCallWarning): String = when (w) {
     is RollCallWarning.EnforcementHistory -> t(S.WarnEnforcement, w.openItems.toInt())
     is RollCallWarning.Unallocated -> t(S.WarnUnallocated)
     is RollCallWarning.Late -> t(S.WarnLate, w.minutes)
+    is RollCallWarning.AfterExpectedEnd -> t(S.WarnAfterExpectedEnd, w.expectedEnd)
+    is RollCallWarning.AggregateHoursUnusual -> t(S.WarnAggregateHours, w.hours.toInt())
 }
 
 @Composable
@@ -214,6 +225,7 @@ private fun Sheet(sheet: RollCallSheet, onIntent: (RollCallIntent) -> Unit) {
         is RollCallSheet.DidNotAttend -> ConfirmCard(t(S.DnaTitle, sheet.row.label), "dna", t(S.Confirm), submit, cancel) {
             YesNo(t(S.QRaiseAlert), sheet.raiseAlert, "q-alert") { onIntent(RollCallIntent.Ask(sheet.copy(raiseAlert = it))) }
         }
+        is RollCallSheet.WarningGiven -> ConfirmCard(t(S.WarningGivenConfirm, sheet.row.label), "warning-given", t(S.Confirm), submit, cancel)
         is RollCallSheet.StandDown -> ConfirmCard(t(S.StandDownConfirm), "stand-down-sheet", t(S.StandDown), submit, cancel) {
             Field(t(S.StandDownReason), sheet.reason, "stand-down-reason", { onIntent(RollCallIntent.Ask(sheet.copy(reason = it))) })
         }

@@ -17,6 +17,8 @@ data class UnlockState(
     val unsentEvents: Long = 0,
     val message: String? = null,
     val busy: Boolean = false,
+    /** The core asked for the phone's own credential (and no prompt succeeded). */
+    val deviceAuthNeeded: Boolean = false,
 )
 
 sealed interface UnlockIntent {
@@ -71,22 +73,25 @@ class UnlockPresenter(core: Core, private val nav: Navigator) : Presenter<Unlock
                 }
                 update { it.copy(busy = true, message = null) }
                 work(err) {
-                    core.app.createStore(s.officerId.trim(), s.pin)
+                    core.withUserAuthentication { core.app.createStore(s.officerId.trim(), s.pin) }
                     nav.reset(Route.Enrol)
                 }
             }
             UnlockIntent.Unlock -> {
                 val pin = state.value.pin
-                update { it.copy(busy = true, message = null) }
+                update { it.copy(busy = true, message = null, deviceAuthNeeded = false) }
                 work(err) {
                     try {
-                        core.app.unlock(pin)
+                        // The platform key may need the phone's own credential first: prompt, then retry.
+                        core.withUserAuthentication { core.app.unlock(pin) }
                         core.app.deviceEnrolment()?.let { core.app.configureSync(it.serverUrl, listOf()) }
                         nav.home(core.app)
                     } catch (e: FieldbookException.WrongPin) {
                         showStatus(core.language.value.f(S.WrongPin, e.remainingAttempts.toInt()))
                     } catch (e: FieldbookException.LockedOut) {
                         showStatus(null)
+                    } catch (e: FieldbookException.UserAuthenticationRequired) {
+                        update { it.copy(message = core.language.value[S.ErrUserAuth], deviceAuthNeeded = true, busy = false) }
                     } catch (e: FieldbookException.KeyUnavailable) {
                         update { it.copy(mode = UnlockMode.KeyLost, unsentEvents = e.unsentEvents.toLong(), busy = false) }
                     }
@@ -120,7 +125,8 @@ fun UnlockView(state: UnlockState, onIntent: (UnlockIntent) -> Unit) {
             UnlockMode.Unlock -> {
                 Text(t(S.UnlockIntro))
                 Field(t(S.PinLabel), state.pin, "pin", { onIntent(UnlockIntent.Pin(it)) }, secret = true)
-                PrimaryButton(t(S.Unlock), "unlock", enabled = !state.busy) { onIntent(UnlockIntent.Unlock) }
+                if (state.deviceAuthNeeded) Banner(t(S.DeviceAuthTitle), Tone.Notice, "device-auth")
+                PrimaryButton(t(if (state.deviceAuthNeeded) S.DeviceAuthButton else S.Unlock), "unlock", enabled = !state.busy) { onIntent(UnlockIntent.Unlock) }
             }
             UnlockMode.LockedOutWait -> {
                 Banner(t(S.LockedOutWait, humanDuration(state.retryAfterMs)), Tone.Notice, "lockout")

@@ -220,6 +220,7 @@ fun VisitRecordView(state: VisitRecordState, onIntent: (VisitRecordIntent) -> Un
         if (state.validation.isNotEmpty()) {
             Banner(t(S.ToFix, state.validation.joinToString("; ") { "${it.field.replace('_', ' ')}: ${it.message}" }), Tone.Error, "validation")
         }
+        Toggle(t(S.NoAnswer), f.noAnswer, "no-answer") { v -> edit { it.copy(noAnswer = v) } }
         Heading(t(S.VisitOutcome))
         state.outcomes.forEach { o ->
             Choice("${o.code} – ${o.description}", f.outcome == o.code, "visit-outcome-${o.code}") { edit { it.copy(outcome = o.code) } }
