@@ -94,7 +94,7 @@ object English {
         DeviceAuthButton to "Unlock with the phone's PIN or fingerprint",
         StatusRescheduled to "Rescheduled",
         StatusClosedByOffice to "Closed by the office",
-        ActionWarningGiven to "Warning given",
+        ActionWarningGiven to "Record warning given",
         WarningGivenConfirm to "Record that you gave %s a warning on site today? The office will see it.",
         WarningGivenRecorded to "Warning recorded",
         WarnAfterExpectedEnd to "Past the order's expected end (%s): time is credited and the office is told",

@@ -97,7 +97,7 @@ object Welsh {
         DeviceAuthButton to "Datgloi gyda PIN neu ôl bys y ffôn",
         StatusRescheduled to "Wedi'i aildrefnu",
         StatusClosedByOffice to "Wedi'i gau gan y swyddfa",
-        ActionWarningGiven to "Rhybudd wedi'i roi",
+        ActionWarningGiven to "Cofnodi rhybudd a roddwyd",
         WarningGivenConfirm to "Cofnodi eich bod wedi rhoi rhybudd i %s ar y safle heddiw? Bydd y swyddfa'n ei weld.",
         WarningGivenRecorded to "Rhybudd wedi'i gofnodi",
         WarnAfterExpectedEnd to "Ar ôl dyddiad gorffen disgwyliedig y gorchymyn (%s): caiff yr amser ei gredydu a rhoddir gwybod i'r swyddfa",
