@@ -280,6 +280,7 @@ impl Db {
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
                 [random_hex(8)],
             )?;
+            conn.execute_batch(schema::BACKFILL_CURRENT)?;
             Ok(conn)
         })
         .await
@@ -309,7 +310,10 @@ impl Db {
         client
             .batch_execute("SELECT pg_advisory_lock(7342001)")
             .await?;
-        let created = client.batch_execute(schema::POSTGRES).await;
+        let created = match client.batch_execute(schema::POSTGRES).await {
+            Ok(()) => client.batch_execute(schema::BACKFILL_CURRENT).await,
+            Err(e) => Err(e),
+        };
         client
             .execute(
                 "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
@@ -997,6 +1001,68 @@ impl Db {
     }
 
     /// Stored events whose kind starts with `prefix`, in arrival order.
+    /// The current event of each subject of `kind` (the projection kept at
+    /// ingest), in arrival order, one page.
+    pub async fn current(&self, kind: &str, limit: i64, offset: i64) -> R<Vec<StoredEvent>> {
+        const SQL: &str = "SELECT e.event_id, e.device_id, e.seq, e.officer_id, e.kind, e.recorded_ms, e.received_ms,
+                e.supersedes, e.body, e.signature,
+                COALESCE(d.revoked_ms IS NOT NULL AND e.received_ms >= d.revoked_ms, FALSE)
+             FROM current_records c JOIN events e ON e.event_id = c.event_id
+             LEFT JOIN devices d ON d.id = e.device_id
+             WHERE c.kind = ?1 ORDER BY c.received_ms, c.subject LIMIT ?2 OFFSET ?3";
+        let kind = kind.to_owned();
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredEvent> {
+            Ok(StoredEvent {
+                event_id: r.get(0)?,
+                device_id: r.get(1)?,
+                seq: r.get(2)?,
+                officer_id: r.get(3)?,
+                kind: r.get(4)?,
+                recorded_ms: r.get(5)?,
+                received_ms: r.get(6)?,
+                supersedes: r.get(7)?,
+                body: r.get(8)?,
+                signature: r.get(9)?,
+                after_revocation: r.get(10)?,
+            })
+        };
+        match self {
+            Db::Sqlite(c) => {
+                blocking(c, move |c| {
+                    let mut s = c.prepare_cached(SQL)?;
+                    let rows = s.query_map(rusqlite::params![kind, limit, offset], row)?;
+                    Ok(rows.collect::<Result<_, _>>()?)
+                })
+                .await
+            }
+            Db::Postgres(p) => Ok(p
+                .get()
+                .await?
+                .query(
+                    &SQL.replace("?1", "$1")
+                        .replace("?2", "$2")
+                        .replace("?3", "$3"),
+                    &[&kind, &limit, &offset],
+                )
+                .await?
+                .iter()
+                .map(|r| StoredEvent {
+                    event_id: r.get(0),
+                    device_id: r.get(1),
+                    seq: r.get(2),
+                    officer_id: r.get(3),
+                    kind: r.get(4),
+                    recorded_ms: r.get(5),
+                    received_ms: r.get(6),
+                    supersedes: r.get(7),
+                    body: r.get(8),
+                    signature: r.get(9),
+                    after_revocation: r.get(10),
+                })
+                .collect()),
+        }
+    }
+
     pub async fn events(&self, prefix: &str, limit: i64) -> R<Vec<StoredEvent>> {
         const SQL: &str = "SELECT e.event_id, e.device_id, e.seq, e.officer_id, e.kind, e.recorded_ms, e.received_ms,
                 e.supersedes, e.body, e.signature,

@@ -795,25 +795,62 @@ async fn events(
     big_json(out).await
 }
 
-/// The current (not superseded) events of a kind, keyed by the subject id
-/// `key` picks.
+/// A page of a projection: `limit` (1..=10000, default 1000) rows from
+/// `offset`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct Page {
+    #[serde(default = "page_default")]
+    limit: i64,
+    #[serde(default)]
+    offset: i64,
+}
+
+fn page_default() -> i64 {
+    1000
+}
+
+const PAGE_MAX: i64 = 10_000;
+
+impl Page {
+    /// Parsed after authentication, so an unauthorised caller learns nothing.
+    fn of(uri: &Uri) -> ApiResult<Page> {
+        let Query(p): Query<Page> =
+            Query::try_from_uri(uri).map_err(|_| ApiFailure::bad("malformed", "bad query"))?;
+        if !(1..=PAGE_MAX).contains(&p.limit) || p.offset < 0 {
+            return Err(ApiFailure::bad(
+                "malformed",
+                "limit must be 1 to 10000 and offset not negative",
+            ));
+        }
+        Ok(p)
+    }
+}
+
+/// The current event of each subject of a kind, from the projection kept
+/// at ingest (never a scan of the event log): one page, or with `None`
+/// every page in turn.
 async fn current(
     state: &AppState,
     kind: &str,
     key: fn(&crate::payload::Subject) -> Option<String>,
+    page: Option<Page>,
 ) -> ApiResult<BTreeMap<String, OfficeEvent>> {
-    let events = state.db.events(kind, 1_000_000).await?;
-    let kind = kind.to_owned();
+    let mut events = Vec::new();
+    match page {
+        Some(p) => events = state.db.current(kind, p.limit, p.offset).await?,
+        None => loop {
+            let offset = i64::try_from(events.len()).unwrap_or(i64::MAX);
+            let more = state.db.current(kind, PAGE_MAX, offset).await?;
+            let done = i64::try_from(more.len()).unwrap_or(0) < PAGE_MAX;
+            events.extend(more);
+            if done {
+                break;
+            }
+        },
+    }
     off_executor(move || {
-        let superseded: HashSet<&str> = events
-            .iter()
-            .filter_map(|e| e.supersedes.as_deref())
-            .collect();
         let mut out = BTreeMap::new();
         for e in &events {
-            if e.kind != kind || superseded.contains(e.event_id.as_str()) {
-                continue;
-            }
             let v = office_event(e);
             if let Some(k) = key(&subject_of(&v.kind, &v.payload)) {
                 out.insert(k, v);
@@ -824,23 +861,42 @@ async fn current(
     .await
 }
 
-async fn current_outcomes(state: &AppState) -> ApiResult<BTreeMap<String, OfficeEvent>> {
-    current(state, kinds::OUTCOME_RECORDED, |s| s.appointment_id.clone()).await
+async fn current_outcomes(
+    state: &AppState,
+    page: Option<Page>,
+) -> ApiResult<BTreeMap<String, OfficeEvent>> {
+    current(
+        state,
+        kinds::OUTCOME_RECORDED,
+        |s| s.appointment_id.clone(),
+        page,
+    )
+    .await
 }
 
 /// The current outcome of every appointment devices recorded.
 #[utoipa::path(get, path = "/v1/office/attendance", tag = "office", security(("officeToken" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many (1..=10000, default 1000)"),
+        ("offset" = Option<i64>, Query, description = "Skip this many (default 0)"),
+    ),
     responses(
         (status = 200, description = "Outcome events, one per appointment", body = Vec<OfficeEvent>),
+        (status = 400, description = "A query that does not parse or is out of range", body = ErrorDoc),
         (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn attendance(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> ApiResult<axum::response::Response> {
     office_auth(&state, &headers)?;
-    let out: Vec<OfficeEvent> = current_outcomes(&state).await?.into_values().collect();
+    let page = Page::of(&uri)?;
+    let out: Vec<OfficeEvent> = current_outcomes(&state, Some(page))
+        .await?
+        .into_values()
+        .collect();
     big_json(out).await
 }
 
@@ -868,17 +924,24 @@ pub struct EnforcementItem {
 
 /// Open enforcement items from current outcomes.
 #[utoipa::path(get, path = "/v1/office/enforcement", tag = "office", security(("officeToken" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many (1..=10000, default 1000)"),
+        ("offset" = Option<i64>, Query, description = "Skip this many (default 0)"),
+    ),
     responses(
         (status = 200, description = "Items", body = Vec<EnforcementItem>),
+        (status = 400, description = "A query that does not parse or is out of range", body = ErrorDoc),
         (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn enforcement(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> ApiResult<Json<Vec<EnforcementItem>>> {
     office_auth(&state, &headers)?;
-    let items = current_outcomes(&state)
+    let page = Page::of(&uri)?;
+    let items = current_outcomes(&state, Some(page))
         .await?
         .into_values()
         .filter_map(|v| {
@@ -925,7 +988,7 @@ async fn ledgers(
 ) -> ApiResult<Json<Vec<LedgerRow>>> {
     office_auth(&state, &headers)?;
     let mut sums: BTreeMap<String, (i64, String)> = BTreeMap::new();
-    for v in current_outcomes(&state).await?.into_values() {
+    for v in current_outcomes(&state, None).await?.into_values() {
         let o = outcome_of(&v.payload);
         let crn = o.crn.clone().unwrap_or_default();
         let key = o
@@ -948,20 +1011,32 @@ async fn ledgers(
 
 /// The current record of every home visit.
 #[utoipa::path(get, path = "/v1/office/visits", tag = "office", security(("officeToken" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many (1..=10000, default 1000)"),
+        ("offset" = Option<i64>, Query, description = "Skip this many (default 0)"),
+    ),
     responses(
         (status = 200, description = "Visit records, one per visit", body = Vec<OfficeEvent>),
+        (status = 400, description = "A query that does not parse or is out of range", body = ErrorDoc),
         (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn visits(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> ApiResult<axum::response::Response> {
     office_auth(&state, &headers)?;
-    let out: Vec<OfficeEvent> = current(&state, kinds::VISIT_RECORDED, |s| s.visit_id.clone())
-        .await?
-        .into_values()
-        .collect();
+    let page = Page::of(&uri)?;
+    let out: Vec<OfficeEvent> = current(
+        &state,
+        kinds::VISIT_RECORDED,
+        |s| s.visit_id.clone(),
+        Some(page),
+    )
+    .await?
+    .into_values()
+    .collect();
     big_json(out).await
 }
 
@@ -977,30 +1052,17 @@ async fn alerts(
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<OfficeEvent>>> {
     office_auth(&state, &headers)?;
-    let events = state
-        .db
-        .events(kinds::VISIT_SAFETY_PREFIX, 1_000_000)
-        .await?;
-    let open = off_executor(move || {
-        let mut latest: BTreeMap<String, OfficeEvent> = BTreeMap::new();
-        // The exact kind: the prefix also selects `visit.safety_override`.
-        for e in events.iter().filter(|e| e.kind == kinds::VISIT_SAFETY) {
-            let v = office_event(e);
-            if let Some(visit) = subject_of(&v.kind, &v.payload).visit_id {
-                latest.insert(visit, v);
-            }
-        }
-        latest
-            .into_values()
-            .filter(|v| {
-                matches!(
-                    safety_status_of(&v.payload).as_deref(),
-                    Some("overdue" | "escalated" | "alert")
-                )
-            })
-            .collect()
-    })
-    .await?;
+    // The latest safety event of each visit, from the projection.
+    let latest = current(&state, kinds::VISIT_SAFETY, |s| s.visit_id.clone(), None).await?;
+    let open: Vec<OfficeEvent> = latest
+        .into_values()
+        .filter(|v| {
+            matches!(
+                safety_status_of(&v.payload).as_deref(),
+                Some("overdue" | "escalated" | "alert")
+            )
+        })
+        .collect();
     Ok(Json(open))
 }
 

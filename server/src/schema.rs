@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS reference_tombstones (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL, cursor INTEGER NOT NULL,
     PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS tombstones_officer ON reference_tombstones (officer_id, cursor);
+CREATE TABLE IF NOT EXISTS current_records (
+    kind TEXT NOT NULL, subject TEXT NOT NULL, event_id TEXT NOT NULL, received_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, subject));
+CREATE INDEX IF NOT EXISTS current_records_order ON current_records (kind, received_ms, subject);
 ";
 
 /// Columns added after the first release, for SQLite (which has no
@@ -109,5 +113,27 @@ CREATE TABLE IF NOT EXISTS reference_tombstones (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL, cursor BIGINT NOT NULL,
     PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS tombstones_officer ON reference_tombstones (officer_id, cursor);
+CREATE TABLE IF NOT EXISTS current_records (
+    kind TEXT NOT NULL, subject TEXT NOT NULL, event_id TEXT NOT NULL, received_ms BIGINT NOT NULL,
+    PRIMARY KEY (kind, subject));
+CREATE INDEX IF NOT EXISTS current_records_order ON current_records (kind, received_ms, subject);
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS final_push_until_ms BIGINT;
+";
+
+/// Fills the office-read projection from the event log once, for a
+/// database written before the projection existed (both dialects).
+pub const BACKFILL_CURRENT: &str = "
+INSERT INTO current_records (kind, subject, event_id, received_ms)
+SELECT kind, subject, event_id, received_ms FROM (
+    SELECT e.kind AS kind,
+           CASE WHEN e.kind = 'upw.outcome_recorded' THEN e.appointment_id ELSE e.visit_id END AS subject,
+           e.event_id AS event_id, e.received_ms AS received_ms,
+           ROW_NUMBER() OVER (PARTITION BY e.kind,
+               CASE WHEN e.kind = 'upw.outcome_recorded' THEN e.appointment_id ELSE e.visit_id END
+               ORDER BY e.received_ms DESC, e.device_id DESC, e.seq DESC) AS n
+      FROM events e
+     WHERE e.kind IN ('upw.outcome_recorded', 'visit.recorded', 'visit.safety')
+       AND NOT EXISTS (SELECT 1 FROM current_records)
+) AS latest
+WHERE n = 1 AND subject IS NOT NULL;
 ";

@@ -524,6 +524,39 @@ pub fn decide_batch<'a>(mut facts: Facts, events: &'a [Incoming]) -> Plan<'a> {
     plan
 }
 
+/// Kinds whose latest event per subject the office reads: the projection
+/// kept at ingest (`current_records`), so office views read one row per
+/// appointment or visit instead of scanning the event log.
+pub const PROJECTED: &[&str] = &[
+    kinds::OUTCOME_RECORDED,
+    kinds::VISIT_RECORDED,
+    kinds::VISIT_SAFETY,
+];
+
+/// The projection rows a plan sets, one per (kind, subject), the last
+/// event in the batch winning (later events replace earlier ones: a
+/// correction arrives after what it corrects).
+pub fn projections<'a>(plan: &'a Plan<'a>) -> Vec<(&'a str, String, &'a str)> {
+    let mut rows: Vec<(&str, String, &str)> = Vec::new();
+    for new in &plan.events {
+        let Some(kind) = kind_of(new.event) else {
+            continue;
+        };
+        let Some(kind) = PROJECTED.iter().copied().find(|k| *k == kind) else {
+            continue;
+        };
+        let subject = if kind == kinds::OUTCOME_RECORDED {
+            new.subject.appointment_id.clone()
+        } else {
+            new.subject.visit_id.clone()
+        };
+        let Some(subject) = subject else { continue };
+        rows.retain(|(k, s, _)| !(*k == kind && *s == subject));
+        rows.push((kind, subject, new.event.id.as_str()));
+    }
+    rows
+}
+
 /// A device's batch as the backends receive it.
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {

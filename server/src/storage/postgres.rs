@@ -242,6 +242,19 @@ async fn write_plan(
         )
         .await?;
     }
+    let current = crate::ingest::projections(plan);
+    if !current.is_empty() {
+        let kinds: Vec<&str> = current.iter().map(|(k, _, _)| *k).collect();
+        let subjects: Vec<&str> = current.iter().map(|(_, s, _)| s.as_str()).collect();
+        let ids: Vec<&str> = current.iter().map(|(_, _, e)| *e).collect();
+        tx.execute(
+            "INSERT INTO current_records (kind, subject, event_id, received_ms)
+             SELECT k, s, e, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(k, s, e)
+             ON CONFLICT (kind, subject) DO UPDATE SET event_id = excluded.event_id, received_ms = excluded.received_ms",
+            &[&kinds, &subjects, &ids, &b.now],
+        )
+        .await?;
+    }
     if !plan.links.is_empty() {
         let seqs: Vec<i64> = plan.links.iter().map(|l| l.seq).collect();
         let ids: Vec<&str> = plan.links.iter().map(|l| l.event_id.as_str()).collect();

@@ -156,6 +156,13 @@ fn write_plan(tx: &rusqlite::Transaction<'_>, b: &Batch<'_>, plan: &Plan<'_>) ->
             ev.signature
         ])?;
     }
+    let mut current = tx.prepare_cached(
+        "INSERT INTO current_records (kind, subject, event_id, received_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, subject) DO UPDATE SET event_id = excluded.event_id, received_ms = excluded.received_ms",
+    )?;
+    for (kind, subject, event_id) in crate::ingest::projections(plan) {
+        current.execute(rusqlite::params![kind, subject, event_id, b.now])?;
+    }
     let mut link_stmt = tx.prepare_cached(
         "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
