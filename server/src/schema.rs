@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS reference_audience (
     entity TEXT NOT NULL, id TEXT NOT NULL, officer_id TEXT NOT NULL,
     restricted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS audience_officer ON reference_audience (officer_id, entity, id);
+-- Keys enrolled before they were normalised: lower-case hex, unless the
+-- lower-case spelling is enrolled too (then the office sees both).
+UPDATE devices SET public_key = lower(public_key)
+ WHERE public_key <> lower(public_key)
+   AND lower(public_key) NOT IN (SELECT public_key FROM devices);
 ";
 
 /// Columns added after the first release, for SQLite (which has no
@@ -102,4 +107,9 @@ CREATE TABLE IF NOT EXISTS reference_audience (
     restricted BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (entity, id, officer_id));
 CREATE INDEX IF NOT EXISTS audience_officer ON reference_audience (officer_id, entity, id);
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS final_push_until_ms BIGINT;
+-- Keys enrolled before they were normalised: lower-case hex, unless the
+-- lower-case spelling is enrolled too (then the office sees both).
+UPDATE devices SET public_key = lower(public_key)
+ WHERE public_key <> lower(public_key)
+   AND lower(public_key) NOT IN (SELECT public_key FROM devices);
 ";

@@ -566,3 +566,46 @@ async fn slow_and_idle_clients_are_disconnected() {
     assert!(answer.starts_with(b"HTTP/1.1 200"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_stored_in_capitals_by_an_older_release_is_normalised_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("o.db");
+    let server = server(Storage::Sqlite(path.clone())).await;
+    let office = Office::new(server.addr);
+    office.officer("po-1", "probation_officer").await;
+    let key = "ef".repeat(32);
+    let code = office.code("po-1").await;
+    let enrol = |code: String, key: String| {
+        let url = format!("http://{}/v1/enrol", server.addr);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "code": code, "public_key": key, "label": "x" }))
+                .send()
+                .await
+                .expect("enrol")
+                .status()
+        }
+    };
+    assert_eq!(enrol(code, key.clone()).await, StatusCode::OK);
+    server.shutdown().await;
+    // What an older release stored for an upper-case enrolment.
+    let c = rusqlite::Connection::open(&path).expect("db");
+    c.execute("UPDATE devices SET public_key = upper(public_key)", [])
+        .expect("upper");
+    drop(c);
+    let server = fieldbook_e2e::harness::server(Storage::Sqlite(path)).await;
+    let office = Office::new(server.addr);
+    let code = office.code("po-1").await;
+    let url = format!("http://{}/v1/enrol", server.addr);
+    let status = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "code": code, "public_key": key, "label": "x" }))
+        .send()
+        .await
+        .expect("enrol")
+        .status();
+    assert_eq!(status, StatusCode::FORBIDDEN, "the same key enrolled twice");
+    server.shutdown().await;
+}
