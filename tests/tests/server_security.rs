@@ -609,3 +609,61 @@ async fn a_key_stored_in_capitals_by_an_older_release_is_normalised_at_start() {
     assert_eq!(status, StatusCode::FORBIDDEN, "the same key enrolled twice");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_concurrency_limit_or_time_limit_are_refused() {
+    use axum::routing::get;
+    let limits = fieldbook_server::limits::Limits {
+        max_concurrent_requests: 1,
+        request_timeout: Duration::from_millis(1_500),
+        ..fieldbook_server::limits::Limits::default()
+    };
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                "done"
+            }),
+        )
+        .route(
+            "/stuck",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "never"
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            fieldbook_server::limits::Guards::new(&limits),
+            fieldbook_server::limits::guard,
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(fieldbook_server::limits::serve(
+        listener,
+        app,
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let url = format!("http://{addr}");
+    let first = tokio::spawn(reqwest::get(format!("{url}/slow")));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let second = reqwest::get(format!("{url}/slow")).await.expect("second");
+    assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(second.headers().contains_key("retry-after"));
+    let v: Value = second.json().await.expect("json");
+    assert_eq!(v["error"], "overloaded");
+    let first = first.await.expect("join").expect("first");
+    assert_eq!(first.status(), StatusCode::OK);
+    let stuck = reqwest::get(format!("{url}/stuck")).await.expect("stuck");
+    assert_eq!(stuck.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = stuck.json().await.expect("json");
+    assert_eq!(v["error"], "timeout");
+    let _ = tx.send(());
+    served.await.expect("join").expect("serve");
+}
