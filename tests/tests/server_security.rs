@@ -667,3 +667,29 @@ async fn requests_beyond_the_concurrency_limit_or_time_limit_are_refused() {
     let _ = tx.send(());
     served.await.expect("join").expect("serve");
 }
+
+#[test]
+fn the_document_lists_the_limit_answers_on_every_operation_but_health() {
+    let doc = serde_json::to_value(fieldbook_server::api::document()).expect("doc");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let Some(responses) = op.get("responses") else {
+                continue;
+            };
+            let health = matches!(path.as_str(), "/healthz" | "/readyz");
+            for status in ["429", "503"] {
+                if !health {
+                    assert!(
+                        responses.get(status).is_some(),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24);
+    // The signing scheme the document describes is the one devices use.
+    assert!(doc.to_string().contains("fieldbook-request-v2"));
+}
