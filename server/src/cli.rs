@@ -324,6 +324,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let limits = crate::limits::Limits {
         enrolments_per_minute: args.enrolments_per_minute,
         per_address_per_second: args.requests_per_second,
+        trust_forwarded_for: args.behind_tls_proxy,
         ..crate::limits::Limits::default()
     };
     let server = start(ServerConfig {

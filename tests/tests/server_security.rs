@@ -693,3 +693,44 @@ fn the_document_lists_the_limit_answers_on_every_operation_but_health() {
     // The signing scheme the document describes is the one devices use.
     assert!(doc.to_string().contains("fieldbook-request-v2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_declared_proxy_each_forwarded_client_has_its_own_enrolment_limit() {
+    for trusted in [false, true] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut config = test_config(Storage::Sqlite(dir.path().join("o.db")));
+        config.limits.enrolments_per_minute = 2;
+        config.limits.trust_forwarded_for = trusted;
+        let server = fieldbook_server::start(config).await.expect("start");
+        let http = reqwest::Client::new();
+        let mut statuses = vec![];
+        for i in 0..6 {
+            // Three clients behind one proxy, two attempts each; a client's
+            // own prefix entries are ignored, only the proxy's last one counts.
+            let resp = http
+                .post(format!("http://{}/v1/enrol", server.addr))
+                .header(
+                    "x-forwarded-for",
+                    format!("203.0.113.99, 198.51.100.{}", i % 3),
+                )
+                .json(&json!({ "code": "WRONG", "public_key": format!("{i:064x}"), "label": "x" }))
+                .send()
+                .await
+                .expect("enrol");
+            statuses.push(resp.status());
+        }
+        let throttled = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        if trusted {
+            assert_eq!(throttled, 0, "{statuses:?}");
+        } else {
+            assert_eq!(
+                throttled, 4,
+                "the header is ignored without a proxy: {statuses:?}"
+            );
+        }
+        server.shutdown().await;
+    }
+}
