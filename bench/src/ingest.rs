@@ -37,7 +37,16 @@ fn server(db_args: &[String]) -> ServerProc {
     let exe = std::env::current_exe().expect("exe");
     let bin = exe.with_file_name("fieldbook-server");
     let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0"])
+        // Every simulated device enrols and pushes from loopback: lift
+        // the per-address limits meant for the open network.
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--enrolments-per-minute",
+            "100000",
+            "--requests-per-second",
+            "100000",
+        ])
         .args(db_args)
         // The token never goes on the command line.
         .env("FIELDBOOK_OFFICE_TOKEN", TOKEN)

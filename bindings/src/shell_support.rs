@@ -133,11 +133,10 @@ impl FieldbookApp {
                 kind: match o.kind {
                     K::Seen => "seen",
                     K::Failure => "failure",
-                    K::NotSeen => "not_seen",
                     K::AcceptableAbsence => "acceptable_absence",
                 }
                 .to_owned(),
-                needs_enforcement: o.kind == K::Failure,
+                needs_enforcement: o.enforceable,
             })
             .collect()
     }

@@ -145,7 +145,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route the router serves.
 pub fn document() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    let mut doc = api_routes().split_for_parts().1;
+    crate::openapi::add_limit_responses(&mut doc);
+    doc
 }
 
 /// The router.

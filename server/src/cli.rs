@@ -126,6 +126,12 @@ pub struct ServeArgs {
     /// /metrics refuses every scrape.
     #[arg(long, value_name = "PATH", env = "FIELDBOOK_METRICS_TOKEN_FILE")]
     metrics_token_file: Option<PathBuf>,
+    /// Enrolment attempts allowed per minute from one client address.
+    #[arg(long, value_name = "N", env = "FIELDBOOK_ENROLMENTS_PER_MINUTE", default_value_t = crate::limits::Limits::default().enrolments_per_minute)]
+    enrolments_per_minute: u32,
+    /// Requests allowed per second from one client address (burst: 5 s worth).
+    #[arg(long, value_name = "N", env = "FIELDBOOK_REQUESTS_PER_SECOND", default_value_t = crate::limits::Limits::default().per_address_per_second)]
+    requests_per_second: u32,
 }
 
 /// Environment variable holding the /metrics scrape credential.
@@ -315,9 +321,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         args.metrics_token_file.as_deref(),
     )?;
     let stop = stop_signal();
+    let limits = crate::limits::Limits {
+        enrolments_per_minute: args.enrolments_per_minute,
+        per_address_per_second: args.requests_per_second,
+        trust_forwarded_for: args.behind_tls_proxy,
+        ..crate::limits::Limits::default()
+    };
     let server = start(ServerConfig {
         tls,
         metrics_token,
+        limits,
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await

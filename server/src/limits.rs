@@ -51,6 +51,11 @@ pub struct Limits {
     /// Enrolment attempts per minute from one client address (and the
     /// burst allowed).
     pub enrolments_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (the
+    /// one the TLS proxy in front appended) rather than the peer, which
+    /// behind a proxy is always the proxy. Only with `--behind-tls-proxy`:
+    /// without a proxy the header is the client's to forge.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Limits {
@@ -64,6 +69,7 @@ impl Default for Limits {
             max_connections: 1024,
             per_address_per_second: 200,
             enrolments_per_minute: 10,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -107,6 +113,23 @@ fn too_many(retry_after_s: u64, code: &'static str, message: &'static str) -> Re
     r
 }
 
+/// The address limits are counted against: the peer, or behind a
+/// declared proxy the last `X-Forwarded-For` entry.
+pub fn client_address(req: &Request, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| req.headers().get_all("x-forwarded-for").iter().next_back())
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    forwarded.unwrap_or_else(|| {
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    })
+}
+
 /// The request-level guard: header size, rates, concurrency and time.
 pub async fn guard(State(g): State<Guards>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -127,11 +150,7 @@ pub async fn guard(State(g): State<Guards>, req: Request, next: Next) -> Respons
         )
         .into_response();
     }
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = client_address(&req, g.limits.trust_forwarded_for);
     let clock = governor::clock::DefaultClock::default();
     if let Err(not_until) = g.per_address.check_key(&ip) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&clock));

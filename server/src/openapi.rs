@@ -290,6 +290,51 @@ pub struct PullPageDoc {
     pub more: bool,
 }
 
+/// Documents the answers `limits::guard` can give on every operation but
+/// the health probes: 429 past the per-address rate (with `Retry-After`)
+/// and 503 when the server is at its concurrency or time limit.
+pub fn add_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Error")))
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if matches!(path.as_str(), "/healthz" | "/readyz") {
+            continue;
+        }
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut op.responses.responses;
+            responses.entry("429".into()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(
+                        "Too many requests from this address; retry after `Retry-After` seconds",
+                    )
+                    .content("application/json", error())
+                    .build()
+                    .into()
+            });
+            responses.entry("503".into()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("The server is busy or the request took too long; retry")
+                    .content("application/json", error())
+                    .build()
+                    .into()
+            });
+        }
+    }
+}
+
 /// Adds the security schemes.
 #[derive(Debug)]
 struct SecuritySchemes;
@@ -313,7 +358,7 @@ impl Modify for SecuritySchemes {
             (
                 security::DEVICE[3],
                 H_SIGNATURE,
-                "Ed25519 signature, hex, over `fieldbook-request-v1`, the method, path with query, SHA-256 of the uncompressed body, timestamp and nonce, one per line.",
+                "Ed25519 signature, hex, over `fieldbook-request-v2`, the method, path with query, device id, Content-Encoding (empty when none), SHA-256 of the body as sent, timestamp and nonce, one per line.",
             ),
         ];
         for (name, header, about) in headers {

@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS current_records (
     kind TEXT NOT NULL, subject TEXT NOT NULL, event_id TEXT NOT NULL, received_ms INTEGER NOT NULL,
     PRIMARY KEY (kind, subject));
 CREATE INDEX IF NOT EXISTS current_records_order ON current_records (kind, received_ms, subject);
+-- Keys enrolled before they were normalised: lower-case hex, unless the
+-- lower-case spelling is enrolled too (then the office sees both).
+UPDATE devices SET public_key = lower(public_key)
+ WHERE public_key <> lower(public_key)
+   AND lower(public_key) NOT IN (SELECT public_key FROM devices);
 ";
 
 /// Columns added after the first release, for SQLite (which has no
@@ -118,6 +123,11 @@ CREATE TABLE IF NOT EXISTS current_records (
     PRIMARY KEY (kind, subject));
 CREATE INDEX IF NOT EXISTS current_records_order ON current_records (kind, received_ms, subject);
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS final_push_until_ms BIGINT;
+-- Keys enrolled before they were normalised: lower-case hex, unless the
+-- lower-case spelling is enrolled too (then the office sees both).
+UPDATE devices SET public_key = lower(public_key)
+ WHERE public_key <> lower(public_key)
+   AND lower(public_key) NOT IN (SELECT public_key FROM devices);
 ";
 
 /// Fills the office-read projection from the event log once, for a

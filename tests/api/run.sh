@@ -46,9 +46,16 @@ target/debug/fieldbook-field-day --office-db "$work/office.db" > "$work/field-da
 FIELDBOOK_OFFICE_TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 export FIELDBOOK_OFFICE_TOKEN
 (umask 077; printf '%s\n' "$FIELDBOOK_OFFICE_TOKEN" > "$work/token")
+# The /metrics scrape credential, from the environment for both.
+FIELDBOOK_METRICS_TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+export FIELDBOOK_METRICS_TOKEN
 
+# Enrolment is throttled to 10 a minute per address in production; here it
+# is lifted so schemathesis exercises the endpoint's logic, not the limit
+# (tests/tests/server_security.rs tests the limit).
 env -u FIELDBOOK_OFFICE_TOKEN RUST_LOG=warn target/debug/fieldbook-server \
   --listen 127.0.0.1:0 --db "$work/office.db" --office-token-file "$work/token" \
+  --enrolments-per-minute 100000 \
   > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -566,3 +566,171 @@ async fn slow_and_idle_clients_are_disconnected() {
     assert!(answer.starts_with(b"HTTP/1.1 200"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_stored_in_capitals_by_an_older_release_is_normalised_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("o.db");
+    let server = server(Storage::Sqlite(path.clone())).await;
+    let office = Office::new(server.addr);
+    office.officer("po-1", "probation_officer").await;
+    let key = "ef".repeat(32);
+    let code = office.code("po-1").await;
+    let enrol = |code: String, key: String| {
+        let url = format!("http://{}/v1/enrol", server.addr);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "code": code, "public_key": key, "label": "x" }))
+                .send()
+                .await
+                .expect("enrol")
+                .status()
+        }
+    };
+    assert_eq!(enrol(code, key.clone()).await, StatusCode::OK);
+    server.shutdown().await;
+    // What an older release stored for an upper-case enrolment.
+    let c = rusqlite::Connection::open(&path).expect("db");
+    c.execute("UPDATE devices SET public_key = upper(public_key)", [])
+        .expect("upper");
+    drop(c);
+    let server = fieldbook_e2e::harness::server(Storage::Sqlite(path)).await;
+    let office = Office::new(server.addr);
+    let code = office.code("po-1").await;
+    let url = format!("http://{}/v1/enrol", server.addr);
+    let status = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "code": code, "public_key": key, "label": "x" }))
+        .send()
+        .await
+        .expect("enrol")
+        .status();
+    assert_eq!(status, StatusCode::FORBIDDEN, "the same key enrolled twice");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_concurrency_limit_or_time_limit_are_refused() {
+    use axum::routing::get;
+    let limits = fieldbook_server::limits::Limits {
+        max_concurrent_requests: 1,
+        request_timeout: Duration::from_millis(1_500),
+        ..fieldbook_server::limits::Limits::default()
+    };
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                "done"
+            }),
+        )
+        .route(
+            "/stuck",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "never"
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            fieldbook_server::limits::Guards::new(&limits),
+            fieldbook_server::limits::guard,
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(fieldbook_server::limits::serve(
+        listener,
+        app,
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let url = format!("http://{addr}");
+    let first = tokio::spawn(reqwest::get(format!("{url}/slow")));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let second = reqwest::get(format!("{url}/slow")).await.expect("second");
+    assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(second.headers().contains_key("retry-after"));
+    let v: Value = second.json().await.expect("json");
+    assert_eq!(v["error"], "overloaded");
+    let first = first.await.expect("join").expect("first");
+    assert_eq!(first.status(), StatusCode::OK);
+    let stuck = reqwest::get(format!("{url}/stuck")).await.expect("stuck");
+    assert_eq!(stuck.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = stuck.json().await.expect("json");
+    assert_eq!(v["error"], "timeout");
+    let _ = tx.send(());
+    served.await.expect("join").expect("serve");
+}
+
+#[test]
+fn the_document_lists_the_limit_answers_on_every_operation_but_health() {
+    let doc = serde_json::to_value(fieldbook_server::api::document()).expect("doc");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let Some(responses) = op.get("responses") else {
+                continue;
+            };
+            let health = matches!(path.as_str(), "/healthz" | "/readyz");
+            for status in ["429", "503"] {
+                if !health {
+                    assert!(
+                        responses.get(status).is_some(),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24);
+    // The signing scheme the document describes is the one devices use.
+    assert!(doc.to_string().contains("fieldbook-request-v2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_declared_proxy_each_forwarded_client_has_its_own_enrolment_limit() {
+    for trusted in [false, true] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut config = test_config(Storage::Sqlite(dir.path().join("o.db")));
+        config.limits.enrolments_per_minute = 2;
+        config.limits.trust_forwarded_for = trusted;
+        let server = fieldbook_server::start(config).await.expect("start");
+        let http = reqwest::Client::new();
+        let mut statuses = vec![];
+        for i in 0..6 {
+            // Three clients behind one proxy, two attempts each; a client's
+            // own prefix entries are ignored, only the proxy's last one counts.
+            let resp = http
+                .post(format!("http://{}/v1/enrol", server.addr))
+                .header(
+                    "x-forwarded-for",
+                    format!("203.0.113.99, 198.51.100.{}", i % 3),
+                )
+                .json(&json!({ "code": "WRONG", "public_key": format!("{i:064x}"), "label": "x" }))
+                .send()
+                .await
+                .expect("enrol");
+            statuses.push(resp.status());
+        }
+        let throttled = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        if trusted {
+            assert_eq!(throttled, 0, "{statuses:?}");
+        } else {
+            assert_eq!(
+                throttled, 4,
+                "the header is ignored without a proxy: {statuses:?}"
+            );
+        }
+        server.shutdown().await;
+    }
+}
