@@ -1000,7 +1000,6 @@ impl Db {
         }
     }
 
-    /// Stored events whose kind starts with `prefix`, in arrival order.
     /// The current event of each subject of `kind` (the projection kept at
     /// ingest), in arrival order, one page.
     pub async fn current(&self, kind: &str, limit: i64, offset: i64) -> R<Vec<StoredEvent>> {
@@ -1011,26 +1010,12 @@ impl Db {
              LEFT JOIN devices d ON d.id = e.device_id
              WHERE c.kind = ?1 ORDER BY c.received_ms, c.subject LIMIT ?2 OFFSET ?3";
         let kind = kind.to_owned();
-        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredEvent> {
-            Ok(StoredEvent {
-                event_id: r.get(0)?,
-                device_id: r.get(1)?,
-                seq: r.get(2)?,
-                officer_id: r.get(3)?,
-                kind: r.get(4)?,
-                recorded_ms: r.get(5)?,
-                received_ms: r.get(6)?,
-                supersedes: r.get(7)?,
-                body: r.get(8)?,
-                signature: r.get(9)?,
-                after_revocation: r.get(10)?,
-            })
-        };
         match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
                     let mut s = c.prepare_cached(SQL)?;
-                    let rows = s.query_map(rusqlite::params![kind, limit, offset], row)?;
+                    let rows =
+                        s.query_map(rusqlite::params![kind, limit, offset], stored_event_sqlite)?;
                     Ok(rows.collect::<Result<_, _>>()?)
                 })
                 .await
@@ -1046,23 +1031,12 @@ impl Db {
                 )
                 .await?
                 .iter()
-                .map(|r| StoredEvent {
-                    event_id: r.get(0),
-                    device_id: r.get(1),
-                    seq: r.get(2),
-                    officer_id: r.get(3),
-                    kind: r.get(4),
-                    recorded_ms: r.get(5),
-                    received_ms: r.get(6),
-                    supersedes: r.get(7),
-                    body: r.get(8),
-                    signature: r.get(9),
-                    after_revocation: r.get(10),
-                })
+                .map(stored_event_pg)
                 .collect()),
         }
     }
 
+    /// Stored events whose kind starts with `prefix`, in arrival order.
     pub async fn events(&self, prefix: &str, limit: i64) -> R<Vec<StoredEvent>> {
         const SQL: &str = "SELECT e.event_id, e.device_id, e.seq, e.officer_id, e.kind, e.recorded_ms, e.received_ms,
                 e.supersedes, e.body, e.signature,
@@ -1075,21 +1049,7 @@ impl Db {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
                     let mut s = c.prepare_cached(SQL)?;
-                    let rows = s.query_map(rusqlite::params![like, limit], |r| {
-                        Ok(StoredEvent {
-                            event_id: r.get(0)?,
-                            device_id: r.get(1)?,
-                            seq: r.get(2)?,
-                            officer_id: r.get(3)?,
-                            kind: r.get(4)?,
-                            recorded_ms: r.get(5)?,
-                            received_ms: r.get(6)?,
-                            supersedes: r.get(7)?,
-                            body: r.get(8)?,
-                            signature: r.get(9)?,
-                            after_revocation: r.get(10)?,
-                        })
-                    })?;
+                    let rows = s.query_map(rusqlite::params![like, limit], stored_event_sqlite)?;
                     Ok(rows.collect::<Result<_, _>>()?)
                 })
                 .await
@@ -1103,19 +1063,7 @@ impl Db {
                 )
                 .await?
                 .iter()
-                .map(|r| StoredEvent {
-                    event_id: r.get(0),
-                    device_id: r.get(1),
-                    seq: r.get(2),
-                    officer_id: r.get(3),
-                    kind: r.get(4),
-                    recorded_ms: r.get(5),
-                    received_ms: r.get(6),
-                    supersedes: r.get(7),
-                    body: r.get(8),
-                    signature: r.get(9),
-                    after_revocation: r.get(10),
-                })
+                .map(stored_event_pg)
                 .collect()),
         }
     }
@@ -1204,5 +1152,39 @@ mod tests {
         let e = DbError::from(range).to_string();
         assert!(!e.contains("987654"), "{e}");
         assert!(!e.contains("Alex"), "{e}");
+    }
+}
+
+/// A stored event row (the columns `events` and `current` select).
+fn stored_event_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        event_id: r.get(0)?,
+        device_id: r.get(1)?,
+        seq: r.get(2)?,
+        officer_id: r.get(3)?,
+        kind: r.get(4)?,
+        recorded_ms: r.get(5)?,
+        received_ms: r.get(6)?,
+        supersedes: r.get(7)?,
+        body: r.get(8)?,
+        signature: r.get(9)?,
+        after_revocation: r.get(10)?,
+    })
+}
+
+/// The same row from PostgreSQL.
+fn stored_event_pg(r: &tokio_postgres::Row) -> StoredEvent {
+    StoredEvent {
+        event_id: r.get(0),
+        device_id: r.get(1),
+        seq: r.get(2),
+        officer_id: r.get(3),
+        kind: r.get(4),
+        recorded_ms: r.get(5),
+        received_ms: r.get(6),
+        supersedes: r.get(7),
+        body: r.get(8),
+        signature: r.get(9),
+        after_revocation: r.get(10),
     }
 }
