@@ -1125,36 +1125,6 @@ impl Db {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_errors_are_named_by_code_never_by_row_contents() {
-        let c = rusqlite::Connection::open_in_memory().expect("db");
-        c.execute_batch("CREATE TABLE t (x TEXT PRIMARY KEY, n INTEGER)")
-            .expect("schema");
-        c.execute(
-            "INSERT INTO t VALUES ('Alex Example CRN X123456', 987654)",
-            [],
-        )
-        .expect("row");
-        let dup = c
-            .execute("INSERT INTO t VALUES ('Alex Example CRN X123456', 1)", [])
-            .expect_err("duplicate");
-        let e = DbError::from(dup).to_string();
-        assert!(e.contains("1555"), "SQLITE_CONSTRAINT_PRIMARYKEY: {e}");
-        // rusqlite's own message quoted the value it read from the row.
-        let range = c
-            .query_row("SELECT n FROM t", [], |r| r.get::<_, u8>(0))
-            .expect_err("out of range");
-        assert!(range.to_string().contains("987654"), "the premise");
-        let e = DbError::from(range).to_string();
-        assert!(!e.contains("987654"), "{e}");
-        assert!(!e.contains("Alex"), "{e}");
-    }
-}
-
 /// A stored event row (the columns `events` and `current` select).
 fn stored_event_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
@@ -1186,5 +1156,35 @@ fn stored_event_pg(r: &tokio_postgres::Row) -> StoredEvent {
         body: r.get(8),
         signature: r.get(9),
         after_revocation: r.get(10),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_errors_are_named_by_code_never_by_row_contents() {
+        let c = rusqlite::Connection::open_in_memory().expect("db");
+        c.execute_batch("CREATE TABLE t (x TEXT PRIMARY KEY, n INTEGER)")
+            .expect("schema");
+        c.execute(
+            "INSERT INTO t VALUES ('Alex Example CRN X123456', 987654)",
+            [],
+        )
+        .expect("row");
+        let dup = c
+            .execute("INSERT INTO t VALUES ('Alex Example CRN X123456', 1)", [])
+            .expect_err("duplicate");
+        let e = DbError::from(dup).to_string();
+        assert!(e.contains("1555"), "SQLITE_CONSTRAINT_PRIMARYKEY: {e}");
+        // rusqlite's own message quoted the value it read from the row.
+        let range = c
+            .query_row("SELECT n FROM t", [], |r| r.get::<_, u8>(0))
+            .expect_err("out of range");
+        assert!(range.to_string().contains("987654"), "the premise");
+        let e = DbError::from(range).to_string();
+        assert!(!e.contains("987654"), "{e}");
+        assert!(!e.contains("Alex"), "{e}");
     }
 }
