@@ -877,8 +877,8 @@ async fn current_outcomes(
 /// The current outcome of every appointment devices recorded.
 #[utoipa::path(get, path = "/v1/office/attendance", tag = "office", security(("officeToken" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "At most this many (1..=10000, default 1000)"),
-        ("offset" = Option<i64>, Query, description = "Skip this many (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "At most this many (1..=10000, default 1000)"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Skip this many (default 0)"),
     ),
     responses(
         (status = 200, description = "Outcome events, one per appointment", body = Vec<OfficeEvent>),
@@ -925,8 +925,8 @@ pub struct EnforcementItem {
 /// Open enforcement items from current outcomes.
 #[utoipa::path(get, path = "/v1/office/enforcement", tag = "office", security(("officeToken" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "At most this many (1..=10000, default 1000)"),
-        ("offset" = Option<i64>, Query, description = "Skip this many (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "At most this many (1..=10000, default 1000)"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Skip this many (default 0)"),
     ),
     responses(
         (status = 200, description = "Items", body = Vec<EnforcementItem>),
@@ -1012,8 +1012,8 @@ async fn ledgers(
 /// The current record of every home visit.
 #[utoipa::path(get, path = "/v1/office/visits", tag = "office", security(("officeToken" = [])),
     params(
-        ("limit" = Option<i64>, Query, description = "At most this many (1..=10000, default 1000)"),
-        ("offset" = Option<i64>, Query, description = "Skip this many (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 10000, description = "At most this many (1..=10000, default 1000)"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Skip this many (default 0)"),
     ),
     responses(
         (status = 200, description = "Visit records, one per visit", body = Vec<OfficeEvent>),

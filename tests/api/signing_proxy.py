@@ -2,7 +2,7 @@
 
 Schemathesis cannot sign a request: every device request carries an
 Ed25519 signature over its method, path with query, body digest, time and
-nonce (see fieldbook_core::sync::protocol::signing_string). This proxy
+nonce (see fieldbook_core::sync::protocol::SignedRequest::signing_string). This proxy
 enrols devices with the office's credential and, for a request whose
 signature header is the placeholder schemathesis is configured to send
 (tests/api/schemathesis.toml), replaces the four device headers with a
@@ -68,12 +68,24 @@ def enrol():
     return json.loads(data)["device_id"], key
 
 
-def sign(device, method, path, body):
+def sign(device, method, path, body, encoding=""):
     device_id, key = device
     ts = str(int(time.time() * 1000))
     nonce = secrets.token_hex(16)
+    # fieldbook_core::sync::protocol::SignedRequest::signing_string (v2):
+    # the device id and the content encoding are signed too, and the body
+    # is hashed as sent.
     text = "\n".join(
-        ["fieldbook-request-v1", method.upper(), path, hashlib.sha256(body).hexdigest(), ts, nonce]
+        [
+            "fieldbook-request-v2",
+            method.upper(),
+            path,
+            device_id,
+            encoding.lower(),
+            hashlib.sha256(body).hexdigest(),
+            ts,
+            nonce,
+        ]
     )
     return {
         "x-fieldbook-device": device_id,
@@ -108,7 +120,8 @@ class Handler(BaseHTTPRequestHandler):
                     device = enrol()
             else:
                 device = MAIN
-            headers.update(sign(device, self.command, self.path, body))
+            encoding = self.headers.get("content-encoding") or ""
+            headers.update(sign(device, self.command, self.path, body, encoding))
         status, resp_headers, data = upstream(self.command, self.path, body, headers)
         self.send_response(status)
         for k, v in resp_headers:
