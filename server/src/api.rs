@@ -590,10 +590,10 @@ async fn status(
     request_body(content = PushRequestDoc, description = "JSON, optionally gzip (`Content-Encoding: gzip`)"),
     responses(
         (status = 200, description = "One result per event", body = PushResponseDoc),
-        (status = 400, description = "Malformed body or gzip", body = ErrorDoc),
+        (status = 400, description = "Malformed body or gzip, or more than 1,000 events", body = ErrorDoc),
         (status = 401, description = "Request not authorised (see the device headers)", body = ErrorDoc),
         (status = 403, description = "The device is revoked without a final push", body = ErrorDoc),
-        (status = 413, description = "Body too large, or more than 1,000 events", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
         (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
@@ -618,11 +618,12 @@ async fn push(
     if req.events.iter().any(|e| i64::try_from(e.seq).is_err()) {
         return Err(ApiFailure::bad("malformed", "seq must be below 2^63"));
     }
+    // The document's `maxItems`: a request that breaks its schema is
+    // malformed (400), as every other schema violation is.
     if req.events.len() > MAX_PUSH_EVENTS {
-        return Err(ApiFailure::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(ApiFailure::bad(
             "too_many_events",
-            "too many events in one push",
+            "at most 1000 events in one push",
         ));
     }
     let now = now_ms();
