@@ -54,6 +54,9 @@ pub struct Incoming {
     pub parsed: Option<EventBody>,
     /// A refusal already decided (signature, format, clock).
     pub refused: Option<RejectReason>,
+    /// The ids its payload names, read once from the typed payload here
+    /// (ingest consults them many times per batch).
+    pub subject: crate::payload::Subject,
 }
 
 impl Incoming {
@@ -67,6 +70,7 @@ impl Incoming {
             hash: String::new(),
             parsed: None,
             refused: None,
+            subject: crate::payload::Subject::default(),
         };
         let refuse = |mut o: Incoming, r| {
             o.refused = Some(r);
@@ -117,9 +121,12 @@ impl Incoming {
         }
         // A known kind must carry its typed payload; an unknown kind (a
         // newer phone) is stored and reported, never mis-read.
-        let well_formed = fieldbook_core::events::Payload::parse(&body.kind, &body.payload).is_ok();
+        let typed = fieldbook_core::events::Payload::parse(&body.kind, &body.payload);
         out.parsed = Some(body);
-        if !well_formed {
+        if let Ok(p) = &typed {
+            out.subject = crate::payload::subject_of_typed(p);
+        }
+        if typed.is_err() {
             return refuse(out, RejectReason::Malformed);
         }
         out

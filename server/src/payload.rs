@@ -43,9 +43,13 @@ pub fn typed(kind: &str, payload: &Value) -> Option<Payload> {
 
 /// The ids an event of `kind` names in its payload.
 pub fn subject_of(kind: &str, payload: &Value) -> Subject {
-    let Some(p) = typed(kind, payload) else {
-        return Subject::default();
-    };
+    typed(kind, payload)
+        .map(|p| subject_of_typed(&p))
+        .unwrap_or_default()
+}
+
+/// The ids a typed payload names, as the server stores them.
+pub fn subject_of_typed(p: &Payload) -> Subject {
     let s = p.subject();
     let text = |id: Option<fieldbook_core::ids::RecordId>| id.map(|i| i.to_string());
     Subject {

@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use fieldbook_core::sync::protocol::{PushOutcome, PushResult, RejectReason};
 
 use crate::model::{DeviceRow, Incoming};
-use crate::payload::{kinds, subject_of, Subject};
+use crate::payload::{kinds, Subject};
 
 /// What the chain rules say about the next event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,12 +152,10 @@ fn kind_of(ev: &Incoming) -> Option<&str> {
     ev.parsed.as_ref().map(|b| b.kind.as_str())
 }
 
-/// The ids an incoming event names (empty when it did not parse).
-pub fn subject(ev: &Incoming) -> Subject {
-    ev.parsed
-        .as_ref()
-        .map(|b| subject_of(&b.kind, &b.payload))
-        .unwrap_or_default()
+/// The ids an incoming event names (empty when it did not parse), read
+/// once by [`Incoming::check`].
+pub fn subject(ev: &Incoming) -> &Subject {
+    &ev.subject
 }
 
 /// What a batch needs to read from storage before deciding.
@@ -197,7 +195,7 @@ impl Needs {
             if let Some(old) = ev.parsed.as_ref().and_then(|b| b.supersedes.clone()) {
                 superseded.insert(old);
             }
-            match scope_need(kind, &s) {
+            match scope_need(kind, s) {
                 ScopeNeed::Audience(e, id) => {
                     audience.insert((e, id));
                 }
@@ -206,7 +204,7 @@ impl Needs {
                 }
                 ScopeNeed::None | ScopeNeed::Missing => {}
             }
-            if let Some(c) = conflict_subject(kind, &s) {
+            if let Some(c) = conflict_subject(kind, s) {
                 subjects.insert(c);
             }
         }
@@ -357,15 +355,13 @@ fn in_scope(facts: &Facts, ev: &Incoming, batch: &[Incoming]) -> bool {
         return true;
     };
     let s = subject(ev);
-    let scoped = match scope_need(kind, &s) {
+    let scoped = match scope_need(kind, s) {
         ScopeNeed::None => true,
         ScopeNeed::Missing => false,
         ScopeNeed::Audience(e, id) => facts.in_audience.contains(&(e, id)),
         ScopeNeed::Visit(v) => started_in(batch, ev, &v) || facts.visits_started.contains(&v),
     };
-    scoped
-        && relations_hold(facts, ev, kind, &s, batch)
-        && supersedes_ok(facts, ev, kind, &s, batch)
+    scoped && relations_hold(facts, ev, kind, s, batch) && supersedes_ok(facts, ev, kind, s, batch)
 }
 
 /// Every id an event names must belong together: the appointment to the
@@ -430,7 +426,7 @@ fn supersedes_ok(
     batch.iter().any(|b| {
         b.seq < ev.seq && b.id == old && kind_of(b) == Some(kind) && {
             let bs = subject(b);
-            bs.appointment_id.or(bs.visit_id) == key
+            bs.appointment_id.as_ref().or(bs.visit_id.as_ref()) == key.as_ref()
         }
     })
 }
@@ -475,7 +471,7 @@ pub fn decide_batch<'a>(mut facts: Facts, events: &'a [Incoming]) -> Plan<'a> {
         let refused = match &decision {
             Decision::Accept => {
                 let s = subject(ev);
-                if let Some(c) = kind_of(ev).and_then(|k| conflict_subject(k, &s)) {
+                if let Some(c) = kind_of(ev).and_then(|k| conflict_subject(k, s)) {
                     for other in facts.others_on.get(&c).into_iter().flatten() {
                         plan.conflicts.push(NewConflict {
                             subject: c.clone(),
@@ -486,7 +482,7 @@ pub fn decide_batch<'a>(mut facts: Facts, events: &'a [Incoming]) -> Plan<'a> {
                 }
                 plan.events.push(NewEvent {
                     event: ev,
-                    subject: s,
+                    subject: s.clone(),
                 });
                 Some(None)
             }

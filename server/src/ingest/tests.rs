@@ -34,6 +34,7 @@ fn event(seq: u64, prev: &str, kind: &str, payload: Value) -> Incoming {
         body: String::new(),
         signature: String::new(),
         hash: format!("h{seq}"),
+        subject: crate::payload::subject_of(&body.kind, &body.payload),
         parsed: Some(body),
         refused: None,
     }
