@@ -112,13 +112,28 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// What the rules need to judge an outcome for this appointment: the
+    /// minutes outstanding and ETE minutes credited without it, and whether
+    /// the outcome it would replace is sensitive.
     fn context(
         &self,
-        outstanding_minutes: Option<i64>,
-        ete_credited_minutes: i64,
-        previous_sensitive: bool,
-    ) -> OutcomeContext<'_> {
-        OutcomeContext {
+        policy: &Policy,
+        records: &Records<'_>,
+        appointment_id: &RecordId,
+    ) -> Result<OutcomeContext<'_>> {
+        let (outstanding_minutes, ete_credited_minutes) = match &self.requirement {
+            Some(r) => (
+                Some(outstanding(policy, records, r, Some(appointment_id))?),
+                ete_credited(records, r, Some(appointment_id))?,
+            ),
+            None => (None, 0),
+        };
+        let previous_sensitive = self
+            .attendance
+            .outcome
+            .as_ref()
+            .is_some_and(|p| p.sensitive);
+        Ok(OutcomeContext {
             session: &self.session.value,
             project: &self.project,
             requirement: self.requirement.as_ref().map(|r| &r.value),
@@ -129,7 +144,7 @@ impl Ctx {
             previous_sensitive,
             stood_down_before_start: self.session_state.status == SessionStatus::StoodDown
                 && self.session_state.stood_down_before_start,
-        }
+        })
     }
 }
 
@@ -440,18 +455,8 @@ impl UnpaidWork {
                 ));
             }
         }
-        let (outstanding, ete) = match &c.requirement {
-            Some(r) => (
-                Some(outstanding(policy, &w.records(), r, Some(appointment_id))?),
-                ete_credited(&w.records(), r, Some(appointment_id))?,
-            ),
-            None => (None, 0),
-        };
-        let ctx = c.context(
-            outstanding,
-            ete,
-            previous.as_ref().is_some_and(|p| p.sensitive),
-        );
+        let records = w.records();
+        let ctx = c.context(policy, &records, appointment_id)?;
         let judged = judge(policy, &input, &ctx).map_err(first_error)?;
         let step = if judged.code.enforceable {
             Some(self.enforcement_step(&w.records(), &c, appointment_id)?)
@@ -926,23 +931,7 @@ impl UnpaidWork {
             if credits && input.arrival.is_none() {
                 input.arrival = c.attendance.arrival;
             }
-            let (outstanding, ete) = match &c.requirement {
-                Some(req) => (
-                    Some(outstanding(
-                        &self.policy,
-                        &records,
-                        req,
-                        Some(appointment_id),
-                    )?),
-                    ete_credited(&records, req, Some(appointment_id))?,
-                ),
-                None => (None, 0),
-            };
-            let ctx = c.context(
-                outstanding,
-                ete,
-                c.attendance.outcome.as_ref().is_some_and(|p| p.sensitive),
-            );
+            let ctx = c.context(&self.policy, &records, appointment_id)?;
             Ok(match judge(&self.policy, &input, &ctx) {
                 Ok(j) => views::OutcomeCheck {
                     errors: Vec::new(),
