@@ -20,6 +20,8 @@ cargo test --workspace --all-targets
 cargo test --workspace --doc
 echo "== API contract: schemathesis against the served OpenAPI document"; tests/api/run.sh
 
+echo "== the office console in Debian's Chromium (Playwright, axe-core)"; tests/console/run.sh
+
 echo "== Kotlin on the JVM through the generated bindings"
 if ! command -v npm >/dev/null; then
   as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null

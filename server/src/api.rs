@@ -61,6 +61,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<String>>,
     /// Rate, concurrency and time limits.
     pub guards: crate::limits::Guards,
+    /// The office console (pages, sessions, settings).
+    pub console: Arc<crate::console::Console>,
 }
 
 /// An API error.
@@ -167,6 +169,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .merge(crate::console::router(&state))
         .with_state(state)
 }
 

@@ -55,7 +55,29 @@ enum Command {
     EnrolmentCode(CodeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(StorageArgs),
+    /// Create an office console administrator (every team). The password
+    /// comes from FIELDBOOK_ADMIN_PASSWORD, else a new one is generated and
+    /// printed once; there is no default password.
+    CreateAdmin(AdminArgs),
 }
+
+/// Options of `create-admin`.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// Sign-in name.
+    #[arg(long, value_name = "NAME")]
+    username: String,
+    /// Full name shown in the console.
+    #[arg(long, value_name = "TEXT", default_value = "Administrator")]
+    name: String,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+/// Environment variable holding a new administrator's password.
+pub const ADMIN_PASSWORD_ENV: &str = "FIELDBOOK_ADMIN_PASSWORD";
+/// Environment variable holding the OIDC client secret.
+pub const OIDC_SECRET_ENV: &str = "FIELDBOOK_OIDC_CLIENT_SECRET";
 
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
@@ -132,6 +154,27 @@ pub struct ServeArgs {
     /// Requests allowed per second from one client address (burst: 5 s worth).
     #[arg(long, value_name = "N", env = "FIELDBOOK_REQUESTS_PER_SECOND", default_value_t = crate::limits::Limits::default().per_address_per_second)]
     requests_per_second: u32,
+    /// govuk-frontend's `dist/govuk` folder (npm package govuk-frontend) for
+    /// the console's look; without it a built-in plain stylesheet is used.
+    #[arg(long, value_name = "DIR", env = "FIELDBOOK_CONSOLE_ASSETS")]
+    console_assets: Option<PathBuf>,
+    /// A console session ends after this many seconds without a request.
+    #[arg(long, value_name = "SECONDS", env = "FIELDBOOK_CONSOLE_IDLE_SECONDS", default_value_t = 1800)]
+    console_idle_seconds: i64,
+    /// A console session ends this many seconds after sign-in.
+    #[arg(long, value_name = "SECONDS", env = "FIELDBOOK_CONSOLE_MAX_SECONDS", default_value_t = 43_200)]
+    console_max_seconds: i64,
+    /// Single sign-on: the OpenID Connect issuer (its discovery document is
+    /// read at sign-in). The client secret, if any, comes from
+    /// FIELDBOOK_OIDC_CLIENT_SECRET.
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_redirect_url"])]
+    oidc_issuer: Option<String>,
+    /// Single sign-on: this service's client id at the provider.
+    #[arg(long, value_name = "ID", env = "FIELDBOOK_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    oidc_client_id: Option<String>,
+    /// Single sign-on: the registered callback, `https://HOST/console/sign-in/oidc/callback`.
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_OIDC_REDIRECT_URL", requires = "oidc_issuer")]
+    oidc_redirect_url: Option<String>,
 }
 
 /// Environment variable holding the /metrics scrape credential.
@@ -292,6 +335,7 @@ pub fn main() -> ExitCode {
             Some(Command::Serve(args)) => serve(args).await,
             Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
             Some(Command::Migrate(args)) => migrate(args).await,
+            Some(Command::CreateAdmin(args)) => create_admin(args).await,
         }
     });
     match result {
@@ -327,10 +371,31 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         trust_forwarded_for: args.behind_tls_proxy,
         ..crate::limits::Limits::default()
     };
+    if args.console_idle_seconds < 1 || args.console_max_seconds < args.console_idle_seconds {
+        return Err("--console-idle-seconds must be at least 1 and at most --console-max-seconds".into());
+    }
+    let oidc = match (args.oidc_issuer, args.oidc_client_id, args.oidc_redirect_url) {
+        (Some(issuer), Some(client_id), Some(redirect_url)) => Some(crate::console::OidcConfig {
+            issuer,
+            client_id,
+            client_secret: std::env::var(OIDC_SECRET_ENV).ok().filter(|s| !s.is_empty()),
+            redirect_url,
+        }),
+        _ => None,
+    };
+    let console = crate::console::ConsoleConfig {
+        assets_dir: args.console_assets,
+        secure_cookies: tls_on || args.behind_tls_proxy,
+        idle_timeout_ms: args.console_idle_seconds.saturating_mul(1000),
+        absolute_timeout_ms: args.console_max_seconds.saturating_mul(1000),
+        oidc,
+        ..crate::console::ConsoleConfig::default()
+    };
     let server = start(ServerConfig {
         tls,
         metrics_token,
         limits,
+        console,
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
@@ -392,6 +457,43 @@ async fn enrolment_code(args: CodeArgs) -> Result<(), String> {
         .unwrap_or_default();
     println!("{}", issued.code);
     eprintln!("one-time enrolment code; expires {expires}");
+    Ok(())
+}
+
+async fn create_admin(args: AdminArgs) -> Result<(), String> {
+    use crate::console::accounts;
+    let db = open(&args.storage).await?;
+    let (password, generated) = match std::env::var(ADMIN_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => {
+            let mut b = [0u8; 15];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+                .map_err(|_| "the random source failed".to_owned())?;
+            (base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b), true)
+        }
+    };
+    let account = accounts::create(
+        &db,
+        accounts::NewAccount {
+            username: args.username,
+            display_name: args.name,
+            role: accounts::Role::Administrator,
+            teams: vec!["*".into()],
+            password: Some(password.clone()),
+        },
+        crate::api::now_ms(),
+    )
+    .await
+    .map_err(|e| format!("cannot create the administrator: {e}"))?;
+    crate::console::audit::record(&db, "cli:create-admin", crate::console::audit::Action::Security, "account created", &account.username, "administrator")
+        .await
+        .map_err(|e| format!("cannot write the audit log: {e}"))?;
+    if generated {
+        println!("{password}");
+        eprintln!("administrator {} created; the password above is shown only now", account.username);
+    } else {
+        eprintln!("administrator {} created with the password from {ADMIN_PASSWORD_ENV}", account.username);
+    }
     Ok(())
 }
 

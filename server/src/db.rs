@@ -281,6 +281,7 @@ impl Db {
                 [random_hex(8)],
             )?;
             conn.execute_batch(schema::BACKFILL_CURRENT)?;
+            conn.execute_batch(crate::console::schema::SQLITE)?;
             Ok(conn)
         })
         .await
@@ -313,6 +314,10 @@ impl Db {
         let created = match client.batch_execute(schema::POSTGRES).await {
             Ok(()) => client.batch_execute(schema::BACKFILL_CURRENT).await,
             Err(e) => Err(e),
+        };
+        let created = match created {
+            Ok(()) => client.batch_execute(crate::console::schema::POSTGRES).await,
+            e => e,
         };
         client
             .execute(

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod console;
 pub mod db;
 pub mod ingest;
 pub mod limits;
@@ -51,6 +52,8 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Connection, request and rate limits.
     pub limits: limits::Limits,
+    /// The office console's settings.
+    pub console: console::ConsoleConfig,
 }
 
 impl ServerConfig {
@@ -64,6 +67,7 @@ impl ServerConfig {
             tls: None,
             metrics_token: None,
             limits: limits::Limits::default(),
+            console: console::ConsoleConfig::default(),
         }
     }
 }
@@ -110,6 +114,7 @@ pub async fn start(
         metrics: Arc::new(api::Metrics::default()),
         metrics_token: config.metrics_token.clone().map(Arc::new),
         guards: limits::Guards::new(&config.limits),
+        console: console::Console::new(config.console.clone())?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

@@ -1,7 +1,8 @@
 //! The office's API: officers and enrolment codes, reference data (one
 //! item, or CSV for the first load), device revocation, and reads of what
 //! devices have sent (attendance, ledgers, enforcement, visits, alerts,
-//! conflicts). Every call needs the office's bearer token.
+//! conflicts). Every call needs a scoped API key or the office token
+//! (see [`crate::console::apikeys`]), and is written to the office audit log.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -17,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{now_ms, ApiFailure, ApiResult, AppState};
+use crate::console::apikeys::Scope;
 
 /// Runs CPU-heavy work (parsing and projecting many stored events,
 /// encoding a large answer) on the blocking pool, so the async threads
@@ -97,23 +99,56 @@ pub fn code_hash(code: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, code.trim().as_bytes()).as_ref())
 }
 
-fn office_auth(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+/// Authenticates an office API call: a scoped API key
+/// ([`crate::console::apikeys`]) or the configured office token (one key
+/// holding every scope); each call is written to the office audit log with
+/// the key's name (reads as disclosures, writes as alterations).
+async fn office_auth(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+    what: &'static str,
+) -> ApiResult<()> {
+    use crate::console::apikeys::{self, Check};
+    use crate::console::audit::{self, Action};
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if fieldbook_core::crypto::ct_eq(given.as_bytes(), state.office_token.as_bytes())
-        && !given.is_empty()
-    {
-        Ok(())
-    } else {
-        Err(ApiFailure::new(
+    let refused = || {
+        ApiFailure::new(
             StatusCode::UNAUTHORIZED,
             "office_auth",
-            "office token required",
-        ))
+            "office token or API key required",
+        )
+    };
+    if given.is_empty() {
+        return Err(refused());
     }
+    let actor = if fieldbook_core::crypto::ct_eq(given.as_bytes(), state.office_token.as_bytes())
+    {
+        "api:office-token".to_owned()
+    } else {
+        match apikeys::check(&state.db, given, scope, now_ms()).await? {
+            Check::Allowed(name) => format!("api:{name}"),
+            Check::MissingScope => {
+                return Err(ApiFailure::new(
+                    StatusCode::FORBIDDEN,
+                    "scope",
+                    format!("this API key lacks the `{}` scope", scope.as_str()),
+                ))
+            }
+            Check::Refused => return Err(refused()),
+        }
+    };
+    let action = if scope == Scope::Read {
+        Action::Disclosure
+    } else {
+        Action::Alteration
+    };
+    audit::record(&state.db, &actor, action, what, "", "office API").await?;
+    Ok(())
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
@@ -161,7 +196,7 @@ async fn put_officer(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Devices, "officer").await?;
     let o: OfficerBody = json_body(&headers, &body)?;
     if !valid_officer_id(&o.id) || o.name.chars().count() > 200 {
         return Err(ApiFailure::bad(
@@ -233,7 +268,7 @@ async fn issue_code(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CodeIssued>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Devices, "enrolment code").await?;
     let issued = issue_enrolment_code(&state.db, &id).await?;
     Ok(Json(CodeIssued {
         code: issued.code,
@@ -244,7 +279,7 @@ async fn issue_code(
 /// Validates an item by reading it as the core's own type.
 /// Checks a reference item against the core's type and returns it as that
 /// type re-serialises it; a field the type does not have is refused.
-fn validate(entity: &str, data: &Value) -> ApiResult<Value> {
+pub(crate) fn validate(entity: &str, data: &Value) -> ApiResult<Value> {
     use fieldbook_core::home_visits::model as hv;
     use fieldbook_core::unpaid_work::model as upw;
     fn check<T: serde::de::DeserializeOwned + serde::Serialize>(
@@ -334,7 +369,7 @@ async fn put_reference(
     Path((entity, id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Json<CursorAnswer>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Reference, "reference item").await?;
     known_entity(&entity)?;
     check_id(&id)?;
     let mut item: ReferenceBody = json_body(&headers, &body)?;
@@ -392,7 +427,7 @@ async fn delete_reference(
     headers: HeaderMap,
     Path((entity, id)): Path<(String, String)>,
 ) -> ApiResult<Json<CursorAnswer>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Reference, "reference item").await?;
     known_entity(&entity)?;
     check_id(&id)?;
     let cursor = state.db.put_reference(&entity, &id, None, vec![]).await?;
@@ -480,7 +515,7 @@ async fn import_csv(
     Path(entity): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Imported>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Reference, "reference CSV import").await?;
     known_entity(&entity)?;
     let ct = headers
         .get("content-type")
@@ -594,7 +629,7 @@ async fn devices(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<DeviceInfo>>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "devices").await?;
     Ok(Json(state.db.devices().await?))
 }
 
@@ -643,7 +678,7 @@ async fn revoke(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Devices, "device revocation").await?;
     // No body, or JSON `null`, means the defaults.
     let b: RevokeBody = if body.is_empty() {
         None
@@ -696,7 +731,7 @@ async fn reset_epoch(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Json<EpochAnswer>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Devices, "epoch reset").await?;
     Ok(Json(EpochAnswer {
         epoch: state.db.new_epoch().await?,
     }))
@@ -782,7 +817,7 @@ async fn events(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<axum::response::Response> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "events").await?;
     // Parsed after authentication: an unauthorised caller learns nothing.
     let Query(q): Query<EventsQuery> =
         Query::try_from_uri(&uri).map_err(|_| ApiFailure::bad("malformed", "bad query"))?;
@@ -891,7 +926,7 @@ async fn attendance(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<axum::response::Response> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "attendance").await?;
     let page = Page::of(&uri)?;
     let out: Vec<OfficeEvent> = current_outcomes(&state, Some(page))
         .await?
@@ -939,7 +974,7 @@ async fn enforcement(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Vec<EnforcementItem>>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "enforcement queue").await?;
     let page = Page::of(&uri)?;
     let items = current_outcomes(&state, Some(page))
         .await?
@@ -986,7 +1021,7 @@ async fn ledgers(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<LedgerRow>>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "ledgers").await?;
     let mut sums: BTreeMap<String, (i64, String)> = BTreeMap::new();
     for v in current_outcomes(&state, None).await?.into_values() {
         let o = outcome_of(&v.payload);
@@ -1026,7 +1061,7 @@ async fn visits(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<axum::response::Response> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "visits").await?;
     let page = Page::of(&uri)?;
     let out: Vec<OfficeEvent> = current(
         &state,
@@ -1051,7 +1086,7 @@ async fn alerts(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<OfficeEvent>>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "safety alerts").await?;
     // The latest safety event of each visit, from the projection.
     let latest = current(&state, kinds::VISIT_SAFETY, |s| s.visit_id.clone(), None).await?;
     let open: Vec<OfficeEvent> = latest
@@ -1077,7 +1112,7 @@ async fn conflicts(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<ConflictRow>>> {
-    office_auth(&state, &headers)?;
+    office_auth(&state, &headers, Scope::Read, "conflicts").await?;
     Ok(Json(state.db.conflicts().await?))
 }
 

@@ -1,0 +1,201 @@
+//! What the pages read: reference items with their audiences, and stored
+//! device events (current records and by kind), each narrowed to the
+//! signed-in account's teams by the caller.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::accounts::Account;
+use super::sql::{self, Row, Val};
+use crate::db::{Db, DbError};
+
+/// A reference item the office sent.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Entity.
+    pub entity: String,
+    /// Id.
+    pub id: String,
+    /// Data as stored (the core's type).
+    pub data: Value,
+    /// Officers who receive it.
+    pub audience: Vec<String>,
+    /// Officers who receive it restricted.
+    pub restricted_for: Vec<String>,
+}
+
+impl Item {
+    /// Whether `account` sees it.
+    pub fn visible_to(&self, account: &Account) -> bool {
+        account.sees_any(self.audience.iter().map(String::as_str))
+    }
+    /// A text field of the data.
+    pub fn s(&self, field: &str) -> String {
+        match self.data.get(field) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(v) => v.to_string(),
+        }
+    }
+}
+
+/// Every live item of `entity` (each with its audience).
+pub async fn items(db: &Db, entity: &str) -> Result<Vec<Item>, DbError> {
+    let rows = sql::query(
+        db,
+        "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL ORDER BY id",
+        vec![Val::from(entity)],
+    )
+    .await?;
+    let aud = sql::query(
+        db,
+        "SELECT id, officer_id, restricted FROM reference_audience WHERE entity = ?1",
+        vec![Val::from(entity)],
+    )
+    .await?;
+    let mut by_id: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+    for r in aud {
+        let e = by_id.entry(r.text(0)).or_default();
+        e.0.push(r.text(1));
+        if r.int(2) != 0 {
+            e.1.push(r.text(1));
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let id = r.text(0);
+            let (audience, restricted_for) = by_id.remove(&id).unwrap_or_default();
+            Item {
+                entity: entity.to_owned(),
+                data: serde_json::from_str(&r.text(1)).unwrap_or(Value::Null),
+                id,
+                audience,
+                restricted_for,
+            }
+        })
+        .collect())
+}
+
+/// Items of `entity` the account sees, by id.
+pub async fn visible_items(
+    db: &Db,
+    entity: &str,
+    account: &Account,
+) -> Result<HashMap<String, Item>, DbError> {
+    Ok(items(db, entity)
+        .await?
+        .into_iter()
+        .filter(|i| i.visible_to(account))
+        .map(|i| (i.id.clone(), i))
+        .collect())
+}
+
+/// A stored device event as the pages read it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ev {
+    /// Event id.
+    pub event_id: String,
+    /// Device.
+    pub device_id: String,
+    /// Officer who recorded it.
+    pub officer_id: String,
+    /// Kind.
+    pub kind: String,
+    /// Device time, ms.
+    pub recorded_ms: i64,
+    /// Server time, ms.
+    pub received_ms: i64,
+    /// Appointment it names.
+    pub appointment_id: Option<String>,
+    /// Session it names.
+    pub session_id: Option<String>,
+    /// Case it names.
+    pub case_id: Option<String>,
+    /// Visit it names.
+    pub visit_id: Option<String>,
+    /// Sequence number on its device.
+    pub seq: i64,
+    /// Signature (hex), the start shown as evidence.
+    pub signature: String,
+    /// The signed payload.
+    #[serde(skip)]
+    pub payload: Value,
+}
+
+const EV_COLUMNS: &str = "e.event_id, e.device_id, e.officer_id, e.kind, e.recorded_ms, e.received_ms, \
+     e.appointment_id, e.session_id, e.case_id, e.visit_id, e.seq, e.signature, e.body";
+
+fn ev_of(r: &Row) -> Ev {
+    let body: Value = serde_json::from_str(&r.text(12)).unwrap_or(Value::Null);
+    Ev {
+        event_id: r.text(0),
+        device_id: r.text(1),
+        officer_id: r.text(2),
+        kind: r.text(3),
+        recorded_ms: r.int(4),
+        received_ms: r.int(5),
+        appointment_id: r.opt_text(6),
+        session_id: r.opt_text(7),
+        case_id: r.opt_text(8),
+        visit_id: r.opt_text(9),
+        seq: r.int(10),
+        signature: r.text(11),
+        payload: body.get("payload").cloned().unwrap_or(Value::Null),
+    }
+}
+
+/// The current event of each subject of `kind` (the ingest projection).
+pub async fn current(db: &Db, kind: &str) -> Result<Vec<Ev>, DbError> {
+    let sql = format!(
+        "SELECT {EV_COLUMNS} FROM current_records c JOIN events e ON e.event_id = c.event_id
+         WHERE c.kind = ?1 ORDER BY c.received_ms"
+    );
+    Ok(sql::query(db, &sql, vec![Val::from(kind)])
+        .await?
+        .iter()
+        .map(ev_of)
+        .collect())
+}
+
+/// Every event of `kind`, in arrival order.
+pub async fn of_kind(db: &Db, kind: &str) -> Result<Vec<Ev>, DbError> {
+    let sql = format!("SELECT {EV_COLUMNS} FROM events e WHERE e.kind = ?1 ORDER BY e.received_ms, e.seq");
+    Ok(sql::query(db, &sql, vec![Val::from(kind)])
+        .await?
+        .iter()
+        .map(ev_of)
+        .collect())
+}
+
+/// One event.
+pub async fn event(db: &Db, event_id: &str) -> Result<Option<Ev>, DbError> {
+    let sql = format!("SELECT {EV_COLUMNS} FROM events e WHERE e.event_id = ?1");
+    Ok(sql::one(db, &sql, vec![Val::from(event_id)])
+        .await?
+        .map(|r| ev_of(&r)))
+}
+
+/// Every event naming an appointment, oldest first.
+pub async fn for_appointment(db: &Db, appointment_id: &str) -> Result<Vec<Ev>, DbError> {
+    let sql = format!(
+        "SELECT {EV_COLUMNS} FROM events e WHERE e.appointment_id = ?1 ORDER BY e.recorded_ms, e.seq"
+    );
+    Ok(sql::query(db, &sql, vec![Val::from(appointment_id)])
+        .await?
+        .iter()
+        .map(ev_of)
+        .collect())
+}
+
+/// Officers the office holds: id and name.
+pub async fn officers(db: &Db) -> Result<Vec<(String, String, String)>, DbError> {
+    Ok(
+        sql::query(db, "SELECT id, name, role FROM officers ORDER BY id", vec![])
+            .await?
+            .iter()
+            .map(|r| (r.text(0), r.text(1), r.text(2)))
+            .collect(),
+    )
+}

@@ -1,0 +1,1032 @@
+//! The console's pages and forms: sign-in and sign-out, Today, Enforcement
+//! (evidence and decisions), People (ledger, attendance, visits), Devices
+//! (enrolment codes, revocation), Reference data (CSV import with a
+//! preview), Accounts and API keys, and the Audit log. Every read of
+//! personal data and every change is written to the audit log.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde_json::{json, Value};
+
+use super::accounts::{self, NewAccount, Role, SignIn};
+use super::apikeys::{self, Scope};
+use super::audit::{self, Action};
+use super::data::{self, Ev};
+use super::sessions;
+use super::{same_origin, Failure, Viewer};
+use crate::api::{now_ms, AppState};
+use crate::payload::{kinds, outcome_of};
+
+type Page = Result<Response, Failure>;
+type Fields = Vec<(String, String)>;
+
+/// The value of form field `name` (empty when absent).
+pub fn field(form: &Fields, name: &str) -> String {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn all(form: &Fields, name: &str) -> Vec<String> {
+    form.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+const MANAGERS: &[Role] = &[
+    Role::Administrator,
+    Role::UnpaidWorkManager,
+    Role::OffenderManager,
+];
+const DECIDERS: &[Role] = &[Role::UnpaidWorkManager, Role::OffenderManager];
+const ADMIN: &[Role] = &[Role::Administrator];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(|| async { Redirect::to("/console/today") }))
+        .route("/console/", get(|| async { Redirect::to("/console/today") }))
+        .route("/console/sign-in", get(sign_in_page).post(sign_in))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/sign-out-everywhere", post(sign_out_everywhere))
+        .route("/console/today", get(today))
+        .route("/console/enforcement", get(enforcement))
+        .route(
+            "/console/enforcement/{event_id}",
+            get(enforcement_item).post(decide),
+        )
+        .route("/console/people", get(people))
+        .route("/console/people/{crn}", get(person))
+        .route("/console/devices", get(devices))
+        .route("/console/devices/codes", post(issue_code))
+        .route(
+            "/console/devices/{id}/revoke",
+            get(revoke_page).post(revoke),
+        )
+        .route("/console/reference", get(reference))
+        .route("/console/reference/import", post(import))
+        .route("/console/accounts", get(accounts_page).post(create_account))
+        .route("/console/accounts/{id}/unlock", post(unlock))
+        .route("/console/api-keys", post(create_key))
+        .route("/console/api-keys/{id}/revoke", post(revoke_key))
+        .route("/console/audit", get(audit_page))
+        .route("/console/{*rest}", get(|| async { Failure::NotFound }))
+}
+
+fn redirect_with_cookies(to: &str, cookies: &[String]) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+// ---------- sign-in ----------
+
+#[derive(Debug, serde::Deserialize)]
+struct SignInQuery {
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    sso_error: Option<String>,
+}
+
+async fn sign_in_page(State(state): State<AppState>, Query(q): Query<SignInQuery>) -> Page {
+    let token = super::random_token(16)?;
+    let notice = if q.sso_error.is_some() {
+        Some("Single sign-on did not complete. Try again, or sign in with your password.")
+    } else if q.expired.is_some() {
+        Some("Your session has ended. Sign in again to continue.")
+    } else {
+        None
+    };
+    let mut r = state.console.views.public(
+        "sign_in.html",
+        json!({ "pre": token, "notice": notice, "errors": [], "username": "" }),
+    )?;
+    let c = sessions::set_cookie(
+        sessions::PRE_COOKIE,
+        &token,
+        state.console.config.secure_cookies,
+        Some(1800),
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    same_origin(&headers)?;
+    let pre = sessions::cookie(&headers, sessions::PRE_COOKIE).unwrap_or_default();
+    let given = field(&form, "pre");
+    if pre.is_empty() || !fieldbook_core::crypto::ct_eq(pre.as_bytes(), given.as_bytes()) {
+        return Err(Failure::Csrf);
+    }
+    let username = field(&form, "username");
+    let password = form
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let render_error = |errors: Value| {
+        state.console.views.public(
+            "sign_in.html",
+            json!({ "pre": pre, "errors": errors, "username": username }),
+        )
+    };
+    if username.is_empty() || password.is_empty() {
+        let mut errors = vec![];
+        if username.is_empty() {
+            errors.push(json!({"text": "Enter your username", "href": "#username"}));
+        }
+        if password.is_empty() {
+            errors.push(json!({"text": "Enter your password", "href": "#password"}));
+        }
+        return render_error(Value::Array(errors));
+    }
+    let now = now_ms();
+    match accounts::sign_in(&state.db, &username, &password, now).await? {
+        SignIn::Ok(account) => {
+            let token = sessions::create(&state.db, &account.id, now).await?;
+            audit::record(&state.db, &account.actor(), Action::Security, "sign-in", &account.username, "password").await?;
+            let secure = state.console.config.secure_cookies;
+            Ok(redirect_with_cookies(
+                "/console/today",
+                &[
+                    sessions::set_cookie(sessions::COOKIE, &token, secure, None),
+                    sessions::set_cookie(sessions::PRE_COOKIE, "", secure, Some(0)),
+                ],
+            ))
+        }
+        SignIn::Refused => render_error(json!([{
+            "text": "Enter a correct username and password", "href": "#username"}])),
+        SignIn::Locked(until) => {
+            audit::record(&state.db, &format!("account:{username}"), Action::Security, "sign-in locked out", &username, "").await?;
+            render_error(json!([{
+                "text": format!(
+                    "This account is locked after {} failed sign-in attempts. Try again after {} (UTC), or ask an administrator to unlock it",
+                    accounts::MAX_FAILED_LOGINS,
+                    super::view::fmt_time(until)
+                ),
+                "href": "#username"}]))
+        }
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    sessions::end(&state.db, &viewer.session).await?;
+    audit::record(&state.db, &viewer.account.actor(), Action::Security, "sign-out", &viewer.account.username, "").await?;
+    Ok(redirect_with_cookies(
+        "/console/sign-in",
+        &[sessions::set_cookie(sessions::COOKIE, "", state.console.config.secure_cookies, Some(0))],
+    ))
+}
+
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    let n = sessions::end_all(&state.db, &viewer.account.id).await?;
+    audit::record(&state.db, &viewer.account.actor(), Action::Security, "sign-out everywhere", &viewer.account.username, &format!("{n} sessions ended")).await?;
+    Ok(redirect_with_cookies(
+        "/console/sign-in",
+        &[sessions::set_cookie(sessions::COOKIE, "", state.console.config.secure_cookies, Some(0))],
+    ))
+}
+
+// ---------- Today ----------
+
+fn today_date() -> String {
+    chrono::Local::now().date_naive().to_string()
+}
+
+async fn today(State(state): State<AppState>, viewer: Viewer) -> Page {
+    let db = &state.db;
+    let a = &viewer.account;
+    let sessions_ = data::visible_items(db, "upw_session", a).await?;
+    let projects = data::items(db, "upw_project").await?;
+    let projects: HashMap<_, _> = projects.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let appointments = data::items(db, "upw_appointment").await?;
+    let requirements: HashMap<_, _> = data::items(db, "upw_requirement")
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let outcomes: HashMap<String, Ev> = data::current(db, kinds::OUTCOME_RECORDED)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
+        .collect();
+    let arrivals: HashMap<String, Ev> = data::of_kind(db, fieldbook_core::events::kinds::UPW_ARRIVED)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
+        .collect();
+    let today = today_date();
+    let mut list: Vec<_> = sessions_.values().collect();
+    list.sort_by(|x, y| (x.s("date") != today, y.s("date")).cmp(&(y.s("date") != today, x.s("date"))));
+    let mut out = vec![];
+    let mut subjects = vec![];
+    for s in list.iter().take(30) {
+        subjects.push(s.id.clone());
+        let mut rows = vec![];
+        let (mut on_site, mut done, mut minutes) = (0, 0, 0i64);
+        for ap in appointments.iter().filter(|ap| ap.s("session_id") == s.id) {
+            let req = requirements.get(&ap.s("requirement_id"));
+            let name = req.map(|r| r.s("name")).unwrap_or_default();
+            let (status, code, credited, by, at) = match outcomes.get(&ap.id) {
+                Some(o) => {
+                    let f = outcome_of(&o.payload);
+                    done += 1;
+                    minutes += f.minutes_credited;
+                    ("Outcome recorded", f.code.unwrap_or_default(), f.minutes_credited, o.officer_id.clone(), o.recorded_ms)
+                }
+                None => match arrivals.get(&ap.id) {
+                    Some(e) => {
+                        on_site += 1;
+                        ("On site", String::new(), 0, e.officer_id.clone(), e.recorded_ms)
+                    }
+                    None => ("Expected", String::new(), 0, String::new(), 0),
+                },
+            };
+            rows.push(json!({
+                "crn": ap.s("crn"), "name": name, "status": status, "code": code,
+                "minutes": credited, "by": by, "at": at,
+            }));
+        }
+        let project = projects.get(&s.s("project_id"));
+        out.push(json!({
+            "id": s.id, "date": s.s("date"), "is_today": s.s("date") == today,
+            "project": project.map(|p| p.s("name")).unwrap_or_else(|| "Unknown project".into()),
+            "project_code": project.map(|p| p.s("code")).unwrap_or_default(),
+            "start": s.s("planned_start"), "end": s.s("planned_end"), "supervisor": s.s("supervisor_id"),
+            "rows": rows, "on_site": on_site, "done": done, "minutes": minutes, "expected": rows.len(),
+        }));
+    }
+    let devices: Vec<Value> = db
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| a.sees(&d.officer_id))
+        .map(|d| json!({
+            "officer": d.officer_id, "label": d.label, "last_sync": d.last_sync_ms,
+            "revoked": d.revoked_ms.is_some(),
+        }))
+        .collect();
+    audit::record(db, &a.actor(), Action::Consultation, "roll calls (Today)", &subjects.join(","), "").await?;
+    state.console.views.page(
+        "today.html",
+        &viewer,
+        "/console/today",
+        json!({ "sessions": out, "devices": devices, "today": today }),
+    )
+}
+
+// ---------- Enforcement ----------
+
+/// Decisions an office can take on an enforcement item.
+pub const DECISIONS: &[(&str, &str)] = &[
+    ("warning_given", "Warning given"),
+    ("breach_referral", "Breach referral"),
+    ("no_further_action", "No further action"),
+    ("outcome_downgraded", "Outcome downgraded"),
+    ("absence_accepted", "Absence accepted"),
+];
+
+fn decision_label(d: &str) -> &'static str {
+    DECISIONS
+        .iter()
+        .find(|(k, _)| *k == d)
+        .map_or("Unknown", |(_, l)| l)
+}
+
+async fn decisions_by_event(
+    db: &crate::db::Db,
+) -> Result<HashMap<String, super::sql::Row>, Failure> {
+    Ok(super::sql::query(
+        db,
+        "SELECT event_id, decision, decision_date, note, account_id, at_ms FROM console_decisions",
+        vec![],
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.text(0), r))
+    .collect())
+}
+
+async fn enforcement(State(state): State<AppState>, viewer: Viewer) -> Page {
+    viewer.require(MANAGERS)?;
+    let db = &state.db;
+    let a = &viewer.account;
+    let decided = decisions_by_event(db).await?;
+    let names: HashMap<String, String> = data::items(db, "upw_requirement")
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r.s("name")))
+        .collect();
+    let accounts_: HashMap<String, String> = accounts::list(db)
+        .await?
+        .into_iter()
+        .map(|x| (x.id, x.display_name))
+        .collect();
+    let (mut open, mut closed) = (vec![], vec![]);
+    for e in data::current(db, kinds::OUTCOME_RECORDED).await? {
+        if !a.sees(&e.officer_id) {
+            continue;
+        }
+        let f = outcome_of(&e.payload);
+        if f.enforcement_step.is_null() {
+            continue;
+        }
+        let item = json!({
+            "event_id": e.event_id, "crn": f.crn, "code": f.code,
+            "name": f.requirement_id.as_ref().and_then(|r| names.get(r)).cloned().unwrap_or_default(),
+            "step": step_label(&f.enforcement_step), "date": f.session_date,
+            "by": e.officer_id, "recorded": e.recorded_ms,
+            "decision": decided.get(&e.event_id).map(|d| decision_label(&d.text(1))),
+            "decision_date": decided.get(&e.event_id).and_then(|d| d.opt_text(2)),
+            "decided_by": decided.get(&e.event_id).and_then(|d| accounts_.get(&d.text(4))).cloned(),
+        });
+        if decided.contains_key(&e.event_id) {
+            closed.push(item);
+        } else {
+            open.push(item);
+        }
+    }
+    audit::record(db, &a.actor(), Action::Consultation, "enforcement queue", "", &format!("{} open", open.len())).await?;
+    state.console.views.page(
+        "enforcement.html",
+        &viewer,
+        "/console/enforcement",
+        json!({ "open": open, "closed": closed }),
+    )
+}
+
+fn step_label(v: &Value) -> String {
+    match v.as_str() {
+        Some("warning_or_referral") => "Warning or referral".into(),
+        Some("breach_referral") => "Breach referral".into(),
+        Some("warning") => "Warning".into(),
+        Some(other) => other.replace('_', " "),
+        None => String::new(),
+    }
+}
+
+async fn item_context(
+    state: &AppState,
+    viewer: &Viewer,
+    event_id: &str,
+) -> Result<(Ev, Value), Failure> {
+    let db = &state.db;
+    let Some(e) = data::event(db, event_id).await? else {
+        return Err(Failure::NotFound);
+    };
+    let f = outcome_of(&e.payload);
+    if e.kind != kinds::OUTCOME_RECORDED || f.enforcement_step.is_null() || !viewer.account.sees(&e.officer_id) {
+        return Err(Failure::NotFound);
+    }
+    let name = match &f.requirement_id {
+        Some(r) => data::items(db, "upw_requirement")
+            .await?
+            .into_iter()
+            .find(|i| &i.id == r)
+            .map(|i| i.s("name"))
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let evidence: Vec<Value> = match &e.appointment_id {
+        Some(ap) => data::for_appointment(db, ap)
+            .await?
+            .into_iter()
+            .map(|x| json!({
+                "event_id": x.event_id, "kind": x.kind, "officer": x.officer_id, "device": x.device_id,
+                "seq": x.seq, "recorded": x.recorded_ms, "received": x.received_ms,
+                "signature": x.signature.chars().take(16).collect::<String>(),
+            }))
+            .collect(),
+        None => vec![],
+    };
+    let decided = decisions_by_event(db).await?;
+    let decision = decided.get(&e.event_id).map(|d| json!({
+        "label": decision_label(&d.text(1)), "date": d.opt_text(2), "note": d.text(3), "at": d.int(5),
+    }));
+    let ctx = json!({
+        "event_id": e.event_id, "crn": f.crn, "name": name, "code": f.code, "step": step_label(&f.enforcement_step),
+        "session_date": f.session_date, "minutes": f.minutes_credited, "by": e.officer_id, "device": e.device_id,
+        "recorded": e.recorded_ms, "evidence": evidence, "decision": decision,
+        "decisions": DECISIONS.iter().map(|(k, l)| json!({"value": k, "label": l})).collect::<Vec<_>>(),
+        "can_decide": DECIDERS.contains(&viewer.account.role),
+        "errors": [], "form": {},
+    });
+    Ok((e, ctx))
+}
+
+async fn enforcement_item(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(event_id): Path<String>,
+) -> Page {
+    viewer.require(MANAGERS)?;
+    let (e, ctx) = item_context(&state, &viewer, &event_id).await?;
+    let crn = outcome_of(&e.payload).crn.unwrap_or_default();
+    audit::record(&state.db, &viewer.account.actor(), Action::Consultation, "enforcement evidence", &crn, &e.event_id).await?;
+    state.console.views.page("enforcement_item.html", &viewer, "/console/enforcement", ctx)
+}
+
+fn parse_date(day: &str, month: &str, year: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(event_id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(DECIDERS)?;
+    let (e, mut ctx) = item_context(&state, &viewer, &event_id).await?;
+    if !ctx["decision"].is_null() {
+        return Err(Failure::Bad("This item has already been decided; a decision is not changed here.".into()));
+    }
+    let decision = field(&form, "decision");
+    let note = field(&form, "note");
+    let mut errors = vec![];
+    if !DECISIONS.iter().any(|(k, _)| *k == decision) {
+        errors.push(json!({"text": "Select a decision", "href": "#decision"}));
+    }
+    let mut date = None;
+    if decision == "warning_given" {
+        match parse_date(&field(&form, "warning-day"), &field(&form, "warning-month"), &field(&form, "warning-year")) {
+            Some(d) if d <= chrono::Local::now().date_naive()
+                && d >= chrono::Local::now().date_naive() - chrono::Duration::days(365) => date = Some(d),
+            Some(_) => errors.push(json!({"text": "The date the warning was given must be today or in the past 12 months", "href": "#warning-day"})),
+            None => errors.push(json!({"text": "Enter the date the warning was given, for example 2 12 2026", "href": "#warning-day"})),
+        }
+    }
+    if note.chars().count() > 1000 {
+        errors.push(json!({"text": "The note must be 1000 characters or fewer", "href": "#note"}));
+    } else if note.is_empty() && matches!(decision.as_str(), "no_further_action" | "outcome_downgraded" | "absence_accepted") {
+        errors.push(json!({"text": "Enter a note saying why", "href": "#note"}));
+    }
+    if !errors.is_empty() {
+        ctx["errors"] = Value::Array(errors);
+        ctx["form"] = json!({
+            "decision": decision, "note": note, "day": field(&form, "warning-day"),
+            "month": field(&form, "warning-month"), "year": field(&form, "warning-year"),
+        });
+        return state.console.views.page("enforcement_item.html", &viewer, "/console/enforcement", ctx);
+    }
+    let f = outcome_of(&e.payload);
+    let crn = f.crn.clone().unwrap_or_default();
+    // A warning reaches the devices as reference data: the requirement's
+    // `warnings` gain the date, so the statutory step counts it.
+    if let (Some(d), Some(req_id)) = (date, f.requirement_id.as_ref()) {
+        let Some(item) = data::items(&state.db, "upw_requirement")
+            .await?
+            .into_iter()
+            .find(|i| &i.id == req_id)
+        else {
+            return Err(Failure::Bad("The requirement this outcome counts towards is no longer held, so the warning cannot reach devices.".into()));
+        };
+        let mut value = item.data.clone();
+        let mut warnings: Vec<Value> = value.get("warnings").and_then(Value::as_array).cloned().unwrap_or_default();
+        let text = Value::String(d.to_string());
+        if !warnings.contains(&text) {
+            warnings.push(text);
+        }
+        value["warnings"] = Value::Array(warnings);
+        let value = crate::office::validate("upw_requirement", &value)?;
+        let restricted: std::collections::HashSet<&String> = item.restricted_for.iter().collect();
+        let audience = item.audience.iter().map(|o| (o.clone(), restricted.contains(o))).collect();
+        let text = serde_json::to_string(&value).map_err(|_| Failure::Storage)?;
+        state.db.put_reference("upw_requirement", req_id, Some(text), audience).await?;
+    }
+    let id = super::random_token(16)?;
+    let inserted = super::sql::exec(
+        &state.db,
+        "INSERT INTO console_decisions (id, event_id, appointment_id, requirement_id, crn, decision, decision_date, note, account_id, at_ms)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE NOT EXISTS (SELECT 1 FROM console_decisions WHERE event_id = ?2)",
+        vec![
+            super::sql::Val::from(&id), super::sql::Val::from(&e.event_id),
+            super::sql::Val::from(e.appointment_id.clone().unwrap_or_default()),
+            super::sql::Val::from(f.requirement_id.clone()), super::sql::Val::from(&crn),
+            super::sql::Val::from(&decision), super::sql::Val::from(date.map(|d| d.to_string())),
+            super::sql::Val::from(&note), super::sql::Val::from(&viewer.account.id), super::sql::Val::I(now_ms()),
+        ],
+    )
+    .await?;
+    if inserted == 0 {
+        return Err(Failure::Bad("This item has already been decided; a decision is not changed here.".into()));
+    }
+    let detail = match date {
+        Some(d) => format!("{decision} dated {d}"),
+        None => decision.clone(),
+    };
+    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "enforcement decision", &crn, &detail).await?;
+    Ok(Redirect::to(&format!("/console/enforcement/{}", e.event_id)).into_response())
+}
+
+// ---------- People ----------
+
+async fn people(State(state): State<AppState>, viewer: Viewer) -> Page {
+    viewer.require(MANAGERS)?;
+    let db = &state.db;
+    let a = &viewer.account;
+    let mut by_crn: BTreeMap<String, Value> = BTreeMap::new();
+    for r in data::visible_items(db, "upw_requirement", a).await?.values() {
+        let e = by_crn.entry(r.s("crn")).or_insert_with(|| json!({"crn": r.s("crn"), "name": r.s("name"), "upw": false, "hv": false}));
+        e["upw"] = Value::Bool(true);
+    }
+    for c in data::visible_items(db, "hv_case", a).await?.values() {
+        let e = by_crn.entry(c.s("crn")).or_insert_with(|| json!({"crn": c.s("crn"), "name": c.s("name"), "upw": false, "hv": false}));
+        e["hv"] = Value::Bool(true);
+    }
+    let list: Vec<Value> = by_crn.into_values().collect();
+    audit::record(db, &a.actor(), Action::Consultation, "people list", "", &format!("{} people", list.len())).await?;
+    state.console.views.page("people.html", &viewer, "/console/people", json!({ "people": list }))
+}
+
+async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<String>) -> Page {
+    viewer.require(MANAGERS)?;
+    let db = &state.db;
+    let a = &viewer.account;
+    let crn = fieldbook_core::vocab::normalise_crn(&crn);
+    let reqs: Vec<_> = data::visible_items(db, "upw_requirement", a)
+        .await?
+        .into_values()
+        .filter(|r| fieldbook_core::vocab::normalise_crn(&r.s("crn")) == crn)
+        .collect();
+    let cases: Vec<_> = data::visible_items(db, "hv_case", a)
+        .await?
+        .into_values()
+        .filter(|c| fieldbook_core::vocab::normalise_crn(&c.s("crn")) == crn)
+        .collect();
+    if reqs.is_empty() && cases.is_empty() {
+        return Err(Failure::NotFound);
+    }
+    let outcomes = data::current(db, kinds::OUTCOME_RECORDED).await?;
+    let mut ledgers = vec![];
+    let mut attendance = vec![];
+    let mut name = String::new();
+    for r in &reqs {
+        name = r.s("name");
+        let Ok(req) = serde_json::from_value::<fieldbook_core::unpaid_work::model::Requirement>(r.data.clone()) else {
+            continue;
+        };
+        let mut mine: Vec<(String, i64, &Ev)> = outcomes
+            .iter()
+            .filter_map(|e| {
+                let f = outcome_of(&e.payload);
+                (f.requirement_id.as_deref() == Some(r.id.as_str()))
+                    .then(|| (f.session_date.as_str().unwrap_or_default().to_owned(), f.minutes_credited, e))
+            })
+            .collect();
+        mine.sort_by(|x, y| x.0.cmp(&y.0));
+        use fieldbook_core::unpaid_work::model::AdjustmentDirection;
+        let adj: i64 = req
+            .adjustments
+            .iter()
+            .map(|x| if x.direction == AdjustmentDirection::Positive { x.minutes } else { -x.minutes })
+            .sum();
+        let devices: i64 = mine.iter().map(|m| m.1).sum();
+        let required = i64::from(req.hours_required) * 60;
+        let credited = req.minutes_credited_office + req.ete_minutes_credited_office + devices;
+        let outstanding = (required + adj - credited).max(0);
+        // Hours over time: the office's opening balance, then each outcome.
+        let mut points = vec![json!({"label": "Office balance", "minutes": req.minutes_credited_office + req.ete_minutes_credited_office})];
+        let mut total = req.minutes_credited_office + req.ete_minutes_credited_office;
+        for (date, m, e) in &mine {
+            total += m;
+            points.push(json!({"label": date, "minutes": total}));
+            let f = outcome_of(&e.payload);
+            attendance.push(json!({
+                "date": date, "code": f.code, "minutes": m, "by": e.officer_id, "device": e.device_id,
+                "step": step_label(&f.enforcement_step),
+            }));
+        }
+        let max = required.max(total).max(1);
+        let chart: Vec<Value> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let m = p["minutes"].as_i64().unwrap_or(0);
+                json!({"label": p["label"], "minutes": m, "height": m * 100 / max, "x": 10 + i as i64 * 60})
+            })
+            .collect();
+        ledgers.push(json!({
+            "id": r.id, "order_start": req.order_start.to_string(), "order_end": req.order_end.to_string(),
+            "required": required, "adjustments": adj, "office": req.minutes_credited_office + req.ete_minutes_credited_office,
+            "devices": devices, "outstanding": outstanding,
+            "warnings": req.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "chart": chart, "chart_width": 20 + chart_len(&points) * 60, "required_y": 110 - (required * 100 / max),
+        }));
+    }
+    let mut visits = vec![];
+    let mut next_due = None;
+    if !cases.is_empty() {
+        let recorded = data::current(db, kinds::VISIT_RECORDED).await?;
+        for c in &cases {
+            if name.is_empty() {
+                name = c.s("name");
+            }
+            let mine: Vec<&Ev> = recorded.iter().filter(|e| e.case_id.as_deref() == Some(c.id.as_str())).collect();
+            let mut last_seen = None;
+            for e in &mine {
+                let code = crate::payload::visit_outcome_of(&e.payload).unwrap_or_default();
+                let day = chrono::DateTime::from_timestamp_millis(e.recorded_ms).map(|t| t.date_naive());
+                if code.starts_with("ATT") || code == "ATTC" {
+                    last_seen = last_seen.max(day);
+                }
+                visits.push(json!({"at": e.recorded_ms, "code": code, "by": e.officer_id, "device": e.device_id}));
+            }
+            if let Ok(case) = serde_json::from_value::<fieldbook_core::home_visits::model::Case>(c.data.clone()) {
+                let due = fieldbook_core::home_visits::policy::VisitPolicy::default().next_due(
+                    &case,
+                    last_seen,
+                    chrono::Local::now().date_naive(),
+                );
+                next_due = Some(due.to_string());
+            }
+        }
+    }
+    audit::record(db, &a.actor(), Action::Consultation, "person record", &crn, "ledger, attendance, visits").await?;
+    state.console.views.page(
+        "person.html",
+        &viewer,
+        "/console/people",
+        json!({ "crn": crn, "name": name, "ledgers": ledgers, "attendance": attendance, "visits": visits, "next_due": next_due }),
+    )
+}
+
+fn chart_len(p: &[Value]) -> i64 {
+    i64::try_from(p.len()).unwrap_or(0)
+}
+
+// ---------- Devices ----------
+
+async fn devices_context(state: &AppState) -> Result<Value, Failure> {
+    let list: Vec<Value> = state
+        .db
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| json!({
+            "id": d.device_id, "officer": d.officer_id, "label": d.label, "enrolled": d.enrolled_ms,
+            "last_sync": d.last_sync_ms, "revoked": d.revoked_ms, "shredded": d.shredded_ms,
+            "after_revocation": d.events_after_revocation,
+        }))
+        .collect();
+    let officers: Vec<Value> = data::officers(&state.db)
+        .await?
+        .into_iter()
+        .map(|(id, name, role)| json!({"id": id, "name": name, "role": role}))
+        .collect();
+    Ok(json!({ "devices": list, "officers": officers, "code": null, "errors": [] }))
+}
+
+async fn devices(State(state): State<AppState>, viewer: Viewer) -> Page {
+    viewer.require(ADMIN)?;
+    let ctx = devices_context(&state).await?;
+    state.console.views.page("devices.html", &viewer, "/console/devices", ctx)
+}
+
+async fn issue_code(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    let officer = field(&form, "officer");
+    let mut ctx = devices_context(&state).await?;
+    match crate::office::issue_enrolment_code(&state.db, &officer).await {
+        Ok(code) => {
+            audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "enrolment code issued", &officer, "").await?;
+            ctx["code"] = json!({"officer": officer, "code": code.code, "expires": code.expires_ms});
+        }
+        Err(_) => {
+            ctx["errors"] = json!([{"text": "Select an officer the office holds", "href": "#officer"}]);
+        }
+    }
+    state.console.views.page("devices.html", &viewer, "/console/devices", ctx)
+}
+
+async fn find_device(state: &AppState, id: &str) -> Result<crate::db::DeviceInfo, Failure> {
+    state
+        .db
+        .devices()
+        .await?
+        .into_iter()
+        .find(|d| d.device_id == id)
+        .ok_or(Failure::NotFound)
+}
+
+async fn revoke_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Page {
+    viewer.require(ADMIN)?;
+    let d = find_device(&state, &id).await?;
+    state.console.views.page(
+        "device_revoke.html",
+        &viewer,
+        "/console/devices",
+        json!({ "device": {"id": d.device_id, "officer": d.officer_id, "label": d.label, "revoked": d.revoked_ms}, "errors": [] }),
+    )
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    let d = find_device(&state, &id).await?;
+    let final_push = match field(&form, "final_push").as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            return state.console.views.page(
+                "device_revoke.html",
+                &viewer,
+                "/console/devices",
+                json!({ "device": {"id": d.device_id, "officer": d.officer_id, "label": d.label, "revoked": d.revoked_ms},
+                        "errors": [{"text": "Select whether the device may send what it holds first", "href": "#final_push"}] }),
+            )
+        }
+    };
+    let now = now_ms();
+    state.db.revoke(&d.device_id, final_push, now + 86_400_000, now).await?;
+    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "device revoked", &d.device_id, if final_push { "final push allowed" } else { "no final push" }).await?;
+    Ok(Redirect::to("/console/devices").into_response())
+}
+
+// ---------- Reference data ----------
+
+async fn reference_context(state: &AppState) -> Result<Value, Failure> {
+    let mut counts = vec![];
+    for e in crate::office::ENTITIES {
+        counts.push(json!({"entity": e, "count": data::items(&state.db, e).await?.len()}));
+    }
+    Ok(json!({ "counts": counts, "entities": crate::office::ENTITIES, "preview": null, "errors": [], "entity": "", "csv": "", "imported": null }))
+}
+
+async fn reference(State(state): State<AppState>, viewer: Viewer) -> Page {
+    viewer.require(ADMIN)?;
+    let ctx = reference_context(&state).await?;
+    state.console.views.page("reference.html", &viewer, "/console/reference", ctx)
+}
+
+/// Checks every row of a CSV import: its id, and its data as the core's
+/// type. Returns each row's id and problem (if any), and the items.
+pub fn check_csv(entity: &str, text: &str) -> Result<(Vec<Value>, Vec<crate::office::CsvItem>), String> {
+    let mut rows = crate::office::parse_csv(text)?;
+    let mut preview = vec![];
+    for (i, (id, item, audience, _)) in rows.iter_mut().enumerate() {
+        let mut problems = vec![];
+        if fieldbook_core::ids::RecordId::parse(id).is_err() {
+            problems.push("the id must be 32 lowercase hex digits".to_owned());
+        }
+        if audience.is_empty() {
+            problems.push("no audience: no officer would receive it".to_owned());
+        }
+        match crate::office::validate(entity, item) {
+            Ok(v) => *item = v,
+            Err(e) => problems.push(e.to_string()),
+        }
+        preview.push(json!({
+            "row": i + 1, "id": id, "audience": audience.join(", "),
+            "summary": item.get("name").or(item.get("code")).or(item.get("crn")).cloned().unwrap_or(Value::Null),
+            "problem": if problems.is_empty() { Value::Null } else { Value::String(problems.join("; ")) },
+        }));
+    }
+    Ok((preview, rows))
+}
+
+async fn import(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    let entity = field(&form, "entity");
+    let csv = form.iter().find(|(k, _)| k == "csv").map(|(_, v)| v.clone()).unwrap_or_default();
+    let mut ctx = reference_context(&state).await?;
+    ctx["entity"] = json!(entity);
+    ctx["csv"] = json!(csv);
+    if !crate::office::ENTITIES.contains(&entity.as_str()) {
+        ctx["errors"] = json!([{"text": "Select what the file holds", "href": "#entity"}]);
+        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+    }
+    if csv.trim().is_empty() {
+        ctx["errors"] = json!([{"text": "Paste the CSV file or choose one", "href": "#csv"}]);
+        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+    }
+    let (preview, rows) = match check_csv(&entity, &csv) {
+        Ok(x) => x,
+        Err(why) => {
+            ctx["errors"] = json!([{"text": format!("The file cannot be read: {why}"), "href": "#csv"}]);
+            return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+        }
+    };
+    let bad = preview.iter().filter(|p| !p["problem"].is_null()).count();
+    ctx["preview"] = json!({"rows": preview, "bad": bad, "total": rows.len()});
+    if bad > 0 {
+        ctx["errors"] = json!([{"text": format!("{bad} of {} rows have a problem. Nothing has been imported.", rows.len()), "href": "#preview"}]);
+        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+    }
+    if field(&form, "action") != "import" {
+        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+    }
+    let n = rows.len();
+    for (id, item, audience, restricted_for) in rows {
+        let restricted: std::collections::HashSet<&String> = restricted_for.iter().collect();
+        let audience = audience.iter().map(|o| (o.clone(), restricted.contains(o))).collect();
+        let text = serde_json::to_string(&item).map_err(|_| Failure::Storage)?;
+        state.db.put_reference(&entity, &id, Some(text), audience).await?;
+    }
+    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "reference CSV import", &entity, &format!("{n} rows")).await?;
+    let mut ctx = reference_context(&state).await?;
+    ctx["imported"] = json!({"entity": entity, "count": n});
+    state.console.views.page("reference.html", &viewer, "/console/reference", ctx)
+}
+
+// ---------- Accounts and API keys ----------
+
+async fn accounts_context(state: &AppState) -> Result<Value, Failure> {
+    let now = now_ms();
+    let list: Vec<Value> = accounts::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|x| json!({
+            "id": x.id, "username": x.username, "name": x.display_name, "role": x.role.label(),
+            "teams": x.teams.join(", "), "locked": x.locked_until_ms.is_some_and(|u| u > now),
+            "password": x.has_password,
+        }))
+        .collect();
+    let keys: Vec<Value> = apikeys::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|k| json!({
+            "id": k.id, "name": k.name, "scopes": k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            "created": k.created_ms, "by": k.created_by, "revoked": k.revoked_ms, "last_used": k.last_used_ms,
+        }))
+        .collect();
+    Ok(json!({
+        "accounts": list, "keys": keys,
+        "roles": Role::ALL.iter().map(|r| json!({"value": r.as_str(), "label": r.label()})).collect::<Vec<_>>(),
+        "scopes": Scope::ALL.iter().map(|s| json!({"value": s.as_str(), "label": s.label()})).collect::<Vec<_>>(),
+        "errors": [], "form": {}, "new_key": null, "created": null,
+    }))
+}
+
+async fn accounts_page(State(state): State<AppState>, viewer: Viewer) -> Page {
+    viewer.require(ADMIN)?;
+    let ctx = accounts_context(&state).await?;
+    state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+}
+
+async fn create_account(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    let mut ctx = accounts_context(&state).await?;
+    let Some(role) = Role::parse(&field(&form, "role")) else {
+        ctx["errors"] = json!([{"text": "Select a role", "href": "#role"}]);
+        ctx["form"] = json!({"username": field(&form, "username"), "name": field(&form, "name"), "teams": field(&form, "teams")});
+        return state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx);
+    };
+    let password = form.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).filter(|p| !p.is_empty());
+    let new = NewAccount {
+        username: field(&form, "username"),
+        display_name: field(&form, "name"),
+        role,
+        teams: accounts::split_teams(&field(&form, "teams")),
+        password,
+    };
+    match accounts::create(&state.db, new, now_ms()).await {
+        Ok(a) => {
+            audit::record(&state.db, &viewer.account.actor(), Action::Security, "account created", &a.username, a.role.as_str()).await?;
+            let mut ctx = accounts_context(&state).await?;
+            ctx["created"] = json!(a.username);
+            state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+        }
+        Err(e) => {
+            ctx["errors"] = json!([{"text": e.to_string(), "href": "#username"}]);
+            ctx["form"] = json!({"username": field(&form, "username"), "name": field(&form, "name"), "teams": field(&form, "teams"), "role": role.as_str()});
+            state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+        }
+    }
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    if !accounts::unlock(&state.db, &id).await? {
+        return Err(Failure::NotFound);
+    }
+    audit::record(&state.db, &viewer.account.actor(), Action::Security, "account unlocked", &id, "").await?;
+    Ok(Redirect::to("/console/accounts").into_response())
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    let name = field(&form, "key_name");
+    let scopes: Vec<Scope> = all(&form, "scope").iter().filter_map(|s| Scope::parse(s)).collect();
+    let mut ctx = accounts_context(&state).await?;
+    let mut errors = vec![];
+    if name.is_empty() || name.chars().count() > 60 {
+        errors.push(json!({"text": "Enter a name for the key, up to 60 characters", "href": "#key_name"}));
+    }
+    if scopes.is_empty() {
+        errors.push(json!({"text": "Select at least one thing the key may do", "href": "#scope"}));
+    }
+    if !errors.is_empty() {
+        ctx["errors"] = Value::Array(errors);
+        return state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx);
+    }
+    let (key, secret) = apikeys::create(&state.db, &name, &scopes, &viewer.account.username, now_ms()).await?;
+    audit::record(&state.db, &viewer.account.actor(), Action::Security, "API key created", &key.name, &scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")).await?;
+    let mut ctx = accounts_context(&state).await?;
+    ctx["new_key"] = json!({"name": key.name, "secret": secret});
+    state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    if !apikeys::revoke(&state.db, &id, now_ms()).await? {
+        return Err(Failure::NotFound);
+    }
+    audit::record(&state.db, &viewer.account.actor(), Action::Security, "API key revoked", &id, "").await?;
+    Ok(Redirect::to("/console/accounts").into_response())
+}
+
+// ---------- Audit ----------
+
+#[derive(Debug, serde::Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+async fn audit_page(State(state): State<AppState>, viewer: Viewer, Query(q): Query<AuditQuery>) -> Page {
+    viewer.require(ADMIN)?;
+    let actor = q.actor.filter(|a| !a.is_empty());
+    let entries = audit::recent(&state.db, 500, actor.as_deref()).await?;
+    state.console.views.page(
+        "audit.html",
+        &viewer,
+        "/console/audit",
+        json!({ "entries": entries, "actor": actor.unwrap_or_default() }),
+    )
+}

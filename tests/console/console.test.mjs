@@ -1,0 +1,425 @@
+// The office console in Debian's Chromium, against a real fieldbook-server
+// fed by real signed device events: sign-in, lock-out, CSRF, role and team
+// scope, every page (screenshots in build/console/, axe-core on each),
+// enforcement with the warning reaching a device, safety alerts live with
+// acknowledgement, revocation and shredding, CSV import with a bad row,
+// an expired session, single sign-on, and scoped API keys.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
+import { TOKEN, freePort, tempDir, startServer, createAdmin, fixture, startProvider } from './harness.mjs';
+
+const SHOTS = process.env.FIELDBOOK_SCREENSHOTS || path.resolve('../../build/console');
+const GOVUK = process.env.FIELDBOOK_GOVUK_DIR || path.resolve('node_modules/govuk-frontend/dist/govuk');
+const ADMIN_PASSWORD = 'admin-password-for-tests-1';
+const PASSWORD = 'a-long-test-password-2';
+
+let browser; let server; let provider; let base; let dir; let db; let data;
+const shots = [];
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  shots.push(name);
+}
+
+async function axe(page, name) {
+  const result = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    .analyze();
+  const bad = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(bad, [], `axe-core found violations on ${name}`);
+}
+
+async function check(page, name) {
+  await axe(page, name);
+  await shot(page, name);
+}
+
+async function newPage() {
+  const context = await browser.newContext({ baseURL: base });
+  return context.newPage();
+}
+
+async function signIn(page, username, password) {
+  await page.goto('/console/sign-in');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function createAccount(admin, { username, name, role, teams, password }) {
+  await admin.goto('/console/accounts');
+  const form = admin.locator('form[action="/console/accounts"]');
+  await form.getByLabel('Username').fill(username);
+  await form.getByLabel('Full name').fill(name);
+  await form.getByLabel(role, { exact: true }).check();
+  await form.getByLabel(/^Teams/).fill(teams);
+  if (password) await form.getByLabel(/^Initial password/).fill(password);
+  await form.getByRole('button', { name: 'Create the account' }).click();
+  await admin.locator('#created').waitFor();
+}
+
+describe('the office console', () => {
+  let admin;
+
+  before(async () => {
+    dir = tempDir();
+    db = path.join(dir, 'office', 'office.db');
+    fs.mkdirSync(path.dirname(db), { recursive: true, mode: 0o700 });
+    const [port, idpPort] = [await freePort(), await freePort()];
+    provider = await startProvider(idpPort);
+    await createAdmin(db, 'admin', ADMIN_PASSWORD);
+    server = await startServer({
+      db,
+      port,
+      extra: ['--console-assets', GOVUK, '--oidc-issuer', provider.issuer, '--oidc-client-id', provider.clientId,
+        '--oidc-redirect-url', `http://127.0.0.1:${port}/console/sign-in/oidc/callback`],
+    });
+    base = server.url;
+    data = await fixture('setup', base, path.join(dir, 'devices'));
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    admin = await newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    await provider?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('signs in and shows the field day on Today', async () => {
+    await admin.goto('/console/today');
+    assert.match(admin.url(), /\/console\/sign-in/, 'not signed in: sent to sign in');
+    await check(admin, '01-sign-in');
+    await signIn(admin, 'admin', 'wrong-password-here');
+    await admin.getByText('Enter a correct username and password').first().waitFor();
+    await check(admin, '02-sign-in-error');
+    await signIn(admin, 'admin', ADMIN_PASSWORD);
+    await admin.waitForURL(/\/console\/today/);
+    const main = admin.locator('main');
+    await assert.doesNotReject(main.getByRole('heading', { name: /Riverside Park clean-up/ }).waitFor());
+    const alex = main.getByRole('row', { name: /Alex Example/ });
+    assert.match(await alex.innerText(), /ATTC/);
+    assert.match(await alex.innerText(), /3 h 00 min/);
+    assert.match(await main.getByRole('row', { name: /Sam Sample/ }).innerText(), /UACP/);
+    assert.match(await main.getByRole('row', { name: /Jo Onsite/ }).innerText(), /On site/);
+    assert.equal(await admin.locator('#devices tbody tr').count(), 3, 'three devices synced');
+    await check(admin, '03-today');
+  });
+
+  test('administrators create accounts and scoped API keys; the shared token is one key', async () => {
+    await createAccount(admin, { username: 'upw', name: 'Uma Manager', role: 'Unpaid work manager', teams: 'sup-ada', password: PASSWORD });
+    await createAccount(admin, { username: 'om', name: 'Omar Manager', role: 'Offender manager', teams: 'po-ben', password: PASSWORD });
+    await createAccount(admin, { username: 'monitor', name: 'Mo Monitor', role: 'Safety monitor', teams: 'po-ben, po-cat', password: PASSWORD });
+    await createAccount(admin, { username: 'sso.user', name: 'Sol Single', role: 'Offender manager', teams: 'po-ben' });
+    // A too-short password is refused and nothing is created.
+    await admin.goto('/console/accounts');
+    const form = admin.locator('form[action="/console/accounts"]');
+    await form.getByLabel('Username').fill('shorty');
+    await form.getByLabel('Full name').fill('Short Password');
+    await form.getByLabel('Safety monitor', { exact: true }).check();
+    await form.getByLabel(/^Teams/).fill('po-ben');
+    await form.getByLabel(/^Initial password/).fill('short');
+    await form.getByRole('button', { name: 'Create the account' }).click();
+    await admin.getByText(/a password must be 12 to 200 characters/).first().waitFor();
+    assert.equal(await admin.locator('#accounts').getByText('shorty').count(), 0);
+
+    const keyForm = admin.locator('form[action="/console/api-keys"]');
+    await keyForm.getByLabel(/^Name/).fill('reporting');
+    await keyForm.getByLabel(/^Read attendance/).check();
+    await keyForm.getByRole('button', { name: 'Create the key' }).click();
+    const key = (await admin.locator('#new-key').innerText()).trim();
+    assert.match(key, /^fbk_[0-9a-f]{16}_[0-9a-f]{64}$/);
+    await check(admin, '04-accounts');
+    const read = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(read.status, 200, 'a read key reads');
+    const write = await fetch(`${base}/v1/office/officers`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'x-1', name: 'X', role: 'supervisor' }) });
+    assert.equal(write.status, 403, 'a read key does not write');
+    const forged = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${key.slice(0, -1)}0` } });
+    assert.equal(forged.status, 401);
+    const shared = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(shared.status, 200, 'the configured office token is a key with every scope');
+    // Revoked: refused from then on.
+    await admin.getByRole('button', { name: 'Revoke reporting' }).click();
+    const after = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(after.status, 401, 'a revoked key is refused');
+  });
+
+  test('five wrong passwords lock an account until an administrator unlocks it', async () => {
+    const page = await newPage();
+    for (let i = 0; i < 4; i += 1) {
+      await signIn(page, 'om', `wrong-password-${i}`);
+      await page.getByText('Enter a correct username and password').first().waitFor();
+    }
+    await signIn(page, 'om', 'wrong-password-4');
+    await page.getByText(/This account is locked after 5 failed sign-in attempts/).first().waitFor();
+    await shot(page, '05-locked-out');
+    await signIn(page, 'om', PASSWORD);
+    await page.getByText(/This account is locked/).first().waitFor();
+    assert.match(page.url(), /sign-in/, 'even the right password is refused while locked');
+    await admin.goto('/console/accounts');
+    await admin.getByRole('button', { name: 'Unlock om' }).click();
+    await signIn(page, 'om', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.context().close();
+  });
+
+  test('a form posted from another site, or without its token, is refused and changes nothing', async () => {
+    const before = await admin.evaluate(() => document.cookie);
+    assert.equal(before, '', 'the session cookie is HttpOnly: scripts cannot read it');
+    const cookies = await admin.context().cookies();
+    const session = cookies.find((c) => c.name === 'fb_session');
+    assert.ok(session.httpOnly);
+    assert.equal(session.sameSite, 'Lax');
+    provider.evilTarget = `${base}/console/devices/codes`;
+    await admin.goto(`${provider.issuer}/evil`);
+    await admin.getByRole('heading', { name: 'This form could not be accepted' }).waitFor();
+    await shot(admin, '06-cross-site-refused');
+    // Same origin but no token: refused too.
+    const r = await admin.request.post(`${base}/console/sign-out-everywhere`, { form: { csrf: 'wrong' }, maxRedirects: 0 });
+    assert.equal(r.status(), 403);
+    // Still signed in, and no enrolment code was issued.
+    await admin.goto('/console/audit');
+    assert.equal(await admin.locator('#audit').getByText('enrolment code issued').count(), 0);
+    assert.match(admin.url(), /\/console\/audit/);
+  });
+
+  test('an offender manager sees only their team, by menu and by link', async () => {
+    const page = await newPage();
+    await signIn(page, 'om', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    const menu = page.getByRole('navigation', { name: 'Menu' });
+    assert.equal(await menu.getByRole('link', { name: 'Devices' }).count(), 0);
+    assert.equal(await menu.getByRole('link', { name: 'Audit log' }).count(), 0);
+    await menu.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('link', { name: 'Casey Client' }).waitFor();
+    assert.equal(await page.getByText('Alex Example').count(), 0, 'another team\'s person is not listed');
+    assert.equal(await page.getByText('Dana Other').count(), 0);
+    await check(page, '07-people');
+    await page.getByRole('link', { name: 'Casey Client' }).click();
+    await page.locator('#next-due').waitFor();
+    assert.match(await page.locator('#visits').innerText(), /ATTC/);
+    await check(page, '08-person-visits');
+    const other = await page.goto('/console/people/X100001');
+    assert.equal(other.status(), 404, 'another team\'s case by link');
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    const devices = await page.goto('/console/devices');
+    assert.equal(devices.status(), 403);
+    await page.context().close();
+  });
+
+  test('an enforcement decision is recorded with its evidence and the warning reaches the device', async () => {
+    const page = await newPage();
+    await signIn(page, 'upw', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'Enforcement' }).click();
+    const row = page.locator('#open').getByRole('row', { name: /Sam Sample/ });
+    assert.match(await row.innerText(), /UACP/);
+    await check(page, '09-enforcement');
+    await row.getByRole('link', { name: /View evidence and decide/ }).click();
+    const evidence = page.locator('#evidence');
+    assert.match(await evidence.innerText(), /upw\.outcome_recorded/);
+    assert.match(await evidence.innerText(), /sup-ada/);
+    assert.equal(await evidence.getByText(data.devices.supervisor).count() > 0, true, 'the device is named');
+    await check(page, '10-enforcement-item');
+    // A warning without its date is refused, nothing recorded.
+    await page.getByLabel('Warning given').check();
+    await page.getByRole('button', { name: 'Record the decision' }).click();
+    await page.getByText(/Enter the date the warning was given/).first().waitFor();
+    await axe(page, 'enforcement-error');
+    const now = new Date();
+    await page.getByLabel('Warning given').check();
+    await page.getByLabel('Day').fill(String(now.getDate()));
+    await page.getByLabel('Month').fill(String(now.getMonth() + 1));
+    await page.getByLabel('Year').fill(String(now.getFullYear()));
+    await page.getByLabel('Note').fill('Warning letter sent');
+    await page.getByRole('button', { name: 'Record the decision' }).click();
+    await page.locator('#decision').getByText(/Warning given on/).waitFor();
+    const iso = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+    const synced = await fixture('sync', base, path.join(dir, 'devices'), ['--device', 'supervisor']);
+    assert.ok(synced.pulled >= 1, 'the device pulled the change');
+    assert.deepEqual(synced.warnings, [iso], 'the warning is in the device\'s ledger');
+    await page.goto('/console/enforcement');
+    assert.match(await page.locator('#closed').innerText(), /Warning given/);
+    await page.context().close();
+    await admin.goto('/console/audit');
+    const audit = admin.locator('#audit');
+    assert.match(await audit.getByRole('row', { name: /enforcement decision/ }).first().innerText(), /account:upw/);
+    assert.ok(await audit.getByRole('row', { name: /consultation.*enforcement evidence/ }).count() > 0);
+  });
+
+  test('safety alerts arrive live with an alarm and are acknowledged by the signed-in monitor', async () => {
+    const page = await newPage();
+    await signIn(page, 'monitor', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.goto('/console/safety');
+    const list = page.locator('#fb-alert-list');
+    await list.getByText('Casey Client').waitFor();
+    await list.getByText('Dana Other').waitFor();
+    assert.match(await page.locator('#fb-alarm-text').innerText(), /2 lone-worker alerts open/);
+    await page.getByRole('button', { name: 'Turn on the alarm sound' }).click();
+    await page.getByRole('button', { name: 'The alarm sound is on' }).waitFor();
+    await page.waitForFunction(() => window.fbAlarm && window.fbAlarm.events >= 1);
+    const played = await page.evaluate(() => window.fbAlarm.played);
+    await check(page, '11-safety');
+    // A new alert from Cat's device arrives while the page is open.
+    await fixture('alert', base, path.join(dir, 'devices'));
+    await page.waitForFunction(() => document.getElementById('fb-alarm-text').textContent.includes('3 lone-worker alerts'), null, { timeout: 15000 });
+    await page.waitForFunction((n) => window.fbAlarm.played > n, played);
+    await page.waitForFunction(() => document.querySelectorAll('#fb-alert-list .fb-alert').length === 3);
+    // An empty note is refused.
+    const casey = list.locator('.fb-alert', { hasText: 'Casey Client' });
+    await casey.getByRole('button', { name: 'Acknowledge alert' }).click();
+    await page.getByText(/Enter a note of what was done/).first().waitFor();
+    await axe(page, 'safety-error');
+    const caseyAgain = page.locator('#fb-alert-list .fb-alert', { hasText: 'Casey Client' });
+    await caseyAgain.getByLabel(/What was done/).fill('Called Ben: safe, phone had died');
+    await caseyAgain.getByRole('button', { name: 'Acknowledge alert' }).click();
+    await page.waitForURL(/\/console\/safety$/);
+    assert.equal(await page.locator('#fb-alert-list').getByText('Casey Client').count(), 0);
+    assert.match(await page.locator('#acks').innerText(), /Mo Monitor — Called Ben: safe/);
+    await shot(page, '12-safety-acknowledged');
+    // The offender manager's team holds only Ben: they never saw Dana's.
+    const om = await newPage();
+    await signIn(om, 'om', PASSWORD);
+    await om.goto('/console/safety');
+    await om.getByText('There are no open alerts.').waitFor();
+    await om.context().close();
+    // An administrator sees alerts but cannot acknowledge them.
+    await admin.goto('/console/safety');
+    assert.equal(await admin.getByRole('button', { name: 'Acknowledge alert' }).count(), 0);
+    await admin.getByText(/Only a safety monitor or a manager/).first().waitFor();
+    const forged = await admin.request.post(`${base}/console/safety/${'0'.repeat(32)}/acknowledge`, {
+      form: { csrf: await admin.locator('input[name=csrf]').first().inputValue(), note: 'x' }, maxRedirects: 0 });
+    assert.equal(forged.status(), 403, 'the administrator role may not acknowledge');
+    await page.context().close();
+    await admin.goto('/console/audit');
+    assert.match(await admin.locator('#audit').getByRole('row', { name: /safety alert acknowledged/ }).first().innerText(), /account:monitor/);
+  });
+
+  test('a revoked device is shredded at its next sync', async () => {
+    await admin.goto('/console/devices');
+    await admin.getByRole('button', { name: 'Issue a code' }).click();
+    assert.match(await admin.locator('#enrolment-code').innerText(), /^[0-9A-F]{20}$/);
+    await check(admin, '13-devices-code');
+    const row = admin.locator(`#device-${data.devices.cat}`);
+    await row.getByRole('link', { name: /Revoke/ }).click();
+    await admin.getByRole('button', { name: 'Revoke the device' }).click();
+    await admin.getByText('Select whether the device may send what it holds first').first().waitFor();
+    await check(admin, '14-device-revoke');
+    await admin.getByLabel(/No, it may be in someone else's hands/).check();
+    await admin.getByRole('button', { name: 'Revoke the device' }).click();
+    await admin.waitForURL(/\/console\/devices$/);
+    assert.match(await admin.locator(`#device-${data.devices.cat} .fb-status`).innerText(), /Revoked, not yet shredded/);
+    const r = await fixture('sync', base, path.join(dir, 'devices'), ['--device', 'cat']);
+    assert.equal(r.shredded, true);
+    assert.equal(r.store_shredded, true);
+    await admin.reload();
+    assert.match(await admin.locator(`#device-${data.devices.cat} .fb-status`).innerText(), /Shredded/);
+    await shot(admin, '15-devices-shredded');
+  });
+
+  test('a CSV import with a bad row shows the error and writes nothing', async () => {
+    await admin.goto('/console/reference');
+    assert.equal(await admin.locator('#count-hv_case').innerText(), '2');
+    const good = 'a'.repeat(32);
+    const header = 'id,audience,crn,name,restricted,risk_level,registrations:json,staff_risks:json,known_occupants:json,addresses:json,assessment,supervision_start';
+    const row = (id, crn) => `${id},po-ben,${crn},New Person,false,low,[],[],[],[],current,2026-11-01`;
+    const csv = [header, row(good, 'X400001'), row('not-an-id', 'X400002')].join('\n');
+    await admin.getByLabel('What the file holds').selectOption('hv_case');
+    await admin.getByLabel('Or paste the CSV').fill(csv);
+    await admin.getByRole('button', { name: 'Check the file' }).click();
+    await admin.getByText('1 of 2 rows have a problem. Nothing has been imported.').first().waitFor();
+    assert.match(await admin.locator('#preview').getByRole('row', { name: /not-an-id/ }).innerText(), /32 lowercase hex digits/);
+    assert.equal(await admin.locator('#do-import').count(), 0, 'no import while a row is wrong');
+    await check(admin, '16-reference-preview-error');
+    // Posting the import anyway is refused the same way.
+    const csrf = await admin.locator('input[name=csrf]').first().inputValue();
+    const forced = await admin.request.post(`${base}/console/reference/import`, { form: { csrf, entity: 'hv_case', csv, action: 'import' } });
+    assert.match(await forced.text(), /Nothing has been imported/);
+    await admin.goto('/console/reference');
+    assert.equal(await admin.locator('#count-hv_case').innerText(), '2', 'nothing written');
+    await admin.getByLabel('What the file holds').selectOption('hv_case');
+    await admin.getByLabel('Or paste the CSV').fill([header, row(good, 'X400001')].join('\n'));
+    await admin.getByRole('button', { name: 'Check the file' }).click();
+    await admin.getByRole('button', { name: 'Import 1 rows' }).click();
+    await admin.locator('#imported').waitFor();
+    assert.equal(await admin.locator('#count-hv_case').innerText(), '3');
+    await check(admin, '17-reference-imported');
+  });
+
+  test('the audit log lists reads and decisions and cannot be edited', async () => {
+    await admin.goto('/console/audit');
+    const text = await admin.locator('#audit').innerText();
+    for (const what of ['roll calls (Today)', 'person record', 'enforcement decision', 'device revoked', 'reference CSV import', 'API key created']) {
+      assert.ok(text.includes(what), `audit holds ${what}`);
+    }
+    assert.match(text, /api:office-token/, 'API reads are logged with the key');
+    await check(admin, '18-audit');
+  });
+
+  test('single sign-on with PKCE signs in a provisioned account, and a forged token is refused', async () => {
+    const page = await newPage();
+    await page.goto('/console/sign-in');
+    await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+    await page.waitForURL(/\/console\/today/);
+    assert.match(await page.locator('.fb-user').innerText(), /Sol Single/);
+    assert.equal(provider.pkceFailures, 0);
+    await page.context().close();
+    provider.forge = true;
+    const forged = await newPage();
+    await forged.goto('/console/sign-in');
+    await forged.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+    await forged.getByText('Single sign-on did not complete').first().waitFor();
+    await forged.goto('/console/today');
+    assert.match(forged.url(), /sign-in/, 'no session from a token the provider did not sign');
+    provider.forge = false;
+    provider.user = 'nobody';
+    await forged.goto('/console/sign-in');
+    await forged.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+    await forged.getByText('Single sign-on did not complete').first().waitFor();
+    await forged.context().close();
+  });
+
+  test('an idle session returns to sign-in; sign out everywhere ends every session', async () => {
+    const port = await freePort();
+    const short = await startServer({ db, port, extra: ['--console-assets', GOVUK, '--console-idle-seconds', '2'] });
+    try {
+      const context = await browser.newContext({ baseURL: short.url });
+      const page = await context.newPage();
+      await page.goto('/console/sign-in');
+      await page.getByLabel('Username').fill('upw');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/console\/today/);
+      await page.waitForTimeout(3000);
+      await page.goto('/console/enforcement');
+      assert.match(page.url(), /\/console\/sign-in\?expired=1/);
+      await page.getByText('Your session has ended').first().waitFor();
+      await shot(page, '19-session-expired');
+      await context.close();
+    } finally {
+      short.stop();
+    }
+    const other = await newPage();
+    await signIn(other, 'admin', ADMIN_PASSWORD);
+    await other.waitForURL(/\/console\/today/);
+    await admin.goto('/console/today');
+    await admin.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await admin.waitForURL(/sign-in/);
+    await other.goto('/console/today');
+    assert.match(other.url(), /sign-in/, 'the other session ended too');
+    await other.context().close();
+    assert.ok(shots.length >= 15, `screenshots: ${shots.length}`);
+  });
+});
