@@ -111,7 +111,7 @@ describe('the office console', () => {
     assert.match(await alex.innerText(), /3 h 00 min/);
     assert.match(await main.getByRole('row', { name: /Sam Sample/ }).innerText(), /UACP/);
     assert.match(await main.getByRole('row', { name: /Jo Onsite/ }).innerText(), /On site/);
-    assert.equal(await admin.locator('#devices tbody tr').count(), 3, 'three devices synced');
+    assert.equal(await admin.locator('#devices tbody tr').count(), 4, 'four devices enrolled');
     await check(admin, '03-today');
   });
 
@@ -333,7 +333,7 @@ describe('the office console', () => {
     await admin.goto('/console/reference');
     assert.equal(await admin.locator('#count-hv_case').innerText(), '2');
     const good = 'a'.repeat(32);
-    const header = 'id,audience,crn,name,restricted,risk_level,registrations:json,staff_risks:json,known_occupants:json,addresses:json,assessment,supervision_start';
+    const header = 'id,audience,crn,name,restricted:json,risk_level,registrations:json,staff_risks:json,known_occupants:json,addresses:json,assessment,supervision_start';
     const row = (id, crn) => `${id},po-ben,${crn},New Person,false,low,[],[],[],[],current,2026-11-01`;
     const csv = [header, row(good, 'X400001'), row('not-an-id', 'X400002')].join('\n');
     await admin.getByLabel('What the file holds').selectOption('hv_case');

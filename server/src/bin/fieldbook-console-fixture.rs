@@ -1,12 +1,13 @@
 //! Real device data for the office console's browser tests
 //! (`tests/console/run.sh`): against a running server, `setup` creates
-//! officers in two teams and their reference data, enrols three devices
-//! (a supervisor's and two officers') and has them capture and sync
+//! officers in two teams and their reference data, enrols four devices
+//! (a supervisor's, two officers' and a spare) and has them capture and sync
 //! signed events: a roll call (attended, unacceptable absence, on site),
 //! a finished home visit, and two lone-worker alerts in different teams.
 //! `sync --device NAME` syncs one device again and prints, as JSON,
 //! whether it shredded and the warnings its ledger holds; `alert` has
-//! Cat's device start another visit, raise an alert and sync it.
+//! Cat's second device (enrolled by `setup`, idle until then) start a
+//! visit, raise an alert and sync it.
 //!
 //! The office token comes from `FIELDBOOK_OFFICE_TOKEN`.
 
@@ -124,7 +125,7 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
     let never = AtomicBool::new(false);
     let mut devices = serde_json::Map::new();
     let mut stores = vec![];
-    for (name, officer) in [("supervisor", "sup-ada"), ("ben", "po-ben"), ("cat", "po-cat")] {
+    for (name, officer) in [("supervisor", "sup-ada"), ("ben", "po-ben"), ("cat", "po-cat"), ("cat2", "po-cat")] {
         let store = Arc::new(Store::create(
             &dir.join(format!("{name}.db")),
             StoreSettings::new(officer),
@@ -216,7 +217,7 @@ async fn sync_again(url: &str, dir: &Path, name: &str) -> Res<Value> {
 }
 
 async fn alert_again(url: &str, dir: &Path) -> Res<Value> {
-    let name = "cat";
+    let name = "cat2";
     let store = Arc::new(Store::open(&dir.join(format!("{name}.db")), platform(dir, name)?, Arc::new(SystemClock))?);
     store.unlock(PIN)?;
     let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("fixture.json"))?)?;
