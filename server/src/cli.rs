@@ -159,10 +159,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", env = "FIELDBOOK_CONSOLE_ASSETS")]
     console_assets: Option<PathBuf>,
     /// A console session ends after this many seconds without a request.
-    #[arg(long, value_name = "SECONDS", env = "FIELDBOOK_CONSOLE_IDLE_SECONDS", default_value_t = 1800)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "FIELDBOOK_CONSOLE_IDLE_SECONDS",
+        default_value_t = 1800
+    )]
     console_idle_seconds: i64,
     /// A console session ends this many seconds after sign-in.
-    #[arg(long, value_name = "SECONDS", env = "FIELDBOOK_CONSOLE_MAX_SECONDS", default_value_t = 43_200)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "FIELDBOOK_CONSOLE_MAX_SECONDS",
+        default_value_t = 43_200
+    )]
     console_max_seconds: i64,
     /// Single sign-on: the OpenID Connect issuer (its discovery document is
     /// read at sign-in). The client secret, if any, comes from
@@ -170,10 +180,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL", env = "FIELDBOOK_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_redirect_url"])]
     oidc_issuer: Option<String>,
     /// Single sign-on: this service's client id at the provider.
-    #[arg(long, value_name = "ID", env = "FIELDBOOK_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "FIELDBOOK_OIDC_CLIENT_ID",
+        requires = "oidc_issuer"
+    )]
     oidc_client_id: Option<String>,
     /// Single sign-on: the registered callback, `https://HOST/console/sign-in/oidc/callback`.
-    #[arg(long, value_name = "URL", env = "FIELDBOOK_OIDC_REDIRECT_URL", requires = "oidc_issuer")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "FIELDBOOK_OIDC_REDIRECT_URL",
+        requires = "oidc_issuer"
+    )]
     oidc_redirect_url: Option<String>,
 }
 
@@ -372,13 +392,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         ..crate::limits::Limits::default()
     };
     if args.console_idle_seconds < 1 || args.console_max_seconds < args.console_idle_seconds {
-        return Err("--console-idle-seconds must be at least 1 and at most --console-max-seconds".into());
+        return Err(
+            "--console-idle-seconds must be at least 1 and at most --console-max-seconds".into(),
+        );
     }
-    let oidc = match (args.oidc_issuer, args.oidc_client_id, args.oidc_redirect_url) {
+    let oidc = match (
+        args.oidc_issuer,
+        args.oidc_client_id,
+        args.oidc_redirect_url,
+    ) {
         (Some(issuer), Some(client_id), Some(redirect_url)) => Some(crate::console::OidcConfig {
             issuer,
             client_id,
-            client_secret: std::env::var(OIDC_SECRET_ENV).ok().filter(|s| !s.is_empty()),
+            client_secret: std::env::var(OIDC_SECRET_ENV)
+                .ok()
+                .filter(|s| !s.is_empty()),
             redirect_url,
         }),
         _ => None,
@@ -463,13 +491,19 @@ async fn enrolment_code(args: CodeArgs) -> Result<(), String> {
 async fn create_admin(args: AdminArgs) -> Result<(), String> {
     use crate::console::accounts;
     let db = open(&args.storage).await?;
-    let (password, generated) = match std::env::var(ADMIN_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+    let (password, generated) = match std::env::var(ADMIN_PASSWORD_ENV)
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         Some(p) => (p, false),
         None => {
             let mut b = [0u8; 15];
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
                 .map_err(|_| "the random source failed".to_owned())?;
-            (base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b), true)
+            (
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b),
+                true,
+            )
         }
     };
     let account = accounts::create(
@@ -485,14 +519,27 @@ async fn create_admin(args: AdminArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("cannot create the administrator: {e}"))?;
-    crate::console::audit::record(&db, "cli:create-admin", crate::console::audit::Action::Security, "account created", &account.username, "administrator")
-        .await
-        .map_err(|e| format!("cannot write the audit log: {e}"))?;
+    crate::console::audit::record(
+        &db,
+        "cli:create-admin",
+        crate::console::audit::Action::Security,
+        "account created",
+        &account.username,
+        "administrator",
+    )
+    .await
+    .map_err(|e| format!("cannot write the audit log: {e}"))?;
     if generated {
         println!("{password}");
-        eprintln!("administrator {} created; the password above is shown only now", account.username);
+        eprintln!(
+            "administrator {} created; the password above is shown only now",
+            account.username
+        );
     } else {
-        eprintln!("administrator {} created with the password from {ADMIN_PASSWORD_ENV}", account.username);
+        eprintln!(
+            "administrator {} created with the password from {ADMIN_PASSWORD_ENV}",
+            account.username
+        );
     }
     Ok(())
 }

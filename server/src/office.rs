@@ -126,8 +126,7 @@ async fn office_auth(
     if given.is_empty() {
         return Err(refused());
     }
-    let actor = if fieldbook_core::crypto::ct_eq(given.as_bytes(), state.office_token.as_bytes())
-    {
+    let actor = if fieldbook_core::crypto::ct_eq(given.as_bytes(), state.office_token.as_bytes()) {
         "api:office-token".to_owned()
     } else {
         match apikeys::check(&state.db, given, scope, now_ms()).await? {

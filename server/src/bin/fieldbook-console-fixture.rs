@@ -83,7 +83,11 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
         ("po-cat", "Cat Officer", "probation_officer"),
     ] {
         office
-            .call(post.clone(), "/v1/office/officers", Some(json!({"id": id, "name": name, "role": role})))
+            .call(
+                post.clone(),
+                "/v1/office/officers",
+                Some(json!({"id": id, "name": name, "role": role})),
+            )
             .await?;
     }
     let today = chrono::Local::now().date_naive();
@@ -98,7 +102,11 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
         "pick_up_point": "Station car park", "pick_up_time": null})).await?;
     let mut appointments = vec![];
     let mut requirements = vec![];
-    for (crn, name) in [("X100001", "Alex Example"), ("X100002", "Sam Sample"), ("X100003", "Jo Onsite")] {
+    for (crn, name) in [
+        ("X100001", "Alex Example"),
+        ("X100002", "Sam Sample"),
+        ("X100003", "Jo Onsite"),
+    ] {
         let (req, appt) = (rid()?, rid()?);
         office.put("upw_requirement", &req, &["sup-ada"], json!({
             "crn": crn, "name": name, "restricted": false, "photo_ref": null, "risk_level": "low", "registrations": [],
@@ -125,7 +133,12 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
     let never = AtomicBool::new(false);
     let mut devices = serde_json::Map::new();
     let mut stores = vec![];
-    for (name, officer) in [("supervisor", "sup-ada"), ("ben", "po-ben"), ("cat", "po-cat"), ("cat2", "po-cat")] {
+    for (name, officer) in [
+        ("supervisor", "sup-ada"),
+        ("ben", "po-ben"),
+        ("cat", "po-cat"),
+        ("cat2", "po-cat"),
+    ] {
         let store = Arc::new(Store::create(
             &dir.join(format!("{name}.db")),
             StoreSettings::new(officer),
@@ -135,10 +148,17 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
         )?);
         let client = SyncClient::new(store.clone(), SyncConfig::new(&office.base))?;
         let code = office
-            .call(post.clone(), &format!("/v1/office/officers/{officer}/enrolment-codes"), None)
+            .call(
+                post.clone(),
+                &format!("/v1/office/officers/{officer}/enrolment-codes"),
+                None,
+            )
             .await?;
         let enrolled = client
-            .enrol(code["code"].as_str().unwrap_or_default(), &format!("{name} phone"))
+            .enrol(
+                code["code"].as_str().unwrap_or_default(),
+                &format!("{name} phone"),
+            )
             .await?;
         devices.insert(name.to_owned(), json!(enrolled.device_id));
         client.sync(None, &never).await?;
@@ -147,11 +167,22 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
 
     // The roll call.
     let uw = UnpaidWork::new(stores[0].0.clone());
-    let check = CheckIn { arrival: None, identity_checked: true, hi_vis_issued: true, hi_vis_worn: true };
+    let check = CheckIn {
+        arrival: None,
+        identity_checked: true,
+        hi_vis_issued: true,
+        hi_vis_worn: true,
+    };
     uw.check_in(&appointments[0], check.clone())?;
     let now = fieldbook_core::unpaid_work::now_stamp(&SystemClock);
-    let arrival = fieldbook_core::unpaid_work::model::Stamp { utc_ms: now.utc_ms - 3 * 3_600_000, ..now };
-    uw.record_outcome(&appointments[0], OutcomeInput::attended("ATTC", arrival, now))?;
+    let arrival = fieldbook_core::unpaid_work::model::Stamp {
+        utc_ms: now.utc_ms - 3 * 3_600_000,
+        ..now
+    };
+    uw.record_outcome(
+        &appointments[0],
+        OutcomeInput::attended("ATTC", arrival, now),
+    )?;
     uw.did_not_attend(&appointments[1], true)?;
     uw.check_in(&appointments[2], check)?;
 
@@ -160,9 +191,16 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
     let hv = HomeVisits::new(stores[1].0.clone());
     let start = |case: &str| -> Res<StartVisit> {
         Ok(StartVisit {
-            arranged: true, manager_override: None, case_id: RecordId::parse(case)?, address_id: None,
-            scheduled_visit_id: None, purpose: "Accommodation check".into(), officers_present: vec![],
-            expected_minutes: 30, location_consent: false, location: None,
+            arranged: true,
+            manager_override: None,
+            case_id: RecordId::parse(case)?,
+            address_id: None,
+            scheduled_visit_id: None,
+            purpose: "Accommodation check".into(),
+            officers_present: vec![],
+            expected_minutes: 30,
+            location_consent: false,
+            location: None,
         })
     };
     let mut first = start(&cases[0])?;
@@ -170,12 +208,27 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
     let v = hv.start_visit(first)?;
     hv.check_in_safe(&v.visit_id)?;
     hv.end_visit(&v.visit_id, None, None)?;
-    hv.save_draft(&v.visit_id, VisitForm {
-        outcome: Some("ATTC".into()), officers_present: vec!["po-ben".into()], people_present: vec![],
-        accommodation: Some(Accommodation { suitability: Suitability::Suitable, condition: Condition::Good, changes: "None".into() }),
-        risk_concerns: String::new(), safeguarding_concerns: String::new(), visor: false, follow_ups: vec![],
-        enforcement: None, notes: "Seen at home".into(), sensitive: false, no_answer: false,
-    })?;
+    hv.save_draft(
+        &v.visit_id,
+        VisitForm {
+            outcome: Some("ATTC".into()),
+            officers_present: vec!["po-ben".into()],
+            people_present: vec![],
+            accommodation: Some(Accommodation {
+                suitability: Suitability::Suitable,
+                condition: Condition::Good,
+                changes: "None".into(),
+            }),
+            risk_concerns: String::new(),
+            safeguarding_concerns: String::new(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: "Seen at home".into(),
+            sensitive: false,
+            no_answer: false,
+        },
+    )?;
     hv.finalise(&v.visit_id)?;
     let mut second = start(&cases[0])?;
     second.officers_present = vec!["po-ben".into()];
@@ -197,12 +250,19 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
         "devices": devices, "requirements": requirements, "cases": cases,
         "absent_requirement": requirements[1],
     });
-    std::fs::write(dir.join("fixture.json"), serde_json::to_vec_pretty(&summary)?)?;
+    std::fs::write(
+        dir.join("fixture.json"),
+        serde_json::to_vec_pretty(&summary)?,
+    )?;
     Ok(summary)
 }
 
 async fn sync_again(url: &str, dir: &Path, name: &str) -> Res<Value> {
-    let store = Arc::new(Store::open(&dir.join(format!("{name}.db")), platform(dir, name)?, Arc::new(SystemClock))?);
+    let store = Arc::new(Store::open(
+        &dir.join(format!("{name}.db")),
+        platform(dir, name)?,
+        Arc::new(SystemClock),
+    )?);
     store.unlock(PIN)?;
     let client = SyncClient::new(store.clone(), SyncConfig::new(url))?;
     let r = client.sync(None, &AtomicBool::new(false)).await?;
@@ -211,22 +271,39 @@ async fn sync_again(url: &str, dir: &Path, name: &str) -> Res<Value> {
         let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("fixture.json"))?)?;
         let req = RecordId::parse(summary["absent_requirement"].as_str().unwrap_or_default())?;
         let ledger = UnpaidWork::new(store.clone()).person_ledger(&req)?;
-        warnings = ledger.warnings_given.iter().map(ToString::to_string).collect();
+        warnings = ledger
+            .warnings_given
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     }
-    Ok(json!({ "shredded": r.shredded, "pulled": r.pulled, "warnings": warnings, "store_shredded": store.is_shredded() }))
+    Ok(
+        json!({ "shredded": r.shredded, "pulled": r.pulled, "warnings": warnings, "store_shredded": store.is_shredded() }),
+    )
 }
 
 async fn alert_again(url: &str, dir: &Path) -> Res<Value> {
     let name = "cat2";
-    let store = Arc::new(Store::open(&dir.join(format!("{name}.db")), platform(dir, name)?, Arc::new(SystemClock))?);
+    let store = Arc::new(Store::open(
+        &dir.join(format!("{name}.db")),
+        platform(dir, name)?,
+        Arc::new(SystemClock),
+    )?);
     store.unlock(PIN)?;
     let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("fixture.json"))?)?;
     let case = RecordId::parse(summary["cases"][1].as_str().unwrap_or_default())?;
     let hv = HomeVisits::new(store.clone());
     let v = hv.start_visit(StartVisit {
-        arranged: false, manager_override: None, case_id: case, address_id: None,
-        scheduled_visit_id: None, purpose: "Unannounced check".into(), officers_present: vec!["po-cat".into()],
-        expected_minutes: 20, location_consent: false, location: None,
+        arranged: false,
+        manager_override: None,
+        case_id: case,
+        address_id: None,
+        scheduled_visit_id: None,
+        purpose: "Unannounced check".into(),
+        officers_present: vec!["po-cat".into()],
+        expected_minutes: 20,
+        location_consent: false,
+        location: None,
     })?;
     hv.raise_alert(&v.visit_id, false)?;
     let client = SyncClient::new(store.clone(), SyncConfig::new(url))?;
@@ -244,14 +321,20 @@ async fn main() -> ExitCode {
             .cloned()
     };
     let (Some(url), Some(dir)) = (get("--url"), get("--dir")) else {
-        eprintln!("usage: fieldbook-console-fixture (setup | sync --device NAME) --url URL --dir DIR");
+        eprintln!(
+            "usage: fieldbook-console-fixture (setup | sync --device NAME) --url URL --dir DIR"
+        );
         return ExitCode::from(2);
     };
     let dir = PathBuf::from(dir);
     let result = match args.first().map(String::as_str) {
         Some("setup") => {
             let token = std::env::var("FIELDBOOK_OFFICE_TOKEN").unwrap_or_default();
-            let office = Office { http: reqwest::Client::new(), base: url.trim_end_matches('/').to_owned(), token };
+            let office = Office {
+                http: reqwest::Client::new(),
+                base: url.trim_end_matches('/').to_owned(),
+                token,
+            };
             match std::fs::create_dir_all(&dir) {
                 Ok(()) => setup(&office, &dir).await,
                 Err(e) => Err(e.into()),

@@ -109,11 +109,7 @@ fn key_of(r: &sql::Row) -> ApiKey {
     ApiKey {
         id: r.text(0),
         name: r.text(1),
-        scopes: r
-            .text(2)
-            .split(',')
-            .filter_map(Scope::parse)
-            .collect(),
+        scopes: r.text(2).split(',').filter_map(Scope::parse).collect(),
         created_by: r.text(3),
         created_ms: r.int(4),
         revoked_ms: r.opt_int(5),

@@ -124,7 +124,8 @@ pub struct Ev {
     pub payload: Value,
 }
 
-const EV_COLUMNS: &str = "e.event_id, e.device_id, e.officer_id, e.kind, e.recorded_ms, e.received_ms, \
+const EV_COLUMNS: &str =
+    "e.event_id, e.device_id, e.officer_id, e.kind, e.recorded_ms, e.received_ms, \
      e.appointment_id, e.session_id, e.case_id, e.visit_id, e.seq, e.signature, e.body";
 
 fn ev_of(r: &Row) -> Ev {
@@ -161,7 +162,9 @@ pub async fn current(db: &Db, kind: &str) -> Result<Vec<Ev>, DbError> {
 
 /// Every event of `kind`, in arrival order.
 pub async fn of_kind(db: &Db, kind: &str) -> Result<Vec<Ev>, DbError> {
-    let sql = format!("SELECT {EV_COLUMNS} FROM events e WHERE e.kind = ?1 ORDER BY e.received_ms, e.seq");
+    let sql = format!(
+        "SELECT {EV_COLUMNS} FROM events e WHERE e.kind = ?1 ORDER BY e.received_ms, e.seq"
+    );
     Ok(sql::query(db, &sql, vec![Val::from(kind)])
         .await?
         .iter()
@@ -191,11 +194,13 @@ pub async fn for_appointment(db: &Db, appointment_id: &str) -> Result<Vec<Ev>, D
 
 /// Officers the office holds: id and name.
 pub async fn officers(db: &Db) -> Result<Vec<(String, String, String)>, DbError> {
-    Ok(
-        sql::query(db, "SELECT id, name, role FROM officers ORDER BY id", vec![])
-            .await?
-            .iter()
-            .map(|r| (r.text(0), r.text(1), r.text(2)))
-            .collect(),
+    Ok(sql::query(
+        db,
+        "SELECT id, name, role FROM officers ORDER BY id",
+        vec![],
     )
+    .await?
+    .iter()
+    .map(|r| (r.text(0), r.text(1), r.text(2)))
+    .collect())
 }

@@ -244,7 +244,9 @@ impl Viewer {
     /// site's page sent (`Origin` or `Sec-Fetch-Site` say so).
     pub fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), Failure> {
         same_origin(headers)?;
-        if token.is_empty() || !fieldbook_core::crypto::ct_eq(token.as_bytes(), self.csrf.as_bytes()) {
+        if token.is_empty()
+            || !fieldbook_core::crypto::ct_eq(token.as_bytes(), self.csrf.as_bytes())
+        {
             return Err(Failure::Csrf);
         }
         Ok(())
@@ -263,10 +265,7 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), Failure> {
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or("");
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
         if origin == "null" || origin_host != host {
             return Err(Failure::Csrf);
         }

@@ -184,12 +184,14 @@ pub fn verify_id_token(
         None => jwks.keys.first(),
     }
     .ok_or_else(|| "the ID token's key is not published".to_owned())?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| "the provider's key does not read".to_owned())?;
+    let key =
+        DecodingKey::from_jwk(jwk).map_err(|_| "the provider's key does not read".to_owned())?;
     let mut v = Validation::new(head.alg);
     v.set_issuer(&[issuer]);
     v.set_audience(&[client_id]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = decode::<Claims>(token, &key, &v).map_err(|e| format!("the ID token is not valid: {}", kind(&e)))?;
+    let data = decode::<Claims>(token, &key, &v)
+        .map_err(|e| format!("the ID token is not valid: {}", kind(&e)))?;
     if data.claims.nonce.as_deref() != Some(nonce) {
         return Err("the ID token's nonce does not match".into());
     }
@@ -219,7 +221,8 @@ async fn callback(
         return Ok(fail());
     };
     let cookie = sessions::cookie(&headers, sessions::OIDC_COOKIE).unwrap_or_default();
-    if cookie.is_empty() || !fieldbook_core::crypto::ct_eq(cookie.as_bytes(), flow_state.as_bytes()) {
+    if cookie.is_empty() || !fieldbook_core::crypto::ct_eq(cookie.as_bytes(), flow_state.as_bytes())
+    {
         tracing::warn!("single sign-on callback without its browser's state");
         return Ok(fail());
     }
@@ -292,7 +295,11 @@ async fn callback(
     let account = match accounts::by_subject(&state.db, &claims.sub).await? {
         Some(a) => Some(a),
         None => {
-            let name = claims.preferred_username.clone().or(claims.email.clone()).unwrap_or_default();
+            let name = claims
+                .preferred_username
+                .clone()
+                .or(claims.email.clone())
+                .unwrap_or_default();
             match accounts::by_username(&state.db, &name).await? {
                 Some(a) => {
                     accounts::link_subject(&state.db, &a.id, &claims.sub).await?;
@@ -307,7 +314,15 @@ async fn callback(
         return Ok(fail());
     };
     let token = sessions::create(&state.db, &account.id, now).await?;
-    audit::record(&state.db, &account.actor(), Action::Security, "sign-in", &account.username, "single sign-on").await?;
+    audit::record(
+        &state.db,
+        &account.actor(),
+        Action::Security,
+        "sign-in",
+        &account.username,
+        "single sign-on",
+    )
+    .await?;
     let secure = state.console.config.secure_cookies;
     let mut r = Redirect::to("/console/today").into_response();
     for c in [

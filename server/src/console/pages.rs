@@ -51,7 +51,10 @@ const ADMIN: &[Role] = &[Role::Administrator];
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/today") }))
-        .route("/console/", get(|| async { Redirect::to("/console/today") }))
+        .route(
+            "/console/",
+            get(|| async { Redirect::to("/console/today") }),
+        )
         .route("/console/sign-in", get(sign_in_page).post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route("/console/sign-out-everywhere", post(sign_out_everywhere))
@@ -161,7 +164,15 @@ async fn sign_in(
     match accounts::sign_in(&state.db, &username, &password, now).await? {
         SignIn::Ok(account) => {
             let token = sessions::create(&state.db, &account.id, now).await?;
-            audit::record(&state.db, &account.actor(), Action::Security, "sign-in", &account.username, "password").await?;
+            audit::record(
+                &state.db,
+                &account.actor(),
+                Action::Security,
+                "sign-in",
+                &account.username,
+                "password",
+            )
+            .await?;
             let secure = state.console.config.secure_cookies;
             Ok(redirect_with_cookies(
                 "/console/today",
@@ -174,7 +185,15 @@ async fn sign_in(
         SignIn::Refused => render_error(json!([{
             "text": "Enter a correct username and password", "href": "#username"}])),
         SignIn::Locked(until) => {
-            audit::record(&state.db, &format!("account:{username}"), Action::Security, "sign-in locked out", &username, "").await?;
+            audit::record(
+                &state.db,
+                &format!("account:{username}"),
+                Action::Security,
+                "sign-in locked out",
+                &username,
+                "",
+            )
+            .await?;
             render_error(json!([{
                 "text": format!(
                     "This account is locked after {} failed sign-in attempts. Try again after {} (UTC), or ask an administrator to unlock it",
@@ -194,10 +213,23 @@ async fn sign_out(
 ) -> Page {
     viewer.check_form(&headers, &field(&form, "csrf"))?;
     sessions::end(&state.db, &viewer.session).await?;
-    audit::record(&state.db, &viewer.account.actor(), Action::Security, "sign-out", &viewer.account.username, "").await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Security,
+        "sign-out",
+        &viewer.account.username,
+        "",
+    )
+    .await?;
     Ok(redirect_with_cookies(
         "/console/sign-in",
-        &[sessions::set_cookie(sessions::COOKIE, "", state.console.config.secure_cookies, Some(0))],
+        &[sessions::set_cookie(
+            sessions::COOKIE,
+            "",
+            state.console.config.secure_cookies,
+            Some(0),
+        )],
     ))
 }
 
@@ -209,10 +241,23 @@ async fn sign_out_everywhere(
 ) -> Page {
     viewer.check_form(&headers, &field(&form, "csrf"))?;
     let n = sessions::end_all(&state.db, &viewer.account.id).await?;
-    audit::record(&state.db, &viewer.account.actor(), Action::Security, "sign-out everywhere", &viewer.account.username, &format!("{n} sessions ended")).await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Security,
+        "sign-out everywhere",
+        &viewer.account.username,
+        &format!("{n} sessions ended"),
+    )
+    .await?;
     Ok(redirect_with_cookies(
         "/console/sign-in",
-        &[sessions::set_cookie(sessions::COOKIE, "", state.console.config.secure_cookies, Some(0))],
+        &[sessions::set_cookie(
+            sessions::COOKIE,
+            "",
+            state.console.config.secure_cookies,
+            Some(0),
+        )],
     ))
 }
 
@@ -239,14 +284,17 @@ async fn today(State(state): State<AppState>, viewer: Viewer) -> Page {
         .into_iter()
         .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
         .collect();
-    let arrivals: HashMap<String, Ev> = data::of_kind(db, fieldbook_core::events::kinds::UPW_ARRIVED)
-        .await?
-        .into_iter()
-        .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
-        .collect();
+    let arrivals: HashMap<String, Ev> =
+        data::of_kind(db, fieldbook_core::events::kinds::UPW_ARRIVED)
+            .await?
+            .into_iter()
+            .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
+            .collect();
     let today = today_date();
     let mut list: Vec<_> = sessions_.values().collect();
-    list.sort_by(|x, y| (x.s("date") != today, y.s("date")).cmp(&(y.s("date") != today, x.s("date"))));
+    list.sort_by(|x, y| {
+        (x.s("date") != today, y.s("date")).cmp(&(y.s("date") != today, x.s("date")))
+    });
     let mut out = vec![];
     let mut subjects = vec![];
     for s in list.iter().take(30) {
@@ -261,12 +309,24 @@ async fn today(State(state): State<AppState>, viewer: Viewer) -> Page {
                     let f = outcome_of(&o.payload);
                     done += 1;
                     minutes += f.minutes_credited;
-                    ("Outcome recorded", f.code.unwrap_or_default(), f.minutes_credited, o.officer_id.clone(), o.recorded_ms)
+                    (
+                        "Outcome recorded",
+                        f.code.unwrap_or_default(),
+                        f.minutes_credited,
+                        o.officer_id.clone(),
+                        o.recorded_ms,
+                    )
                 }
                 None => match arrivals.get(&ap.id) {
                     Some(e) => {
                         on_site += 1;
-                        ("On site", String::new(), 0, e.officer_id.clone(), e.recorded_ms)
+                        (
+                            "On site",
+                            String::new(),
+                            0,
+                            e.officer_id.clone(),
+                            e.recorded_ms,
+                        )
                     }
                     None => ("Expected", String::new(), 0, String::new(), 0),
                 },
@@ -290,12 +350,22 @@ async fn today(State(state): State<AppState>, viewer: Viewer) -> Page {
         .await?
         .into_iter()
         .filter(|d| a.sees(&d.officer_id))
-        .map(|d| json!({
-            "officer": d.officer_id, "label": d.label, "last_sync": d.last_sync_ms,
-            "revoked": d.revoked_ms.is_some(),
-        }))
+        .map(|d| {
+            json!({
+                "officer": d.officer_id, "label": d.label, "last_sync": d.last_sync_ms,
+                "revoked": d.revoked_ms.is_some(),
+            })
+        })
         .collect();
-    audit::record(db, &a.actor(), Action::Consultation, "roll calls (Today)", &subjects.join(","), "").await?;
+    audit::record(
+        db,
+        &a.actor(),
+        Action::Consultation,
+        "roll calls (Today)",
+        &subjects.join(","),
+        "",
+    )
+    .await?;
     state.console.views.page(
         "today.html",
         &viewer,
@@ -375,7 +445,15 @@ async fn enforcement(State(state): State<AppState>, viewer: Viewer) -> Page {
             open.push(item);
         }
     }
-    audit::record(db, &a.actor(), Action::Consultation, "enforcement queue", "", &format!("{} open", open.len())).await?;
+    audit::record(
+        db,
+        &a.actor(),
+        Action::Consultation,
+        "enforcement queue",
+        "",
+        &format!("{} open", open.len()),
+    )
+    .await?;
     state.console.views.page(
         "enforcement.html",
         &viewer,
@@ -404,7 +482,10 @@ async fn item_context(
         return Err(Failure::NotFound);
     };
     let f = outcome_of(&e.payload);
-    if e.kind != kinds::OUTCOME_RECORDED || f.enforcement_step.is_null() || !viewer.account.sees(&e.officer_id) {
+    if e.kind != kinds::OUTCOME_RECORDED
+        || f.enforcement_step.is_null()
+        || !viewer.account.sees(&e.officer_id)
+    {
         return Err(Failure::NotFound);
     }
     let name = match &f.requirement_id {
@@ -451,8 +532,21 @@ async fn enforcement_item(
     viewer.require(MANAGERS)?;
     let (e, ctx) = item_context(&state, &viewer, &event_id).await?;
     let crn = outcome_of(&e.payload).crn.unwrap_or_default();
-    audit::record(&state.db, &viewer.account.actor(), Action::Consultation, "enforcement evidence", &crn, &e.event_id).await?;
-    state.console.views.page("enforcement_item.html", &viewer, "/console/enforcement", ctx)
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Consultation,
+        "enforcement evidence",
+        &crn,
+        &e.event_id,
+    )
+    .await?;
+    state.console.views.page(
+        "enforcement_item.html",
+        &viewer,
+        "/console/enforcement",
+        ctx,
+    )
 }
 
 fn parse_date(day: &str, month: &str, year: &str) -> Option<chrono::NaiveDate> {
@@ -470,7 +564,9 @@ async fn decide(
     viewer.require(DECIDERS)?;
     let (e, mut ctx) = item_context(&state, &viewer, &event_id).await?;
     if !ctx["decision"].is_null() {
-        return Err(Failure::Bad("This item has already been decided; a decision is not changed here.".into()));
+        return Err(Failure::Bad(
+            "This item has already been decided; a decision is not changed here.".into(),
+        ));
     }
     let decision = field(&form, "decision");
     let note = field(&form, "note");
@@ -489,7 +585,12 @@ async fn decide(
     }
     if note.chars().count() > 1000 {
         errors.push(json!({"text": "The note must be 1000 characters or fewer", "href": "#note"}));
-    } else if note.is_empty() && matches!(decision.as_str(), "no_further_action" | "outcome_downgraded" | "absence_accepted") {
+    } else if note.is_empty()
+        && matches!(
+            decision.as_str(),
+            "no_further_action" | "outcome_downgraded" | "absence_accepted"
+        )
+    {
         errors.push(json!({"text": "Enter a note saying why", "href": "#note"}));
     }
     if !errors.is_empty() {
@@ -498,7 +599,12 @@ async fn decide(
             "decision": decision, "note": note, "day": field(&form, "warning-day"),
             "month": field(&form, "warning-month"), "year": field(&form, "warning-year"),
         });
-        return state.console.views.page("enforcement_item.html", &viewer, "/console/enforcement", ctx);
+        return state.console.views.page(
+            "enforcement_item.html",
+            &viewer,
+            "/console/enforcement",
+            ctx,
+        );
     }
     let f = outcome_of(&e.payload);
     let crn = f.crn.clone().unwrap_or_default();
@@ -513,7 +619,11 @@ async fn decide(
             return Err(Failure::Bad("The requirement this outcome counts towards is no longer held, so the warning cannot reach devices.".into()));
         };
         let mut value = item.data.clone();
-        let mut warnings: Vec<Value> = value.get("warnings").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut warnings: Vec<Value> = value
+            .get("warnings")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let text = Value::String(d.to_string());
         if !warnings.contains(&text) {
             warnings.push(text);
@@ -521,9 +631,16 @@ async fn decide(
         value["warnings"] = Value::Array(warnings);
         let value = crate::office::validate("upw_requirement", &value)?;
         let restricted: std::collections::HashSet<&String> = item.restricted_for.iter().collect();
-        let audience = item.audience.iter().map(|o| (o.clone(), restricted.contains(o))).collect();
+        let audience = item
+            .audience
+            .iter()
+            .map(|o| (o.clone(), restricted.contains(o)))
+            .collect();
         let text = serde_json::to_string(&value).map_err(|_| Failure::Storage)?;
-        state.db.put_reference("upw_requirement", req_id, Some(text), audience).await?;
+        state
+            .db
+            .put_reference("upw_requirement", req_id, Some(text), audience)
+            .await?;
     }
     let id = super::random_token(16)?;
     let inserted = super::sql::exec(
@@ -540,13 +657,23 @@ async fn decide(
     )
     .await?;
     if inserted == 0 {
-        return Err(Failure::Bad("This item has already been decided; a decision is not changed here.".into()));
+        return Err(Failure::Bad(
+            "This item has already been decided; a decision is not changed here.".into(),
+        ));
     }
     let detail = match date {
         Some(d) => format!("{decision} dated {d}"),
         None => decision.clone(),
     };
-    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "enforcement decision", &crn, &detail).await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Alteration,
+        "enforcement decision",
+        &crn,
+        &detail,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/console/enforcement/{}", e.event_id)).into_response())
 }
 
@@ -557,17 +684,37 @@ async fn people(State(state): State<AppState>, viewer: Viewer) -> Page {
     let db = &state.db;
     let a = &viewer.account;
     let mut by_crn: BTreeMap<String, Value> = BTreeMap::new();
-    for r in data::visible_items(db, "upw_requirement", a).await?.values() {
-        let e = by_crn.entry(r.s("crn")).or_insert_with(|| json!({"crn": r.s("crn"), "name": r.s("name"), "upw": false, "hv": false}));
+    for r in data::visible_items(db, "upw_requirement", a)
+        .await?
+        .values()
+    {
+        let e = by_crn.entry(r.s("crn")).or_insert_with(
+            || json!({"crn": r.s("crn"), "name": r.s("name"), "upw": false, "hv": false}),
+        );
         e["upw"] = Value::Bool(true);
     }
     for c in data::visible_items(db, "hv_case", a).await?.values() {
-        let e = by_crn.entry(c.s("crn")).or_insert_with(|| json!({"crn": c.s("crn"), "name": c.s("name"), "upw": false, "hv": false}));
+        let e = by_crn.entry(c.s("crn")).or_insert_with(
+            || json!({"crn": c.s("crn"), "name": c.s("name"), "upw": false, "hv": false}),
+        );
         e["hv"] = Value::Bool(true);
     }
     let list: Vec<Value> = by_crn.into_values().collect();
-    audit::record(db, &a.actor(), Action::Consultation, "people list", "", &format!("{} people", list.len())).await?;
-    state.console.views.page("people.html", &viewer, "/console/people", json!({ "people": list }))
+    audit::record(
+        db,
+        &a.actor(),
+        Action::Consultation,
+        "people list",
+        "",
+        &format!("{} people", list.len()),
+    )
+    .await?;
+    state.console.views.page(
+        "people.html",
+        &viewer,
+        "/console/people",
+        json!({ "people": list }),
+    )
 }
 
 async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<String>) -> Page {
@@ -594,15 +741,22 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
     let mut name = String::new();
     for r in &reqs {
         name = r.s("name");
-        let Ok(req) = serde_json::from_value::<fieldbook_core::unpaid_work::model::Requirement>(r.data.clone()) else {
+        let Ok(req) = serde_json::from_value::<fieldbook_core::unpaid_work::model::Requirement>(
+            r.data.clone(),
+        ) else {
             continue;
         };
         let mut mine: Vec<(String, i64, &Ev)> = outcomes
             .iter()
             .filter_map(|e| {
                 let f = outcome_of(&e.payload);
-                (f.requirement_id.as_deref() == Some(r.id.as_str()))
-                    .then(|| (f.session_date.as_str().unwrap_or_default().to_owned(), f.minutes_credited, e))
+                (f.requirement_id.as_deref() == Some(r.id.as_str())).then(|| {
+                    (
+                        f.session_date.as_str().unwrap_or_default().to_owned(),
+                        f.minutes_credited,
+                        e,
+                    )
+                })
             })
             .collect();
         mine.sort_by(|x, y| x.0.cmp(&y.0));
@@ -610,14 +764,22 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
         let adj: i64 = req
             .adjustments
             .iter()
-            .map(|x| if x.direction == AdjustmentDirection::Positive { x.minutes } else { -x.minutes })
+            .map(|x| {
+                if x.direction == AdjustmentDirection::Positive {
+                    x.minutes
+                } else {
+                    -x.minutes
+                }
+            })
             .sum();
         let devices: i64 = mine.iter().map(|m| m.1).sum();
         let required = i64::from(req.hours_required) * 60;
         let credited = req.minutes_credited_office + req.ete_minutes_credited_office + devices;
         let outstanding = (required + adj - credited).max(0);
         // Hours over time: the office's opening balance, then each outcome.
-        let mut points = vec![json!({"label": "Office balance", "minutes": req.minutes_credited_office + req.ete_minutes_credited_office})];
+        let mut points = vec![
+            json!({"label": "Office balance", "minutes": req.minutes_credited_office + req.ete_minutes_credited_office}),
+        ];
         let mut total = req.minutes_credited_office + req.ete_minutes_credited_office;
         for (date, m, e) in &mine {
             total += m;
@@ -653,17 +815,23 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
             if name.is_empty() {
                 name = c.s("name");
             }
-            let mine: Vec<&Ev> = recorded.iter().filter(|e| e.case_id.as_deref() == Some(c.id.as_str())).collect();
+            let mine: Vec<&Ev> = recorded
+                .iter()
+                .filter(|e| e.case_id.as_deref() == Some(c.id.as_str()))
+                .collect();
             let mut last_seen = None;
             for e in &mine {
                 let code = crate::payload::visit_outcome_of(&e.payload).unwrap_or_default();
-                let day = chrono::DateTime::from_timestamp_millis(e.recorded_ms).map(|t| t.date_naive());
+                let day =
+                    chrono::DateTime::from_timestamp_millis(e.recorded_ms).map(|t| t.date_naive());
                 if code.starts_with("ATT") || code == "ATTC" {
                     last_seen = last_seen.max(day);
                 }
                 visits.push(json!({"at": e.recorded_ms, "code": code, "by": e.officer_id, "device": e.device_id}));
             }
-            if let Ok(case) = serde_json::from_value::<fieldbook_core::home_visits::model::Case>(c.data.clone()) {
+            if let Ok(case) =
+                serde_json::from_value::<fieldbook_core::home_visits::model::Case>(c.data.clone())
+            {
                 let due = fieldbook_core::home_visits::policy::VisitPolicy::default().next_due(
                     &case,
                     last_seen,
@@ -673,7 +841,15 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
             }
         }
     }
-    audit::record(db, &a.actor(), Action::Consultation, "person record", &crn, "ledger, attendance, visits").await?;
+    audit::record(
+        db,
+        &a.actor(),
+        Action::Consultation,
+        "person record",
+        &crn,
+        "ledger, attendance, visits",
+    )
+    .await?;
     state.console.views.page(
         "person.html",
         &viewer,
@@ -711,7 +887,10 @@ async fn devices_context(state: &AppState) -> Result<Value, Failure> {
 async fn devices(State(state): State<AppState>, viewer: Viewer) -> Page {
     viewer.require(ADMIN)?;
     let ctx = devices_context(&state).await?;
-    state.console.views.page("devices.html", &viewer, "/console/devices", ctx)
+    state
+        .console
+        .views
+        .page("devices.html", &viewer, "/console/devices", ctx)
 }
 
 async fn issue_code(
@@ -726,14 +905,27 @@ async fn issue_code(
     let mut ctx = devices_context(&state).await?;
     match crate::office::issue_enrolment_code(&state.db, &officer).await {
         Ok(code) => {
-            audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "enrolment code issued", &officer, "").await?;
-            ctx["code"] = json!({"officer": officer, "code": code.code, "expires": code.expires_ms});
+            audit::record(
+                &state.db,
+                &viewer.account.actor(),
+                Action::Alteration,
+                "enrolment code issued",
+                &officer,
+                "",
+            )
+            .await?;
+            ctx["code"] =
+                json!({"officer": officer, "code": code.code, "expires": code.expires_ms});
         }
         Err(_) => {
-            ctx["errors"] = json!([{"text": "Select an officer the office holds", "href": "#officer"}]);
+            ctx["errors"] =
+                json!([{"text": "Select an officer the office holds", "href": "#officer"}]);
         }
     }
-    state.console.views.page("devices.html", &viewer, "/console/devices", ctx)
+    state
+        .console
+        .views
+        .page("devices.html", &viewer, "/console/devices", ctx)
 }
 
 async fn find_device(state: &AppState, id: &str) -> Result<crate::db::DeviceInfo, Failure> {
@@ -746,7 +938,11 @@ async fn find_device(state: &AppState, id: &str) -> Result<crate::db::DeviceInfo
         .ok_or(Failure::NotFound)
 }
 
-async fn revoke_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Page {
+async fn revoke_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Page {
     viewer.require(ADMIN)?;
     let d = find_device(&state, &id).await?;
     state.console.views.page(
@@ -781,8 +977,23 @@ async fn revoke(
         }
     };
     let now = now_ms();
-    state.db.revoke(&d.device_id, final_push, now + 86_400_000, now).await?;
-    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "device revoked", &d.device_id, if final_push { "final push allowed" } else { "no final push" }).await?;
+    state
+        .db
+        .revoke(&d.device_id, final_push, now + 86_400_000, now)
+        .await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Alteration,
+        "device revoked",
+        &d.device_id,
+        if final_push {
+            "final push allowed"
+        } else {
+            "no final push"
+        },
+    )
+    .await?;
     Ok(Redirect::to("/console/devices").into_response())
 }
 
@@ -793,18 +1004,26 @@ async fn reference_context(state: &AppState) -> Result<Value, Failure> {
     for e in crate::office::ENTITIES {
         counts.push(json!({"entity": e, "count": data::items(&state.db, e).await?.len()}));
     }
-    Ok(json!({ "counts": counts, "entities": crate::office::ENTITIES, "preview": null, "errors": [], "entity": "", "csv": "", "imported": null }))
+    Ok(
+        json!({ "counts": counts, "entities": crate::office::ENTITIES, "preview": null, "errors": [], "entity": "", "csv": "", "imported": null }),
+    )
 }
 
 async fn reference(State(state): State<AppState>, viewer: Viewer) -> Page {
     viewer.require(ADMIN)?;
     let ctx = reference_context(&state).await?;
-    state.console.views.page("reference.html", &viewer, "/console/reference", ctx)
+    state
+        .console
+        .views
+        .page("reference.html", &viewer, "/console/reference", ctx)
 }
 
 /// Checks every row of a CSV import: its id, and its data as the core's
 /// type. Returns each row's id and problem (if any), and the items.
-pub fn check_csv(entity: &str, text: &str) -> Result<(Vec<Value>, Vec<crate::office::CsvItem>), String> {
+pub fn check_csv(
+    entity: &str,
+    text: &str,
+) -> Result<(Vec<Value>, Vec<crate::office::CsvItem>), String> {
     let mut rows = crate::office::parse_csv(text)?;
     let mut preview = vec![];
     for (i, (id, item, audience, _)) in rows.iter_mut().enumerate() {
@@ -837,45 +1056,82 @@ async fn import(
     viewer.check_form(&headers, &field(&form, "csrf"))?;
     viewer.require(ADMIN)?;
     let entity = field(&form, "entity");
-    let csv = form.iter().find(|(k, _)| k == "csv").map(|(_, v)| v.clone()).unwrap_or_default();
+    let csv = form
+        .iter()
+        .find(|(k, _)| k == "csv")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let mut ctx = reference_context(&state).await?;
     ctx["entity"] = json!(entity);
     ctx["csv"] = json!(csv);
     if !crate::office::ENTITIES.contains(&entity.as_str()) {
         ctx["errors"] = json!([{"text": "Select what the file holds", "href": "#entity"}]);
-        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+        return state
+            .console
+            .views
+            .page("reference.html", &viewer, "/console/reference", ctx);
     }
     if csv.trim().is_empty() {
         ctx["errors"] = json!([{"text": "Paste the CSV file or choose one", "href": "#csv"}]);
-        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+        return state
+            .console
+            .views
+            .page("reference.html", &viewer, "/console/reference", ctx);
     }
     let (preview, rows) = match check_csv(&entity, &csv) {
         Ok(x) => x,
         Err(why) => {
-            ctx["errors"] = json!([{"text": format!("The file cannot be read: {why}"), "href": "#csv"}]);
-            return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+            ctx["errors"] =
+                json!([{"text": format!("The file cannot be read: {why}"), "href": "#csv"}]);
+            return state
+                .console
+                .views
+                .page("reference.html", &viewer, "/console/reference", ctx);
         }
     };
     let bad = preview.iter().filter(|p| !p["problem"].is_null()).count();
     ctx["preview"] = json!({"rows": preview, "bad": bad, "total": rows.len()});
     if bad > 0 {
         ctx["errors"] = json!([{"text": format!("{bad} of {} rows have a problem. Nothing has been imported.", rows.len()), "href": "#preview"}]);
-        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+        return state
+            .console
+            .views
+            .page("reference.html", &viewer, "/console/reference", ctx);
     }
     if field(&form, "action") != "import" {
-        return state.console.views.page("reference.html", &viewer, "/console/reference", ctx);
+        return state
+            .console
+            .views
+            .page("reference.html", &viewer, "/console/reference", ctx);
     }
     let n = rows.len();
     for (id, item, audience, restricted_for) in rows {
         let restricted: std::collections::HashSet<&String> = restricted_for.iter().collect();
-        let audience = audience.iter().map(|o| (o.clone(), restricted.contains(o))).collect();
+        let audience = audience
+            .iter()
+            .map(|o| (o.clone(), restricted.contains(o)))
+            .collect();
         let text = serde_json::to_string(&item).map_err(|_| Failure::Storage)?;
-        state.db.put_reference(&entity, &id, Some(text), audience).await?;
+        state
+            .db
+            .put_reference(&entity, &id, Some(text), audience)
+            .await?;
     }
-    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "reference CSV import", &entity, &format!("{n} rows")).await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Alteration,
+        "reference CSV import",
+        &entity,
+        &format!("{n} rows"),
+    )
+    .await?;
     let mut ctx = reference_context(&state).await?;
     ctx["imported"] = json!({"entity": entity, "count": n});
-    state.console.views.page("reference.html", &viewer, "/console/reference", ctx)
+    state
+        .console
+        .views
+        .page("reference.html", &viewer, "/console/reference", ctx)
 }
 
 // ---------- Accounts and API keys ----------
@@ -885,11 +1141,13 @@ async fn accounts_context(state: &AppState) -> Result<Value, Failure> {
     let list: Vec<Value> = accounts::list(&state.db)
         .await?
         .into_iter()
-        .map(|x| json!({
-            "id": x.id, "username": x.username, "name": x.display_name, "role": x.role.label(),
-            "teams": x.teams.join(", "), "locked": x.locked_until_ms.is_some_and(|u| u > now),
-            "password": x.has_password,
-        }))
+        .map(|x| {
+            json!({
+                "id": x.id, "username": x.username, "name": x.display_name, "role": x.role.label(),
+                "teams": x.teams.join(", "), "locked": x.locked_until_ms.is_some_and(|u| u > now),
+                "password": x.has_password,
+            })
+        })
         .collect();
     let keys: Vec<Value> = apikeys::list(&state.db)
         .await?
@@ -910,7 +1168,10 @@ async fn accounts_context(state: &AppState) -> Result<Value, Failure> {
 async fn accounts_page(State(state): State<AppState>, viewer: Viewer) -> Page {
     viewer.require(ADMIN)?;
     let ctx = accounts_context(&state).await?;
-    state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+    state
+        .console
+        .views
+        .page("accounts.html", &viewer, "/console/accounts", ctx)
 }
 
 async fn create_account(
@@ -925,9 +1186,16 @@ async fn create_account(
     let Some(role) = Role::parse(&field(&form, "role")) else {
         ctx["errors"] = json!([{"text": "Select a role", "href": "#role"}]);
         ctx["form"] = json!({"username": field(&form, "username"), "name": field(&form, "name"), "teams": field(&form, "teams")});
-        return state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx);
+        return state
+            .console
+            .views
+            .page("accounts.html", &viewer, "/console/accounts", ctx);
     };
-    let password = form.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).filter(|p| !p.is_empty());
+    let password = form
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .filter(|p| !p.is_empty());
     let new = NewAccount {
         username: field(&form, "username"),
         display_name: field(&form, "name"),
@@ -937,15 +1205,29 @@ async fn create_account(
     };
     match accounts::create(&state.db, new, now_ms()).await {
         Ok(a) => {
-            audit::record(&state.db, &viewer.account.actor(), Action::Security, "account created", &a.username, a.role.as_str()).await?;
+            audit::record(
+                &state.db,
+                &viewer.account.actor(),
+                Action::Security,
+                "account created",
+                &a.username,
+                a.role.as_str(),
+            )
+            .await?;
             let mut ctx = accounts_context(&state).await?;
             ctx["created"] = json!(a.username);
-            state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+            state
+                .console
+                .views
+                .page("accounts.html", &viewer, "/console/accounts", ctx)
         }
         Err(e) => {
             ctx["errors"] = json!([{"text": e.to_string(), "href": "#username"}]);
             ctx["form"] = json!({"username": field(&form, "username"), "name": field(&form, "name"), "teams": field(&form, "teams"), "role": role.as_str()});
-            state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+            state
+                .console
+                .views
+                .page("accounts.html", &viewer, "/console/accounts", ctx)
         }
     }
 }
@@ -962,7 +1244,15 @@ async fn unlock(
     if !accounts::unlock(&state.db, &id).await? {
         return Err(Failure::NotFound);
     }
-    audit::record(&state.db, &viewer.account.actor(), Action::Security, "account unlocked", &id, "").await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Security,
+        "account unlocked",
+        &id,
+        "",
+    )
+    .await?;
     Ok(Redirect::to("/console/accounts").into_response())
 }
 
@@ -975,24 +1265,54 @@ async fn create_key(
     viewer.check_form(&headers, &field(&form, "csrf"))?;
     viewer.require(ADMIN)?;
     let name = field(&form, "key_name");
-    let scopes: Vec<Scope> = all(&form, "scope").iter().filter_map(|s| Scope::parse(s)).collect();
+    let scopes: Vec<Scope> = all(&form, "scope")
+        .iter()
+        .filter_map(|s| Scope::parse(s))
+        .collect();
     let mut ctx = accounts_context(&state).await?;
     let mut errors = vec![];
     if name.is_empty() || name.chars().count() > 60 {
-        errors.push(json!({"text": "Enter a name for the key, up to 60 characters", "href": "#key_name"}));
+        errors.push(
+            json!({"text": "Enter a name for the key, up to 60 characters", "href": "#key_name"}),
+        );
     }
     if scopes.is_empty() {
         errors.push(json!({"text": "Select at least one thing the key may do", "href": "#scope"}));
     }
     if !errors.is_empty() {
         ctx["errors"] = Value::Array(errors);
-        return state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx);
+        return state
+            .console
+            .views
+            .page("accounts.html", &viewer, "/console/accounts", ctx);
     }
-    let (key, secret) = apikeys::create(&state.db, &name, &scopes, &viewer.account.username, now_ms()).await?;
-    audit::record(&state.db, &viewer.account.actor(), Action::Security, "API key created", &key.name, &scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")).await?;
+    let (key, secret) = apikeys::create(
+        &state.db,
+        &name,
+        &scopes,
+        &viewer.account.username,
+        now_ms(),
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Security,
+        "API key created",
+        &key.name,
+        &scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+    .await?;
     let mut ctx = accounts_context(&state).await?;
     ctx["new_key"] = json!({"name": key.name, "secret": secret});
-    state.console.views.page("accounts.html", &viewer, "/console/accounts", ctx)
+    state
+        .console
+        .views
+        .page("accounts.html", &viewer, "/console/accounts", ctx)
 }
 
 async fn revoke_key(
@@ -1007,7 +1327,15 @@ async fn revoke_key(
     if !apikeys::revoke(&state.db, &id, now_ms()).await? {
         return Err(Failure::NotFound);
     }
-    audit::record(&state.db, &viewer.account.actor(), Action::Security, "API key revoked", &id, "").await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Security,
+        "API key revoked",
+        &id,
+        "",
+    )
+    .await?;
     Ok(Redirect::to("/console/accounts").into_response())
 }
 
@@ -1019,7 +1347,11 @@ struct AuditQuery {
     actor: Option<String>,
 }
 
-async fn audit_page(State(state): State<AppState>, viewer: Viewer, Query(q): Query<AuditQuery>) -> Page {
+async fn audit_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<AuditQuery>,
+) -> Page {
     viewer.require(ADMIN)?;
     let actor = q.actor.filter(|a| !a.is_empty());
     let entries = audit::recent(&state.db, 500, actor.as_deref()).await?;

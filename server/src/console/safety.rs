@@ -103,10 +103,14 @@ pub async fn open_alerts(db: &crate::db::Db, account: &Account) -> Result<Vec<Al
                 .and_then(|c| cases.get(c));
             let address = case
                 .and_then(|c| {
-                    let wanted = start.and_then(|s| s.payload.get("address_id")).and_then(Value::as_str);
+                    let wanted = start
+                        .and_then(|s| s.payload.get("address_id"))
+                        .and_then(Value::as_str);
                     let list = c.data.get("addresses")?.as_array()?;
                     list.iter()
-                        .find(|a| wanted.is_some_and(|w| a.get("id").and_then(Value::as_str) == Some(w)))
+                        .find(|a| {
+                            wanted.is_some_and(|w| a.get("id").and_then(Value::as_str) == Some(w))
+                        })
                         .or_else(|| list.first())
                         .and_then(|a| a.get("text"))
                         .and_then(Value::as_str)
@@ -147,7 +151,15 @@ async fn context(state: &AppState, viewer: &Viewer) -> Result<Value, Failure> {
     let alerts = open_alerts(&state.db, &viewer.account).await?;
     if !alerts.is_empty() {
         let crns: Vec<&str> = alerts.iter().map(|a| a.crn.as_str()).collect();
-        audit::record(&state.db, &viewer.account.actor(), Action::Consultation, "safety alerts", &crns.join(","), "").await?;
+        audit::record(
+            &state.db,
+            &viewer.account.actor(),
+            Action::Consultation,
+            "safety alerts",
+            &crns.join(","),
+            "",
+        )
+        .await?;
     }
     Ok(json!({
         "alerts": alerts,
@@ -159,12 +171,18 @@ async fn context(state: &AppState, viewer: &Viewer) -> Result<Value, Failure> {
 
 async fn page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, Failure> {
     let ctx = context(&state, &viewer).await?;
-    state.console.views.page("safety.html", &viewer, "/console/safety", ctx)
+    state
+        .console
+        .views
+        .page("safety.html", &viewer, "/console/safety", ctx)
 }
 
 async fn list_fragment(State(state): State<AppState>, viewer: Viewer) -> Result<Response, Failure> {
     let ctx = context(&state, &viewer).await?;
-    state.console.views.page("safety_list.html", &viewer, "/console/safety", ctx)
+    state
+        .console
+        .views
+        .page("safety_list.html", &viewer, "/console/safety", ctx)
 }
 
 /// The live stream: an `alerts` event with the open alerts' ids whenever
@@ -174,36 +192,46 @@ async fn live(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap)
     let token = sessions::cookie(&headers, sessions::COOKIE).unwrap_or_default();
     let every = Duration::from_millis(state.console.config.live_poll_ms.max(200));
     let start = (state, viewer.account, token, None::<Vec<String>>, false);
-    let stream = futures_util::stream::unfold(start, move |(state, account, token, last, done)| async move {
-        if done {
-            return None;
-        }
-        let mut last = last;
-        loop {
-            if last.is_some() {
-                tokio::time::sleep(every).await;
+    let stream = futures_util::stream::unfold(
+        start,
+        move |(state, account, token, last, done)| async move {
+            if done {
+                return None;
             }
-            let c = &state.console.config;
-            let live = sessions::lookup(&state.db, &token, now_ms(), c.idle_timeout_ms, c.absolute_timeout_ms, false)
+            let mut last = last;
+            loop {
+                if last.is_some() {
+                    tokio::time::sleep(every).await;
+                }
+                let c = &state.console.config;
+                let live = sessions::lookup(
+                    &state.db,
+                    &token,
+                    now_ms(),
+                    c.idle_timeout_ms,
+                    c.absolute_timeout_ms,
+                    false,
+                )
                 .await
                 .ok()
                 .flatten();
-            if live.is_none() {
-                let ev = Event::default().event("signed-out").data("{}");
-                return Some((Ok::<_, Infallible>(ev), (state, account, token, last, true)));
+                if live.is_none() {
+                    let ev = Event::default().event("signed-out").data("{}");
+                    return Some((Ok::<_, Infallible>(ev), (state, account, token, last, true)));
+                }
+                let Ok(alerts) = open_alerts(&state.db, &account).await else {
+                    continue;
+                };
+                let ids: Vec<String> = alerts.iter().map(|a| a.event_id.clone()).collect();
+                if last.as_ref() != Some(&ids) {
+                    let data = json!({"count": ids.len(), "ids": ids}).to_string();
+                    let ev = Event::default().event("alerts").data(data);
+                    last = Some(ids);
+                    return Some((Ok(ev), (state, account, token, last, false)));
+                }
             }
-            let Ok(alerts) = open_alerts(&state.db, &account).await else {
-                continue;
-            };
-            let ids: Vec<String> = alerts.iter().map(|a| a.event_id.clone()).collect();
-            if last.as_ref() != Some(&ids) {
-                let data = json!({"count": ids.len(), "ids": ids}).to_string();
-                let ev = Event::default().event("alerts").data(data);
-                last = Some(ids);
-                return Some((Ok(ev), (state, account, token, last, false)));
-            }
-        }
-    });
+        },
+    );
     let mut r = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response();
@@ -232,7 +260,10 @@ async fn acknowledge(
         ctx["errors"] = json!([{
             "text": "Enter a note of what was done (up to 1000 characters), for example who called the officer",
             "href": format!("#note-{}", alert.event_id)}]);
-        return state.console.views.page("safety.html", &viewer, "/console/safety", ctx);
+        return state
+            .console
+            .views
+            .page("safety.html", &viewer, "/console/safety", ctx);
     }
     let n = sql::exec(
         &state.db,
@@ -248,8 +279,18 @@ async fn acknowledge(
     )
     .await?;
     if n == 0 {
-        return Err(Failure::Bad("This alert was acknowledged by someone else a moment ago. Nothing was changed.".into()));
+        return Err(Failure::Bad(
+            "This alert was acknowledged by someone else a moment ago. Nothing was changed.".into(),
+        ));
     }
-    audit::record(&state.db, &viewer.account.actor(), Action::Alteration, "safety alert acknowledged", &alert.crn, &alert.event_id).await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Alteration,
+        "safety alert acknowledged",
+        &alert.crn,
+        &alert.event_id,
+    )
+    .await?;
     Ok(Redirect::to("/console/safety").into_response())
 }

@@ -122,7 +122,9 @@ fn sqlite_row(r: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Row> {
     for i in 0..n {
         cells.push(match r.get_ref(i)? {
             rusqlite::types::ValueRef::Integer(v) => Cell::Int(v),
-            rusqlite::types::ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+            rusqlite::types::ValueRef::Text(t) => {
+                Cell::Text(String::from_utf8_lossy(t).into_owned())
+            }
             rusqlite::types::ValueRef::Real(f) => Cell::Int(f as i64),
             _ => Cell::Null,
         });
@@ -167,7 +169,10 @@ fn pg_row(r: &tokio_postgres::Row) -> Row {
                 .flatten()
                 .map(|v| Cell::Int(i64::from(v)))
         } else {
-            r.try_get::<_, Option<String>>(i).ok().flatten().map(Cell::Text)
+            r.try_get::<_, Option<String>>(i)
+                .ok()
+                .flatten()
+                .map(Cell::Text)
         };
         cells.push(cell.unwrap_or(Cell::Null));
     }
@@ -183,9 +188,10 @@ pub async fn query(db: &Db, sql: &str, params: Vec<Val>) -> R<Vec<Row>> {
                 let conn = c.lock().unwrap_or_else(|e| e.into_inner());
                 let mut s = conn.prepare_cached(&sql)?;
                 let n = s.column_count();
-                let rows = s.query_map(rusqlite::params_from_iter(sqlite_params(&params)), |r| {
-                    sqlite_row(r, n)
-                })?;
+                let rows = s
+                    .query_map(rusqlite::params_from_iter(sqlite_params(&params)), |r| {
+                        sqlite_row(r, n)
+                    })?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await
@@ -216,7 +222,8 @@ pub async fn transaction(db: &Db, statements: Vec<(&'static str, Vec<Val>)>) -> 
             let c = c.clone();
             tokio::task::spawn_blocking(move || -> R<Vec<u64>> {
                 let mut conn = c.lock().unwrap_or_else(|e| e.into_inner());
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let mut counts = Vec::new();
                 for (sql, params) in statements {
                     let n = tx.execute(sql, rusqlite::params_from_iter(sqlite_params(&params)))?;

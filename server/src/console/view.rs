@@ -21,16 +21,34 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../../templates/sign_in.html")),
     ("today.html", include_str!("../../templates/today.html")),
     ("safety.html", include_str!("../../templates/safety.html")),
-    ("safety_list.html", include_str!("../../templates/safety_list.html")),
-    ("enforcement.html", include_str!("../../templates/enforcement.html")),
-    ("enforcement_item.html", include_str!("../../templates/enforcement_item.html")),
+    (
+        "safety_list.html",
+        include_str!("../../templates/safety_list.html"),
+    ),
+    (
+        "enforcement.html",
+        include_str!("../../templates/enforcement.html"),
+    ),
+    (
+        "enforcement_item.html",
+        include_str!("../../templates/enforcement_item.html"),
+    ),
     ("people.html", include_str!("../../templates/people.html")),
     ("person.html", include_str!("../../templates/person.html")),
     ("devices.html", include_str!("../../templates/devices.html")),
-    ("device_revoke.html", include_str!("../../templates/device_revoke.html")),
-    ("reference.html", include_str!("../../templates/reference.html")),
+    (
+        "device_revoke.html",
+        include_str!("../../templates/device_revoke.html"),
+    ),
+    (
+        "reference.html",
+        include_str!("../../templates/reference.html"),
+    ),
     ("audit.html", include_str!("../../templates/audit.html")),
-    ("accounts.html", include_str!("../../templates/accounts.html")),
+    (
+        "accounts.html",
+        include_str!("../../templates/accounts.html"),
+    ),
 ];
 
 const CONSOLE_CSS: &str = include_str!("../../templates/static/console.css");
@@ -46,7 +64,9 @@ pub struct Views {
 
 impl std::fmt::Debug for Views {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Views").field("govuk", &self.govuk).finish_non_exhaustive()
+        f.debug_struct("Views")
+            .field("govuk", &self.govuk)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,15 +138,27 @@ pub const NAV: &[(&str, &str, &[Role])] = &[
     (
         "/console/enforcement",
         "Enforcement",
-        &[Role::Administrator, Role::UnpaidWorkManager, Role::OffenderManager],
+        &[
+            Role::Administrator,
+            Role::UnpaidWorkManager,
+            Role::OffenderManager,
+        ],
     ),
     (
         "/console/people",
         "People",
-        &[Role::Administrator, Role::UnpaidWorkManager, Role::OffenderManager],
+        &[
+            Role::Administrator,
+            Role::UnpaidWorkManager,
+            Role::OffenderManager,
+        ],
     ),
     ("/console/devices", "Devices", &[Role::Administrator]),
-    ("/console/reference", "Reference data", &[Role::Administrator]),
+    (
+        "/console/reference",
+        "Reference data",
+        &[Role::Administrator],
+    ),
     ("/console/accounts", "Accounts", &[Role::Administrator]),
     ("/console/audit", "Audit log", &[Role::Administrator]),
 ];
@@ -145,8 +177,14 @@ pub fn error_page(status: u16, title: &str, text: &str) -> String {
         env
     };
     env.get_template("error.html")
-        .and_then(|t| t.render(context! { status => status, title => title, text => text, govuk => true }))
-        .unwrap_or_else(|_| format!("<!doctype html><html lang=\"en\"><title>{status}</title><h1>{status}</h1></html>"))
+        .and_then(|t| {
+            t.render(context! { status => status, title => title, text => text, govuk => true })
+        })
+        .unwrap_or_else(|_| {
+            format!(
+                "<!doctype html><html lang=\"en\"><title>{status}</title><h1>{status}</h1></html>"
+            )
+        })
 }
 
 /// `2 Dec 2026 14:05` (UTC; the office's clock).
