@@ -49,7 +49,7 @@ pub struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     #[command(after_help = SECRETS_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Issue a one-time enrolment code (72 hours) for an officer; prints the
     /// code, which the officer types into the app. Only its hash is stored.
     EnrolmentCode(CodeArgs),
@@ -352,7 +352,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => serve(cli.serve).await,
-            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
             Some(Command::Migrate(args)) => migrate(args).await,
             Some(Command::CreateAdmin(args)) => create_admin(args).await,

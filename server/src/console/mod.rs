@@ -16,6 +16,8 @@ pub mod safety;
 pub mod schema;
 pub mod sessions;
 pub mod sql;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 use std::path::PathBuf;

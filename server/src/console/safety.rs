@@ -130,7 +130,7 @@ pub async fn open_alerts(db: &crate::db::Db, account: &Account) -> Result<Vec<Al
             }
         })
         .collect();
-    out.sort_by(|a, b| b.recorded_ms.cmp(&a.recorded_ms));
+    out.sort_by_key(|a| std::cmp::Reverse(a.recorded_ms));
     Ok(out)
 }
 
