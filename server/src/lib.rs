@@ -16,6 +16,7 @@ pub mod model;
 pub mod office;
 pub mod openapi;
 pub mod payload;
+pub mod safety;
 pub mod schema;
 pub mod storage;
 pub mod tls;
@@ -51,6 +52,8 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Connection, request and rate limits.
     pub limits: limits::Limits,
+    /// The lone-worker safety clock and its notifiers.
+    pub safety: safety::timer::SafetyConfig,
 }
 
 impl ServerConfig {
@@ -64,6 +67,7 @@ impl ServerConfig {
             tls: None,
             metrics_token: None,
             limits: limits::Limits::default(),
+            safety: safety::timer::SafetyConfig::default(),
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct RunningServer {
     pub state: api::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    timer_stop: tokio::sync::watch::Sender<bool>,
+    timer: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -86,16 +92,22 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        let _ = self.timer_stop.send(true);
+        let _ = (&mut self.timer).await;
     }
 
     /// Stops at once, dropping in-flight requests (a crash, for tests).
     pub fn abort(self) {
         self.task.abort();
+        self.timer.abort();
     }
 
     /// Waits until the server stops (for the binary).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task.await.unwrap_or(Ok(()))
+        let served = self.task.await.unwrap_or(Ok(()));
+        let _ = self.timer_stop.send(true);
+        let _ = self.timer.await;
+        served
     }
 }
 
@@ -110,7 +122,15 @@ pub async fn start(
         metrics: Arc::new(api::Metrics::default()),
         metrics_token: config.metrics_token.clone().map(Arc::new),
         guards: limits::Guards::new(&config.limits),
+        safety: Arc::new(safety::timer::SafetyService::new(config.safety.clone())),
     };
+    if config.safety.notifiers.is_empty() {
+        tracing::warn!(
+            "no safety notifier configured: lone-worker alerts reach only the office's alert list"
+        );
+    }
+    let (timer_stop, stopped) = tokio::sync::watch::channel(false);
+    let timer = state.safety.clone().spawn(state.db.clone(), stopped);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -132,5 +152,7 @@ pub async fn start(
         state,
         shutdown: Some(tx),
         task,
+        timer_stop,
+        timer,
     })
 }
