@@ -147,7 +147,11 @@ impl SafetyService {
                 .and_then(|v| v["kind"].as_str().map(str::to_owned))
                 .unwrap_or_default();
             let result = match notifier {
-                Some(x) => x.send(&item.id, &kind, &item.body, self.now()).await,
+                // Signed with the real time: receivers check it against theirs.
+                Some(x) => {
+                    x.send(&item.id, &kind, &item.body, crate::api::now_ms())
+                        .await
+                }
                 None => Err(super::notify::SendFailure {
                     status: None,
                     why: "target no longer configured".into(),
