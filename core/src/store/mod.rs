@@ -759,7 +759,11 @@ impl Writer<'_> {
     /// [`Error::SyncRequired`] once the sync deadline has passed, except
     /// lone-worker safety events and access-log records.
     pub fn append(&mut self, draft: EventDraft) -> Result<Appended> {
-        let exempt = draft.kind.starts_with("visit.safety")
+        // Safety never waits for a sync: a visit can always start (and its
+        // timer run), be checked in, alerted, ended, and an office
+        // acknowledgement recorded.
+        let exempt = crate::events::kinds::is_safety_lane(&draft.kind)
+            || draft.kind.starts_with("visit.safety")
             || draft.kind.starts_with(crate::access::KIND_PREFIX);
         if let Some(deadline) = self.sync_deadline_ms {
             if !exempt && self.signer.clock.now_utc_ms() > deadline {

@@ -316,11 +316,10 @@ async fn alert(
     Path(alert_id): Path<String>,
 ) -> ApiResult<Json<AlertDetail>> {
     crate::office::office_auth(&state, &headers)?;
-    let alert = state
-        .db
-        .safety_alert(&alert_id)
-        .await?
-        .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such alert"))?;
+    let alert =
+        state.db.safety_alert(&alert_id).await?.ok_or_else(|| {
+            ApiFailure::new(StatusCode::NOT_FOUND, "unknown_alert", "no such alert")
+        })?;
     Ok(Json(AlertDetail {
         clock: state.db.safety_clock(&alert.visit_id).await?,
         timeline: state.db.safety_timeline(&alert.visit_id).await?,
@@ -353,7 +352,7 @@ async fn act(
     let Some(found) = state.db.safety_alert(alert_id).await? else {
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            "unknown_alert",
             "no such alert",
         ));
     };
@@ -370,7 +369,7 @@ async fn act(
         .await?
         .map_err(|r| match r {
             Refusal::NotFound => {
-                ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such alert")
+                ApiFailure::new(StatusCode::NOT_FOUND, "unknown_alert", "no such alert")
             }
             Refusal::Conflict(why) => ApiFailure::new(
                 StatusCode::CONFLICT,
@@ -385,7 +384,7 @@ async fn act(
         .alerts
         .into_iter()
         .find(|a| a.alert_id == alert_id)
-        .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such alert"))?;
+        .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_alert", "no such alert"))?;
     Ok(Json(alert))
 }
 
