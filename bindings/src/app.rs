@@ -320,6 +320,26 @@ impl FieldbookApp {
         }))
     }
 
+    /// One contact with the lone-worker safety lane: sends the safety
+    /// events the office's clock has not confirmed, ahead of any backlog,
+    /// and records the office's acknowledgements (shown in the safety
+    /// view). Call it after every safety action and again at the tick's
+    /// `beacon_due_ms` while a visit runs; a failure is a network error to
+    /// retry then. Writes a `visit.ack_seen` event per new acknowledgement.
+    pub async fn send_safety(&self) -> Res<SafetyLaneSummary> {
+        let client = self.client()?;
+        runtime()
+            .spawn(async move {
+                client
+                    .send_safety(&AtomicBool::new(false))
+                    .await
+                    .map(SafetyLaneSummary::from)
+                    .map_err(FieldbookError::from)
+            })
+            .await
+            .map_err(|_| FieldbookError::Cancelled)?
+    }
+
     /// Tells the core how to ask whether the device is online.
     pub fn set_connectivity(&self, connectivity: Arc<dyn Connectivity>) {
         *self.connectivity.lock().unwrap_or_else(|e| e.into_inner()) = Some(connectivity);
@@ -667,6 +687,7 @@ impl FieldbookApp {
         Ok(SafetyTick {
             visits,
             next_wake_ms: t.next_wake_ms,
+            beacon_due_ms: t.beacon_due_ms,
         })
     }
 

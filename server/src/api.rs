@@ -63,6 +63,8 @@ pub struct AppState {
     pub guards: crate::limits::Guards,
     /// The office console (pages, sessions, settings).
     pub console: Arc<crate::console::Console>,
+    /// The lone-worker safety clock and its notifiers.
+    pub safety: Arc<crate::safety::timer::SafetyService>,
 }
 
 /// An API error.
@@ -142,6 +144,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(push))
         .routes(routes!(pull))
         .routes(routes!(shredded))
+        .merge(crate::safety::routes::routes())
         .merge(office::routes())
 }
 
@@ -379,7 +382,7 @@ pub(crate) fn body_bytes(
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiFailure::bad(
             "malformed",
@@ -393,7 +396,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 }
 
 /// Authenticates a device request; returns the device and decoded body.
-async fn device_auth(
+pub(crate) async fn device_auth(
     state: &AppState,
     method: &Method,
     uri: &Uri,
@@ -650,7 +653,14 @@ async fn push(
         .iter()
         .filter_map(|i| i.parsed.as_ref().map(|b| b.recorded_at_ms))
         .max();
+    // The office's safety clock learns from the ordered log too (the
+    // lane may have been down); facts it already has change nothing.
+    let candidates = crate::safety::routes::candidates(&device, &incoming, now);
     let results = state.db.ingest(&device, incoming, now).await?;
+    let facts = crate::safety::routes::stored(candidates, &results);
+    if !facts.is_empty() {
+        state.safety.apply(&state.db, facts).await?;
+    }
     for r in &results {
         let counter = match r.outcome {
             PushOutcome::Accepted => &state.metrics.events_ingested,

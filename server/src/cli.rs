@@ -195,6 +195,130 @@ pub struct ServeArgs {
         requires = "oidc_issuer"
     )]
     oidc_redirect_url: Option<String>,
+    #[command(flatten)]
+    safety: SafetyArgs,
+}
+
+/// The lone-worker safety clock and where its notices go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SafetyArgs {
+    /// Minutes after a visit's expected finish before the office marks it
+    /// overdue.
+    #[arg(
+        long,
+        value_name = "MIN",
+        env = "FIELDBOOK_SAFETY_GRACE_MINUTES",
+        default_value_t = 15
+    )]
+    safety_grace_minutes: i64,
+    /// Minutes overdue before the office escalates.
+    #[arg(
+        long,
+        value_name = "MIN",
+        env = "FIELDBOOK_SAFETY_ESCALATE_MINUTES",
+        default_value_t = 15
+    )]
+    safety_escalate_minutes: i64,
+    /// How often the office's clock looks (milliseconds).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FIELDBOOK_SAFETY_TICK_MS",
+        default_value_t = 5_000
+    )]
+    safety_tick_ms: u64,
+    /// First retry delay after a failed notice delivery (milliseconds;
+    /// doubles each attempt, at most 5 minutes).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FIELDBOOK_SAFETY_RETRY_MS",
+        default_value_t = 5_000
+    )]
+    safety_retry_ms: i64,
+    /// A webhook that receives signed safety notices (repeat for several;
+    /// an email or SMS gateway sits behind one).
+    #[arg(
+        long = "safety-webhook",
+        value_name = "URL",
+        env = "FIELDBOOK_SAFETY_WEBHOOKS",
+        value_delimiter = ','
+    )]
+    safety_webhooks: Vec<String>,
+    /// File holding the webhook signing secret (when
+    /// FIELDBOOK_SAFETY_WEBHOOK_SECRET is unset; owner-only).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "FIELDBOOK_SAFETY_WEBHOOK_SECRET_FILE"
+    )]
+    safety_webhook_secret_file: Option<PathBuf>,
+    /// TESTS ONLY: the safety clock runs this many milliseconds (read from
+    /// the file at every reading) ahead of the system clock.
+    #[arg(
+        long,
+        value_name = "PATH",
+        hide = true,
+        env = "FIELDBOOK_TEST_SAFETY_CLOCK_OFFSET_FILE"
+    )]
+    test_safety_clock_offset_file: Option<PathBuf>,
+}
+
+/// Environment variable holding the safety webhook signing secret.
+pub const WEBHOOK_SECRET_ENV: &str = "FIELDBOOK_SAFETY_WEBHOOK_SECRET";
+
+impl SafetyArgs {
+    /// The safety configuration these flags describe.
+    pub fn config(
+        &self,
+        secret_env: Option<String>,
+    ) -> Result<crate::safety::timer::SafetyConfig, String> {
+        use crate::safety::timer::SafetyConfig;
+        for (name, v) in [
+            ("--safety-grace-minutes", self.safety_grace_minutes),
+            ("--safety-escalate-minutes", self.safety_escalate_minutes),
+        ] {
+            if !(0..=24 * 60).contains(&v) {
+                return Err(format!("{name} must be 0 to 1440"));
+            }
+        }
+        let mut config = SafetyConfig {
+            periods: crate::safety::Periods {
+                grace_ms: self.safety_grace_minutes * 60_000,
+                escalate_ms: self.safety_escalate_minutes * 60_000,
+            },
+            tick_ms: self.safety_tick_ms.clamp(10, 60_000),
+            retry_base_ms: self.safety_retry_ms.clamp(10, 300_000),
+            ..SafetyConfig::default()
+        };
+        if !self.safety_webhooks.is_empty() {
+            let secret = match secret_env.filter(|s| !s.is_empty()) {
+                Some(s) => s,
+                None => {
+                    let file = self.safety_webhook_secret_file.as_deref().ok_or_else(|| {
+                        format!("--safety-webhook needs a signing secret: set {WEBHOOK_SECRET_ENV} or --safety-webhook-secret-file")
+                    })?;
+                    let text = std::fs::read_to_string(file).map_err(|e| {
+                        format!("cannot read the webhook secret file: {}", e.kind())
+                    })?;
+                    refuse_shared(file)?;
+                    text.trim().to_owned()
+                }
+            };
+            for url in &self.safety_webhooks {
+                let hook = crate::safety::notify::Webhook::new(url, secret.as_bytes())?;
+                config.notifiers.push(std::sync::Arc::new(hook));
+            }
+        }
+        if let Some(file) = &self.test_safety_clock_offset_file {
+            eprintln!(
+                "fieldbook-server: WARNING: the safety clock runs on a TEST offset file ({}); never use this in service",
+                file.display()
+            );
+            config.clock = std::sync::Arc::new(crate::safety::clock::OffsetFileClock(file.clone()));
+        }
+        Ok(config)
+    }
 }
 
 /// Environment variable holding the /metrics scrape credential.
@@ -384,6 +508,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         std::env::var(METRICS_TOKEN_ENV).ok(),
         args.metrics_token_file.as_deref(),
     )?;
+    let safety = args.safety.config(std::env::var(WEBHOOK_SECRET_ENV).ok())?;
     let stop = stop_signal();
     let limits = crate::limits::Limits {
         enrolments_per_minute: args.enrolments_per_minute,
@@ -424,6 +549,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         metrics_token,
         limits,
         console,
+        safety,
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await

@@ -234,7 +234,7 @@ fn prepare_private_file(path: &std::path::Path) -> R<()> {
     Ok(())
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     conn: &Arc<Mutex<rusqlite::Connection>>,
     f: impl FnOnce(&mut rusqlite::Connection) -> R<T> + Send + 'static,
 ) -> R<T> {
@@ -282,6 +282,7 @@ impl Db {
             )?;
             conn.execute_batch(schema::BACKFILL_CURRENT)?;
             conn.execute_batch(crate::console::schema::SQLITE)?;
+            conn.execute_batch(crate::safety::store::SCHEMA)?;
             Ok(conn)
         })
         .await
@@ -312,7 +313,10 @@ impl Db {
             .batch_execute("SELECT pg_advisory_lock(7342001)")
             .await?;
         let created = match client.batch_execute(schema::POSTGRES).await {
-            Ok(()) => client.batch_execute(schema::BACKFILL_CURRENT).await,
+            Ok(()) => match client.batch_execute(schema::BACKFILL_CURRENT).await {
+                Ok(()) => client.batch_execute(crate::safety::store::SCHEMA).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         let created = match created {

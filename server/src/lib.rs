@@ -17,6 +17,7 @@ pub mod model;
 pub mod office;
 pub mod openapi;
 pub mod payload;
+pub mod safety;
 pub mod schema;
 pub mod storage;
 pub mod tls;
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     pub limits: limits::Limits,
     /// The office console's settings.
     pub console: console::ConsoleConfig,
+    /// The lone-worker safety clock and its notifiers.
+    pub safety: safety::timer::SafetyConfig,
 }
 
 impl ServerConfig {
@@ -68,6 +71,7 @@ impl ServerConfig {
             metrics_token: None,
             limits: limits::Limits::default(),
             console: console::ConsoleConfig::default(),
+            safety: safety::timer::SafetyConfig::default(),
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct RunningServer {
     pub state: api::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    timer_stop: tokio::sync::watch::Sender<bool>,
+    timer: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -90,16 +96,22 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        let _ = self.timer_stop.send(true);
+        let _ = (&mut self.timer).await;
     }
 
     /// Stops at once, dropping in-flight requests (a crash, for tests).
     pub fn abort(self) {
         self.task.abort();
+        self.timer.abort();
     }
 
     /// Waits until the server stops (for the binary).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task.await.unwrap_or(Ok(()))
+        let served = self.task.await.unwrap_or(Ok(()));
+        let _ = self.timer_stop.send(true);
+        let _ = self.timer.await;
+        served
     }
 }
 
@@ -115,7 +127,15 @@ pub async fn start(
         metrics_token: config.metrics_token.clone().map(Arc::new),
         guards: limits::Guards::new(&config.limits),
         console: console::Console::new(config.console.clone())?,
+        safety: Arc::new(safety::timer::SafetyService::new(config.safety.clone())),
     };
+    if config.safety.notifiers.is_empty() {
+        tracing::warn!(
+            "no safety notifier configured: lone-worker alerts reach only the office's alert list"
+        );
+    }
+    let (timer_stop, stopped) = tokio::sync::watch::channel(false);
+    let timer = state.safety.clone().spawn(state.db.clone(), stopped);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -137,5 +157,7 @@ pub async fn start(
         state,
         shutdown: Some(tx),
         task,
+        timer_stop,
+        timer,
     })
 }

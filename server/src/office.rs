@@ -53,7 +53,7 @@ async fn big_json<T: Serialize + Send + 'static>(value: T) -> ApiResult<axum::re
 }
 use crate::db::{ConflictRow, DeviceInfo, StoredEvent};
 use crate::openapi::{EntityDoc, ErrorDoc, OfficerIdText, RecordIdText, RoleDoc};
-use crate::payload::{kinds, outcome_of, safety_status_of, subject_of};
+use crate::payload::{kinds, outcome_of, subject_of};
 
 /// Entities the office can send to devices.
 pub const ENTITIES: &[&str] = &[
@@ -79,7 +79,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledgers))
         .routes(routes!(enforcement))
         .routes(routes!(visits))
-        .routes(routes!(alerts))
         .routes(routes!(conflicts))
 }
 
@@ -103,7 +102,7 @@ pub fn code_hash(code: &str) -> String {
 /// ([`crate::console::apikeys`]) or the configured office token (one key
 /// holding every scope); each call is written to the office audit log with
 /// the key's name (reads as disclosures, writes as alterations).
-async fn office_auth(
+pub(crate) async fn office_auth(
     state: &AppState,
     headers: &HeaderMap,
     scope: Scope,
@@ -150,7 +149,10 @@ async fn office_auth(
     Ok(())
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<T> {
     let bytes = crate::api::body_bytes(headers, body, true)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiFailure::bad(
@@ -1072,32 +1074,6 @@ async fn visits(
     .into_values()
     .collect();
     big_json(out).await
-}
-
-/// Visits whose latest lone-worker state is overdue, escalated or an alert.
-#[utoipa::path(get, path = "/v1/office/alerts", tag = "office", security(("officeToken" = [])),
-    responses(
-        (status = 200, description = "The latest safety event of each open visit", body = Vec<OfficeEvent>),
-        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
-        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
-    ))]
-async fn alerts(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Vec<OfficeEvent>>> {
-    office_auth(&state, &headers, Scope::Read, "safety alerts").await?;
-    // The latest safety event of each visit, from the projection.
-    let latest = current(&state, kinds::VISIT_SAFETY, |s| s.visit_id.clone(), None).await?;
-    let open: Vec<OfficeEvent> = latest
-        .into_values()
-        .filter(|v| {
-            matches!(
-                safety_status_of(&v.payload).as_deref(),
-                Some("overdue" | "escalated" | "alert")
-            )
-        })
-        .collect();
-    Ok(Json(open))
 }
 
 /// Conflicts between devices (both events are kept).

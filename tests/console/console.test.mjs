@@ -287,7 +287,7 @@ describe('the office console', () => {
     await caseyAgain.getByRole('button', { name: 'Acknowledge alert' }).click();
     await page.waitForURL(/\/console\/safety$/);
     assert.equal(await page.locator('#fb-alert-list').getByText('Casey Client').count(), 0);
-    assert.match(await page.locator('#acks').innerText(), /Mo Monitor — Called Ben: safe/);
+    assert.match(await page.locator('#acks').innerText(), /by Mo Monitor \(monitor\) — Called Ben: safe/);
     await shot(page, '12-safety-acknowledged');
     // The offender manager's team holds only Ben: they never saw Dana's.
     const om = await newPage();

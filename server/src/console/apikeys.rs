@@ -18,17 +18,20 @@ pub enum Scope {
     Reference,
     /// Officers, enrolment codes, revocation, epoch reset.
     Devices,
+    /// Acknowledge and resolve lone-worker alerts.
+    Safety,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Reference, Scope::Devices];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Reference, Scope::Devices, Scope::Safety];
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Reference => "reference",
             Scope::Devices => "devices",
+            Scope::Safety => "safety",
         }
     }
     /// What it allows, in words.
@@ -37,6 +40,7 @@ impl Scope {
             Scope::Read => "Read attendance, enforcement, visits, alerts and events",
             Scope::Reference => "Write reference data and import CSV",
             Scope::Devices => "Manage officers, enrolment codes and devices",
+            Scope::Safety => "Acknowledge and resolve lone-worker alerts",
         }
     }
     /// Parses a stored name.

@@ -1,8 +1,9 @@
-//! The Safety page: open lone-worker alerts (the latest safety state of
-//! each visit is overdue, escalated or an alert, and nobody at the office
-//! has acknowledged it), live by server-sent events that read the
-//! database on every tick (instances keep nothing in memory), and the
-//! acknowledgement with a note by the signed-in safety monitor or manager.
+//! The Safety page over the office's lone-worker lane ([`crate::safety`]):
+//! its live alerts (overdue, escalated or raised on the phone; open or
+//! acknowledged), updated by server-sent events that read the database on
+//! every tick (instances keep nothing in memory), and the acknowledgement
+//! with a note, recorded by the lane as the signed-in safety monitor or
+//! manager and sent to the officer's phone.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -20,10 +21,9 @@ use super::accounts::{Account, Role};
 use super::audit::{self, Action};
 use super::data;
 use super::pages::field;
-use super::sql::{self, Val};
 use super::{sessions, Failure, Viewer};
 use crate::api::{now_ms, AppState};
-use crate::payload::{kinds, safety_status_of};
+use crate::safety::{AlertLevel, AlertStatus};
 
 /// Roles that acknowledge alerts.
 pub const ACKNOWLEDGERS: &[Role] = &[
@@ -37,118 +37,100 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/console/safety", get(page))
         .route("/console/safety/list", get(list_fragment))
         .route("/console/safety/live", get(live))
-        .route("/console/safety/{event_id}/acknowledge", post(acknowledge))
+        .route("/console/safety/{alert_id}/acknowledge", post(acknowledge))
 }
 
-/// An open alert as the page shows it.
+/// A live alert as the page shows it.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Alert {
-    /// The safety event that opened it.
-    pub event_id: String,
-    /// The visit.
-    pub visit_id: String,
-    /// Status (`overdue`, `escalated`, `alert`).
-    pub status: String,
+pub struct Shown {
+    /// The lane's alert id.
+    pub alert_id: String,
+    /// `Overdue`, `Escalated`, `Alert`.
+    pub level: &'static str,
+    /// Open (nobody has it) or acknowledged.
+    pub open: bool,
+    /// A silent alert: never call or message the phone.
+    pub silent: bool,
     /// The officer on the visit.
     pub officer: String,
     /// The device.
     pub device: String,
-    /// When the device recorded it, ms.
-    pub recorded_ms: i64,
-    /// The case's CRN and name, when the visit's case is held.
+    /// When it opened (server time), ms.
+    pub opened_ms: i64,
+    /// The expected finish it was judged against, ms.
+    pub expected_finish_ms: i64,
+    /// The case's CRN and name, when held.
     pub crn: String,
     /// Name.
     pub name: String,
-    /// The visit's address, when held.
+    /// The case's main address, when held.
     pub address: String,
+    /// Who acknowledged it, when, and the note.
+    pub acknowledged: Option<Value>,
+    /// Whether the device has received the acknowledgement.
+    pub device_seen: bool,
 }
 
-/// Open, unacknowledged alerts in `account`'s teams, newest first.
-pub async fn open_alerts(db: &crate::db::Db, account: &Account) -> Result<Vec<Alert>, Failure> {
-    let acked: std::collections::HashSet<String> =
-        sql::query(db, "SELECT event_id FROM console_alert_acks", vec![])
-            .await?
-            .iter()
-            .map(|r| r.text(0))
-            .collect();
-    let latest = data::current(db, kinds::VISIT_SAFETY).await?;
-    let open: Vec<_> = latest
-        .into_iter()
-        .filter(|e| account.sees(&e.officer_id) && !acked.contains(&e.event_id))
-        .filter_map(|e| {
-            let status = safety_status_of(&e.payload)?;
-            matches!(status.as_str(), "overdue" | "escalated" | "alert").then_some((e, status))
-        })
-        .collect();
-    if open.is_empty() {
-        return Ok(vec![]);
-    }
-    let started: HashMap<String, data::Ev> = data::of_kind(db, kinds::VISIT_STARTED)
+/// The live alerts (open or acknowledged) of the office's safety lane
+/// ([`crate::safety`]) in `account`'s teams, newest first.
+pub async fn live_alerts(db: &crate::db::Db, account: &Account) -> Result<Vec<Shown>, Failure> {
+    let alerts: Vec<crate::safety::Alert> = db
+        .safety_alerts(false, 500, 0)
         .await?
         .into_iter()
-        .filter_map(|e| e.visit_id.clone().map(|v| (v, e)))
+        .filter(|a| a.is_live() && account.sees(&a.officer_id))
         .collect();
+    if alerts.is_empty() {
+        return Ok(vec![]);
+    }
     let cases: HashMap<String, data::Item> = data::items(db, "hv_case")
         .await?
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
-    let mut out: Vec<Alert> = open
+    Ok(alerts
         .into_iter()
-        .map(|(e, status)| {
-            let visit_id = e.visit_id.clone().unwrap_or_default();
-            let start = started.get(&visit_id);
-            let case = start
-                .and_then(|s| s.case_id.as_ref())
-                .and_then(|c| cases.get(c));
+        .map(|a| {
+            let case = a.case_id.as_ref().and_then(|c| cases.get(c));
             let address = case
                 .and_then(|c| {
-                    let wanted = start
-                        .and_then(|s| s.payload.get("address_id"))
-                        .and_then(Value::as_str);
                     let list = c.data.get("addresses")?.as_array()?;
                     list.iter()
-                        .find(|a| {
-                            wanted.is_some_and(|w| a.get("id").and_then(Value::as_str) == Some(w))
-                        })
+                        .find(|x| x.get("main").and_then(Value::as_bool) == Some(true))
                         .or_else(|| list.first())
-                        .and_then(|a| a.get("text"))
+                        .and_then(|x| x.get("text"))
                         .and_then(Value::as_str)
                         .map(str::to_owned)
                 })
                 .unwrap_or_default();
-            Alert {
-                event_id: e.event_id.clone(),
-                visit_id,
-                status,
-                officer: e.officer_id.clone(),
-                device: e.device_id.clone(),
-                recorded_ms: e.recorded_ms,
+            Shown {
+                level: match a.level {
+                    AlertLevel::Overdue => "Overdue",
+                    AlertLevel::Escalated => "Escalated",
+                    AlertLevel::Alert => "Alert",
+                },
+                open: a.status == AlertStatus::Open,
+                silent: a.silent,
+                officer: a.officer_id.clone(),
+                device: a.device_id.clone(),
+                opened_ms: a.opened_ms,
+                expected_finish_ms: a.expected_finish_ms,
                 crn: case.map(|c| c.s("crn")).unwrap_or_default(),
                 name: case.map(|c| c.s("name")).unwrap_or_default(),
                 address,
+                acknowledged: a
+                    .acknowledged
+                    .as_ref()
+                    .map(|k| json!({"by": k.by, "at": k.at_ms, "note": k.note})),
+                device_seen: a.device_seen_ms.is_some(),
+                alert_id: a.alert_id,
             }
         })
-        .collect();
-    out.sort_by_key(|a| std::cmp::Reverse(a.recorded_ms));
-    Ok(out)
-}
-
-async fn recent_acks(db: &crate::db::Db) -> Result<Vec<Value>, Failure> {
-    Ok(sql::query(
-        db,
-        "SELECT k.event_id, k.note, k.at_ms, a.display_name FROM console_alert_acks k
-         LEFT JOIN console_accounts a ON a.id = k.account_id ORDER BY k.at_ms DESC LIMIT 20",
-        vec![],
-    )
-    .await?
-    .iter()
-    .map(|r| json!({"event_id": r.text(0), "note": r.text(1), "at": r.int(2), "by": r.text(3)}))
-    .collect())
+        .collect())
 }
 
 async fn context(state: &AppState, viewer: &Viewer) -> Result<Value, Failure> {
-    let alerts = open_alerts(&state.db, &viewer.account).await?;
+    let alerts = live_alerts(&state.db, &viewer.account).await?;
     if !alerts.is_empty() {
         let crns: Vec<&str> = alerts.iter().map(|a| a.crn.as_str()).collect();
         audit::record(
@@ -161,10 +143,11 @@ async fn context(state: &AppState, viewer: &Viewer) -> Result<Value, Failure> {
         )
         .await?;
     }
+    let (open, taken): (Vec<Shown>, Vec<Shown>) = alerts.into_iter().partition(|a| a.open);
     Ok(json!({
-        "alerts": alerts,
+        "alerts": open,
+        "taken": taken,
         "can_acknowledge": ACKNOWLEDGERS.contains(&viewer.account.role),
-        "acks": recent_acks(&state.db).await?,
         "errors": [],
     }))
 }
@@ -219,10 +202,14 @@ async fn live(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap)
                     let ev = Event::default().event("signed-out").data("{}");
                     return Some((Ok::<_, Infallible>(ev), (state, account, token, last, true)));
                 }
-                let Ok(alerts) = open_alerts(&state.db, &account).await else {
+                let Ok(alerts) = live_alerts(&state.db, &account).await else {
                     continue;
                 };
-                let ids: Vec<String> = alerts.iter().map(|a| a.event_id.clone()).collect();
+                let ids: Vec<String> = alerts
+                    .iter()
+                    .filter(|a| a.open)
+                    .map(|a| a.alert_id.clone())
+                    .collect();
                 if last.as_ref() != Some(&ids) {
                     let data = json!({"count": ids.len(), "ids": ids}).to_string();
                     let ev = Event::default().event("alerts").data(data);
@@ -243,53 +230,74 @@ async fn acknowledge(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(event_id): Path<String>,
+    Path(alert_id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, Failure> {
     viewer.check_form(&headers, &field(&form, "csrf"))?;
     viewer.require(ACKNOWLEDGERS)?;
-    let alerts = open_alerts(&state.db, &viewer.account).await?;
-    let Some(alert) = alerts.iter().find(|a| a.event_id == event_id) else {
-        return Err(Failure::Bad(
-            "This alert is no longer open: it was acknowledged, or the officer's device has sent a newer state. Nothing was changed.".into(),
-        ));
+    let gone = || {
+        Failure::Bad(
+            "This alert is no longer open: someone acknowledged it, or the officer's device cleared it. Nothing was changed.".into(),
+        )
     };
+    let Some(found) = state.db.safety_alert(&alert_id).await? else {
+        return Err(Failure::NotFound);
+    };
+    if !viewer.account.sees(&found.officer_id) {
+        return Err(Failure::NotFound);
+    }
+    if found.status != AlertStatus::Open {
+        return Err(gone());
+    }
     let note = field(&form, "note");
     if note.is_empty() || note.chars().count() > 1000 {
         let mut ctx = context(&state, &viewer).await?;
         ctx["errors"] = json!([{
             "text": "Enter a note of what was done (up to 1000 characters), for example who called the officer",
-            "href": format!("#note-{}", alert.event_id)}]);
+            "href": format!("#note-{alert_id}")}]);
         return state
             .console
             .views
             .page("safety.html", &viewer, "/console/safety", ctx);
     }
-    let n = sql::exec(
-        &state.db,
-        "INSERT INTO console_alert_acks (event_id, visit_id, account_id, note, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (event_id) DO NOTHING",
-        vec![
-            Val::from(&alert.event_id),
-            Val::from(&alert.visit_id),
-            Val::from(&viewer.account.id),
-            Val::from(&note),
-            Val::I(now_ms()),
-        ],
-    )
-    .await?;
-    if n == 0 {
-        return Err(Failure::Bad(
-            "This alert was acknowledged by someone else a moment ago. Nothing was changed.".into(),
-        ));
+    // The lane records who: the signed-in account, never a typed name.
+    let by = format!(
+        "{} ({})",
+        viewer.account.display_name, viewer.account.username
+    );
+    let now = state.safety.now();
+    let id = alert_id.clone();
+    let decided = state
+        .db
+        .safety_mutate(
+            &found.visit_id,
+            &found.officer_id,
+            state.safety.writing(now),
+            move |l| crate::safety::acknowledge(l, &id, &by, &note, now),
+        )
+        .await?;
+    match decided {
+        Ok(_) => {}
+        Err(crate::safety::Refusal::Conflict(_)) => return Err(gone()),
+        Err(crate::safety::Refusal::NotFound) => return Err(Failure::NotFound),
+        Err(crate::safety::Refusal::Invalid(why)) => return Err(Failure::Bad(why.to_owned())),
     }
+    let crn = match &found.case_id {
+        Some(c) => data::items(&state.db, "hv_case")
+            .await?
+            .into_iter()
+            .find(|i| &i.id == c)
+            .map(|i| i.s("crn"))
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     audit::record(
         &state.db,
         &viewer.account.actor(),
         Action::Alteration,
         "safety alert acknowledged",
-        &alert.crn,
-        &alert.event_id,
+        &crn,
+        &alert_id,
     )
     .await?;
     Ok(Redirect::to("/console/safety").into_response())

@@ -1,7 +1,8 @@
 //! The console's tables, for SQLite and PostgreSQL, run after the main
 //! schema: accounts, sessions, sign-in flows (OIDC), API keys, the
 //! office's own audit log (append-only: triggers refuse any change or
-//! deletion), enforcement decisions and safety acknowledgements.
+//! deletion), and enforcement decisions. Safety acknowledgements live in the safety
+//! lane's own tables ([`crate::safety`]).
 
 /// SQLite.
 pub const SQLITE: &str = "
@@ -31,9 +32,6 @@ CREATE TABLE IF NOT EXISTS console_decisions (
     requirement_id TEXT, crn TEXT NOT NULL, decision TEXT NOT NULL, decision_date TEXT,
     note TEXT NOT NULL, account_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS console_decisions_event ON console_decisions (event_id);
-CREATE TABLE IF NOT EXISTS console_alert_acks (
-    event_id TEXT PRIMARY KEY, visit_id TEXT NOT NULL, account_id TEXT NOT NULL,
-    note TEXT NOT NULL, at_ms INTEGER NOT NULL);
 ";
 
 /// PostgreSQL.
@@ -66,7 +64,4 @@ CREATE TABLE IF NOT EXISTS console_decisions (
     requirement_id TEXT, crn TEXT NOT NULL, decision TEXT NOT NULL, decision_date TEXT,
     note TEXT NOT NULL, account_id TEXT NOT NULL, at_ms BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS console_decisions_event ON console_decisions (event_id);
-CREATE TABLE IF NOT EXISTS console_alert_acks (
-    event_id TEXT PRIMARY KEY, visit_id TEXT NOT NULL, account_id TEXT NOT NULL,
-    note TEXT NOT NULL, at_ms BIGINT NOT NULL);
 ";
