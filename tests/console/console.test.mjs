@@ -311,6 +311,7 @@ describe('the office console', () => {
     await admin.goto('/console/devices');
     await admin.getByRole('button', { name: 'Issue a code' }).click();
     assert.match(await admin.locator('#enrolment-code').innerText(), /^[0-9A-F]{20}$/);
+    assert.equal(await admin.locator('#enrolment-qr svg').count(), 1, 'the code as a QR code too');
     await check(admin, '13-devices-code');
     const row = admin.locator(`#device-${data.devices.cat}`);
     await row.getByRole('link', { name: /Revoke/ }).click();

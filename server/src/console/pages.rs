@@ -914,8 +914,7 @@ async fn issue_code(
                 "",
             )
             .await?;
-            ctx["code"] =
-                json!({"officer": officer, "code": code.code, "expires": code.expires_ms});
+            ctx["code"] = json!({"officer": officer, "qr": qr_svg(&code.code), "code": code.code, "expires": code.expires_ms});
         }
         Err(_) => {
             ctx["errors"] =
@@ -926,6 +925,20 @@ async fn issue_code(
         .console
         .views
         .page("devices.html", &viewer, "/console/devices", ctx)
+}
+
+/// The enrolment code as a QR code (inline SVG), for the app to scan.
+fn qr_svg(code: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let qr = qrcode::QrCode::new(code.as_bytes()).ok()?;
+    let image = qr
+        .render::<svg::Color<'_>>()
+        .min_dimensions(180, 180)
+        .dark_color(svg::Color("#0b0c0c"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // The renderer writes an XML prolog; inline SVG in HTML starts at <svg.
+    image.find("<svg").map(|i| image[i..].to_owned())
 }
 
 async fn find_device(state: &AppState, id: &str) -> Result<crate::db::DeviceInfo, Failure> {
