@@ -49,7 +49,7 @@ pub struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     #[command(after_help = SECRETS_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Issue a one-time enrolment code (72 hours) for an officer; prints the
     /// code, which the officer types into the app. Only its hash is stored.
     EnrolmentCode(CodeArgs),
@@ -413,7 +413,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => serve(cli.serve).await,
-            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
             Some(Command::Migrate(args)) => migrate(args).await,
         }
@@ -533,6 +533,44 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("fieldbook-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn safety_flags_are_checked() {
+        let cfg = |args: &[&str], secret: Option<&str>| {
+            parse(args)
+                .expect("parse")
+                .serve
+                .safety
+                .config(secret.map(str::to_owned))
+        };
+        let c = cfg(
+            &[
+                "--safety-grace-minutes",
+                "10",
+                "--safety-escalate-minutes",
+                "5",
+            ],
+            None,
+        )
+        .expect("valid");
+        assert_eq!(
+            (c.periods.grace_ms, c.periods.escalate_ms),
+            (600_000, 300_000)
+        );
+        assert!(c.notifiers.is_empty());
+        assert!(cfg(&["--safety-grace-minutes=2000"], None).is_err());
+        let hook = ["--safety-webhook", "https://alarm.example/hook"];
+        let e = cfg(&hook, None).expect_err("a webhook needs a secret");
+        assert!(e.contains(WEBHOOK_SECRET_ENV), "{e}");
+        assert!(cfg(&hook, Some("short")).is_err(), "secret too short");
+        let c = cfg(&hook, Some("a-long-enough-webhook-secret")).expect("valid");
+        assert_eq!(c.notifiers.len(), 1);
+        assert!(cfg(
+            &["--safety-webhook", "not a url"],
+            Some("a-long-enough-webhook-secret")
+        )
+        .is_err());
     }
 
     #[test]

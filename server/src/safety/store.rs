@@ -677,15 +677,24 @@ impl Db {
         Ok(!rows.is_empty())
     }
 
-    /// Notices not yet delivered (pending), for health and metrics.
-    pub async fn safety_undelivered(&self) -> R<i64> {
+    /// Open (unacknowledged) alerts, notices waiting to be delivered, and
+    /// notices given up on: for `/metrics`.
+    pub async fn safety_gauges(&self) -> R<[i64; 3]> {
         let rows = self
             .safety_query(st(
-                "SELECT CAST(COUNT(*) AS TEXT) FROM safety_outbox WHERE state = 'pending'",
+                "SELECT CAST((SELECT COUNT(*) FROM safety_alerts WHERE status = 'open') AS TEXT),
+                        CAST((SELECT COUNT(*) FROM safety_outbox WHERE state = 'pending') AS TEXT),
+                        CAST((SELECT COUNT(*) FROM safety_outbox WHERE state = 'failed') AS TEXT)",
                 vec![],
             ))
             .await?;
-        Ok(first(&rows).and_then(|t| t.parse().ok()).unwrap_or(0))
+        let mut out = [0; 3];
+        if let Some(row) = rows.first() {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o = v.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -274,7 +274,12 @@ fn out_of_order_facts_never_move_the_timer_back() {
 fn the_same_fact_twice_changes_nothing() {
     let l = begin(30);
     let f = safety("e-x", "extended", 10, 60);
-    let p1 = apply_facts(&l, &[f.clone()], Periods::default(), T0 + 10 * MIN);
+    let p1 = apply_facts(
+        &l,
+        std::slice::from_ref(&f),
+        Periods::default(),
+        T0 + 10 * MIN,
+    );
     let l = commit(l, &p1);
     let p2 = apply_facts(&l, &[f.clone(), f], Periods::default(), T0 + 11 * MIN);
     assert!(p2.is_empty() && p2.clock.is_none(), "{p2:?}");
