@@ -85,10 +85,10 @@ final class AppModel {
         if let m = models[homeEntry.id] { return m }
         let m: Screen
         switch home {
-        case .opening, .unlock: m = .unlock(UnlockModel(core: core, app: self))
-        case .enrol: m = .enrol(EnrolModel(core: core, app: self))
-        case .supervisor: m = .supervisorToday(SupervisorTodayModel(core: core, app: self))
-        case .officer: m = .officerToday(OfficerTodayModel(core: core, app: self))
+        case .opening, .unlock: m = .unlock(UnlockModel(core: core, root: self))
+        case .enrol: m = .enrol(EnrolModel(core: core, root: self))
+        case .supervisor: m = .supervisorToday(SupervisorTodayModel(core: core, root: self))
+        case .officer: m = .officerToday(OfficerTodayModel(core: core, root: self))
         }
         models[homeEntry.id] = m
         return m
@@ -98,16 +98,16 @@ final class AppModel {
         if let m = models[entry.id] { return m }
         let m: Screen
         switch entry.route {
-        case let .rollCall(id): m = .rollCall(RollCallModel(core: core, app: self, sessionId: id))
-        case let .outcome(id): m = .outcome(OutcomeModel(core: core, app: self, appointmentId: id))
+        case let .rollCall(id): m = .rollCall(RollCallModel(core: core, root: self, sessionId: id))
+        case let .outcome(id): m = .outcome(OutcomeModel(core: core, root: self, appointmentId: id))
         case let .ledger(id): m = .ledger(LedgerModel(core: core, appointmentId: id))
-        case let .startVisit(id): m = .startVisit(StartVisitModel(core: core, app: self, caseId: id))
-        case let .activeVisit(id): m = .activeVisit(ActiveVisitModel(core: core, app: self, visitId: id))
-        case let .visitRecord(id): m = .visitRecord(VisitRecordModel(core: core, app: self, visitId: id, amending: false))
-        case let .amendVisit(id): m = .visitRecord(VisitRecordModel(core: core, app: self, visitId: id, amending: true))
-        case let .person(id): m = .person(PersonModel(core: core, app: self, caseId: id))
+        case let .startVisit(id): m = .startVisit(StartVisitModel(core: core, root: self, caseId: id))
+        case let .activeVisit(id): m = .activeVisit(ActiveVisitModel(core: core, root: self, visitId: id))
+        case let .visitRecord(id): m = .visitRecord(VisitRecordModel(core: core, root: self, visitId: id, amending: false))
+        case let .amendVisit(id): m = .visitRecord(VisitRecordModel(core: core, root: self, visitId: id, amending: true))
+        case let .person(id): m = .person(PersonModel(core: core, root: self, caseId: id))
         case .sync: m = .sync(SyncModel(core: core))
-        case .settings: m = .settings(SettingsModel(core: core, app: self))
+        case .settings: m = .settings(SettingsModel(core: core, root: self))
         }
         models[entry.id] = m
         return m

@@ -12,7 +12,7 @@ struct FieldbookIOSApp: App {
 
     var body: some Scene {
         WindowGroup {
-            RootView(app: delegate.appModel)
+            RootView(root: delegate.appModel)
                 .privacyCover(delegate.appModel.covered)
                 .onReceive(NotificationCenter.default.publisher(for: UIApplication.protectedDataWillBecomeUnavailableNotification)) { _ in
                     Task { await delegate.appModel.deviceLocking() }
@@ -22,18 +22,18 @@ struct FieldbookIOSApp: App {
                 }
         }
         .onChange(of: scenePhase) { _, phase in
-            let app = delegate.appModel
+            let model = delegate.appModel
             switch phase {
-            case .inactive: app.resignedActive()
+            case .inactive: model.resignedActive()
             case .background:
-                app.enteredBackground()
+                model.enteredBackground()
                 BackgroundSync.schedule()
             case .active:
                 let captured = UIApplication.shared.connectedScenes
                     .compactMap { ($0 as? UIWindowScene)?.screen.isCaptured }
                     .contains(true)
-                Task { await app.becameActive(screenCaptured: captured) }
-            @unknown default: app.resignedActive()
+                Task { await model.becameActive(screenCaptured: captured) }
+            @unknown default: model.resignedActive()
             }
         }
     }
@@ -82,16 +82,16 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
 
 /// The stack: the home screen the device's state decides, then each pushed entry.
 struct RootView: View {
-    @Bindable var app: AppModel
+    @Bindable var root: AppModel
 
     var body: some View {
-        NavigationStack(path: $app.path) {
-            ScreenView(screen: app.homeScreen())
+        NavigationStack(path: $root.path) {
+            ScreenView(screen: root.homeScreen())
                 .navigationDestination(for: Entry.self) { entry in
-                    ScreenView(screen: app.screen(for: entry))
+                    ScreenView(screen: root.screen(for: entry))
                 }
         }
-        .task { await app.showHome() }
+        .task { await root.showHome() }
     }
 }
 

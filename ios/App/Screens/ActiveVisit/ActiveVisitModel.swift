@@ -9,19 +9,19 @@ import Observation
 @Observable
 final class ActiveVisitModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     let visitId: String
 
     private(set) var visit: ActiveVisit?
     var confirmEnd = false
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel, visitId: String) {
+    init(core: CoreClient, root: AppModel, visitId: String) {
         self.core = core
-        self.app = app
+        self.root = root
         self.visitId = visitId
         // A notification that fires while the app is open makes this screen ask the core at once.
-        app.onAlarm[visitId] = { [weak self] in Task { await self?.tick() } }
+        root.onAlarm[visitId] = { [weak self] in Task { await self?.tick() } }
     }
 
     func tick() async {
@@ -60,8 +60,8 @@ final class ActiveVisitModel {
         let id = visitId
         do {
             try await core.run { app in try app.hvEndVisit(visitId: id, location: nil) }
-            app.onAlarm[id] = nil
-            app.replaceTop(with: .visitRecord(visitId: id))
+            root.onAlarm[id] = nil
+            root.replaceTop(with: .visitRecord(visitId: id))
         } catch {
             message = ErrorWords.describe(error)
         }

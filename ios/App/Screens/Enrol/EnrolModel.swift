@@ -10,7 +10,7 @@ import UIKit
 @Observable
 final class EnrolModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
 
     var server = ""
     var pins = ""
@@ -21,9 +21,9 @@ final class EnrolModel {
     private(set) var message: String?
     private(set) var busy = false
 
-    init(core: CoreClient, app: AppModel) {
+    init(core: CoreClient, root: AppModel) {
         self.core = core
-        self.app = app
+        self.root = root
     }
 
     func enrol() async {
@@ -47,5 +47,5 @@ final class EnrolModel {
         busy = false
     }
 
-    func proceed() async { await app.showHome() }
+    func proceed() async { await root.showHome() }
 }

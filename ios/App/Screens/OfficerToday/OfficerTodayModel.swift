@@ -8,14 +8,14 @@ import Observation
 @Observable
 final class OfficerTodayModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     private(set) var visits: [VisitDue] = []
     private(set) var loaded = false
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel) {
+    init(core: CoreClient, root: AppModel) {
         self.core = core
-        self.app = app
+        self.root = root
     }
 
     func load() async {
@@ -32,8 +32,8 @@ final class OfficerTodayModel {
         }
     }
 
-    func start(_ v: VisitDue) { app.push(.startVisit(caseId: v.caseId)) }
-    func person(_ v: VisitDue) { app.push(.person(caseId: v.caseId)) }
-    func openSync() { app.push(.sync) }
-    func openSettings() { app.push(.settings) }
+    func start(_ v: VisitDue) { root.push(.startVisit(caseId: v.caseId)) }
+    func person(_ v: VisitDue) { root.push(.person(caseId: v.caseId)) }
+    func openSync() { root.push(.sync) }
+    func openSettings() { root.push(.settings) }
 }

@@ -10,7 +10,7 @@ struct OfficerTodayScreen: View {
             if model.loaded && model.visits.isEmpty { Text(L10n.t("visits.none")) }
             ForEach(model.visits, id: \.caseId) { v in
                 VStack(alignment: .leading, spacing: 6) {
-                    Text("\(v.label) · \(v.crn)").font(.headline)
+                    Text(verbatim: "\(v.label) · \(v.crn)").font(.headline)
                     Text(v.address)
                     Text(v.overdueDays > 0 ? L10n.t("visits.overdue", L10n.n(v.overdueDays)) : L10n.t("visits.due", v.due))
                     if let days = v.daysSinceLastVisit { Text(L10n.t("visits.daysSince", L10n.n(days))).font(.footnote) }

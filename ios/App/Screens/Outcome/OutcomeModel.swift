@@ -11,7 +11,7 @@ import Observation
 @Observable
 final class OutcomeModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     let appointmentId: String
 
     private(set) var form: AppointmentForm?
@@ -45,9 +45,9 @@ final class OutcomeModel {
     private(set) var message: String?
     private var loading = false
 
-    init(core: CoreClient, app: AppModel, appointmentId: String) {
+    init(core: CoreClient, root: AppModel, appointmentId: String) {
         self.core = core
-        self.app = app
+        self.root = root
         self.appointmentId = appointmentId
     }
 
@@ -159,5 +159,5 @@ final class OutcomeModel {
         }
     }
 
-    func done() { app.pop() }
+    func done() { root.pop() }
 }

@@ -9,14 +9,14 @@ import Observation
 @Observable
 final class PersonModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     let caseId: String
     private(set) var person: PersonVisits?
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel, caseId: String) {
+    init(core: CoreClient, root: AppModel, caseId: String) {
         self.core = core
-        self.app = app
+        self.root = root
         self.caseId = caseId
     }
 
@@ -31,5 +31,5 @@ final class PersonModel {
     }
 
     /// A finalised visit: amend it, or mark its follow-ups done.
-    func open(_ line: VisitLine) { app.push(.amendVisit(visitId: line.visitId)) }
+    func open(_ line: VisitLine) { root.push(.amendVisit(visitId: line.visitId)) }
 }

@@ -37,7 +37,7 @@ enum RollCallSheet: Identifiable {
 @Observable
 final class RollCallModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     let sessionId: String
 
     private(set) var rollCall: RollCall?
@@ -45,9 +45,9 @@ final class RollCallModel {
     private(set) var notice: String?
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel, sessionId: String) {
+    init(core: CoreClient, root: AppModel, sessionId: String) {
         self.core = core
-        self.app = app
+        self.root = root
         self.sessionId = sessionId
     }
 
@@ -70,11 +70,11 @@ final class RollCallModel {
         case .checkIn: sheet = .checkIn(row, identity: nil, hiVisIssued: nil, hiVisWorn: nil)
         case .didNotAttend: sheet = .didNotAttend(row, raiseAlert: nil)
         case .recordWarningGiven: sheet = .warningGiven(row)
-        case .recordOutcome, .correct, .recordAgreedAbsence: app.push(.outcome(appointmentId: row.appointmentId))
+        case .recordOutcome, .correct, .recordAgreedAbsence: root.push(.outcome(appointmentId: row.appointmentId))
         }
     }
 
-    func hours(_ row: RollCallRow) { app.push(.ledger(appointmentId: row.appointmentId)) }
+    func hours(_ row: RollCallRow) { root.push(.ledger(appointmentId: row.appointmentId)) }
 
     /// Whether the open sheet has every answer it needs before it can be sent.
     var sheetAnswered: Bool {

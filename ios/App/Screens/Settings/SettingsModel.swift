@@ -9,7 +9,7 @@ import UIKit
 @Observable
 final class SettingsModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     private(set) var version = ""
     private(set) var chain: ChainCheck?
     var oldPin = ""
@@ -17,9 +17,9 @@ final class SettingsModel {
     private(set) var notice: String?
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel) {
+    init(core: CoreClient, root: AppModel) {
         self.core = core
-        self.app = app
+        self.root = root
     }
 
     func load() async {
@@ -49,7 +49,7 @@ final class SettingsModel {
         }
     }
 
-    func lockNow() async { await app.lockNow() }
+    func lockNow() async { await root.lockNow() }
 
     /// iOS keeps each app's language in Settings › Fieldbook › Language.
     func openLanguageSettings() {

@@ -10,7 +10,7 @@ import Observation
 @Observable
 final class StartVisitModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     let caseId: String
 
     private(set) var due: VisitDue?
@@ -27,9 +27,9 @@ final class StartVisitModel {
     private(set) var message: String?
     private var loaded = false
 
-    init(core: CoreClient, app: AppModel, caseId: String) {
+    init(core: CoreClient, root: AppModel, caseId: String) {
         self.core = core
-        self.app = app
+        self.root = root
         self.caseId = caseId
     }
 
@@ -79,6 +79,6 @@ final class StartVisitModel {
 
     func proceed() {
         guard let started else { return }
-        app.replaceTop(with: .activeVisit(visitId: started.visitId))
+        root.replaceTop(with: .activeVisit(visitId: started.visitId))
     }
 }

@@ -7,14 +7,14 @@ import Observation
 @Observable
 final class SupervisorTodayModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     private(set) var sessions: [SessionSummary] = []
     private(set) var loaded = false
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel) {
+    init(core: CoreClient, root: AppModel) {
         self.core = core
-        self.app = app
+        self.root = root
     }
 
     func load() async {
@@ -27,7 +27,7 @@ final class SupervisorTodayModel {
         }
     }
 
-    func open(_ session: SessionSummary) { app.push(.rollCall(sessionId: session.sessionId)) }
-    func openSync() { app.push(.sync) }
-    func openSettings() { app.push(.settings) }
+    func open(_ session: SessionSummary) { root.push(.rollCall(sessionId: session.sessionId)) }
+    func openSync() { root.push(.sync) }
+    func openSettings() { root.push(.settings) }
 }

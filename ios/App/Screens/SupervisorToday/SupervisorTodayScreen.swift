@@ -13,7 +13,7 @@ struct SupervisorTodayScreen: View {
                     VStack(alignment: .leading, spacing: 4) {
                         Text(L10n.t("today.sessionLine", s.projectName, String(s.plannedStart.prefix(5)), String(s.plannedEnd.prefix(5))))
                             .font(.headline)
-                        Text("\(s.date) · \(SessionWords.status(s.status))")
+                        Text(verbatim: "\(s.date) · \(SessionWords.status(s.status))")
                         Text(L10n.t(
                             "today.sessionCounts", L10n.n(s.arrived), L10n.n(s.allocated), L10n.n(s.didNotAttend),
                             L10n.n(s.sentHome), L10n.n(s.outcomesMissing)))

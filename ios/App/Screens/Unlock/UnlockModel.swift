@@ -13,7 +13,7 @@ enum UnlockMode: Equatable {
 @Observable
 final class UnlockModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
 
     var mode: UnlockMode = .opening
     var officerId = ""
@@ -27,9 +27,9 @@ final class UnlockModel {
     /// The core asked for the phone's own credential and the prompt did not succeed.
     private(set) var deviceAuthNeeded = false
 
-    init(core: CoreClient, app: AppModel) {
+    init(core: CoreClient, root: AppModel) {
         self.core = core
-        self.app = app
+        self.root = root
     }
 
     func onAppear() async {
@@ -70,7 +70,7 @@ final class UnlockModel {
                 try app.createStore(officerId: officer, pin: pin)
             }
             busy = false
-            await app.showHome()
+            await root.showHome()
         } catch {
             busy = false
             message = ErrorWords.describe(error)
@@ -92,7 +92,7 @@ final class UnlockModel {
             }
             self.pin = ""
             busy = false
-            await app.showHome()
+            await root.showHome()
         } catch let error as FieldbookError {
             switch error {
             case let .WrongPin(remainingAttempts):

@@ -12,7 +12,7 @@ import Observation
 @Observable
 final class VisitRecordModel {
     private let core: CoreClient
-    private unowned let app: AppModel
+    private unowned let root: AppModel
     let visitId: String
     /// Opened to amend a finalised record (from the person's history).
     let amending: Bool
@@ -29,9 +29,9 @@ final class VisitRecordModel {
     private(set) var amended = false
     private(set) var message: String?
 
-    init(core: CoreClient, app: AppModel, visitId: String, amending: Bool) {
+    init(core: CoreClient, root: AppModel, visitId: String, amending: Bool) {
         self.core = core
-        self.app = app
+        self.root = root
         self.visitId = visitId
         self.amending = amending
     }
@@ -139,6 +139,6 @@ final class VisitRecordModel {
     }
 
     func done() async {
-        if amending { app.pop() } else { await app.showHome() }
+        if amending { root.pop() } else { await root.showHome() }
     }
 }
