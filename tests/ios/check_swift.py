@@ -198,7 +198,7 @@ class Api:
                 close = match_paren(body, init.end() - 1)
                 self.records[m.group(1)] = parse_params(body[init.end():close])
                 self.record_fields[m.group(1)] = set(re.findall(r"public (?:var|let) (\w+)\s*:", body))
-        for m in re.finditer(r"^public (?:indirect )?enum (\w+)\b[^{]*\{", src, re.M):
+        for m in re.finditer(r"^(?:public\s+(?:indirect\s+)?)?enum (\w+)\b[^{]*\{", src, re.M):
             body = src[m.end():match_paren(src, m.end() - 1)]
             self.enums[m.group(1)] = set(re.findall(r"^\s*case (\w+)", body, re.M))
         for m in re.finditer(r"^public func (\w+)\(", src, re.M):
@@ -306,7 +306,7 @@ def check_case_patterns(api, files, own_cases):
         every_case |= cs
     for path, src in files:
         code = without_strings(src)
-        for m in re.finditer(r"(?:\bcase\s+(?:let\s+)?|,\s*|\?\s*|:\s*|\(\s*|=\s*|==\s*|!=\s*)\.([a-zA-Z_]\w*)\b", code):
+        for m in re.finditer(r"(?:\bcase\s+(?:let\s+)?|,\s*|\?\s+|:\s*|\(\s*|=\s*|==\s*|!=\s*)\.([a-zA-Z_]\w*)\b", code):
             name = m.group(1)
             if name in every_case or name in own_cases or name in APPLE_SHORTHAND:
                 continue
@@ -367,7 +367,8 @@ def check_members(api, files, allowed, own):
     unknown = {}
     for path, src in files:
         code = without_strings(src)
-        for m in re.finditer(r"(?<=[\w\)\]\?!])\.([a-zA-Z_]\w*)", code):
+        # Member reads (`row.label`, `x?.y`) and key paths (`\.appointmentId`).
+        for m in re.finditer(r"(?:(?<=[\w\)\]\?!])|\\)\.([a-zA-Z_]\w*)", code):
             name = m.group(1)
             if name in api.members or name in own or name in allowed:
                 continue
@@ -561,7 +562,7 @@ def main():
             fail(f"parity: the Android app uses the core type {t}; the iOS app never names it")
 
     unused = sorted(set(api.app) - called)
-    print(f"checked {len(files)} Swift files: {len(called)} of {len(api.app)} FieldbookApp methods called "
+    print(f"checked {len(files)} Swift files: {len(set(api.app) & called)} of {len(api.app)} FieldbookApp methods called "
           f"(not called: {', '.join(unused) or 'none'}); {len(used)} catalog keys in English and Welsh; "
           f"Android parity: {len(android_core)} core methods, {len(android_types)} core types")
     for f in failures:

@@ -15,10 +15,12 @@ enum BackgroundSync {
     @MainActor
     static func register(model: AppModel) {
         BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { task in
-            guard let refresh = task as? BGAppRefreshTask else {
+            guard let task = task as? BGAppRefreshTask else {
                 task.setTaskCompleted(success: false)
                 return
             }
+            // The task object is handed to this closure alone and completed once.
+            nonisolated(unsafe) let refresh = task
             let work = Task { @MainActor in
                 await model.syncIfDue(.timer)
                 refresh.setTaskCompleted(success: true)

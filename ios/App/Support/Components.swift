@@ -98,7 +98,7 @@ struct YesNo: View {
                 .frame(minWidth: 88, minHeight: 44)
         }
         .buttonStyle(.bordered)
-        .accessibilityLabel("\(question) \(title)")
+        .accessibilityLabel(question + " " + title)
         .accessibilityAddTraits(answer == value ? .isSelected : [])
     }
 }

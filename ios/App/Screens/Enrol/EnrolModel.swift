@@ -15,7 +15,7 @@ final class EnrolModel {
     var server = ""
     var pins = ""
     var code = ""
-    var label = UIDevice.current.model
+    var label: String
     private(set) var role: String?
     private(set) var officerId: String?
     private(set) var message: String?
@@ -24,6 +24,7 @@ final class EnrolModel {
     init(core: CoreClient, root: AppModel) {
         self.core = core
         self.root = root
+        label = UIDevice.current.model
     }
 
     func enrol() async {

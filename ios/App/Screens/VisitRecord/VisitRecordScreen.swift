@@ -95,9 +95,12 @@ struct VisitRecordScreen: View {
             }
         }
         Section {
-            Field(label: L10n.t("record.riskConcerns"), text: binding(\.riskConcerns), multiline: true)
-            Field(label: L10n.t("record.safeguarding"), text: binding(\.safeguardingConcerns), multiline: true)
-            Field(label: L10n.t("record.notes"), text: binding(\.notes), multiline: true)
+            Field(label: L10n.t("record.riskConcerns"), text: Binding(
+                get: { model.form?.riskConcerns ?? "" }, set: { v in model.edit { $0.riskConcerns = v } }), multiline: true)
+            Field(label: L10n.t("record.safeguarding"), text: Binding(
+                get: { model.form?.safeguardingConcerns ?? "" }, set: { v in model.edit { $0.safeguardingConcerns = v } }), multiline: true)
+            Field(label: L10n.t("record.notes"), text: Binding(
+                get: { model.form?.notes ?? "" }, set: { v in model.edit { $0.notes = v } }), multiline: true)
             Toggle(L10n.t("outcome.sensitive"), isOn: Binding(get: { f.sensitive }, set: { v in model.edit { $0.sensitive = v } }))
                 .frame(minHeight: 44)
         }
@@ -124,10 +127,6 @@ struct VisitRecordScreen: View {
                 ActionButton(title: L10n.t("record.finalise")) { Task { await model.finalise() } }
             }
         }
-    }
-
-    private func binding(_ path: WritableKeyPath<VisitForm, String>) -> Binding<String> {
-        Binding(get: { model.form?[keyPath: path] ?? "" }, set: { v in model.edit { $0[keyPath: path] = v } })
     }
 }
 
