@@ -198,6 +198,13 @@ class Api:
                 close = match_paren(body, init.end() - 1)
                 self.records[m.group(1)] = parse_params(body[init.end():close])
                 self.record_fields[m.group(1)] = set(re.findall(r"public (?:var|let) (\w+)\s*:", body))
+        # Objects' constructors (FieldbookApp(dbPath:keyStore:clock:scheduler:)) are checked like records' initialisers.
+        for m in re.finditer(r"^open class (\w+)\b[^{]*\{", src, re.M):
+            body = src[m.end():match_paren(src, m.end() - 1)]
+            init = re.search(r"public convenience init\(", body)
+            if init:
+                close = match_paren(body, init.end() - 1)
+                self.records[m.group(1)] = parse_params(body[init.end():close])
         for m in re.finditer(r"^(?:public\s+(?:indirect\s+)?)?enum (\w+)\b[^{]*\{", src, re.M):
             body = src[m.end():match_paren(src, m.end() - 1)]
             self.enums[m.group(1)] = set(re.findall(r"^\s*case (\w+)", body, re.M))

@@ -9,7 +9,9 @@
 #   2. the same in this checkout, so the checks below read fresh bindings;
 #   3. tests/ios/check_swift.py: the app's Swift against the generated API,
 #      the string catalog, the Android app's use of the core, and the
-#      platform conventions (see its docstring).
+#      platform conventions (see its docstring);
+#   4. the checker itself: deliberate mistakes in a copy of the app must
+#      each be reported (a check that cannot fail checks nothing).
 # Uses the host library and uniffi-bindgen already built (cargo build
 # -p fieldbook-ffi builds them when missing).
 set -euo pipefail
@@ -67,4 +69,37 @@ echo "-- the Swift sources against the generated API, the catalog and the Androi
 python3 tests/ios/check_swift.py \
   --generated "$IOS_SWIFT_FILE" --app ios/App --strings ios/App/Resources/Localizable.xcstrings \
   --project ios/project.yml --package ios/FieldbookCore/Package.swift --android android
+echo "-- the checks can fail: each deliberate mistake below must be reported"
+MUT=$(mktemp -d)
+must_fail() { # file old new expected
+  rm -rf "$MUT/ios" && cp -r ios "$MUT/ios"
+  python3 - "$MUT/$1" "$2" "$3" <<'PY'
+import sys
+path, old, new = sys.argv[1:4]
+s = open(path, encoding="utf-8").read()
+assert old in s, f"mutation target not found in {path}: {old}"
+open(path, "w", encoding="utf-8").write(s.replace(old, new, 1))
+PY
+  local out
+  if out=$(python3 tests/ios/check_swift.py --generated "$IOS_SWIFT_FILE" --app "$MUT/ios/App" \
+      --strings "$MUT/ios/App/Resources/Localizable.xcstrings" --project "$MUT/ios/project.yml" \
+      --package "$MUT/ios/FieldbookCore/Package.swift" --android android 2>&1); then
+    echo "FAIL: the checker accepted: $1: $2 -> $3"; exit 1
+  fi
+  grep -q -- "$4" <<<"$out" || { echo "$out"; echo "FAIL: expected a report containing: $4"; exit 1; }
+  echo "   caught: $(grep -m1 -- "$4" <<<"$out" | sed "s|$MUT/||")"
+}
+must_fail ios/App/Screens/RollCall/RollCallModel.swift 'app.upwRollCall(sessionId: id)' 'app.upwRollCall(session: id)' 'does not match the generated (sessionId:)'
+must_fail ios/App/Screens/RollCall/RollCallModel.swift 'let id = row.appointmentId' 'let id = row.appointmentID' '.appointmentID is declared neither'
+must_fail ios/App/Screens/RollCall/RollCallModel.swift 'identityChecked: identity' 'identityCheck: identity' 'CheckIn(arrival:, identityCheck:'
+must_fail ios/App/Platform/KeychainKeyStore.swift 'func unwrap(wrapped: Data)' 'func unwrap(wrapped: [UInt8])' 'KeyStore declares unwrap(wrapped: Data)'
+must_fail ios/App/Platform/KeychainKeyStore.swift 'nil, kSecAttrAccessibleWhenUnlockedThisDeviceOnly' 'nil, kSecAttrAccessibleAfterFirstUnlock' 'weaker Keychain accessibility'
+must_fail ios/App/Resources/Localizable.xcstrings '"value": "Cofrestr"' '"value": ""' "key 'rollCall.title' has no cy value"
+must_fail ios/App/Screens/Ledger/LedgerScreen.swift 'Formatting.hoursAndMinutes(l.eteCreditedMinutes), ' '' "'ledger.eteUsed' (en) has 2 placeholders, the call gives 1"
+must_fail ios/App/FieldbookApp.swift 'ScreenView(screen: root.homeScreen())' 'ScreenView(screen: .ledger(LedgerModel(core: root.core, appointmentId: "")))' 'LedgerModel created inside body'
+must_fail ios/App/Platform/LoneWorkerNotifications.swift 'content.body = L10n.t("notification.overdue")' 'content.body = L10n.t("notification.overdue") + visitId' 'is not fixed catalog text'
+must_fail ios/App/FieldbookApp.swift '.privacyCover(delegate.appModel.covered)' '' 'privacy cover is not applied'
+must_fail ios/App/Screens/Sync/SyncModel.swift 'app.resubmitQuarantined(eventId: id, reason: reason)' 'app.resubmit(eventId: id, reason: reason)' 'the Android app calls resubmitQuarantined'
+rm -rf "$MUT"
+
 echo "iOS: layout, bindings and static checks passed (no Swift was compiled: no toolchain here)"
