@@ -67,8 +67,14 @@ final class AppModel {
             case (_, false, _): setHome(.unlock)
             case (_, true, nil): setHome(.enrol)
             case (_, true, "supervisor"): setHome(.supervisor)
-            default: setHome(.officer)
+            default:
+                setHome(.officer)
+                // A visit whose safety timer the core still runs (the store locked with the
+                // phone mid-visit, or a notification was tapped) opens again at once.
+                let running = try? await core.run { app in try app.hvTick().visits.first?.visitId }
+                if let running = running ?? nil { push(.activeVisit(visitId: running)) }
             }
+            if state.1 { Task { await syncIfDue(.appStart) } }
         } catch {
             setHome(.unlock)
         }

@@ -53,7 +53,7 @@ CLONE=$(mktemp -d)
 trap 'rm -rf "$CLONE"' EXIT
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   [ -e "$f" ] && printf '%s\0' "$f"
-done | xargs -0 cp --parents -t "$CLONE"
+done | tar --null -T - -cf - | tar -xf - -C "$CLONE"
 for p in "$IOS_SWIFT_DIR" "$IOS_HEADERS_DIR" "$(dirname "$IOS_XCFRAMEWORK")"; do
   test ! -e "$CLONE/$p" || { echo "FAIL: $p is committed; it must be generated"; exit 1; }
 done
