@@ -60,7 +60,7 @@ final class AppModel {
             let state = try await core.run { app -> (Bool, Bool, String?) in
                 let exists = app.storeExists()
                 let unlocked = app.isUnlocked()
-                let role = unlocked ? try app.deviceEnrolment()?.role : nil
+                let role = try unlocked ? app.deviceEnrolment()?.role : nil
                 return (exists, unlocked, role)
             }
             switch state {
@@ -72,7 +72,7 @@ final class AppModel {
                 // A visit whose safety timer the core still runs (the store locked with the
                 // phone mid-visit, or a notification was tapped) opens again at once.
                 let running = try? await core.run { app in try app.hvTick().visits.first?.visitId }
-                if let running = running ?? nil { push(.activeVisit(visitId: running)) }
+                if let running { push(.activeVisit(visitId: running)) }
             }
             if state.1 { Task { await syncIfDue(.appStart) } }
         } catch {

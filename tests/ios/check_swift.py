@@ -445,6 +445,8 @@ def check_models(files, app_dir):
             fail(f"{path}:{line_of(src, m.start())}: synchronous core call on the caller's actor; use core.run")
         for m in re.finditer(r"\b(print|debugPrint|NSLog|os_log)\(", src):
             fail(f"{path}:{line_of(src, m.start())}: {m.group(1)}( may log personal data; the app logs nothing")
+        for m in re.finditer(r"\?\s+try\b|^\s*:\s*try\b", without_strings(src), re.M):
+            fail(f"{path}:{line_of(src, m.start())}: 'try' cannot appear to the right of ?: (write try before the condition)")
         for m in re.finditer(r"\.font\(\.system\(size:", src):
             fail(f"{path}:{line_of(src, m.start())}: a fixed font size does not follow Dynamic Type")
     screens = os.path.join(app_dir, "Screens")

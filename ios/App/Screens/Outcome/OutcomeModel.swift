@@ -149,9 +149,9 @@ final class OutcomeModel {
         let correcting = isCorrection
         do {
             recorded = try await core.run { app in
-                correcting
-                    ? try app.upwCorrectOutcome(appointmentId: id, input: value, reason: reason)
-                    : try app.upwRecordOutcome(appointmentId: id, input: value)
+                try correcting
+                    ? app.upwCorrectOutcome(appointmentId: id, input: value, reason: reason)
+                    : app.upwRecordOutcome(appointmentId: id, input: value)
             }
             message = nil
         } catch {
