@@ -20,6 +20,7 @@ struct FieldbookIOSApp: App {
                 .onReceive(NotificationCenter.default.publisher(for: UIScreen.capturedDidChangeNotification)) { note in
                     delegate.appModel.covered = (note.object as? UIScreen)?.isCaptured ?? false
                 }
+                .onChange(of: delegate.appModel.covered) { _, covered in PrivacyWindow.shared.show(covered) }
         }
         .onChange(of: scenePhase) { _, phase in
             let model = delegate.appModel

@@ -1,4 +1,5 @@
 import SwiftUI
+import UIKit
 
 /// Covers every screen when the app resigns active (the app switcher's
 /// snapshot, Control Centre, an incoming call) and while the screen is
@@ -27,5 +28,30 @@ extension View {
         overlay {
             if covered { PrivacyCover().transition(.identity) }
         }
+    }
+}
+
+/// The same cover in a window above every other (sheets, dialogs and
+/// alerts are presented above the root view, so an overlay there would not
+/// hide them).
+@MainActor
+final class PrivacyWindow {
+    static let shared = PrivacyWindow()
+    private var window: UIWindow?
+
+    func show(_ covered: Bool) {
+        guard covered else {
+            window?.isHidden = true
+            window = nil
+            return
+        }
+        guard window == nil,
+              let scene = UIApplication.shared.connectedScenes.compactMap({ $0 as? UIWindowScene }).first
+        else { return }
+        let cover = UIWindow(windowScene: scene)
+        cover.windowLevel = .alert + 1
+        cover.rootViewController = UIHostingController(rootView: PrivacyCover())
+        cover.isHidden = false
+        window = cover
     }
 }
