@@ -18,13 +18,15 @@ import Security
 /// without counting a PIN attempt), the unlock screen calls
 /// `authenticate(reason:)` and retries.
 final class KeychainKeyStore: KeyStore, @unchecked Sendable {
-    // @unchecked: the only mutable state is `context`, guarded by `lock`.
+    // @unchecked: the only mutable state (`context`, `authenticatedAt`) is guarded by `lock`.
     private let service = "app.fieldbook.ios.platform-key"
     private let account = "data-key-wrap"
     /// A supervisor is not asked twice within five minutes (as on Android).
     private let reuseSeconds: TimeInterval = 300
     private let lock = NSLock()
     private var context: LAContext
+    /// When the owner last authenticated (uptime seconds); the context is dropped `reuseSeconds` later.
+    private var authenticatedAt: TimeInterval?
 
     init() {
         context = Self.quietContext(reuse: reuseSeconds)
@@ -40,6 +42,11 @@ final class KeychainKeyStore: KeyStore, @unchecked Sendable {
     private func currentContext() -> LAContext {
         lock.lock()
         defer { lock.unlock() }
+        if let at = authenticatedAt, ProcessInfo.processInfo.systemUptime - at > reuseSeconds {
+            context.invalidate()
+            context = Self.quietContext(reuse: reuseSeconds)
+            authenticatedAt = nil
+        }
         return context
     }
 
@@ -56,6 +63,7 @@ final class KeychainKeyStore: KeyStore, @unchecked Sendable {
         prompt.interactionNotAllowed = true
         lock.lock()
         context = prompt
+        authenticatedAt = ProcessInfo.processInfo.systemUptime
         lock.unlock()
         return true
     }
