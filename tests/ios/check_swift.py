@@ -374,8 +374,9 @@ def check_members(api, files, allowed, own):
     unknown = {}
     for path, src in files:
         code = without_strings(src)
-        # Member reads (`row.label`, `x?.y`) and key paths (`\.appointmentId`).
-        for m in re.finditer(r"(?:(?<=[\w\)\]\?!])|\\)\.([a-zA-Z_]\w*)", code):
+        # Member reads (`row.label`, `x?.y`), key paths (`\.appointmentId`) and
+        # members chained on a new line (`    .navigationTitle(...)`).
+        for m in re.finditer(r"(?:(?<=[\w\)\]\?!])|\\|^[ \t]*)\.([a-zA-Z_]\w*)", code, re.M):
             name = m.group(1)
             if name in api.members or name in own or name in allowed:
                 continue
