@@ -307,6 +307,59 @@ def check_api(api, files):
     return called
 
 
+def memberwise_inits(files):
+    """The app's own structs without an explicit init: their memberwise initialisers' parameters."""
+    inits = {}
+    for _, src in files:
+        for m in re.finditer(r"^(?:\w+\s+)*struct (\w+)\b[^{]*\{", src, re.M):
+            body = src[m.end():match_paren(src, m.end() - 1)]
+            # Top-level declarations only: drop every nested {...}.
+            flat, depth = [], 0
+            for ch in body:
+                if ch == "{":
+                    depth += 1
+                    if depth == 1:
+                        flat.append("{")
+                elif ch == "}":
+                    depth -= 1
+                elif depth == 0:
+                    flat.append(ch)
+            flat = "".join(flat)
+            if re.search(r"^\s*(?:\w+\s+)*init\(", flat, re.M):
+                continue
+            params = []
+            for d in re.finditer(r"^[ \t]*((?:@\w+[ \t]+)*)((?:private|fileprivate|public|internal)[ \t]+)?(static[ \t]+)?(let|var)[ \t]+(\w+)"
+                                 r"[ \t]*(?::[ \t]*([^=\n{]+?))?[ \t]*(=[^\n]*|\{)?[ \t]*$", flat, re.M):
+                attrs, _, static, kind, name, typ, rest = d.groups()
+                if static or (rest or "").startswith("{"):
+                    continue  # static, or computed
+                has_default = bool(rest) or (kind == "var" and (typ or "").strip().endswith("?"))
+                if kind == "let" and rest:
+                    continue  # a constant with a value is not a parameter
+                params.append((name, has_default, (typ or "").strip()))
+            inits[m.group(1)] = params
+    return inits
+
+
+def check_own_inits(files):
+    inits = memberwise_inits(files)
+    for path, src in files:
+        for name, params in inits.items():
+            for m in re.finditer(r"(?<![.\w])" + name + r"\(", src):
+                if re.search(r"\b(?:struct|enum|class)\s+$", src[max(0, m.start() - 20):m.start()]):
+                    continue
+                close = match_paren(src, m.end() - 1)
+                args = split_args(src[m.end():close])
+                after = src[close + 1:close + 3].lstrip()
+                where = f"{path}:{line_of(src, m.start())}"
+                # A trailing closure fills the last closure parameter.
+                if after.startswith("{") and params and "->" in params[-1][2]:
+                    check_labels(where, name, args, params[:-1])
+                else:
+                    check_labels(where, name, args, params)
+    return inits
+
+
 def check_case_patterns(api, files, own_cases):
     every_case = set()
     for cs in api.enums.values():
@@ -556,6 +609,7 @@ def main():
 
     called = check_api(api, files)
     check_case_patterns(api, files, own_cases)
+    check_own_inits(files)
     check_conformances(api, files)
     check_members(api, files, allowed, own)
     used = check_strings(files, a.strings)

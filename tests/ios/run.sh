@@ -100,6 +100,8 @@ must_fail ios/App/FieldbookApp.swift 'ScreenView(screen: root.homeScreen())' 'Sc
 must_fail ios/App/Platform/LoneWorkerNotifications.swift 'content.body = L10n.t("notification.overdue")' 'content.body = L10n.t("notification.overdue") + visitId' 'is not fixed catalog text'
 must_fail ios/App/FieldbookApp.swift '.privacyCover(delegate.appModel.covered)' '' 'privacy cover is not applied'
 must_fail ios/App/Screens/Sync/SyncModel.swift 'app.resubmitQuarantined(eventId: id, reason: reason)' 'app.resubmit(eventId: id, reason: reason)' 'the Android app calls resubmitQuarantined'
+must_fail ios/App/Screens/Outcome/OutcomeScreen.swift 'supporting: L10n.t("outcome.timeFormat"), error: model.error(for: "arrival")' \
+  'error: model.error(for: "arrival"), supporting: L10n.t("outcome.timeFormat")' 'Field(label:, text:, error:, supporting:) does not match'
 rm -rf "$MUT"
 
 echo "iOS: layout, bindings and static checks passed (no Swift was compiled: no toolchain here)"
