@@ -255,13 +255,13 @@ def check_labels(where, what, given_args, params):
             pi += 1
         if pi >= len(params) or params[pi][0] != lab:
             expected = [p[0] for p in params]
-            fail(f"{where}: {what}({', '.join(str(l) + ':' for l in labels)}) does not match the generated "
+            fail(f"{where}: {what}({', '.join(str(l) + ':' for l in labels)}) does not match the declaration "
                  f"({', '.join(e + ':' for e in expected)})")
             return
         pi += 1
     missing = [p[0] for p in params[pi:] if not p[1]]
     if missing:
-        fail(f"{where}: {what} leaves out {', '.join(missing)} (no default in the generated API)")
+        fail(f"{where}: {what} leaves out {', '.join(missing)} (it has no default)")
 
 
 # ------------------------------------------------------------------- checks

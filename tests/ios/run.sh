@@ -89,7 +89,7 @@ PY
   grep -q -- "$4" <<<"$out" || { echo "$out"; echo "FAIL: expected a report containing: $4"; exit 1; }
   echo "   caught: $(grep -m1 -- "$4" <<<"$out" | sed "s|$MUT/||")"
 }
-must_fail ios/App/Screens/RollCall/RollCallModel.swift 'app.upwRollCall(sessionId: id)' 'app.upwRollCall(session: id)' 'does not match the generated (sessionId:)'
+must_fail ios/App/Screens/RollCall/RollCallModel.swift 'app.upwRollCall(sessionId: id)' 'app.upwRollCall(session: id)' 'does not match the declaration (sessionId:)'
 must_fail ios/App/Screens/RollCall/RollCallModel.swift 'let id = row.appointmentId' 'let id = row.appointmentID' '.appointmentID is declared neither'
 must_fail ios/App/Screens/RollCall/RollCallModel.swift 'identityChecked: identity' 'identityCheck: identity' 'CheckIn(arrival:, identityCheck:'
 must_fail ios/App/Platform/KeychainKeyStore.swift 'func unwrap(wrapped: Data)' 'func unwrap(wrapped: [UInt8])' 'KeyStore declares unwrap(wrapped: Data)'
