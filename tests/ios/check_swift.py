@@ -289,6 +289,10 @@ def check_api(api, files):
                 continue
             called.add(name)
             check_labels(where, f"{recv}.{name}", args, table[name])
+        # The convention the check relies on: the FieldbookApp inside core.run is always `app`.
+        for m in re.finditer(r"\bcore\.run(?:Authenticating)?\s*(?:\([^{]*?\)|\()?\s*\{\s*(\w+)(?:\s*->[^{]*?)?\s+in\b", src):
+            if m.group(1) != "app":
+                fail(f"{path}:{line_of(src, m.start())}: name the closure's FieldbookApp `app` (it is checked by that name)")
         for name, params in api.functions.items():
             for m in re.finditer(r"(?<![.\w])" + name + r"\(", src):
                 close = match_paren(src, m.end() - 1)
@@ -567,7 +571,7 @@ def check_platform(files, project, package):
         fail("Package.swift: swift-tools-version is not 6")
 
 
-def check_android_parity(files, android_dir, ios_called):
+def check_android_parity(files, android_dir):
     android_calls, android_types = set(), set()
     for dirpath, _, names in os.walk(android_dir):
         if "/build" in dirpath or "stubs" in dirpath:
@@ -616,7 +620,7 @@ def main():
     check_models(files, a.app)
     check_platform(files, open(a.project).read(), open(a.package).read())
 
-    android_calls, android_types, ios_words = check_android_parity(files, a.android, called)
+    android_calls, android_types, ios_words = check_android_parity(files, a.android)
     android_core = {c for c in android_calls if c in api.app}
     for name in sorted(android_core - called):
         fail(f"parity: the Android app calls {name} on the core; the iOS app never does")

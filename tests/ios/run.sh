@@ -102,6 +102,7 @@ must_fail ios/App/FieldbookApp.swift '.privacyCover(delegate.appModel.covered)' 
 must_fail ios/App/Screens/Sync/SyncModel.swift 'app.resubmitQuarantined(eventId: id, reason: reason)' 'app.resubmit(eventId: id, reason: reason)' 'the Android app calls resubmitQuarantined'
 must_fail ios/App/Screens/Outcome/OutcomeScreen.swift 'supporting: L10n.t("outcome.timeFormat"), error: model.error(for: "arrival")' \
   'error: model.error(for: "arrival"), supporting: L10n.t("outcome.timeFormat")' 'Field(label:, text:, error:, supporting:) does not match'
+must_fail ios/App/Screens/Ledger/LedgerModel.swift 'core.run { app in try app.upwLedgerForAppointment' 'core.run { a in try a.upwLedgerForAppointment' "name the closure's FieldbookApp"
 rm -rf "$MUT"
 
 echo "iOS: layout, bindings and static checks passed (no Swift was compiled: no toolchain here)"
