@@ -24,6 +24,7 @@ final class AppModel {
     @ObservationIgnored private var models: [Int: Screen] = [:]
     @ObservationIgnored private var backgroundSince: UInt64?
     @ObservationIgnored private var syncing = false
+    @ObservationIgnored private var syncHandle: SyncHandle?
     /// The active visit screen registers here so a fired alarm makes it ask the core again.
     @ObservationIgnored var onAlarm: [String: @MainActor () -> Void] = [:]
 
@@ -161,6 +162,8 @@ final class AppModel {
             let due = try await core.run { app in app.isUnlocked() && app.shouldSync(trigger: trigger) }
             guard due else { return }
             let handle = try await core.run { app in try app.sync(listener: nil) }
+            syncHandle = handle
+            defer { syncHandle = nil }
             let summary = try await handle.awaitResult()
             if summary.shredded {
                 // The office revoked this phone: the core destroyed its store and key.
@@ -170,6 +173,9 @@ final class AppModel {
             // The next trigger tries again; the sync screen shows the reason in words.
         }
     }
+
+    /// Stops a background sync iOS is about to suspend (the core keeps what was not acknowledged).
+    func cancelSync() { syncHandle?.cancel() }
 
     private static func monotonicSeconds() -> UInt64 {
         clock_gettime_nsec_np(CLOCK_MONOTONIC_RAW) / 1_000_000_000

@@ -25,7 +25,10 @@ enum BackgroundSync {
                 await model.syncIfDue(.timer)
                 refresh.setTaskCompleted(success: true)
             }
-            refresh.expirationHandler = { work.cancel() }
+            refresh.expirationHandler = {
+                work.cancel()
+                Task { @MainActor in model.cancelSync() }
+            }
             schedule()
         }
     }
