@@ -143,6 +143,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pull))
         .routes(routes!(shredded))
         .merge(crate::safety::routes::routes())
+        .merge(crate::delivery::routes::routes())
         .merge(office::routes())
 }
 

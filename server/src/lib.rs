@@ -10,6 +10,7 @@
 pub mod api;
 pub mod cli;
 pub mod db;
+pub mod delivery;
 pub mod ingest;
 pub mod limits;
 pub mod model;
@@ -54,6 +55,9 @@ pub struct ServerConfig {
     pub limits: limits::Limits,
     /// The lone-worker safety clock and its notifiers.
     pub safety: safety::timer::SafetyConfig,
+    /// Delivery to the Community Payback API (`None`: outcomes wait in
+    /// the outbox until it is configured).
+    pub delivery: Option<delivery::worker::DeliveryConfig>,
 }
 
 impl ServerConfig {
@@ -68,6 +72,7 @@ impl ServerConfig {
             metrics_token: None,
             limits: limits::Limits::default(),
             safety: safety::timer::SafetyConfig::default(),
+            delivery: None,
         }
     }
 }
@@ -83,6 +88,7 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     timer_stop: tokio::sync::watch::Sender<bool>,
     timer: tokio::task::JoinHandle<()>,
+    deliveries: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -94,12 +100,18 @@ impl RunningServer {
         let _ = (&mut self.task).await;
         let _ = self.timer_stop.send(true);
         let _ = (&mut self.timer).await;
+        if let Some(d) = self.deliveries.as_mut() {
+            let _ = d.await;
+        }
     }
 
     /// Stops at once, dropping in-flight requests (a crash, for tests).
     pub fn abort(self) {
         self.task.abort();
         self.timer.abort();
+        if let Some(d) = &self.deliveries {
+            d.abort();
+        }
     }
 
     /// Waits until the server stops (for the binary).
@@ -107,6 +119,9 @@ impl RunningServer {
         let served = self.task.await.unwrap_or(Ok(()));
         let _ = self.timer_stop.send(true);
         let _ = self.timer.await;
+        if let Some(d) = self.deliveries {
+            let _ = d.await;
+        }
         served
     }
 }
@@ -130,7 +145,17 @@ pub async fn start(
         );
     }
     let (timer_stop, stopped) = tokio::sync::watch::channel(false);
-    let timer = state.safety.clone().spawn(state.db.clone(), stopped);
+    let timer = state.safety.clone().spawn(state.db.clone(), stopped.clone());
+    let deliveries = match &config.delivery {
+        Some(d) => Some(
+            Arc::new(delivery::worker::DeliveryService::new(d.clone())?)
+                .spawn(state.db.clone(), stopped),
+        ),
+        None => {
+            tracing::warn!("no Community Payback API configured: outcomes wait in the delivery outbox");
+            None
+        }
+    };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -154,5 +179,6 @@ pub async fn start(
         task,
         timer_stop,
         timer,
+        deliveries,
     })
 }
