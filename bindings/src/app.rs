@@ -162,6 +162,18 @@ impl FieldbookApp {
         Ok(SyncClient::new(self.store()?, config)?)
     }
 
+    /// Sends the safety lane at once, in the background, after a safety
+    /// action: with signal the office hears within seconds; without, the
+    /// shell's call at the tick's `beacon_due_ms` is the retry.
+    fn kick_safety_lane(&self) {
+        let Ok(client) = self.client() else { return };
+        runtime().spawn(async move {
+            if let Err(e) = client.send_safety(&AtomicBool::new(false)).await {
+                tracing::debug!("safety lane: {e}");
+            }
+        });
+    }
+
     fn schedule(&self, views: &[SafetyView]) {
         if let Some(s) = &self.scheduler {
             for v in views {
@@ -649,6 +661,7 @@ impl FieldbookApp {
         let started = self.hv()?.start_visit(convert(&input)?)?;
         let safety: SafetyView = started.safety.into();
         self.schedule(std::slice::from_ref(&safety));
+        self.kick_safety_lane();
         Ok(StartedVisit {
             visit_id: started.visit_id.to_string(),
             warnings: started
@@ -664,6 +677,7 @@ impl FieldbookApp {
     pub fn hv_extend(&self, visit_id: String, minutes: i64) -> Res<SafetyView> {
         let v: SafetyView = self.hv()?.extend(&id(&visit_id)?, minutes)?.into();
         self.schedule(std::slice::from_ref(&v));
+        self.kick_safety_lane();
         Ok(v)
     }
 
@@ -671,12 +685,15 @@ impl FieldbookApp {
     pub fn hv_check_in_safe(&self, visit_id: String) -> Res<SafetyView> {
         let v: SafetyView = self.hv()?.check_in_safe(&id(&visit_id)?)?.into();
         self.schedule(std::slice::from_ref(&v));
+        self.kick_safety_lane();
         Ok(v)
     }
 
     /// Raises an alert; `silent` keeps the phone quiet.
     pub fn hv_raise_alert(&self, visit_id: String, silent: bool) -> Res<SafetyView> {
-        Ok(self.hv()?.raise_alert(&id(&visit_id)?, silent)?.into())
+        let v: SafetyView = self.hv()?.raise_alert(&id(&visit_id)?, silent)?.into();
+        self.kick_safety_lane();
+        Ok(v)
     }
 
     /// Moves every running timer on and reschedules alarms.
@@ -701,6 +718,7 @@ impl FieldbookApp {
         if let Some(s) = &self.scheduler {
             s.cancel_all(visit_id);
         }
+        self.kick_safety_lane();
         Ok(())
     }
 

@@ -145,6 +145,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pull))
         .routes(routes!(shredded))
         .merge(crate::safety::routes::routes())
+        .merge(crate::delivery::routes::routes())
         .merge(office::routes())
 }
 
@@ -274,13 +275,23 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
         ));
     }
     let m = &state.metrics;
+    // From the database, so every instance reports the same; left out
+    // (not zero) when the database does not answer.
+    let safety = match state.db.safety_gauges().await {
+        Ok([open, pending, failed]) => format!(
+            "# TYPE fieldbook_safety_alerts_open gauge\nfieldbook_safety_alerts_open {open}\n\
+             # TYPE fieldbook_safety_notices_pending gauge\nfieldbook_safety_notices_pending {pending}\n\
+             # TYPE fieldbook_safety_notices_failed gauge\nfieldbook_safety_notices_failed {failed}\n"
+        ),
+        Err(_) => String::new(),
+    };
     Ok(format!(
         "# TYPE fieldbook_requests_total counter\nfieldbook_requests_total {}\n\
          # TYPE fieldbook_events_ingested_total counter\nfieldbook_events_ingested_total {}\n\
          # TYPE fieldbook_events_rejected_total counter\nfieldbook_events_rejected_total {}\n\
          # TYPE fieldbook_events_duplicate_total counter\nfieldbook_events_duplicate_total {}\n\
          # TYPE fieldbook_auth_failures_total counter\nfieldbook_auth_failures_total {}\n\
-         # TYPE fieldbook_sync_lag_ms gauge\nfieldbook_sync_lag_ms {}\n",
+         # TYPE fieldbook_sync_lag_ms gauge\nfieldbook_sync_lag_ms {}\n{safety}",
         m.requests.load(Ordering::Relaxed),
         m.events_ingested.load(Ordering::Relaxed),
         m.events_rejected.load(Ordering::Relaxed),

@@ -197,6 +197,95 @@ pub struct ServeArgs {
     oidc_redirect_url: Option<String>,
     #[command(flatten)]
     safety: SafetyArgs,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+}
+
+/// Delivery of outcomes to the Community Payback API.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveryArgs {
+    /// The Community Payback API's base URL (without it, outcomes wait in
+    /// the delivery outbox).
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_BASE_URL")]
+    cp_base_url: Option<String>,
+    /// The authorisation server's token URL (OAuth2 client credentials).
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_TOKEN_URL", requires = "cp_base_url")]
+    cp_token_url: Option<String>,
+    /// The OAuth2 client id.
+    #[arg(long, value_name = "ID", env = "FIELDBOOK_CP_CLIENT_ID", requires = "cp_base_url")]
+    cp_client_id: Option<String>,
+    /// File holding the OAuth2 client secret (when FIELDBOOK_CP_CLIENT_SECRET
+    /// is unset; owner-only).
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_CP_CLIENT_SECRET_FILE")]
+    cp_client_secret_file: Option<PathBuf>,
+    /// Where home-visit contacts go (without it they are not delivered).
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_CONTACTS_URL")]
+    cp_contacts_url: Option<String>,
+    /// The far end's enforcement action code for a step, as
+    /// `warning_or_referral=CODE` or `breach_referral=CODE` (repeatable).
+    #[arg(long = "cp-enforcement-action", value_name = "STEP=CODE")]
+    cp_enforcement_actions: Vec<String>,
+    /// How often the delivery worker looks (milliseconds).
+    #[arg(long, value_name = "MS", env = "FIELDBOOK_CP_TICK_MS", default_value_t = 1_000)]
+    cp_tick_ms: u64,
+}
+
+/// Environment variable holding the OAuth2 client secret.
+pub const CP_SECRET_ENV: &str = "FIELDBOOK_CP_CLIENT_SECRET";
+
+impl DeliveryArgs {
+    /// The delivery configuration these flags describe (`None` when no
+    /// base URL is given).
+    pub fn config(&self, secret_env: Option<String>) -> Result<Option<crate::delivery::worker::DeliveryConfig>, String> {
+        let Some(base) = &self.cp_base_url else {
+            return Ok(None);
+        };
+        let url_ok = |u: &str| reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        if !url_ok(base) {
+            return Err("--cp-base-url must be an http(s) URL".into());
+        }
+        let token_url = self
+            .cp_token_url
+            .clone()
+            .filter(|u| url_ok(u))
+            .ok_or("--cp-token-url (an http(s) URL) is needed with --cp-base-url")?;
+        let client_id = self
+            .cp_client_id
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or("--cp-client-id is needed with --cp-base-url")?;
+        let secret = match secret_env.filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None => {
+                let file = self.cp_client_secret_file.as_deref().ok_or_else(|| {
+                    format!("the OAuth2 client secret is needed: set {CP_SECRET_ENV} or --cp-client-secret-file")
+                })?;
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("cannot read the client secret file: {}", e.kind()))?;
+                refuse_shared(file)?;
+                text.trim().to_owned()
+            }
+        };
+        let mut config =
+            crate::delivery::worker::DeliveryConfig::new(base, &token_url, &client_id, &secret);
+        if let Some(c) = &self.cp_contacts_url {
+            if !url_ok(c) {
+                return Err("--cp-contacts-url must be an http(s) URL".into());
+            }
+            config.contacts_url = Some(c.clone());
+        }
+        for pair in &self.cp_enforcement_actions {
+            let (step, code) = pair
+                .split_once('=')
+                .ok_or("--cp-enforcement-action takes STEP=CODE")?;
+            if !matches!(step, "warning_or_referral" | "breach_referral") || code.is_empty() {
+                return Err("--cp-enforcement-action: the step is warning_or_referral or breach_referral, with a code".into());
+            }
+            config.enforcement_actions.insert(step.to_owned(), code.to_owned());
+        }
+        config.tick_ms = self.cp_tick_ms.clamp(10, 60_000);
+        Ok(Some(config))
+    }
 }
 
 /// The lone-worker safety clock and where its notices go.
@@ -509,6 +598,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         args.metrics_token_file.as_deref(),
     )?;
     let safety = args.safety.config(std::env::var(WEBHOOK_SECRET_ENV).ok())?;
+    let delivery = args.delivery.config(std::env::var(CP_SECRET_ENV).ok())?;
     let stop = stop_signal();
     let limits = crate::limits::Limits {
         enrolments_per_minute: args.enrolments_per_minute,
@@ -550,6 +640,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         limits,
         console,
         safety,
+        delivery,
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
@@ -682,6 +773,44 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("fieldbook-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn safety_flags_are_checked() {
+        let cfg = |args: &[&str], secret: Option<&str>| {
+            parse(args)
+                .expect("parse")
+                .serve
+                .safety
+                .config(secret.map(str::to_owned))
+        };
+        let c = cfg(
+            &[
+                "--safety-grace-minutes",
+                "10",
+                "--safety-escalate-minutes",
+                "5",
+            ],
+            None,
+        )
+        .expect("valid");
+        assert_eq!(
+            (c.periods.grace_ms, c.periods.escalate_ms),
+            (600_000, 300_000)
+        );
+        assert!(c.notifiers.is_empty());
+        assert!(cfg(&["--safety-grace-minutes=2000"], None).is_err());
+        let hook = ["--safety-webhook", "https://alarm.example/hook"];
+        let e = cfg(&hook, None).expect_err("a webhook needs a secret");
+        assert!(e.contains(WEBHOOK_SECRET_ENV), "{e}");
+        assert!(cfg(&hook, Some("short")).is_err(), "secret too short");
+        let c = cfg(&hook, Some("a-long-enough-webhook-secret")).expect("valid");
+        assert_eq!(c.notifiers.len(), 1);
+        assert!(cfg(
+            &["--safety-webhook", "not a url"],
+            Some("a-long-enough-webhook-secret")
+        )
+        .is_err());
     }
 
     #[test]

@@ -283,6 +283,7 @@ impl Db {
             conn.execute_batch(schema::BACKFILL_CURRENT)?;
             conn.execute_batch(crate::console::schema::SQLITE)?;
             conn.execute_batch(crate::safety::store::SCHEMA)?;
+            conn.execute_batch(crate::delivery::outbox::SCHEMA)?;
             Ok(conn)
         })
         .await
@@ -314,7 +315,10 @@ impl Db {
             .await?;
         let created = match client.batch_execute(schema::POSTGRES).await {
             Ok(()) => match client.batch_execute(schema::BACKFILL_CURRENT).await {
-                Ok(()) => client.batch_execute(crate::safety::store::SCHEMA).await,
+                Ok(()) => match client.batch_execute(crate::safety::store::SCHEMA).await {
+                    Ok(()) => client.batch_execute(crate::delivery::outbox::SCHEMA).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),

@@ -11,6 +11,7 @@ pub mod api;
 pub mod cli;
 pub mod console;
 pub mod db;
+pub mod delivery;
 pub mod ingest;
 pub mod limits;
 pub mod model;
@@ -57,6 +58,9 @@ pub struct ServerConfig {
     pub console: console::ConsoleConfig,
     /// The lone-worker safety clock and its notifiers.
     pub safety: safety::timer::SafetyConfig,
+    /// Delivery to the Community Payback API (`None`: outcomes wait in
+    /// the outbox until it is configured).
+    pub delivery: Option<delivery::worker::DeliveryConfig>,
 }
 
 impl ServerConfig {
@@ -72,6 +76,7 @@ impl ServerConfig {
             limits: limits::Limits::default(),
             console: console::ConsoleConfig::default(),
             safety: safety::timer::SafetyConfig::default(),
+            delivery: None,
         }
     }
 }
@@ -87,6 +92,7 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     timer_stop: tokio::sync::watch::Sender<bool>,
     timer: tokio::task::JoinHandle<()>,
+    deliveries: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -98,12 +104,18 @@ impl RunningServer {
         let _ = (&mut self.task).await;
         let _ = self.timer_stop.send(true);
         let _ = (&mut self.timer).await;
+        if let Some(d) = self.deliveries.as_mut() {
+            let _ = d.await;
+        }
     }
 
     /// Stops at once, dropping in-flight requests (a crash, for tests).
     pub fn abort(self) {
         self.task.abort();
         self.timer.abort();
+        if let Some(d) = &self.deliveries {
+            d.abort();
+        }
     }
 
     /// Waits until the server stops (for the binary).
@@ -111,6 +123,9 @@ impl RunningServer {
         let served = self.task.await.unwrap_or(Ok(()));
         let _ = self.timer_stop.send(true);
         let _ = self.timer.await;
+        if let Some(d) = self.deliveries {
+            let _ = d.await;
+        }
         served
     }
 }
@@ -135,7 +150,17 @@ pub async fn start(
         );
     }
     let (timer_stop, stopped) = tokio::sync::watch::channel(false);
-    let timer = state.safety.clone().spawn(state.db.clone(), stopped);
+    let timer = state.safety.clone().spawn(state.db.clone(), stopped.clone());
+    let deliveries = match &config.delivery {
+        Some(d) => Some(
+            Arc::new(delivery::worker::DeliveryService::new(d.clone())?)
+                .spawn(state.db.clone(), stopped),
+        ),
+        None => {
+            tracing::warn!("no Community Payback API configured: outcomes wait in the delivery outbox");
+            None
+        }
+    };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -159,5 +184,6 @@ pub async fn start(
         task,
         timer_stop,
         timer,
+        deliveries,
     })
 }

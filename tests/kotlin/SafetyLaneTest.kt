@@ -75,9 +75,10 @@ class SafetyLaneTest {
         app.sync(null).awaitResult()
 
         val started = app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("po-1"), 30L, false, null))
+        // The library already sent the start in the background; this call
+        // finds nothing left unconfirmed.
         val lane = app.sendSafety()
-        assertEquals("the start reached the office's clock", 1uL, lane.confirmed)
-        assertEquals(0uL, lane.unconfirmed)
+        assertEquals("the start reached the office's clock", 0uL, lane.unconfirmed)
         assertNotNull("while a visit runs the lane is contacted again", app.hvTick().beaconDueMs)
 
         // The network goes: the lane fails, the phone keeps its timer.

@@ -265,6 +265,24 @@ async fn the_office_escalates_a_silent_phone_on_its_own_clock_and_the_acknowledg
         assert_eq!(body["case_id"], cases[0].as_str());
         assert_eq!(body["officer_id"], "po-1");
     }
+    // Monitoring sees it too.
+    let metrics = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("fieldbook_safety_alerts_open 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fieldbook_safety_notices_failed 0\n"),
+        "{metrics}"
+    );
     // Acknowledged at the office, with a note for the officer.
     let path = format!("/v1/office/alerts/{alert_id}/acknowledge");
     let (s, v) = office

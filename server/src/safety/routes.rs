@@ -154,6 +154,10 @@ async fn beacons(
         ));
     }
     let req: BeaconRequest = crate::api::parse_json(&bytes)?;
+    // As for a push: sequence numbers are signed 64-bit at the office.
+    if req.events.iter().any(|e| i64::try_from(e.seq).is_err()) {
+        return Err(ApiFailure::bad("malformed", "seq must be below 2^63"));
+    }
     if req.events.len() > MAX_BEACON_EVENTS {
         return Err(ApiFailure::bad(
             "too_many_events",

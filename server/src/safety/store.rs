@@ -6,12 +6,11 @@
 //! has one writer), so with several instances each transition is decided
 //! once.
 
-use std::error::Error as StdError;
-
-use tokio_postgres::types::{IsNull, ToSql, Type};
-
 use super::{Alert, Loaded, Plan, TimelineEntry, VisitClock};
 use crate::db::{blocking, Db, DbError};
+use crate::storage::sql::{
+    decode, encode, first, lite_exec, lite_query, pg_exec, pg_query, st, Row, Stmt, P,
+};
 
 type R<T> = Result<T, DbError>;
 
@@ -45,120 +44,6 @@ CREATE TABLE IF NOT EXISTS safety_deliveries (
     outbox_id TEXT NOT NULL, attempt BIGINT NOT NULL, at_ms BIGINT NOT NULL, entry TEXT NOT NULL,
     PRIMARY KEY (outbox_id, attempt));
 ";
-
-/// A statement parameter (the only types the safety tables use).
-#[derive(Debug, Clone)]
-pub enum P {
-    /// An integer.
-    I(i64),
-    /// An integer or NULL.
-    OI(Option<i64>),
-    /// Text.
-    T(String),
-    /// Text or NULL.
-    OT(Option<String>),
-}
-
-impl rusqlite::ToSql for P {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        match self {
-            P::I(v) => rusqlite::ToSql::to_sql(v),
-            P::OI(v) => rusqlite::ToSql::to_sql(v),
-            P::T(v) => rusqlite::ToSql::to_sql(v),
-            P::OT(v) => rusqlite::ToSql::to_sql(v),
-        }
-    }
-}
-
-impl ToSql for P {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        let int = <i64 as ToSql>::accepts(ty);
-        let text = <String as ToSql>::accepts(ty);
-        match self {
-            P::I(v) if int => v.to_sql(ty, out),
-            P::OI(v) if int => v.to_sql(ty, out),
-            P::T(v) if text => v.to_sql(ty, out),
-            P::OT(v) if text => v.to_sql(ty, out),
-            _ => Err(format!("parameter does not fit column type {ty}").into()),
-        }
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        <i64 as ToSql>::accepts(ty) || <String as ToSql>::accepts(ty)
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
-
-/// One statement and its parameters.
-#[derive(Debug, Clone)]
-pub struct Stmt {
-    sql: &'static str,
-    params: Vec<P>,
-}
-
-fn st(sql: &'static str, params: Vec<P>) -> Stmt {
-    Stmt { sql, params }
-}
-
-/// A row of text columns (integers are selected `CAST(... AS TEXT)`).
-pub type Row = Vec<Option<String>>;
-
-fn lite_sql(sql: &str) -> String {
-    sql.replace('$', "?")
-}
-
-fn lite_query(c: &rusqlite::Connection, s: &Stmt) -> R<Vec<Row>> {
-    let mut stmt = c.prepare_cached(&lite_sql(s.sql))?;
-    let n = stmt.column_count();
-    let rows = stmt.query_map(rusqlite::params_from_iter(s.params.iter()), |r| {
-        (0..n).map(|i| r.get::<_, Option<String>>(i)).collect()
-    })?;
-    Ok(rows.collect::<Result<Vec<Row>, _>>()?)
-}
-
-fn lite_exec(c: &rusqlite::Connection, s: &Stmt) -> R<u64> {
-    let mut stmt = c.prepare_cached(&lite_sql(s.sql))?;
-    Ok(stmt.execute(rusqlite::params_from_iter(s.params.iter()))? as u64)
-}
-
-fn pg_params(s: &Stmt) -> Vec<&(dyn ToSql + Sync)> {
-    s.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
-}
-
-async fn pg_query<C: tokio_postgres::GenericClient>(c: &C, s: &Stmt) -> R<Vec<Row>> {
-    let rows = c.query(s.sql, &pg_params(s)).await?;
-    rows.iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| r.try_get::<_, Option<String>>(i).map_err(DbError::from))
-                .collect()
-        })
-        .collect()
-}
-
-async fn pg_exec<C: tokio_postgres::GenericClient>(c: &C, s: &Stmt) -> R<u64> {
-    Ok(c.execute(s.sql, &pg_params(s)).await?)
-}
-
-fn decode<T: serde::de::DeserializeOwned>(text: Option<&String>) -> R<T> {
-    let text = text.ok_or_else(|| DbError("safety: missing column".into()))?;
-    serde_json::from_str(text).map_err(|_| DbError("safety: stored state does not parse".into()))
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> R<String> {
-    serde_json::to_string(v).map_err(|_| DbError("safety: cannot encode state".into()))
-}
-
-fn first(rows: &[Row]) -> Option<&String> {
-    rows.first()
-        .and_then(|r| r.first())
-        .and_then(|c| c.as_ref())
-}
 
 /// The statements that load one visit: clock, alerts, applied facts, the
 /// officer's name.
@@ -360,43 +245,6 @@ pub struct Delivery {
 }
 
 impl Db {
-    /// Runs one query.
-    async fn safety_query(&self, s: Stmt) -> R<Vec<Row>> {
-        match self {
-            Db::Sqlite(c) => blocking(c, move |c| lite_query(c, &s)).await,
-            Db::Postgres(p) => pg_query(&**p.get().await?, &s).await,
-        }
-    }
-
-    /// Runs statements in one transaction; returns each one's row count.
-    async fn safety_run(&self, stmts: Vec<Stmt>) -> R<Vec<u64>> {
-        match self {
-            Db::Sqlite(c) => {
-                blocking(c, move |c| {
-                    let tx =
-                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    let n = stmts
-                        .iter()
-                        .map(|s| lite_exec(&tx, s))
-                        .collect::<R<Vec<_>>>()?;
-                    tx.commit()?;
-                    Ok(n)
-                })
-                .await
-            }
-            Db::Postgres(p) => {
-                let mut client = p.get().await?;
-                let tx = client.transaction().await?;
-                let mut n = Vec::with_capacity(stmts.len());
-                for s in &stmts {
-                    n.push(pg_exec(&*tx, s).await?);
-                }
-                tx.commit().await?;
-                Ok(n)
-            }
-        }
-    }
-
     /// Reads one visit, decides with `decide`, and writes the plan, in one
     /// transaction that holds the visit's lock. `officer_id` names the
     /// officer for a visit not yet stored.
@@ -465,7 +313,7 @@ impl Db {
     /// Visits whose next check is due at `now` (oldest first).
     pub async fn safety_due(&self, now: i64, limit: i64) -> R<Vec<String>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT visit_id FROM safety_visits
                   WHERE next_check_ms IS NOT NULL AND next_check_ms <= $1
                   ORDER BY next_check_ms LIMIT $2",
@@ -482,7 +330,7 @@ impl Db {
     /// unless `all`.
     pub async fn safety_alerts(&self, all: bool, limit: i64, offset: i64) -> R<Vec<Alert>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT state FROM safety_alerts
                   WHERE CAST($1 AS BIGINT) = 1 OR status IN ('open', 'acknowledged')
                   ORDER BY opened_ms DESC, alert_id LIMIT $2 OFFSET $3",
@@ -497,7 +345,7 @@ impl Db {
     /// One alert.
     pub async fn safety_alert(&self, alert_id: &str) -> R<Option<Alert>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT state FROM safety_alerts WHERE alert_id = $1",
                 vec![P::T(alert_id.to_owned())],
             ))
@@ -508,7 +356,7 @@ impl Db {
     /// A visit's clock.
     pub async fn safety_clock(&self, visit_id: &str) -> R<Option<VisitClock>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT state FROM safety_visits WHERE visit_id = $1",
                 vec![P::T(visit_id.to_owned())],
             ))
@@ -519,7 +367,7 @@ impl Db {
     /// A visit's timeline, in order.
     pub async fn safety_timeline(&self, visit_id: &str) -> R<Vec<TimelineEntry>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT entry FROM safety_timeline WHERE visit_id = $1 ORDER BY n",
                 vec![P::T(visit_id.to_owned())],
             ))
@@ -532,7 +380,7 @@ impl Db {
     /// Every delivery attempt for an alert's notices, in order.
     pub async fn safety_deliveries(&self, alert_id: &str) -> R<Vec<Delivery>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT d.entry FROM safety_deliveries d JOIN safety_outbox o ON o.id = d.outbox_id
                   WHERE o.alert_id = $1 ORDER BY d.at_ms, d.outbox_id, d.attempt",
                 vec![P::T(alert_id.to_owned())],
@@ -547,7 +395,7 @@ impl Db {
     /// reported seeing.
     pub async fn safety_acks_for(&self, device_id: &str) -> R<Vec<Alert>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT state FROM safety_alerts WHERE device_id = $1 AND ack_pending = 1
                   ORDER BY opened_ms LIMIT 50",
                 vec![P::T(device_id.to_owned())],
@@ -570,7 +418,7 @@ impl Db {
         limit: i64,
     ) -> R<Vec<OutboxItem>> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "UPDATE safety_outbox SET lease_owner = $1, lease_until_ms = $2,
                         attempts = attempts + 1
                   WHERE state = 'pending' AND next_attempt_ms <= $3
@@ -623,7 +471,7 @@ impl Db {
             (_, None) => "failed",
         };
         let delivered = (state == "delivered").then_some(delivery.at_ms);
-        self.safety_run(vec![
+        self.run_stmts(vec![
             st(
                 "INSERT INTO safety_deliveries (outbox_id, attempt, at_ms, entry)
                  VALUES ($1, $2, $3, $4) ON CONFLICT (outbox_id, attempt) DO NOTHING",
@@ -653,7 +501,7 @@ impl Db {
     /// Whether reference item `entity`/`id` is in `officer`'s audience.
     pub async fn in_audience(&self, entity: &str, id: &str, officer: &str) -> R<bool> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT officer_id FROM reference_audience
                   WHERE entity = $1 AND id = $2 AND officer_id = $3",
                 vec![
@@ -669,7 +517,7 @@ impl Db {
     /// Whether the office holds an event from `device_id` about `visit_id`.
     pub async fn device_has_visit(&self, device_id: &str, visit_id: &str) -> R<bool> {
         let rows = self
-            .safety_query(st(
+            .query_rows(st(
                 "SELECT event_id FROM events WHERE device_id = $1 AND visit_id = $2 LIMIT 1",
                 vec![P::T(device_id.to_owned()), P::T(visit_id.to_owned())],
             ))
@@ -677,15 +525,24 @@ impl Db {
         Ok(!rows.is_empty())
     }
 
-    /// Notices not yet delivered (pending), for health and metrics.
-    pub async fn safety_undelivered(&self) -> R<i64> {
+    /// Open (unacknowledged) alerts, notices waiting to be delivered, and
+    /// notices given up on: for `/metrics`.
+    pub async fn safety_gauges(&self) -> R<[i64; 3]> {
         let rows = self
-            .safety_query(st(
-                "SELECT CAST(COUNT(*) AS TEXT) FROM safety_outbox WHERE state = 'pending'",
+            .query_rows(st(
+                "SELECT CAST((SELECT COUNT(*) FROM safety_alerts WHERE status = 'open') AS TEXT),
+                        CAST((SELECT COUNT(*) FROM safety_outbox WHERE state = 'pending') AS TEXT),
+                        CAST((SELECT COUNT(*) FROM safety_outbox WHERE state = 'failed') AS TEXT)",
                 vec![],
             ))
             .await?;
-        Ok(first(&rows).and_then(|t| t.parse().ok()).unwrap_or(0))
+        let mut out = [0; 3];
+        if let Some(row) = rows.first() {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o = v.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+            }
+        }
+        Ok(out)
     }
 }
 
