@@ -250,7 +250,12 @@ impl Db {
     }
 
     /// Deliveries in `state` (all when `None`), oldest first.
-    pub async fn deliveries(&self, state: Option<State>, limit: i64, offset: i64) -> R<Vec<DeliveryRow>> {
+    pub async fn deliveries(
+        &self,
+        state: Option<State>,
+        limit: i64,
+        offset: i64,
+    ) -> R<Vec<DeliveryRow>> {
         let rows = self
             .query_rows(st(
                 "SELECT event_id, kind, subject, state, CAST(attempts AS TEXT), reason,
@@ -317,7 +322,12 @@ impl Db {
     }
 
     /// Links a Fieldbook appointment to its nDelius appointment.
-    pub async fn link_appointment(&self, appointment_id: &str, link: &AppointmentLink, now: i64) -> R<()> {
+    pub async fn link_appointment(
+        &self,
+        appointment_id: &str,
+        link: &AppointmentLink,
+        now: i64,
+    ) -> R<()> {
         self.run_stmts(vec![st(
             "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
              VALUES ($1, $2, $3, $4, $5)
@@ -358,7 +368,12 @@ impl Db {
     }
 
     /// Replaces the far end's reference list of `kind` (code → id).
-    pub async fn put_cp_references(&self, kind: &str, items: &[(String, String)], now: i64) -> R<()> {
+    pub async fn put_cp_references(
+        &self,
+        kind: &str,
+        items: &[(String, String)],
+        now: i64,
+    ) -> R<()> {
         let mut stmts = vec![st(
             "DELETE FROM cp_references WHERE kind = $1",
             vec![P::T(kind.to_owned())],

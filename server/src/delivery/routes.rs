@@ -11,6 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::console::apikeys::Scope;
+
 use super::outbox::{Attempt, DeliveryRow, State as DeliveryState};
 use super::AppointmentLink;
 use crate::api::{ApiFailure, ApiResult, AppState};
@@ -57,7 +59,7 @@ async fn list(
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<DeliveryRow>>> {
-    crate::office::office_auth(&state, &headers)?;
+    crate::office::office_key_auth(&state, &headers, Scope::Read, "deliveries").await?;
     let Query(q) = query.map_err(|_| ApiFailure::bad("malformed", "query does not parse"))?;
     Ok(Json(
         state
@@ -87,7 +89,7 @@ async fn detail(
     headers: HeaderMap,
     Path(event_id): Path<String>,
 ) -> ApiResult<Json<DeliveryDetail>> {
-    crate::office::office_auth(&state, &headers)?;
+    crate::office::office_key_auth(&state, &headers, Scope::Read, "delivery").await?;
     Ok(Json(DeliveryDetail {
         attempts: state.db.delivery_attempts(&event_id).await?,
     }))
@@ -108,8 +110,12 @@ async fn retry(
     headers: HeaderMap,
     Path(event_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    crate::office::office_auth(&state, &headers)?;
-    if state.db.delivery_retry(&event_id, crate::api::now_ms()).await? {
+    crate::office::office_key_auth(&state, &headers, Scope::Reference, "delivery retry").await?;
+    if state
+        .db
+        .delivery_retry(&event_id, crate::api::now_ms())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiFailure::new(
@@ -139,9 +145,16 @@ async fn link(
     Path(appointment_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    crate::office::office_auth(&state, &headers)?;
+    crate::office::office_key_auth(
+        &state,
+        &headers,
+        Scope::Reference,
+        "nDelius appointment link",
+    )
+    .await?;
     let link: AppointmentLink = crate::office::json_body(&headers, &body)?;
-    let invalid = |why: &'static str| ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why);
+    let invalid =
+        |why: &'static str| ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why);
     if fieldbook_core::ids::RecordId::parse(&appointment_id).is_err() {
         return Err(invalid("appointment_id: 32 hex digits"));
     }

@@ -176,8 +176,16 @@ impl DeliveryService {
             return Ok(());
         }
         for (kind, path, field) in [
-            ("contact_outcome", "/references/contact-outcomes", "contactOutcomes"),
-            ("enforcement_action", "/references/enforcement-actions", "enforcementActions"),
+            (
+                "contact_outcome",
+                "/references/contact-outcomes",
+                "contactOutcomes",
+            ),
+            (
+                "enforcement_action",
+                "/references/enforcement-actions",
+                "enforcementActions",
+            ),
         ] {
             let token = self.token().await.map_err(|_| "no token".to_owned())?;
             let resp = self
@@ -190,7 +198,8 @@ impl DeliveryService {
             if !resp.status().is_success() {
                 return Err(format!("{path}: answered {}", resp.status()));
             }
-            let v: serde_json::Value = resp.json().await.map_err(|_| format!("{path}: not JSON"))?;
+            let v: serde_json::Value =
+                resp.json().await.map_err(|_| format!("{path}: not JSON"))?;
             let items: Vec<RefItem> = serde_json::from_value(v[field].clone())
                 .map_err(|_| format!("{path}: not the published shape"))?;
             let pairs: Vec<(String, String)> = items.into_iter().map(|i| (i.code, i.id)).collect();
@@ -203,7 +212,11 @@ impl DeliveryService {
     }
 
     /// Builds a claimed delivery's request: (URL, body).
-    async fn build(&self, db: &Db, c: &Claimed) -> Result<Result<(String, String), Attention>, DbError> {
+    async fn build(
+        &self,
+        db: &Db,
+        c: &Claimed,
+    ) -> Result<Result<(String, String), Attention>, DbError> {
         let Some(body) = db.event_body(&c.event_id).await? else {
             return Ok(Err(Attention::Unreadable));
         };
@@ -216,7 +229,8 @@ impl DeliveryService {
                     .reference_data(crate::ingest::entity::SESSION, &o.session_id.to_string())
                     .await?;
                 let planned = session.and_then(|s| {
-                    let s: fieldbook_core::unpaid_work::model::WorkSession = serde_json::from_str(&s).ok()?;
+                    let s: fieldbook_core::unpaid_work::model::WorkSession =
+                        serde_json::from_str(&s).ok()?;
                     Some((s.planned_start, s.planned_end))
                 });
                 let enforcement_action_id = match o.enforcement_step {
@@ -232,10 +246,13 @@ impl DeliveryService {
                     enforcement_action_id,
                     planned,
                 };
-                Ok(outcome_request(&o, &event.officer, &lookup).and_then(|(path, update)| {
-                    let body = serde_json::to_string(&update).map_err(|_| Attention::Unreadable)?;
-                    Ok((format!("{}{path}", self.config.base_url), body))
-                }))
+                Ok(
+                    outcome_request(&o, &event.officer, &lookup).and_then(|(path, update)| {
+                        let body =
+                            serde_json::to_string(&update).map_err(|_| Attention::Unreadable)?;
+                        Ok((format!("{}{path}", self.config.base_url), body))
+                    }),
+                )
             }
             Some(Payload::VisitRecorded(v)) => {
                 let Some(url) = &self.config.contacts_url else {
@@ -264,7 +281,12 @@ impl DeliveryService {
             .map_err(|e| {
                 Failure::Retry(
                     None,
-                    if e.is_timeout() { "timeout" } else { "unreachable" }.into(),
+                    if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "unreachable"
+                    }
+                    .into(),
                 )
             })?;
         let status = resp.status();
@@ -328,13 +350,18 @@ impl DeliveryService {
                 Err(Attention::Unreadable)
                     if c.kind == kinds::VISIT_RECORDED && self.config.contacts_url.is_none() =>
                 {
-                    let a = attempt(None, "off", Some("home-visit contacts are not delivered here".into()));
+                    let a = attempt(
+                        None,
+                        "off",
+                        Some("home-visit contacts are not delivered here".into()),
+                    );
                     db.delivery_record(&c, None, State::Off, &a, None).await?;
                     continue;
                 }
                 Err(why) => {
                     let a = attempt(None, "attention", Some(why.to_string()));
-                    db.delivery_record(&c, None, State::Attention, &a, None).await?;
+                    db.delivery_record(&c, None, State::Attention, &a, None)
+                        .await?;
                     continue;
                 }
             };
@@ -375,7 +402,8 @@ impl DeliveryService {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_millis(self.config.tick_ms.max(10)));
+            let mut every =
+                tokio::time::interval(Duration::from_millis(self.config.tick_ms.max(10)));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {

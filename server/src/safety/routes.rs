@@ -283,7 +283,7 @@ async fn alerts(
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<Alert>>> {
-    crate::office::office_auth(&state, &headers, Scope::Read, "safety alerts").await?;
+    crate::office::office_key_auth(&state, &headers, Scope::Read, "safety alerts").await?;
     let Query(q) = query.map_err(|_| ApiFailure::bad("malformed", "query does not parse"))?;
     Ok(Json(
         state
@@ -320,7 +320,7 @@ async fn alert(
     headers: HeaderMap,
     Path(alert_id): Path<String>,
 ) -> ApiResult<Json<AlertDetail>> {
-    crate::office::office_auth(&state, &headers, Scope::Read, "safety alert").await?;
+    crate::office::office_key_auth(&state, &headers, Scope::Read, "safety alert").await?;
     let alert =
         state.db.safety_alert(&alert_id).await?.ok_or_else(|| {
             ApiFailure::new(StatusCode::NOT_FOUND, "unknown_alert", "no such alert")
@@ -352,7 +352,7 @@ async fn act(
     body: &Bytes,
     decide: fn(&super::Loaded, &str, &str, &str, i64) -> Result<super::Plan, Refusal>,
 ) -> ApiResult<Json<Alert>> {
-    crate::office::office_auth(state, headers, Scope::Safety, "safety alert action").await?;
+    crate::office::office_key_auth(state, headers, Scope::Safety, "safety alert action").await?;
     let action: AlertActionBody = crate::office::json_body(headers, body)?;
     let Some(found) = state.db.safety_alert(alert_id).await? else {
         return Err(ApiFailure::new(
