@@ -336,6 +336,7 @@ async fn today(State(state): State<AppState>, viewer: Viewer) -> Page {
                 "minutes": credited, "by": by, "at": at,
             }));
         }
+        rows.sort_by(|x, y| x["crn"].as_str().cmp(&y["crn"].as_str()));
         let project = projects.get(&s.s("project_id"));
         out.push(json!({
             "id": s.id, "date": s.s("date"), "is_today": s.s("date") == today,
