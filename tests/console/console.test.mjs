@@ -392,6 +392,34 @@ describe('the office console', () => {
     await forged.context().close();
   });
 
+  test('works by keyboard alone: skip link, sign-in and the menu', async () => {
+    const page = await newPage();
+    await page.goto('/console/sign-in');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Skip to main content');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'username', 'the skip link leads to the form');
+    await page.keyboard.type('upw');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console\/today/);
+    // Tab from the top of the page to the menu's Enforcement link.
+    await page.keyboard.press('Tab');
+    let label = '';
+    for (let i = 0; i < 10 && label !== 'Enforcement'; i += 1) {
+      await page.keyboard.press('Tab');
+      label = await page.evaluate(() => document.activeElement.textContent.trim());
+    }
+    assert.equal(label, 'Enforcement');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle + getComputedStyle(document.activeElement).backgroundColor);
+    assert.notEqual(outline, 'none' + 'rgba(0, 0, 0, 0)', 'the focused link is visibly focused');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console\/enforcement/);
+    await page.context().close();
+  });
+
   test('an idle session returns to sign-in; sign out everywhere ends every session', async () => {
     const port = await freePort();
     const short = await startServer({ db, port, extra: ['--console-assets', GOVUK, '--console-idle-seconds', '2'] });
