@@ -359,14 +359,37 @@ describe('the office console', () => {
     await check(admin, '17-reference-imported');
   });
 
+  test('a reference item is edited: a wrong field is refused, a right one reaches Today', async () => {
+    await admin.goto('/console/reference');
+    await admin.getByRole('link', { name: 'upw_project' }).click();
+    await admin.getByRole('link', { name: /Riverside Park clean-up/ }).click();
+    const data = admin.getByLabel(/^The item/);
+    const original = JSON.parse(await data.inputValue());
+    await data.fill(JSON.stringify({ ...original, colour: 'green' }));
+    await admin.getByRole('button', { name: 'Save and send to devices' }).click();
+    await admin.getByText(/unknown field `colour`/).first().waitFor();
+    await check(admin, '18-reference-item-error');
+    await admin.goto('/console/today');
+    assert.equal(await admin.getByRole('heading', { name: /Riverside Park clean-up \(PARK01\)/ }).count(), 1, 'nothing written');
+    await admin.goto('/console/reference/upw_project');
+    await admin.getByRole('link', { name: /Riverside Park clean-up/ }).click();
+    await admin.getByLabel(/^The item/).fill(JSON.stringify({ ...original, name: 'Riverside Park north' }));
+    await admin.getByRole('button', { name: 'Save and send to devices' }).click();
+    await admin.waitForURL(/\/console\/reference\/upw_project$/);
+    await admin.getByRole('link', { name: /Riverside Park north/ }).waitFor();
+    await check(admin, '19-reference-list');
+    await admin.goto('/console/today');
+    await admin.getByRole('heading', { name: /Riverside Park north \(PARK01\)/ }).waitFor();
+  });
+
   test('the audit log lists reads and decisions and cannot be edited', async () => {
     await admin.goto('/console/audit');
     const text = await admin.locator('#audit').innerText();
-    for (const what of ['roll calls (Today)', 'person record', 'enforcement decision', 'device revoked', 'reference CSV import', 'API key created']) {
+    for (const what of ['roll calls (Today)', 'person record', 'enforcement decision', 'device revoked', 'reference CSV import', 'reference item saved', 'API key created']) {
       assert.ok(text.includes(what), `audit holds ${what}`);
     }
     assert.match(text, /api:office-token/, 'API reads are logged with the key');
-    await check(admin, '18-audit');
+    await check(admin, '20-audit');
   });
 
   test('single sign-on with PKCE signs in a provisioned account, and a forged token is refused', async () => {
@@ -435,7 +458,7 @@ describe('the office console', () => {
       await page.goto('/console/enforcement');
       assert.match(page.url(), /\/console\/sign-in\?expired=1/);
       await page.getByText('Your session has ended').first().waitFor();
-      await shot(page, '19-session-expired');
+      await shot(page, '21-session-expired');
       await context.close();
     } finally {
       short.stop();

@@ -74,6 +74,11 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/console/reference", get(reference))
         .route("/console/reference/import", post(import))
+        .route("/console/reference/{entity}", get(reference_list))
+        .route(
+            "/console/reference/{entity}/{id}",
+            get(reference_item).post(save_reference_item),
+        )
         .route("/console/accounts", get(accounts_page).post(create_account))
         .route("/console/accounts/{id}/unlock", post(unlock))
         .route("/console/api-keys", post(create_key))
@@ -1146,6 +1151,170 @@ async fn import(
         .console
         .views
         .page("reference.html", &viewer, "/console/reference", ctx)
+}
+
+/// One entity's items.
+async fn reference_list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(entity): Path<String>,
+) -> Page {
+    viewer.require(ADMIN)?;
+    if !crate::office::ENTITIES.contains(&entity.as_str()) {
+        return Err(Failure::NotFound);
+    }
+    let items: Vec<Value> = data::items(&state.db, &entity)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let summary = ["name", "code", "crn", "date"]
+                .iter()
+                .map(|f| i.s(f))
+                .find(|v| !v.is_empty())
+                .unwrap_or_default();
+            json!({"id": i.id, "summary": summary, "audience": i.audience.join(", ")})
+        })
+        .collect();
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Consultation,
+        "reference list",
+        &entity,
+        &format!("{} items", items.len()),
+    )
+    .await?;
+    state.console.views.page(
+        "reference_list.html",
+        &viewer,
+        "/console/reference",
+        json!({ "entity": entity, "items": items }),
+    )
+}
+
+fn item_form(entity: &str, id: &str, item: Option<&data::Item>) -> Value {
+    json!({
+        "entity": entity, "id": id, "new": item.is_none(),
+        "data": item.map(|i| serde_json::to_string_pretty(&i.data).unwrap_or_default()).unwrap_or_else(|| "{}".into()),
+        "audience": item.map(|i| i.audience.join(", ")).unwrap_or_default(),
+        "restricted_for": item.map(|i| i.restricted_for.join(", ")).unwrap_or_default(),
+        "errors": [],
+    })
+}
+
+/// One item's form (`new` for a new one).
+async fn reference_item(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((entity, id)): Path<(String, String)>,
+) -> Page {
+    viewer.require(ADMIN)?;
+    if !crate::office::ENTITIES.contains(&entity.as_str()) {
+        return Err(Failure::NotFound);
+    }
+    let ctx = if id == "new" {
+        item_form(&entity, &super::random_token(16)?, None)
+    } else {
+        let item = data::items(&state.db, &entity)
+            .await?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or(Failure::NotFound)?;
+        audit::record(
+            &state.db,
+            &viewer.account.actor(),
+            Action::Consultation,
+            "reference item",
+            &format!("{entity}/{id}"),
+            "",
+        )
+        .await?;
+        item_form(&entity, &id, Some(&item))
+    };
+    state
+        .console
+        .views
+        .page("reference_item.html", &viewer, "/console/reference", ctx)
+}
+
+/// Saves one item: its data read as the core's type (an unknown field or
+/// a wrong value is refused with the reason, nothing written).
+async fn save_reference_item(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path((entity, id)): Path<(String, String)>,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(ADMIN)?;
+    if !crate::office::ENTITIES.contains(&entity.as_str()) {
+        return Err(Failure::NotFound);
+    }
+    if fieldbook_core::ids::RecordId::parse(&id).is_err() {
+        return Err(Failure::Bad(
+            "The item id must be 32 lowercase hex digits.".into(),
+        ));
+    }
+    let audience = accounts::split_teams(&field(&form, "audience"));
+    let restricted_for = accounts::split_teams(&field(&form, "restricted_for"));
+    let raw = form
+        .iter()
+        .find(|(k, _)| k == "data")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let mut errors = vec![];
+    if audience.is_empty() || audience.iter().any(|o| !crate::office::valid_officer_id(o)) {
+        errors.push(json!({"text": "Enter the officer ids who receive it, separated by commas", "href": "#audience"}));
+    }
+    if let Some(o) = restricted_for.iter().find(|o| !audience.contains(o)) {
+        let _ = o;
+        errors.push(json!({"text": "Everyone who receives it restricted must also be in the audience", "href": "#restricted_for"}));
+    }
+    let checked = match serde_json::from_str::<Value>(&raw) {
+        Ok(v) => match crate::office::validate(&entity, &v) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(json!({"text": e.to_string(), "href": "#data"}));
+                None
+            }
+        },
+        Err(e) => {
+            errors.push(json!({"text": format!("The data is not JSON (line {}, column {})", e.line(), e.column()), "href": "#data"}));
+            None
+        }
+    };
+    let (Some(value), true) = (checked, errors.is_empty()) else {
+        let mut ctx = item_form(&entity, &id, None);
+        ctx["new"] = json!(field(&form, "new") == "1");
+        ctx["data"] = json!(raw);
+        ctx["audience"] = json!(field(&form, "audience"));
+        ctx["restricted_for"] = json!(field(&form, "restricted_for"));
+        ctx["errors"] = Value::Array(errors);
+        return state
+            .console
+            .views
+            .page("reference_item.html", &viewer, "/console/reference", ctx);
+    };
+    let text = serde_json::to_string(&value).map_err(|_| Failure::Storage)?;
+    let pairs = audience
+        .iter()
+        .map(|o| (o.clone(), restricted_for.contains(o)))
+        .collect();
+    state
+        .db
+        .put_reference(&entity, &id, Some(text), pairs)
+        .await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Alteration,
+        "reference item saved",
+        &format!("{entity}/{id}"),
+        "",
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/console/reference/{entity}")).into_response())
 }
 
 // ---------- Accounts and API keys ----------

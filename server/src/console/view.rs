@@ -46,6 +46,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("audit.html", include_str!("../../templates/audit.html")),
     (
+        "reference_list.html",
+        include_str!("../../templates/reference_list.html"),
+    ),
+    (
+        "reference_item.html",
+        include_str!("../../templates/reference_item.html"),
+    ),
+    (
         "accounts.html",
         include_str!("../../templates/accounts.html"),
     ),
