@@ -780,15 +780,18 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
             .sum();
         let devices: i64 = mine.iter().map(|m| m.1).sum();
         let required = i64::from(req.hours_required) * 60;
-        let credited = req.minutes_credited_office + req.ete_minutes_credited_office + devices;
-        let outstanding = (required + adj - credited).max(0);
+        let credited = req
+            .minutes_credited_office
+            .saturating_add(req.ete_minutes_credited_office)
+            .saturating_add(devices);
+        let outstanding = required.saturating_add(adj).saturating_sub(credited).max(0);
         // Hours over time: the office's opening balance, then each outcome.
         let mut points = vec![
             json!({"label": "Office balance", "minutes": req.minutes_credited_office + req.ete_minutes_credited_office}),
         ];
         let mut total = req.minutes_credited_office + req.ete_minutes_credited_office;
         for (date, m, e) in &mine {
-            total += m;
+            total = total.saturating_add(*m);
             points.push(json!({"label": date, "minutes": total}));
             let f = outcome_of(&e.payload);
             attendance.push(json!({
@@ -802,7 +805,7 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
             .enumerate()
             .map(|(i, p)| {
                 let m = p["minutes"].as_i64().unwrap_or(0);
-                json!({"label": p["label"], "minutes": m, "height": m * 100 / max, "x": 10 + i as i64 * 60})
+                json!({"label": p["label"], "minutes": m, "height": (m.saturating_mul(100) / max).clamp(0, 100), "x": 10 + i64::try_from(i).unwrap_or(0).saturating_mul(60)})
             })
             .collect();
         ledgers.push(json!({
@@ -810,7 +813,7 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
             "required": required, "adjustments": adj, "office": req.minutes_credited_office + req.ete_minutes_credited_office,
             "devices": devices, "outstanding": outstanding,
             "warnings": req.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "chart": chart, "chart_width": 20 + chart_len(&points) * 60, "required_y": 110 - (required * 100 / max),
+            "chart": chart, "chart_width": 20 + chart_len(&points).saturating_mul(60), "required_y": 110 - (required.saturating_mul(100) / max).clamp(0, 100),
         }));
     }
     let mut visits = vec![];
