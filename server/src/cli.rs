@@ -146,10 +146,20 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_BASE_URL")]
     cp_base_url: Option<String>,
     /// The authorisation server's token URL (OAuth2 client credentials).
-    #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_TOKEN_URL", requires = "cp_base_url")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "FIELDBOOK_CP_TOKEN_URL",
+        requires = "cp_base_url"
+    )]
     cp_token_url: Option<String>,
     /// The OAuth2 client id.
-    #[arg(long, value_name = "ID", env = "FIELDBOOK_CP_CLIENT_ID", requires = "cp_base_url")]
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "FIELDBOOK_CP_CLIENT_ID",
+        requires = "cp_base_url"
+    )]
     cp_client_id: Option<String>,
     /// File holding the OAuth2 client secret (when FIELDBOOK_CP_CLIENT_SECRET
     /// is unset; owner-only).
@@ -163,7 +173,12 @@ pub struct DeliveryArgs {
     #[arg(long = "cp-enforcement-action", value_name = "STEP=CODE")]
     cp_enforcement_actions: Vec<String>,
     /// How often the delivery worker looks (milliseconds).
-    #[arg(long, value_name = "MS", env = "FIELDBOOK_CP_TICK_MS", default_value_t = 1_000)]
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FIELDBOOK_CP_TICK_MS",
+        default_value_t = 1_000
+    )]
     cp_tick_ms: u64,
 }
 
@@ -173,11 +188,15 @@ pub const CP_SECRET_ENV: &str = "FIELDBOOK_CP_CLIENT_SECRET";
 impl DeliveryArgs {
     /// The delivery configuration these flags describe (`None` when no
     /// base URL is given).
-    pub fn config(&self, secret_env: Option<String>) -> Result<Option<crate::delivery::worker::DeliveryConfig>, String> {
+    pub fn config(
+        &self,
+        secret_env: Option<String>,
+    ) -> Result<Option<crate::delivery::worker::DeliveryConfig>, String> {
         let Some(base) = &self.cp_base_url else {
             return Ok(None);
         };
-        let url_ok = |u: &str| reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        let url_ok =
+            |u: &str| reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
         if !url_ok(base) {
             return Err("--cp-base-url must be an http(s) URL".into());
         }
@@ -218,7 +237,9 @@ impl DeliveryArgs {
             if !matches!(step, "warning_or_referral" | "breach_referral") || code.is_empty() {
                 return Err("--cp-enforcement-action: the step is warning_or_referral or breach_referral, with a code".into());
             }
-            config.enforcement_actions.insert(step.to_owned(), code.to_owned());
+            config
+                .enforcement_actions
+                .insert(step.to_owned(), code.to_owned());
         }
         config.tick_ms = self.cp_tick_ms.clamp(10, 60_000);
         Ok(Some(config))

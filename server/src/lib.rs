@@ -145,14 +145,19 @@ pub async fn start(
         );
     }
     let (timer_stop, stopped) = tokio::sync::watch::channel(false);
-    let timer = state.safety.clone().spawn(state.db.clone(), stopped.clone());
+    let timer = state
+        .safety
+        .clone()
+        .spawn(state.db.clone(), stopped.clone());
     let deliveries = match &config.delivery {
         Some(d) => Some(
             Arc::new(delivery::worker::DeliveryService::new(d.clone())?)
                 .spawn(state.db.clone(), stopped),
         ),
         None => {
-            tracing::warn!("no Community Payback API configured: outcomes wait in the delivery outbox");
+            tracing::warn!(
+                "no Community Payback API configured: outcomes wait in the delivery outbox"
+            );
             None
         }
     };

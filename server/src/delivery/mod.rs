@@ -163,6 +163,10 @@ pub enum Attention {
     /// The stored event does not read as its kind.
     #[error("the stored event does not read as its kind")]
     Unreadable,
+    /// The far end's reference lists have not been loaded yet (it was
+    /// unreachable): tried again later, not set aside.
+    #[error("the Community Payback API's reference lists are not loaded yet")]
+    ReferencesNotLoaded,
 }
 
 /// The name a step has in configuration.

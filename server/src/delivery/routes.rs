@@ -109,7 +109,11 @@ async fn retry(
     Path(event_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     crate::office::office_auth(&state, &headers)?;
-    if state.db.delivery_retry(&event_id, crate::api::now_ms()).await? {
+    if state
+        .db
+        .delivery_retry(&event_id, crate::api::now_ms())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiFailure::new(
@@ -141,7 +145,8 @@ async fn link(
 ) -> ApiResult<StatusCode> {
     crate::office::office_auth(&state, &headers)?;
     let link: AppointmentLink = crate::office::json_body(&headers, &body)?;
-    let invalid = |why: &'static str| ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why);
+    let invalid =
+        |why: &'static str| ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why);
     if fieldbook_core::ids::RecordId::parse(&appointment_id).is_err() {
         return Err(invalid("appointment_id: 32 hex digits"));
     }

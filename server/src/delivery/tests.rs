@@ -68,24 +68,44 @@ fn lookup() -> Lookup {
 fn an_attended_outcome_has_local_minutes_attendance_and_the_flags() {
     let (path, u) = outcome_request(&outcome("ATTC"), "N56A123", &lookup()).expect("request");
     assert_eq!(path, "/projects/N56%20PARK/appointments/101/outcome");
-    assert_eq!((u.start_time.as_str(), u.end_time.as_str()), ("09:00", "15:30"));
+    assert_eq!(
+        (u.start_time.as_str(), u.end_time.as_str()),
+        ("09:00", "15:30")
+    );
     let a = u.attendance_data.clone().expect("attendance");
     assert!(a.hi_vis_worn && !a.worked_intensively);
     assert_eq!(a.penalty_minutes, 15);
-    assert_eq!((a.work_quality, a.behaviour), (Scale::Good, Scale::NotApplicable));
+    assert_eq!(
+        (a.work_quality, a.behaviour),
+        (Scale::Good, Scale::NotApplicable)
+    );
     assert!(u.enforcement_data.is_none());
     assert!(u.sensitive && !u.alert_active);
     assert_eq!(u.supervisor_officer_code, "N56A123");
     // The published field names and enum spellings, exactly.
     let v = serde_json::to_value(&u).expect("json");
-    let mut keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
         [
-            "alertActive", "attendanceData", "contactOutcomeId", "deliusId",
-            "deliusVersionToUpdate", "endTime", "enforcementData", "formKeyToDelete", "notes",
-            "sensitive", "startTime", "supervisorOfficerCode"
+            "alertActive",
+            "attendanceData",
+            "contactOutcomeId",
+            "deliusId",
+            "deliusVersionToUpdate",
+            "endTime",
+            "enforcementData",
+            "formKeyToDelete",
+            "notes",
+            "sensitive",
+            "startTime",
+            "supervisorOfficerCode"
         ]
     );
     assert_eq!(v["attendanceData"]["workQuality"], "GOOD");
@@ -96,16 +116,25 @@ fn an_attended_outcome_has_local_minutes_attendance_and_the_flags() {
 
 #[test]
 fn a_failure_to_attend_carries_enforcement_data_and_the_planned_times() {
-    let mut o = outcome("UAAB");
+    let mut o = outcome("AFTC");
     o.arrival = None;
     o.departure = None;
     o.enforcement_step = Some(EnforcementStep::WarningOrReferral);
     let (_, u) = outcome_request(&o, "N56A123", &lookup()).expect("request");
-    assert_eq!((u.start_time.as_str(), u.end_time.as_str()), ("09:00", "16:00"));
+    assert_eq!(
+        (u.start_time.as_str(), u.end_time.as_str()),
+        ("09:00", "16:00")
+    );
     assert!(u.attendance_data.is_none(), "not attended");
     let e = u.enforcement_data.expect("enforceable");
-    assert_eq!(e.respond_by, NaiveDate::from_ymd_opt(2026, 7, 8).expect("date"));
-    assert_eq!(e.enforcement_action_id, "9c1d2e3f-0000-4000-8000-0000000000e1");
+    assert_eq!(
+        e.respond_by,
+        NaiveDate::from_ymd_opt(2026, 7, 8).expect("date")
+    );
+    assert_eq!(
+        e.enforcement_action_id,
+        "9c1d2e3f-0000-4000-8000-0000000000e1"
+    );
 }
 
 #[test]
@@ -113,14 +142,17 @@ fn what_is_missing_is_named() {
     let o = outcome("ATTC");
     let mut l = lookup();
     l.appointment = None;
-    assert_eq!(outcome_request(&o, "x", &l).err(), Some(Attention::NoAppointmentLink));
+    assert_eq!(
+        outcome_request(&o, "x", &l).err(),
+        Some(Attention::NoAppointmentLink)
+    );
     let mut l = lookup();
     l.contact_outcome_id = None;
     assert_eq!(
         outcome_request(&o, "x", &l).err(),
         Some(Attention::UnknownOutcome("ATTC".into()))
     );
-    let mut f = outcome("UAAB");
+    let mut f = outcome("AFTC");
     f.enforcement_step = Some(EnforcementStep::BreachReferral);
     let mut l = lookup();
     l.enforcement_action_id = None;
@@ -128,7 +160,7 @@ fn what_is_missing_is_named() {
         outcome_request(&f, "x", &l).err(),
         Some(Attention::NoEnforcementAction("breach_referral"))
     );
-    let mut n = outcome("UAAB");
+    let mut n = outcome("AFTC");
     n.arrival = None;
     n.departure = None;
     let mut l = lookup();

@@ -176,8 +176,16 @@ impl DeliveryService {
             return Ok(());
         }
         for (kind, path, field) in [
-            ("contact_outcome", "/references/contact-outcomes", "contactOutcomes"),
-            ("enforcement_action", "/references/enforcement-actions", "enforcementActions"),
+            (
+                "contact_outcome",
+                "/references/contact-outcomes",
+                "contactOutcomes",
+            ),
+            (
+                "enforcement_action",
+                "/references/enforcement-actions",
+                "enforcementActions",
+            ),
         ] {
             let token = self.token().await.map_err(|_| "no token".to_owned())?;
             let resp = self
@@ -190,7 +198,8 @@ impl DeliveryService {
             if !resp.status().is_success() {
                 return Err(format!("{path}: answered {}", resp.status()));
             }
-            let v: serde_json::Value = resp.json().await.map_err(|_| format!("{path}: not JSON"))?;
+            let v: serde_json::Value =
+                resp.json().await.map_err(|_| format!("{path}: not JSON"))?;
             let items: Vec<RefItem> = serde_json::from_value(v[field].clone())
                 .map_err(|_| format!("{path}: not the published shape"))?;
             let pairs: Vec<(String, String)> = items.into_iter().map(|i| (i.code, i.id)).collect();
@@ -203,7 +212,11 @@ impl DeliveryService {
     }
 
     /// Builds a claimed delivery's request: (URL, body).
-    async fn build(&self, db: &Db, c: &Claimed) -> Result<Result<(String, String), Attention>, DbError> {
+    async fn build(
+        &self,
+        db: &Db,
+        c: &Claimed,
+    ) -> Result<Result<(String, String), Attention>, DbError> {
         let Some(body) = db.event_body(&c.event_id).await? else {
             return Ok(Err(Attention::Unreadable));
         };
@@ -216,7 +229,8 @@ impl DeliveryService {
                     .reference_data(crate::ingest::entity::SESSION, &o.session_id.to_string())
                     .await?;
                 let planned = session.and_then(|s| {
-                    let s: fieldbook_core::unpaid_work::model::WorkSession = serde_json::from_str(&s).ok()?;
+                    let s: fieldbook_core::unpaid_work::model::WorkSession =
+                        serde_json::from_str(&s).ok()?;
                     Some((s.planned_start, s.planned_end))
                 });
                 let enforcement_action_id = match o.enforcement_step {
@@ -226,16 +240,25 @@ impl DeliveryService {
                     },
                     None => None,
                 };
+                let contact_outcome_id = db.cp_reference("contact_outcome", &o.code).await?;
+                if contact_outcome_id.is_none()
+                    && !db.cp_references_loaded("contact_outcome").await?
+                {
+                    return Ok(Err(Attention::ReferencesNotLoaded));
+                }
                 let lookup = Lookup {
                     appointment: db.appointment_link(&o.appointment_id.to_string()).await?,
-                    contact_outcome_id: db.cp_reference("contact_outcome", &o.code).await?,
+                    contact_outcome_id,
                     enforcement_action_id,
                     planned,
                 };
-                Ok(outcome_request(&o, &event.officer, &lookup).and_then(|(path, update)| {
-                    let body = serde_json::to_string(&update).map_err(|_| Attention::Unreadable)?;
-                    Ok((format!("{}{path}", self.config.base_url), body))
-                }))
+                Ok(
+                    outcome_request(&o, &event.officer, &lookup).and_then(|(path, update)| {
+                        let body =
+                            serde_json::to_string(&update).map_err(|_| Attention::Unreadable)?;
+                        Ok((format!("{}{path}", self.config.base_url), body))
+                    }),
+                )
             }
             Some(Payload::VisitRecorded(v)) => {
                 let Some(url) = &self.config.contacts_url else {
@@ -264,7 +287,12 @@ impl DeliveryService {
             .map_err(|e| {
                 Failure::Retry(
                     None,
-                    if e.is_timeout() { "timeout" } else { "unreachable" }.into(),
+                    if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "unreachable"
+                    }
+                    .into(),
                 )
             })?;
         let status = resp.status();
@@ -294,6 +322,15 @@ impl DeliveryService {
         } else {
             Err(Failure::Attention(Some(status.as_u16()), why))
         }
+    }
+
+    /// Delay after failed attempt `attempt`: doubling, at most 10 minutes.
+    fn retry_delay(&self, attempt: i64) -> i64 {
+        let shift = u32::try_from((attempt - 1).clamp(0, 16)).unwrap_or(0);
+        self.config
+            .retry_base_ms
+            .saturating_mul(1i64 << shift)
+            .min(600_000)
     }
 
     /// One pass: claims and delivers what is due. Returns attempts made.
@@ -328,13 +365,26 @@ impl DeliveryService {
                 Err(Attention::Unreadable)
                     if c.kind == kinds::VISIT_RECORDED && self.config.contacts_url.is_none() =>
                 {
-                    let a = attempt(None, "off", Some("home-visit contacts are not delivered here".into()));
+                    let a = attempt(
+                        None,
+                        "off",
+                        Some("home-visit contacts are not delivered here".into()),
+                    );
                     db.delivery_record(&c, None, State::Off, &a, None).await?;
+                    continue;
+                }
+                Err(Attention::ReferencesNotLoaded) => {
+                    let why = Attention::ReferencesNotLoaded.to_string();
+                    let a = attempt(None, "retry", Some(why));
+                    let retry_at = at + self.retry_delay(c.attempt);
+                    db.delivery_record(&c, None, State::Pending, &a, Some(retry_at))
+                        .await?;
                     continue;
                 }
                 Err(why) => {
                     let a = attempt(None, "attention", Some(why.to_string()));
-                    db.delivery_record(&c, None, State::Attention, &a, None).await?;
+                    db.delivery_record(&c, None, State::Attention, &a, None)
+                        .await?;
                     continue;
                 }
             };
@@ -346,12 +396,7 @@ impl DeliveryService {
                         .await?;
                 }
                 Err(Failure::Retry(status, why)) => {
-                    let shift = u32::try_from((c.attempt - 1).clamp(0, 16)).unwrap_or(0);
-                    let delay = self
-                        .config
-                        .retry_base_ms
-                        .saturating_mul(1i64 << shift)
-                        .min(600_000);
+                    let delay = self.retry_delay(c.attempt);
                     tracing::warn!(event = %c.event_id, attempt = c.attempt, %why, "delivery failed; will retry");
                     let a = attempt(status, "retry", Some(why));
                     db.delivery_record(&c, saved.as_deref(), State::Pending, &a, Some(at + delay))
@@ -375,7 +420,8 @@ impl DeliveryService {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_millis(self.config.tick_ms.max(10)));
+            let mut every =
+                tokio::time::interval(Duration::from_millis(self.config.tick_ms.max(10)));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
