@@ -580,3 +580,169 @@ async fn two_instances_on_postgres_deliver_each_outcome_once() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+fn visit_recorded(case: &str) -> Payload {
+    use fieldbook_core::events::payload::VisitRecorded;
+    use fieldbook_core::home_visits::model::VisitForm;
+    use fieldbook_core::vocab::Stamp;
+    let start = Stamp {
+        utc_ms: 1_795_424_400_000,
+        offset_min: 0,
+    };
+    Payload::VisitRecorded(Box::new(VisitRecorded {
+        visit_id: RecordId::random().expect("id"),
+        case_id: RecordId::parse(case).expect("id"),
+        crn: "X700001".into(),
+        contact_type: "CHVS".into(),
+        planned: false,
+        scheduled_visit_id: None,
+        arranged: true,
+        respond_by: None,
+        address: "1 Road".into(),
+        purpose: "Check".into(),
+        start,
+        end: Some(Stamp {
+            utc_ms: start.utc_ms + 1_800_000,
+            offset_min: 0,
+        }),
+        start_location: None,
+        end_location: None,
+        form: VisitForm {
+            outcome: Some("ATTC".into()),
+            officers_present: vec!["po-1".into()],
+            people_present: vec![],
+            accommodation: None,
+            risk_concerns: String::new(),
+            safeguarding_concerns: String::new(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: "Seen at home".into(),
+            sensitive: false,
+            no_answer: false,
+        },
+        policy_version: "test".into(),
+    }))
+}
+
+async fn contacts(
+    State(got): State<Arc<Mutex<Vec<(String, Value)>>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if !authorised(&headers) || key.is_empty() {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    got.lock().expect("lock").push((key, v));
+    StatusCode::CREATED
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_visit_contacts_go_to_the_contacts_endpoint_or_are_marked_off() {
+    let (base, _far) = far_end().await;
+    let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let app = axum::Router::new()
+        .route("/contacts", axum::routing::post(contacts))
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let contacts_url = format!("http://{}/contacts", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    for with_contacts in [true, false] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut config = test_config(Storage::Sqlite(dir.path().join("office.db")));
+        let mut d = delivery(&base);
+        if with_contacts {
+            d.contacts_url = Some(contacts_url.clone());
+        }
+        config.delivery = Some(d);
+        let server = start(config).await.expect("server");
+        let office = Office::new(server.addr);
+        office.officer("po-1", "probation_officer").await;
+        let case = RecordId::random().expect("id").to_string();
+        office
+            .reference("hv_case", &case, json!({ "crn": "X700001", "name": "Casey", "restricted": false,
+                "addresses": [{ "id": "home", "text": "1 Road", "access_notes": "", "main": true }],
+                "risk_level": "medium", "registrations": [], "staff_risks": [], "known_occupants": [],
+                "assessment": "current", "supervision_start": "2026-01-01", "last_visit": null }), &["po-1"], &[])
+            .await;
+        let phone =
+            SyncDevice::enrol(&office, "po-1", &format!("http://{}", server.addr), None).await;
+        let recorded = visit_recorded(&case);
+        let Payload::VisitRecorded(v) = &recorded else {
+            unreachable!("a visit record")
+        };
+        // Its record belongs to a visit this device started.
+        let started =
+            Payload::VisitStarted(Box::new(fieldbook_core::events::payload::VisitStarted {
+                visit_id: v.visit_id.clone(),
+                case_id: v.case_id.clone(),
+                crn: v.crn.clone(),
+                planned: false,
+                scheduled_visit_id: None,
+                arranged: true,
+                address: v.address.clone(),
+                purpose: v.purpose.clone(),
+                officers_present: vec!["po-1".into()],
+                start: v.start,
+                expected_finish_ms: v.start.utc_ms + 1_800_000,
+                location: None,
+                warnings: vec![],
+            }));
+        phone
+            .store
+            .append(payloads::draft(&started))
+            .expect("start");
+        let e = phone
+            .store
+            .append(payloads::draft(&recorded))
+            .expect("append")
+            .id;
+        let r = phone.sync().await.expect("sync");
+        assert_eq!(
+            r.accepted,
+            2,
+            "{r:?} {:?}",
+            phone
+                .store
+                .quarantined()
+                .expect("q")
+                .first()
+                .map(|q| q.1.clone())
+        );
+        let want = if with_contacts { "delivered" } else { "off" };
+        eventually("the contact's delivery state", || async {
+            deliveries(&office, want)
+                .await
+                .iter()
+                .any(|d| d["event_id"] == e.as_str())
+        })
+        .await;
+        if with_contacts {
+            let got = got.lock().expect("lock").clone();
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].0, format!("fieldbook-{e}"));
+            assert_eq!(got[0].1["contactType"], "CHVS");
+            assert_eq!(got[0].1["outcomeCode"], "ATTC");
+            assert_eq!(
+                (got[0].1["startTime"].as_str(), got[0].1["endTime"].as_str()),
+                (Some("09:00"), Some("09:30"))
+            );
+        }
+        server.shutdown().await;
+    }
+    assert_eq!(
+        got.lock().expect("lock").len(),
+        1,
+        "nothing sent when contacts are off"
+    );
+}
