@@ -625,8 +625,11 @@ fn visit_recorded(case: &str) -> Payload {
     }))
 }
 
+/// What the contacts endpoint received: (idempotency key, body).
+type Contacts = Arc<Mutex<Vec<(String, Value)>>>;
+
 async fn contacts(
-    State(got): State<Arc<Mutex<Vec<(String, Value)>>>>,
+    State(got): State<Contacts>,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
@@ -646,7 +649,7 @@ async fn contacts(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_visit_contacts_go_to_the_contacts_endpoint_or_are_marked_off() {
     let (base, _far) = far_end().await;
-    let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let got: Contacts = Arc::default();
     let app = axum::Router::new()
         .route("/contacts", axum::routing::post(contacts))
         .with_state(got.clone());
