@@ -63,6 +63,8 @@ pub struct AppState {
     pub guards: crate::limits::Guards,
     /// The lone-worker safety clock and its notifiers.
     pub safety: Arc<crate::safety::timer::SafetyService>,
+    /// Delivery to the Community Payback API, when configured.
+    pub delivery: Option<Arc<crate::delivery::worker::DeliveryService>>,
 }
 
 /// An API error.

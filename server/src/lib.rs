@@ -138,6 +138,10 @@ pub async fn start(
         metrics_token: config.metrics_token.clone().map(Arc::new),
         guards: limits::Guards::new(&config.limits),
         safety: Arc::new(safety::timer::SafetyService::new(config.safety.clone())),
+        delivery: match &config.delivery {
+            Some(d) => Some(Arc::new(delivery::worker::DeliveryService::new(d.clone())?)),
+            None => None,
+        },
     };
     if config.safety.notifiers.is_empty() {
         tracing::warn!(
@@ -149,11 +153,8 @@ pub async fn start(
         .safety
         .clone()
         .spawn(state.db.clone(), stopped.clone());
-    let deliveries = match &config.delivery {
-        Some(d) => Some(
-            Arc::new(delivery::worker::DeliveryService::new(d.clone())?)
-                .spawn(state.db.clone(), stopped),
-        ),
+    let deliveries = match &state.delivery {
+        Some(d) => Some(d.clone().spawn(state.db.clone(), stopped)),
         None => {
             tracing::warn!(
                 "no Community Payback API configured: outcomes wait in the delivery outbox"

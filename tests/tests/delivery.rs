@@ -43,6 +43,7 @@ struct Far {
     tokens: AtomicU32,
     down: AtomicBool,
     refuse: Mutex<BTreeSet<i64>>,
+    appointments: Mutex<FarAppointments>,
 }
 
 type S = Arc<Far>;
@@ -240,9 +241,79 @@ async fn outcome(
     StatusCode::OK.into_response()
 }
 
+/// The far end's appointments: (project code, date, CRN, nDelius id).
+type FarAppointments = Vec<(String, String, String, i64)>;
+
+async fn session_search(State(f): State<S>, headers: HeaderMap) -> Response {
+    if !authorised(&headers) || f.down.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let appts = f.appointments.lock().expect("lock").clone();
+    let sessions: BTreeSet<(String, String)> = appts
+        .iter()
+        .map(|(p, d, _, _)| (p.clone(), d.clone()))
+        .collect();
+    let allocations: Vec<Value> = sessions
+        .into_iter()
+        .map(|(p, d)| {
+            json!({ "projectName": "Park", "projectCode": p, "date": d,
+            "startTime": "09:00", "endTime": "16:00", "numberOfOffendersAllocated": 1,
+            "numberOfOffendersWithOutcomes": 0, "numberOfOffendersWithEA": 0 })
+        })
+        .collect();
+    Json(json!({ "allocations": allocations })).into_response()
+}
+
+async fn session(
+    State(f): State<S>,
+    Path((project, date)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&headers) || f.down.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let summaries: Vec<Value> = f
+        .appointments
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(p, d, _, _)| *p == project && *d == date)
+        .map(|(_, _, crn, id)| json!({ "id": id, "offender": { "crn": crn, "objectType": "Limited" } }))
+        .collect();
+    Json(
+        json!({ "projectName": "Park", "projectCode": project, "date": date,
+        "appointmentSummaries": summaries }),
+    )
+    .into_response()
+}
+
+async fn appointment(
+    State(f): State<S>,
+    Path((_project, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&headers) || f.down.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Json(json!({ "id": id, "version": format!("7a0b6c1e-0000-4000-8000-{id:012}") }))
+        .into_response()
+}
+
 async fn far_end() -> (String, S) {
     let far: S = Arc::default();
     let app = axum::Router::new()
+        .route(
+            "/projects/session-search",
+            axum::routing::get(session_search),
+        )
+        .route(
+            "/projects/{project}/sessions/{date}",
+            axum::routing::get(session),
+        )
+        .route(
+            "/projects/{project}/appointments/{id}",
+            axum::routing::get(appointment),
+        )
         .route("/oauth/token", axum::routing::post(token))
         .route(
             "/references/contact-outcomes",
@@ -628,11 +699,7 @@ fn visit_recorded(case: &str) -> Payload {
 /// What the contacts endpoint received: (idempotency key, body).
 type Contacts = Arc<Mutex<Vec<(String, Value)>>>;
 
-async fn contacts(
-    State(got): State<Contacts>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+async fn contacts(State(got): State<Contacts>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -748,4 +815,114 @@ async fn home_visit_contacts_go_to_the_contacts_endpoint_or_are_marked_off() {
         1,
         "nothing sent when contacts are off"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_imported_from_the_far_end_and_a_failed_import_changes_nothing() {
+    let (base, far) = far_end().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server_with(Storage::Sqlite(dir.path().join("office.db")), &base).await;
+    let office = Office::new(server.addr);
+    office.officer("sup-1", "supervisor").await;
+    let project = RecordId::random().expect("id").to_string();
+    let session = RecordId::random().expect("id").to_string();
+    let days = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+    office
+        .reference("upw_project", &project, json!({ "code": "N56PARK", "name": "Park",
+            "project_type": "group_placement", "travel_time_eligible": false, "address": "Park Rd",
+            "beneficiary": "Council", "site_contact": "Office", "hi_vis_required": true, "hazards": "",
+            "risk_notes": "", "available_days": days, "available_from": "00:00:00",
+            "available_until": "23:59:00" }), &["sup-1"], &[])
+        .await;
+    office
+        .reference(
+            "upw_session",
+            &session,
+            json!({ "project_id": project, "date": "2026-11-23",
+            "planned_start": "09:00:00", "planned_end": "16:00:00", "supervisor_id": "sup-1",
+            "pick_up_point": null, "pick_up_time": null }),
+            &["sup-1"],
+            &[],
+        )
+        .await;
+    let mut appts = Vec::new();
+    for crn in ["X100001", "X100002", "X100003", "X100004"] {
+        let a = RecordId::random().expect("id").to_string();
+        office
+            .reference(
+                "upw_appointment",
+                &a,
+                json!({ "session_id": session, "requirement_id": null,
+                "crn": crn, "allocated": true, "agreed_absence": null }),
+                &["sup-1"],
+                &[],
+            )
+            .await;
+        appts.push(a);
+    }
+    // The far end: the first two match once, the third twice, the fourth
+    // not at all.
+    *far.appointments.lock().expect("lock") = vec![
+        ("N56PARK".into(), "2026-11-23".into(), "X100001".into(), 701),
+        ("N56PARK".into(), "2026-11-23".into(), "X100002".into(), 702),
+        ("N56PARK".into(), "2026-11-23".into(), "X100003".into(), 703),
+        ("N56PARK".into(), "2026-11-23".into(), "X100003".into(), 704),
+        ("N56PARK".into(), "2026-11-24".into(), "X100004".into(), 705),
+    ];
+    let req =
+        json!({ "team_code": "N56T01", "start_date": "2026-11-23", "end_date": "2026-11-23" });
+    // Down: refused, and nothing written.
+    far.down.store(true, Ordering::SeqCst);
+    let (s, v) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-links",
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{v}");
+    assert_eq!(
+        server
+            .state
+            .db
+            .appointment_link(&appts[0])
+            .await
+            .expect("db"),
+        None
+    );
+    far.down.store(false, Ordering::SeqCst);
+    let (s, v) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-links",
+            Some(json!({ "team_code": "N56T01", "start_date": "2026-11-23", "end_date": "2027-11-23" })),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "more than 31 days: {v}"
+    );
+    let (s, report) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-links",
+            Some(req),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["linked"], 2);
+    assert_eq!(report["ambiguous"], json!([appts[2]]));
+    assert_eq!(report["unmatched"], json!([appts[3]]));
+    let link = server
+        .state
+        .db
+        .appointment_link(&appts[1])
+        .await
+        .expect("db")
+        .expect("linked");
+    assert_eq!(link.delius_id, 702);
+    assert_eq!(link.delius_version, "7a0b6c1e-0000-4000-8000-000000000702");
+    assert_eq!(link.project_code, "N56PARK");
+    server.shutdown().await;
 }

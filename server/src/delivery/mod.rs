@@ -19,6 +19,7 @@
 //! enforcement data and the alert and sensitive flags), posted to
 //! `/projects/{projectCode}/appointments/{deliusAppointmentId}/outcome`.
 
+pub mod links;
 pub mod outbox;
 pub mod routes;
 pub mod worker;
@@ -289,7 +290,7 @@ pub fn visit_contact(v: &VisitRecorded, officer_code: &str) -> VisitContact {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -330,22 +330,50 @@ impl Db {
         link: &AppointmentLink,
         now: i64,
     ) -> R<()> {
-        self.run_stmts(vec![st(
-            "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (appointment_id) DO UPDATE SET delius_id = excluded.delius_id,
-                 delius_version = excluded.delius_version, project_code = excluded.project_code,
-                 updated_ms = excluded.updated_ms",
-            vec![
-                P::T(appointment_id.to_owned()),
-                P::I(link.delius_id),
-                P::T(link.delius_version.clone()),
-                P::T(link.project_code.clone()),
-                P::I(now),
-            ],
-        )])
-        .await?;
+        self.link_appointments(&[(appointment_id.to_owned(), link.clone())], now)
+            .await
+    }
+
+    /// Links many appointments in one transaction.
+    pub async fn link_appointments(&self, links: &[(String, AppointmentLink)], now: i64) -> R<()> {
+        let stmts = links
+            .iter()
+            .map(|(id, link)| {
+                st(
+                    "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (appointment_id) DO UPDATE SET delius_id = excluded.delius_id,
+                         delius_version = excluded.delius_version, project_code = excluded.project_code,
+                         updated_ms = excluded.updated_ms",
+                    vec![
+                        P::T(id.clone()),
+                        P::I(link.delius_id),
+                        P::T(link.delius_version.clone()),
+                        P::T(link.project_code.clone()),
+                        P::I(now),
+                    ],
+                )
+            })
+            .collect();
+        self.run_stmts(stmts).await?;
         Ok(())
+    }
+
+    /// Every live reference item of `entity`: (id, data as JSON text).
+    pub async fn reference_items(&self, entity: &str) -> R<Vec<(String, String)>> {
+        let rows = self
+            .query_rows(st(
+                "SELECT id, data FROM reference WHERE entity = $1 AND data IS NOT NULL",
+                vec![P::T(entity.to_owned())],
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let mut it = r.into_iter();
+                Some((it.next().flatten()?, it.next().flatten()?))
+            })
+            .collect())
     }
 
     /// The nDelius link of an appointment.

@@ -38,8 +38,13 @@ pub struct DeliveryConfig {
     pub retry_base_ms: i64,
     /// Request timeout.
     pub timeout: Duration,
-    /// How often the reference lists are pulled again.
+    /// How often the reference lists (and links) are pulled again.
     pub references_every: Duration,
+    /// The supervising team whose appointments are linked on that
+    /// schedule, for today and the next `import_days` days.
+    pub import_team: Option<String>,
+    /// See `import_team`.
+    pub import_days: i64,
 }
 
 impl std::fmt::Debug for DeliveryConfig {
@@ -67,6 +72,8 @@ impl DeliveryConfig {
             retry_base_ms: 5_000,
             timeout: Duration::from_secs(15),
             references_every: Duration::from_secs(3600),
+            import_team: None,
+            import_days: 7,
         }
     }
 }
@@ -208,7 +215,45 @@ impl DeliveryService {
                 .map_err(|e| e.to_string())?;
         }
         *last = Some(Instant::now());
+        drop(last);
+        if let Some(team) = &self.config.import_team {
+            let today = chrono::Utc::now().date_naive();
+            let req = super::links::LinkImport {
+                team_code: team.clone(),
+                start_date: today,
+                end_date: today + chrono::Duration::days(self.config.import_days.clamp(0, 31)),
+            };
+            match self.import_links(db, &req).await {
+                Ok(r) => tracing::info!(
+                    linked = r.linked,
+                    unmatched = r.unmatched.len(),
+                    "nDelius appointment links imported"
+                ),
+                Err(e) => tracing::warn!(error = %e, "nDelius appointment links not imported"),
+            }
+        }
         Ok(())
+    }
+
+    /// An authorised GET of the far end's `path`, as `T`.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, String> {
+        let token = self.token().await.map_err(|_| "no token".to_owned())?;
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.config.base_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|_| "unreachable".to_owned())?;
+        if !resp.status().is_success() {
+            return Err(format!("answered {}", resp.status()));
+        }
+        resp.json()
+            .await
+            .map_err(|_| "not the published shape".to_owned())
     }
 
     /// Builds a claimed delivery's request: (URL, body).
