@@ -65,6 +65,8 @@ pub struct AppState {
     pub console: Arc<crate::console::Console>,
     /// The lone-worker safety clock and its notifiers.
     pub safety: Arc<crate::safety::timer::SafetyService>,
+    /// Delivery to the Community Payback API, when configured.
+    pub delivery: Option<Arc<crate::delivery::worker::DeliveryService>>,
 }
 
 /// An API error.

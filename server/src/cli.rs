@@ -235,6 +235,19 @@ pub struct DeliveryArgs {
     /// `warning_or_referral=CODE` or `breach_referral=CODE` (repeatable).
     #[arg(long = "cp-enforcement-action", value_name = "STEP=CODE")]
     cp_enforcement_actions: Vec<String>,
+    /// Link this supervising team's appointments to nDelius's from the
+    /// Community Payback API every hour (today and the next
+    /// --cp-import-days days).
+    #[arg(long, value_name = "TEAM", env = "FIELDBOOK_CP_IMPORT_TEAM")]
+    cp_import_team: Option<String>,
+    /// See --cp-import-team.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        env = "FIELDBOOK_CP_IMPORT_DAYS",
+        default_value_t = 7
+    )]
+    cp_import_days: i64,
     /// How often the delivery worker looks (milliseconds).
     #[arg(
         long,
@@ -305,6 +318,8 @@ impl DeliveryArgs {
                 .insert(step.to_owned(), code.to_owned());
         }
         config.tick_ms = self.cp_tick_ms.clamp(10, 60_000);
+        config.import_team = self.cp_import_team.clone();
+        config.import_days = self.cp_import_days.clamp(0, 31);
         Ok(Some(config))
     }
 }

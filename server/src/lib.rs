@@ -143,6 +143,10 @@ pub async fn start(
         guards: limits::Guards::new(&config.limits),
         console: console::Console::new(config.console.clone())?,
         safety: Arc::new(safety::timer::SafetyService::new(config.safety.clone())),
+        delivery: match &config.delivery {
+            Some(d) => Some(Arc::new(delivery::worker::DeliveryService::new(d.clone())?)),
+            None => None,
+        },
     };
     if config.safety.notifiers.is_empty() {
         tracing::warn!(
@@ -154,11 +158,8 @@ pub async fn start(
         .safety
         .clone()
         .spawn(state.db.clone(), stopped.clone());
-    let deliveries = match &config.delivery {
-        Some(d) => Some(
-            Arc::new(delivery::worker::DeliveryService::new(d.clone())?)
-                .spawn(state.db.clone(), stopped),
-        ),
+    let deliveries = match &state.delivery {
+        Some(d) => Some(d.clone().spawn(state.db.clone(), stopped)),
         None => {
             tracing::warn!(
                 "no Community Payback API configured: outcomes wait in the delivery outbox"

@@ -19,6 +19,7 @@
 //! enforcement data and the alert and sensitive flags), posted to
 //! `/projects/{projectCode}/appointments/{deliusAppointmentId}/outcome`.
 
+pub mod links;
 pub mod outbox;
 pub mod routes;
 pub mod worker;
@@ -163,6 +164,10 @@ pub enum Attention {
     /// The stored event does not read as its kind.
     #[error("the stored event does not read as its kind")]
     Unreadable,
+    /// The far end's reference lists have not been loaded yet (it was
+    /// unreachable): tried again later, not set aside.
+    #[error("the Community Payback API's reference lists are not loaded yet")]
+    ReferencesNotLoaded,
 }
 
 /// The name a step has in configuration.
@@ -285,7 +290,7 @@ pub fn visit_contact(v: &VisitRecorded, officer_code: &str) -> VisitContact {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

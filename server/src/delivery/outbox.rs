@@ -3,7 +3,7 @@
 //! transaction that stores the event; a worker claims them under a lease
 //! (the lease condition is checked again on the row being updated, so two
 //! instances never claim one row), one appointment at a time in the order
-//! the device recorded them, so a correction never overtakes what it
+//! the office received them (a device pushes in sequence order), so a correction never overtakes what it
 //! corrects (one that needs attention does not hold back its correction).
 
 use serde::{Deserialize, Serialize};
@@ -21,12 +21,13 @@ type R<T> = Result<T, DbError>;
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS delivery_outbox (
     event_id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL,
-    officer_id TEXT NOT NULL, recorded_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL,
+    officer_id TEXT NOT NULL, recorded_ms BIGINT NOT NULL, seq BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
     next_attempt_ms BIGINT NOT NULL, attempts BIGINT NOT NULL, state TEXT NOT NULL,
     lease_owner TEXT, lease_until_ms BIGINT, request TEXT, reason TEXT, status_code BIGINT,
     updated_ms BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, next_attempt_ms);
-CREATE INDEX IF NOT EXISTS delivery_outbox_subject ON delivery_outbox (subject, recorded_ms);
+CREATE INDEX IF NOT EXISTS delivery_outbox_subject ON delivery_outbox (subject, created_ms, seq);
 CREATE TABLE IF NOT EXISTS delivery_attempts (
     event_id TEXT NOT NULL, attempt BIGINT NOT NULL, at_ms BIGINT NOT NULL, entry TEXT NOT NULL,
     PRIMARY KEY (event_id, attempt));
@@ -79,8 +80,8 @@ pub fn enqueue_stmts(plan: &Plan<'_>, now: i64) -> Vec<Stmt> {
             };
             Some(st(
                 "INSERT INTO delivery_outbox (event_id, kind, subject, officer_id, recorded_ms,
-                     created_ms, next_attempt_ms, attempts, state, updated_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, 0, 'pending', $6)
+                     seq, created_ms, next_attempt_ms, attempts, state, updated_ms)
+                 VALUES ($1, $2, $3, $4, $5, $7, $6, $6, 0, 'pending', $6)
                  ON CONFLICT (event_id) DO NOTHING",
                 vec![
                     P::T(body.id.clone()),
@@ -89,6 +90,7 @@ pub fn enqueue_stmts(plan: &Plan<'_>, now: i64) -> Vec<Stmt> {
                     P::T(body.officer.clone()),
                     P::I(body.recorded_at_ms),
                     P::I(now),
+                    P::I(i64::try_from(body.seq).unwrap_or(i64::MAX)),
                 ],
             ))
         })
@@ -179,8 +181,8 @@ impl Db {
                            AND NOT EXISTS (
                                SELECT 1 FROM delivery_outbox e
                                 WHERE e.subject = o.subject AND e.state = 'pending'
-                                  AND (e.recorded_ms < o.recorded_ms
-                                       OR (e.recorded_ms = o.recorded_ms AND e.event_id < o.event_id)))
+                                  AND (e.created_ms < o.created_ms
+                                       OR (e.created_ms = o.created_ms AND e.seq < o.seq)))
                          ORDER BY o.next_attempt_ms LIMIT $4)
                   RETURNING event_id, kind, subject, officer_id, CAST(attempts AS TEXT), request",
                 vec![
@@ -261,7 +263,7 @@ impl Db {
                 "SELECT event_id, kind, subject, state, CAST(attempts AS TEXT), reason,
                         CAST(status_code AS TEXT), CAST(updated_ms AS TEXT)
                    FROM delivery_outbox WHERE $1 = '' OR state = $1
-                  ORDER BY recorded_ms, event_id LIMIT $2 OFFSET $3",
+                  ORDER BY created_ms, seq, event_id LIMIT $2 OFFSET $3",
                 vec![
                     P::T(state.map(|s| s.as_str().to_owned()).unwrap_or_default()),
                     P::I(limit),
@@ -328,22 +330,50 @@ impl Db {
         link: &AppointmentLink,
         now: i64,
     ) -> R<()> {
-        self.run_stmts(vec![st(
-            "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (appointment_id) DO UPDATE SET delius_id = excluded.delius_id,
-                 delius_version = excluded.delius_version, project_code = excluded.project_code,
-                 updated_ms = excluded.updated_ms",
-            vec![
-                P::T(appointment_id.to_owned()),
-                P::I(link.delius_id),
-                P::T(link.delius_version.clone()),
-                P::T(link.project_code.clone()),
-                P::I(now),
-            ],
-        )])
-        .await?;
+        self.link_appointments(&[(appointment_id.to_owned(), link.clone())], now)
+            .await
+    }
+
+    /// Links many appointments in one transaction.
+    pub async fn link_appointments(&self, links: &[(String, AppointmentLink)], now: i64) -> R<()> {
+        let stmts = links
+            .iter()
+            .map(|(id, link)| {
+                st(
+                    "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (appointment_id) DO UPDATE SET delius_id = excluded.delius_id,
+                         delius_version = excluded.delius_version, project_code = excluded.project_code,
+                         updated_ms = excluded.updated_ms",
+                    vec![
+                        P::T(id.clone()),
+                        P::I(link.delius_id),
+                        P::T(link.delius_version.clone()),
+                        P::T(link.project_code.clone()),
+                        P::I(now),
+                    ],
+                )
+            })
+            .collect();
+        self.run_stmts(stmts).await?;
         Ok(())
+    }
+
+    /// Every live reference item of `entity`: (id, data as JSON text).
+    pub async fn reference_items(&self, entity: &str) -> R<Vec<(String, String)>> {
+        let rows = self
+            .query_rows(st(
+                "SELECT id, data FROM reference WHERE entity = $1 AND data IS NOT NULL",
+                vec![P::T(entity.to_owned())],
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let mut it = r.into_iter();
+                Some((it.next().flatten()?, it.next().flatten()?))
+            })
+            .collect())
     }
 
     /// The nDelius link of an appointment.
@@ -398,6 +428,17 @@ impl Db {
             ))
             .await?;
         Ok(first(&rows).cloned())
+    }
+
+    /// Whether the far end's reference list of `kind` has been loaded.
+    pub async fn cp_references_loaded(&self, kind: &str) -> R<bool> {
+        let rows = self
+            .query_rows(st(
+                "SELECT code FROM cp_references WHERE kind = $1 LIMIT 1",
+                vec![P::T(kind.to_owned())],
+            ))
+            .await?;
+        Ok(!rows.is_empty())
     }
 
     /// A stored event's signed body (JSON text).

@@ -24,6 +24,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(detail))
         .routes(routes!(retry))
         .routes(routes!(link))
+        .routes(routes!(import_links))
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,4 +176,54 @@ async fn link(
         .link_appointment(&appointment_id, &link, crate::api::now_ms())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Links Fieldbook's appointments to nDelius's from the Community Payback
+/// API (a team and up to 31 days): matched by project code, date and CRN;
+/// every read happens before anything is written.
+#[utoipa::path(post, path = "/v1/office/integration/import-links", tag = "office", security(("officeToken" = [])),
+    request_body = super::links::LinkImport,
+    responses(
+        (status = 200, description = "What was linked, and what was not", body = super::links::LinkReport),
+        (status = 400, description = "Malformed body", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 409, description = "No Community Payback API is configured", body = ErrorDoc),
+        (status = 415, description = "Not JSON", body = ErrorDoc),
+        (status = 422, description = "Team code or dates out of bounds", body = ErrorDoc),
+        (status = 502, description = "The Community Payback API could not be read; nothing changed", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn import_links(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<super::links::LinkReport>> {
+    use super::links::ImportError;
+    crate::office::office_key_auth(&state, &headers, Scope::Reference, "nDelius link import")
+        .await?;
+    let req: super::links::LinkImport = crate::office::json_body(&headers, &body)?;
+    let Some(service) = &state.delivery else {
+        return Err(ApiFailure::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            "no Community Payback API is configured",
+        ));
+    };
+    service
+        .import_links(&state.db, &req)
+        .await
+        .map(Json)
+        .map_err(|e| match e {
+            ImportError::Invalid(why) => {
+                ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why)
+            }
+            ImportError::Far(_) => {
+                ApiFailure::new(StatusCode::BAD_GATEWAY, "far_end", e.to_string())
+            }
+            ImportError::Storage => ApiFailure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "storage is unavailable; retry",
+            ),
+        })
 }

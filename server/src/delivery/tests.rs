@@ -116,7 +116,7 @@ fn an_attended_outcome_has_local_minutes_attendance_and_the_flags() {
 
 #[test]
 fn a_failure_to_attend_carries_enforcement_data_and_the_planned_times() {
-    let mut o = outcome("UAAB");
+    let mut o = outcome("AFTC");
     o.arrival = None;
     o.departure = None;
     o.enforcement_step = Some(EnforcementStep::WarningOrReferral);
@@ -152,7 +152,7 @@ fn what_is_missing_is_named() {
         outcome_request(&o, "x", &l).err(),
         Some(Attention::UnknownOutcome("ATTC".into()))
     );
-    let mut f = outcome("UAAB");
+    let mut f = outcome("AFTC");
     f.enforcement_step = Some(EnforcementStep::BreachReferral);
     let mut l = lookup();
     l.enforcement_action_id = None;
@@ -160,7 +160,7 @@ fn what_is_missing_is_named() {
         outcome_request(&f, "x", &l).err(),
         Some(Attention::NoEnforcementAction("breach_referral"))
     );
-    let mut n = outcome("UAAB");
+    let mut n = outcome("AFTC");
     n.arrival = None;
     n.departure = None;
     let mut l = lookup();

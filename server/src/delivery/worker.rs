@@ -38,8 +38,13 @@ pub struct DeliveryConfig {
     pub retry_base_ms: i64,
     /// Request timeout.
     pub timeout: Duration,
-    /// How often the reference lists are pulled again.
+    /// How often the reference lists (and links) are pulled again.
     pub references_every: Duration,
+    /// The supervising team whose appointments are linked on that
+    /// schedule, for today and the next `import_days` days.
+    pub import_team: Option<String>,
+    /// See `import_team`.
+    pub import_days: i64,
 }
 
 impl std::fmt::Debug for DeliveryConfig {
@@ -67,6 +72,8 @@ impl DeliveryConfig {
             retry_base_ms: 5_000,
             timeout: Duration::from_secs(15),
             references_every: Duration::from_secs(3600),
+            import_team: None,
+            import_days: 7,
         }
     }
 }
@@ -208,7 +215,45 @@ impl DeliveryService {
                 .map_err(|e| e.to_string())?;
         }
         *last = Some(Instant::now());
+        drop(last);
+        if let Some(team) = &self.config.import_team {
+            let today = chrono::Utc::now().date_naive();
+            let req = super::links::LinkImport {
+                team_code: team.clone(),
+                start_date: today,
+                end_date: today + chrono::Duration::days(self.config.import_days.clamp(0, 31)),
+            };
+            match self.import_links(db, &req).await {
+                Ok(r) => tracing::info!(
+                    linked = r.linked,
+                    unmatched = r.unmatched.len(),
+                    "nDelius appointment links imported"
+                ),
+                Err(e) => tracing::warn!(error = %e, "nDelius appointment links not imported"),
+            }
+        }
         Ok(())
+    }
+
+    /// An authorised GET of the far end's `path`, as `T`.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, String> {
+        let token = self.token().await.map_err(|_| "no token".to_owned())?;
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.config.base_url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|_| "unreachable".to_owned())?;
+        if !resp.status().is_success() {
+            return Err(format!("answered {}", resp.status()));
+        }
+        resp.json()
+            .await
+            .map_err(|_| "not the published shape".to_owned())
     }
 
     /// Builds a claimed delivery's request: (URL, body).
@@ -240,9 +285,15 @@ impl DeliveryService {
                     },
                     None => None,
                 };
+                let contact_outcome_id = db.cp_reference("contact_outcome", &o.code).await?;
+                if contact_outcome_id.is_none()
+                    && !db.cp_references_loaded("contact_outcome").await?
+                {
+                    return Ok(Err(Attention::ReferencesNotLoaded));
+                }
                 let lookup = Lookup {
                     appointment: db.appointment_link(&o.appointment_id.to_string()).await?,
-                    contact_outcome_id: db.cp_reference("contact_outcome", &o.code).await?,
+                    contact_outcome_id,
                     enforcement_action_id,
                     planned,
                 };
@@ -318,6 +369,15 @@ impl DeliveryService {
         }
     }
 
+    /// Delay after failed attempt `attempt`: doubling, at most 10 minutes.
+    fn retry_delay(&self, attempt: i64) -> i64 {
+        let shift = u32::try_from((attempt - 1).clamp(0, 16)).unwrap_or(0);
+        self.config
+            .retry_base_ms
+            .saturating_mul(1i64 << shift)
+            .min(600_000)
+    }
+
     /// One pass: claims and delivers what is due. Returns attempts made.
     pub async fn deliver(&self, db: &Db) -> Result<u32, DbError> {
         let now = crate::api::now_ms();
@@ -358,6 +418,14 @@ impl DeliveryService {
                     db.delivery_record(&c, None, State::Off, &a, None).await?;
                     continue;
                 }
+                Err(Attention::ReferencesNotLoaded) => {
+                    let why = Attention::ReferencesNotLoaded.to_string();
+                    let a = attempt(None, "retry", Some(why));
+                    let retry_at = at + self.retry_delay(c.attempt);
+                    db.delivery_record(&c, None, State::Pending, &a, Some(retry_at))
+                        .await?;
+                    continue;
+                }
                 Err(why) => {
                     let a = attempt(None, "attention", Some(why.to_string()));
                     db.delivery_record(&c, None, State::Attention, &a, None)
@@ -373,12 +441,7 @@ impl DeliveryService {
                         .await?;
                 }
                 Err(Failure::Retry(status, why)) => {
-                    let shift = u32::try_from((c.attempt - 1).clamp(0, 16)).unwrap_or(0);
-                    let delay = self
-                        .config
-                        .retry_base_ms
-                        .saturating_mul(1i64 << shift)
-                        .min(600_000);
+                    let delay = self.retry_delay(c.attempt);
                     tracing::warn!(event = %c.event_id, attempt = c.attempt, %why, "delivery failed; will retry");
                     let a = attempt(status, "retry", Some(why));
                     db.delivery_record(&c, saved.as_deref(), State::Pending, &a, Some(at + delay))

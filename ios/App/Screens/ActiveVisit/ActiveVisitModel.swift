@@ -26,6 +26,10 @@ final class ActiveVisitModel {
 
     func tick() async {
         let id = visitId
+        // The safety lane: what the office's clock has not confirmed, and
+        // the office's acknowledgements. A failure is retried next tick
+        // (the core sends at once after every safety action itself).
+        _ = try? await core.app.sendSafety()
         do {
             visit = try await core.run { app in
                 _ = try app.hvTick()

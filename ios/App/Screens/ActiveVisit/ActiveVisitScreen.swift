@@ -52,5 +52,9 @@ struct ActiveVisitScreen: View {
             Banner(text: L10n.t("visit.safetyActive") + " · "
                 + L10n.t("visit.timeLeft", L10n.n(max(0, v.safety.remainingMs / 60000))))
         }
+        if let ack = v.safety.officeAck {
+            Banner(text: L10n.t("visit.officeAcknowledged", ack.by, Formatting.localTime(ms: ack.atMs)))
+            if !ack.note.isEmpty { Text(ack.note) }
+        }
     }
 }
