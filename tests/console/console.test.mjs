@@ -108,10 +108,10 @@ describe('the office console', () => {
     await assert.doesNotReject(main.getByRole('heading', { name: /Riverside Park clean-up/ }).waitFor());
     const alex = main.getByRole('row', { name: /Alex Example/ });
     assert.match(await alex.innerText(), /ATTC/);
-    assert.match(await alex.innerText(), /3 h 00 min/);
+    assert.match(await alex.innerText(), /[23] h 00 min/, 'the credited minutes of the current version');
     assert.match(await main.getByRole('row', { name: /Sam Sample/ }).innerText(), /UACP/);
     assert.match(await main.getByRole('row', { name: /Jo Onsite/ }).innerText(), /On site/);
-    assert.equal(await admin.locator('#devices tbody tr').count(), 4, 'four devices enrolled');
+    assert.equal(await admin.locator('#devices tbody tr').count(), 5, 'five devices enrolled');
     await check(admin, '03-today');
   });
 
@@ -256,6 +256,28 @@ describe('the office console', () => {
     const audit = admin.locator('#audit');
     assert.match(await audit.getByRole('row', { name: /enforcement decision/ }).first().innerText(), /account:upw/);
     assert.ok(await audit.getByRole('row', { name: /consultation.*enforcement evidence/ }).count() > 0);
+  });
+
+  test('conflicts are one record with every version side by side, in the team only', async () => {
+    const page = await newPage();
+    await signIn(page, 'upw', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'Conflicts' }).click();
+    const table = page.locator('table.fb-conflict');
+    assert.equal(await table.count(), 1, 'one record, not one row per pair');
+    assert.match(await table.locator('caption').innerText(), /Alex Example \(X100001\): 2 versions/);
+    assert.equal(await table.getByText('Current').count(), 1, 'exactly one version is current');
+    const text = await table.innerText();
+    assert.match(text, /3 h 00 min/);
+    assert.match(text, /2 h 00 min/);
+    assert.ok(text.includes(data.devices.supervisor) && text.includes(data.devices.supervisor2), 'both devices named');
+    await check(page, '10b-conflicts');
+    await page.context().close();
+    const om = await newPage();
+    await signIn(om, 'om', PASSWORD);
+    await om.goto('/console/conflicts');
+    await om.getByText('No conflicts.').waitFor();
+    await om.context().close();
   });
 
   test('safety alerts arrive live with an alarm and are acknowledged by the signed-in monitor', async () => {

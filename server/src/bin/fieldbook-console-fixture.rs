@@ -1,8 +1,9 @@
 //! Real device data for the office console's browser tests
 //! (`tests/console/run.sh`): against a running server, `setup` creates
-//! officers in two teams and their reference data, enrols four devices
-//! (a supervisor's, two officers' and a spare) and has them capture and sync
-//! signed events: a roll call (attended, unacceptable absence, on site),
+//! officers in two teams and their reference data, enrols five devices
+//! (two supervisors', two officers' and a spare) and has them capture and sync
+//! signed events: a roll call (attended, unacceptable absence, on site; one person recorded on two
+//! phones, a conflict),
 //! a finished home visit, and two lone-worker alerts in different teams.
 //! `sync --device NAME` syncs one device again and prints, as JSON,
 //! whether it shredded and the warnings its ledger holds; `alert` has
@@ -138,6 +139,7 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
         ("ben", "po-ben"),
         ("cat", "po-cat"),
         ("cat2", "po-cat"),
+        ("supervisor2", "sup-ada"),
     ] {
         let store = Arc::new(Store::create(
             &dir.join(format!("{name}.db")),
@@ -184,7 +186,18 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
         OutcomeInput::attended("ATTC", arrival, now),
     )?;
     uw.did_not_attend(&appointments[1], true)?;
-    uw.check_in(&appointments[2], check)?;
+    uw.check_in(&appointments[2], check.clone())?;
+    // A second supervisor's phone records Alex too: a conflict.
+    let uw2 = UnpaidWork::new(stores[4].0.clone());
+    uw2.check_in(&appointments[0], check)?;
+    let arrival2 = fieldbook_core::unpaid_work::model::Stamp {
+        utc_ms: now.utc_ms - 2 * 3_600_000,
+        ..now
+    };
+    uw2.record_outcome(
+        &appointments[0],
+        OutcomeInput::attended("ATTC", arrival2, now),
+    )?;
 
     // A finished visit for Ben, then an alert on a second one; an alert
     // in Cat's team too.

@@ -64,6 +64,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/console/enforcement/{event_id}",
             get(enforcement_item).post(decide),
         )
+        .route("/console/conflicts", get(conflicts))
         .route("/console/people", get(people))
         .route("/console/people/{crn}", get(person))
         .route("/console/devices", get(devices))
@@ -681,6 +682,83 @@ async fn decide(
     )
     .await?;
     Ok(Redirect::to(&format!("/console/enforcement/{}", e.event_id)).into_response())
+}
+
+// ---------- Conflicts ----------
+
+/// Conflicts grouped per record: every version devices sent for one
+/// subject, side by side, instead of one row per pair of versions.
+async fn conflicts(State(state): State<AppState>, viewer: Viewer) -> Page {
+    viewer.require(MANAGERS)?;
+    let db = &state.db;
+    let a = &viewer.account;
+    let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for c in db.conflicts().await? {
+        let ids = groups
+            .entry((c.kind.clone(), c.subject.clone()))
+            .or_default();
+        for e in [c.event_a, c.event_b] {
+            if !ids.contains(&e) {
+                ids.push(e);
+            }
+        }
+    }
+    let current: HashMap<String, String> = data::current(db, kinds::OUTCOME_RECORDED)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.appointment_id.clone().map(|k| (k, e.event_id)))
+        .collect();
+    let names: HashMap<String, String> = data::items(db, "upw_requirement")
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r.s("name")))
+        .collect();
+    let mut out = vec![];
+    for ((kind, subject), ids) in groups {
+        let mut versions = vec![];
+        let (mut crn, mut name) = (String::new(), String::new());
+        for id in &ids {
+            let Some(e) = data::event(db, id).await? else {
+                continue;
+            };
+            if !a.sees(&e.officer_id) {
+                continue;
+            }
+            let f = outcome_of(&e.payload);
+            if crn.is_empty() {
+                crn = f.crn.clone().unwrap_or_default();
+                name = f
+                    .requirement_id
+                    .as_ref()
+                    .and_then(|r| names.get(r))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            versions.push(json!({
+                "event_id": e.event_id, "kind": e.kind, "officer": e.officer_id, "device": e.device_id,
+                "recorded": e.recorded_ms, "code": f.code, "minutes": f.minutes_credited,
+                "current": current.get(&subject) == Some(&e.event_id),
+            }));
+        }
+        if versions.len() > 1 {
+            out.push(json!({"kind": kind, "subject": subject, "crn": crn, "name": name, "versions": versions}));
+        }
+    }
+    audit::record(
+        db,
+        &a.actor(),
+        Action::Consultation,
+        "conflicts",
+        "",
+        &format!("{} records", out.len()),
+    )
+    .await?;
+    state.console.views.page(
+        "conflicts.html",
+        &viewer,
+        "/console/conflicts",
+        json!({ "groups": out }),
+    )
 }
 
 // ---------- People ----------

@@ -46,6 +46,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("audit.html", include_str!("../../templates/audit.html")),
     (
+        "conflicts.html",
+        include_str!("../../templates/conflicts.html"),
+    ),
+    (
         "reference_list.html",
         include_str!("../../templates/reference_list.html"),
     ),
@@ -146,6 +150,15 @@ pub const NAV: &[(&str, &str, &[Role])] = &[
     (
         "/console/enforcement",
         "Enforcement",
+        &[
+            Role::Administrator,
+            Role::UnpaidWorkManager,
+            Role::OffenderManager,
+        ],
+    ),
+    (
+        "/console/conflicts",
+        "Conflicts",
         &[
             Role::Administrator,
             Role::UnpaidWorkManager,
