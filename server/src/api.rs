@@ -408,25 +408,42 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiRes
     })
 }
 
-/// Authenticates a device request; returns the device and decoded body.
-pub(crate) async fn device_auth(
+/// How fresh a signed device request must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    /// Within the timestamp window, with a nonce not seen before (every
+    /// request).
+    Window,
+    /// Any time up to now, from a revoked device only: a shred report
+    /// signed before the key was destroyed and sent late (the app died, or
+    /// no signal). No nonce: marking a revoked device shredded twice
+    /// changes nothing.
+    LateShredReport,
+}
+
+/// A device request whose signature verified.
+struct Verified {
+    device: crate::model::DeviceRow,
+    encoding: &'static str,
+}
+
+/// The one check of a signed device request: headers, freshness, the
+/// known device, its signature over the bytes as sent (before anything is
+/// inflated), and for [`Freshness::Window`] the nonce.
+async fn verify_signed(
     state: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
     json_body: bool,
-) -> ApiResult<(crate::model::DeviceRow, Vec<u8>)> {
+    freshness: Freshness,
+) -> ApiResult<Verified> {
     let fail = |code| {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
         ApiFailure::auth(code)
     };
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(device_id), Some(ts), Some(nonce), Some(sig)) = (
         header(H_DEVICE),
         header(H_TIMESTAMP),
@@ -435,12 +452,18 @@ pub(crate) async fn device_auth(
     ) else {
         return Err(fail("missing_credentials"));
     };
-    let ts = parse_timestamp(&ts).ok_or_else(|| fail("bad_timestamp"))?;
+    let ts = parse_timestamp(ts).ok_or_else(|| fail("bad_timestamp"))?;
     let now = now_ms();
-    if !within_window(now, ts) {
+    let fresh = match freshness {
+        Freshness::Window => within_window(now, ts),
+        Freshness::LateShredReport => ts <= now,
+    };
+    if !fresh {
         return Err(fail("stale_timestamp"));
     }
-    if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if freshness == Freshness::Window
+        && (nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         return Err(fail("bad_nonce"));
     }
     // Labels are checked before any work; the body stays compressed
@@ -452,30 +475,57 @@ pub(crate) async fn device_auth(
     let encoding = content_encoding(headers)?;
     let device = state
         .db
-        .device(&device_id)
+        .device(device_id)
         .await?
         .ok_or_else(|| fail("unknown_device"))?;
+    if freshness == Freshness::LateShredReport && !device.revoked {
+        return Err(fail("stale_timestamp"));
+    }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let message = SignedRequest {
         method: method.as_str(),
         path_and_query: path,
-        device_id: &device_id,
+        device_id,
         content_encoding: encoding,
         body,
         timestamp_ms: ts,
-        nonce: &nonce,
+        nonce,
     }
     .signing_string();
     let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
     if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
         return Err(fail("bad_signature"));
     }
-    if device.shredded {
-        return Err(fail("device_revoked"));
+    if freshness == Freshness::Window {
+        if device.shredded {
+            return Err(fail("device_revoked"));
+        }
+        if !state.db.use_nonce(&device.id, nonce, ts, now).await? {
+            return Err(fail("replayed_nonce"));
+        }
     }
-    if !state.db.use_nonce(&device.id, &nonce, ts, now).await? {
-        return Err(fail("replayed_nonce"));
-    }
+    Ok(Verified { device, encoding })
+}
+
+/// Authenticates a device request; returns the device and decoded body.
+pub(crate) async fn device_auth(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    json_body: bool,
+) -> ApiResult<(crate::model::DeviceRow, Vec<u8>)> {
+    let Verified { device, encoding } = verify_signed(
+        state,
+        method,
+        uri,
+        headers,
+        body,
+        json_body,
+        Freshness::Window,
+    )
+    .await?;
     let decoded = match encoding {
         "gzip" => {
             let body = body.clone();
@@ -810,9 +860,7 @@ async fn shredded(
 }
 
 /// Verifies a shred report whose signed timestamp is older than the usual
-/// window. Only a revoked device's report is taken, and never one from the
-/// future; the nonce is not checked because marking a revoked device
-/// shredded twice changes nothing.
+/// window (see [`Freshness::LateShredReport`]).
 async fn late_shred_report(
     state: &AppState,
     method: &Method,
@@ -820,46 +868,15 @@ async fn late_shred_report(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> ApiResult<crate::model::DeviceRow> {
-    let fail = |code| {
-        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        ApiFailure::auth(code)
-    };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(device_id), Some(ts), Some(nonce), Some(sig)) = (
-        header(H_DEVICE),
-        header(H_TIMESTAMP),
-        header(H_NONCE),
-        header(H_SIGNATURE),
-    ) else {
-        return Err(fail("missing_credentials"));
-    };
-    let ts = parse_timestamp(ts).ok_or_else(|| fail("bad_timestamp"))?;
-    if ts > now_ms() {
-        return Err(fail("stale_timestamp"));
-    }
-    let encoding = content_encoding(headers)?;
-    let device = state
-        .db
-        .device(device_id)
-        .await?
-        .ok_or_else(|| fail("unknown_device"))?;
-    if !device.revoked {
-        return Err(fail("stale_timestamp"));
-    }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let message = SignedRequest {
-        method: method.as_str(),
-        path_and_query: path,
-        device_id,
-        content_encoding: encoding,
+    let v = verify_signed(
+        state,
+        method,
+        uri,
+        headers,
         body,
-        timestamp_ms: ts,
-        nonce,
-    }
-    .signing_string();
-    let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
-    if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
-        return Err(fail("bad_signature"));
-    }
-    Ok(device)
+        false,
+        Freshness::LateShredReport,
+    )
+    .await?;
+    Ok(v.device)
 }
