@@ -181,8 +181,10 @@ class FieldDayUiTest {
                 click("review-button")
                 await("review-errors")
                 onNodeWithTag("record").assertIsNotEnabled()
-                assertTrue(text("review-errors"), text("review-errors").contains("departure") || text("review-errors").contains("arrival"))
-                assertTrue(text("review-errors"), text("review-errors").contains("left early reason"))
+                assertTrue(text("review-errors"), text("review-errors").contains("Departure time") || text("review-errors").contains("Arrival time"))
+                // The field in the core's words, never its name.
+                assertTrue(text("review-errors"), text("review-errors").contains("Why they left early"))
+                assertTrue(text("review-errors"), !text("review-errors").contains("compliance.") && !text("review-errors").contains("_"))
                 shot("09-outcome-validation-error")
                 // A valid outcome: an hour on site, ending at the departure the form proposes.
                 val departure = java.time.LocalTime.parse(value("departure"))

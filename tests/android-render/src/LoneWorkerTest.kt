@@ -16,6 +16,7 @@ import app.fieldbook.ui.safety.LoneWorkerAlarmHandler
 import app.fieldbook.ui.safety.PersistentScheduler
 import app.fieldbook.ui.safety.SafetyNotice
 import app.fieldbook.ui.safety.SafetyNotifier
+import app.fieldbook.ui.safety.SafetyWatch
 import app.fieldbook.ui.safety.rearmAll
 import java.io.File
 import java.nio.file.Files
@@ -61,6 +62,12 @@ class LoneWorkerTest {
             val raw = scheduleFile.readText()
             assertFalse(raw, raw.contains("Dee") || raw.contains("Secret") || raw.contains("Check") || raw.contains("X800009"))
             assertTrue(raw.lines().filter { it.isNotBlank() }.all { it.matches(Regex("[0-9a-f]{32} -?\\d+ (REMINDER|OVERDUE|ESCALATION)")) })
+            // The foreground service's wake: the core says a visit runs and when to wake (capped by the heartbeat).
+            val t0 = clock.nowUtcMs()
+            val coreWake = first.hvTick().nextWakeMs!!
+            val running = SafetyWatch(first, schedule) { t0 }.step()
+            assertTrue(running.keepRunning && running.coreAnswered)
+            assertEquals(minOf(coreWake, t0 + SafetyWatch.HEARTBEAT_MS), running.wakeAtMs)
 
             // Android kills the process. A reboot re-arms from the file alone.
             val rebootArm = RecordingArm()
@@ -74,6 +81,10 @@ class LoneWorkerTest {
             clock.skewMs = overdue.atMs - now + 60_000
             val second = FieldbookApp(File(dir, "d.db").path, keys, clock, PersistentScheduler(AlarmScheduleFile(scheduleFile), rebootArm))
             assertFalse(second.isUnlocked())
+            // The service restarted in that process cannot ask the core; the schedule file says a visit runs.
+            val lockedStep = SafetyWatch(second, AlarmScheduleFile(scheduleFile)) { now }.step()
+            assertTrue(lockedStep.keepRunning)
+            assertFalse(lockedStep.coreAnswered)
             val notices = Notices()
             val handler = LoneWorkerAlarmHandler(second, AlarmScheduleFile(scheduleFile), notices)
             val shown = handler.onAlarm(overdue)
@@ -92,6 +103,14 @@ class LoneWorkerTest {
             // Checking in safe re-schedules through the core, into the file.
             second.hvCheckInSafe(started.visitId)
             assertTrue(AlarmScheduleFile(scheduleFile).entries().any { it.visitId == started.visitId && it.atMs > clock.nowUtcMs() })
+            // The visit ends: the core says nothing runs, and the service stops.
+            clock.skewMs = 0
+            second.hvEndVisit(started.visitId, null)
+            val ended = SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step()
+            assertFalse(ended.keepRunning)
+            assertTrue(ended.coreAnswered)
+            second.lock()
+            assertFalse("locked, nothing scheduled: stop", SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step().keepRunning)
             server.stop()
         } finally {
             servers.close()
