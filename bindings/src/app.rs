@@ -37,6 +37,13 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+fn stamp_of(s: fieldbook_core::vocab::Stamp) -> Stamp {
+    Stamp {
+        utc_ms: s.utc_ms,
+        offset_min: s.offset_min,
+    }
+}
+
 fn id(text: &str) -> Res<RecordId> {
     Ok(RecordId::parse(text)?)
 }
@@ -446,14 +453,30 @@ impl FieldbookApp {
     /// consultation).
     pub fn upw_appointment_form(&self, appointment_id: String) -> Res<AppointmentForm> {
         let f = self.upw()?.appointment_form(&id(&appointment_id)?)?;
-        let recorded = |o: fieldbook_core::unpaid_work::model::OutcomeRecord| RecordedOutcome {
-            event_id: o.event_id,
-            code: o.code,
-            minutes_credited: o.minutes_credited,
-            notes: o.notes,
-            sensitive: o.sensitive,
-            correction_reason: o.correction_reason,
-        };
+        let recorded =
+            |o: fieldbook_core::unpaid_work::model::OutcomeRecord| -> Res<RecordedOutcome> {
+                let answered = o.compliance != Default::default();
+                Ok(RecordedOutcome {
+                    arrival: o.arrival.map(stamp_of),
+                    departure: o.departure.map(stamp_of),
+                    penalty_minutes: o.penalty_minutes,
+                    work_quality: convert(&o.work_quality)?,
+                    behaviour: convert(&o.behaviour)?,
+                    raise_alert: o.raise_alert,
+                    travel_minutes: o.travel_minutes,
+                    compliance: if answered {
+                        Some(convert(&o.compliance)?)
+                    } else {
+                        None
+                    },
+                    event_id: o.event_id,
+                    code: o.code,
+                    minutes_credited: o.minutes_credited,
+                    notes: o.notes,
+                    sensitive: o.sensitive,
+                    correction_reason: o.correction_reason,
+                })
+            };
         let session_id = self.store()?.read(|r| {
             Ok(r.records()
                 .require::<fieldbook_core::unpaid_work::model::Appointment>(
@@ -493,8 +516,8 @@ impl FieldbookApp {
                 offset_min: f.default_departure.offset_min,
             },
             travel_time_eligible: f.travel_time_eligible,
-            current: f.current.map(recorded),
-            history: f.history.into_iter().map(recorded).collect(),
+            current: f.current.map(recorded).transpose()?,
+            history: f.history.into_iter().map(recorded).collect::<Res<_>>()?,
             notes_max_chars: u32::try_from(f.notes_max_chars).unwrap_or(u32::MAX),
         })
     }

@@ -100,7 +100,7 @@ mod tests {
             if p.is_dir() {
                 sources(&p, out);
             } else if p.extension().is_some_and(|x| x == "rs")
-                && !p.file_name().is_some_and(|n| n == "tests.rs")
+                && p.file_name().is_none_or(|n| n != "tests.rs")
             {
                 if let Ok(text) = std::fs::read_to_string(&p) {
                     out.push((p.display().to_string(), text));

@@ -457,7 +457,8 @@ pub struct OutcomeOption {
     pub asks_compliance: bool,
 }
 
-/// A recorded outcome (current or superseded).
+/// A recorded outcome (current or superseded), with everything it was
+/// recorded with, so a correction starts from it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RecordedOutcome {
     pub event_id: String,
@@ -466,6 +467,15 @@ pub struct RecordedOutcome {
     pub notes: String,
     pub sensitive: bool,
     pub correction_reason: Option<String>,
+    pub arrival: Option<Stamp>,
+    pub departure: Option<Stamp>,
+    pub penalty_minutes: i64,
+    pub work_quality: Rating,
+    pub behaviour: Rating,
+    pub raise_alert: bool,
+    pub travel_minutes: Option<u32>,
+    /// `None`: no compliance answer was recorded.
+    pub compliance: Option<Compliance>,
 }
 
 /// The appointment form's state.

@@ -250,6 +250,13 @@ class FieldDayTest {
         val outcome = app.upwRecordOutcome(appointments[0], OutcomeInput("ATTC", Stamp(now - 2 * 3600_000, offset), Stamp(now, offset),
             0L, Rating.GOOD, Rating.GOOD, "Kotlin notes", false, false, null))
         assertEquals(120L, outcome.minutesCredited)
+        // What was recorded comes back whole, for a correction to start from.
+        val recorded = app.upwAppointmentForm(appointments[0]).current!!
+        assertEquals(outcome.recorded.eventId, recorded.eventId)
+        assertEquals(now - 2 * 3600_000, recorded.arrival!!.utcMs)
+        assertEquals(now, recorded.departure!!.utcMs)
+        assertEquals(Rating.GOOD, recorded.workQuality)
+        assertNull("no compliance answers were given", recorded.compliance)
         Thread.sleep(1100)
         app.hvEndVisit(started.visitId, null)
         assertTrue(scheduler.scheduled.none { it.first == started.visitId })

@@ -204,6 +204,10 @@ class FieldDayUiTest {
                 // A correction needs a reason; the core keeps the history.
                 click("row-0-correct")
                 await("correction-reason")
+                // The correction starts from what was recorded: its times and compliance answers.
+                assertEquals(maxOf(java.time.LocalTime.MIDNIGHT, departure.minusMinutes(60)).toString(), value("arrival"))
+                assertEquals(departure.toString(), value("departure"))
+                await("compliance-step")
                 type("notes", "Worked well on the river path; left tools tidy")
                 type("correction-reason", "Notes completed after the session")
                 val until = java.time.LocalTime.parse(value("departure"))

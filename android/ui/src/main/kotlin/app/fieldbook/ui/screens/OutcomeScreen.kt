@@ -89,12 +89,21 @@ class OutcomePresenter(core: Core, private val nav: Navigator, private val appoi
         if (state.value.form != null) return
         work(err) {
             val f = core.app.upwAppointmentForm(appointmentId)
+            val c = f.current
+            val answers = c?.compliance
             update {
                 it.copy(
-                    form = f, arrival = clockTime(f.defaultArrival), departure = clockTime(f.defaultDeparture),
-                    code = f.current?.code, notes = f.current?.notes ?: "", sensitive = f.current?.sensitive ?: false,
-                    // A correction restates the times: the form's defaults are sent as given.
-                    arrivalEdited = f.current != null, departureEdited = f.current != null,
+                    form = f, code = c?.code, notes = c?.notes ?: "", sensitive = c?.sensitive ?: false,
+                    // A correction starts from what was recorded and restates the times as given.
+                    arrival = clockTime(c?.arrival ?: f.defaultArrival), departure = clockTime(c?.departure ?: f.defaultDeparture),
+                    arrivalEdited = c != null, departureEdited = c != null,
+                    penalty = (c?.penaltyMinutes ?: 0L).toString(), travel = c?.travelMinutes?.toString() ?: "",
+                    workQuality = c?.workQuality, behaviour = c?.behaviour, raiseAlert = c?.raiseAlert ?: false,
+                    hiVisWorn = answers?.hiVisWorn, workedIntensively = answers?.workedIntensively,
+                    canWork = if (answers?.unableToWorkReason != null) false else null,
+                    unableToWorkReason = answers?.unableToWorkReason ?: "",
+                    leftEarly = if (answers?.leftEarlyReason != null) true else null,
+                    leftEarlyReason = answers?.leftEarlyReason ?: "",
                 )
             }
         }
