@@ -239,7 +239,11 @@ impl FieldbookApp {
     /// restarted app syncs with the same pins it was given at enrolment.
     pub fn unlock(&self, pin: String) -> Res<()> {
         self.opened_store()?.unlock(&pin)?;
-        self.restore_sync_settings()?;
+        // A setting that no longer validates must not keep the officer out:
+        // the store is open; sync asks to be configured again.
+        if let Err(e) = self.restore_sync_settings() {
+            tracing::warn!("kept sync settings not restored: {e}");
+        }
         Ok(())
     }
 

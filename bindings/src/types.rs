@@ -63,7 +63,9 @@ pub struct LockoutStatus {
 pub struct FieldMessage {
     /// The field's name, for matching it to a control (never shown).
     pub field: String,
-    /// The field in words a person reads ("Why they left early").
+    /// The field in words a person reads ("Why they left early"). A shell
+    /// that builds its own message (a time it cannot read) gives its own.
+    #[uniffi(default = "")]
     pub label: String,
     /// The message.
     pub message: String,
