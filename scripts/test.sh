@@ -34,5 +34,8 @@ target/debug/uniffi-bindgen generate target/debug/libfieldbook_ffi.so --language
 test -s build/swift/FieldbookCore.swift
 python3 tests/api_parity.py build/kotlin/app/fieldbook/core/fieldbook.kt build/swift/FieldbookCore.swift
 
+echo "== the iOS app: build script up to Xcode, bindings into the Swift package, static checks of the Swift"
+tests/ios/run.sh
+
 echo "== the core's tests on ARM64 under qemu"
 scripts/test-arm64.sh

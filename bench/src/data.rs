@@ -341,6 +341,7 @@ fn visit(case_id: &RecordId, i: i64) -> hv::Visit {
         finals: vec![],
         start_event: "s".repeat(32),
         event_seqs: vec![],
+        office_acks: vec![],
     }
 }
 

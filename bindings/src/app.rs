@@ -169,6 +169,18 @@ impl FieldbookApp {
         Ok(SyncClient::new(self.store()?, config)?)
     }
 
+    /// Sends the safety lane at once, in the background, after a safety
+    /// action: with signal the office hears within seconds; without, the
+    /// shell's call at the tick's `beacon_due_ms` is the retry.
+    fn kick_safety_lane(&self) {
+        let Ok(client) = self.client() else { return };
+        runtime().spawn(async move {
+            if let Err(e) = client.send_safety(&AtomicBool::new(false)).await {
+                tracing::debug!("safety lane: {e}");
+            }
+        });
+    }
+
     fn schedule(&self, views: &[SafetyView]) {
         if let Some(s) = &self.scheduler {
             for v in views {
@@ -347,6 +359,26 @@ impl FieldbookApp {
             cancel,
             task: Mutex::new(Some(task)),
         }))
+    }
+
+    /// One contact with the lone-worker safety lane: sends the safety
+    /// events the office's clock has not confirmed, ahead of any backlog,
+    /// and records the office's acknowledgements (shown in the safety
+    /// view). Call it after every safety action and again at the tick's
+    /// `beacon_due_ms` while a visit runs; a failure is a network error to
+    /// retry then. Writes a `visit.ack_seen` event per new acknowledgement.
+    pub async fn send_safety(&self) -> Res<SafetyLaneSummary> {
+        let client = self.client()?;
+        runtime()
+            .spawn(async move {
+                client
+                    .send_safety(&AtomicBool::new(false))
+                    .await
+                    .map(SafetyLaneSummary::from)
+                    .map_err(FieldbookError::from)
+            })
+            .await
+            .map_err(|_| FieldbookError::Cancelled)?
     }
 
     /// Tells the core how to ask whether the device is online.
@@ -703,6 +735,7 @@ impl FieldbookApp {
         let started = self.hv()?.start_visit(convert(&input)?)?;
         let safety: SafetyView = started.safety.into();
         self.schedule(std::slice::from_ref(&safety));
+        self.kick_safety_lane();
         Ok(StartedVisit {
             recorded: started.recorded.into(),
             visit_id: started.visit_id.to_string(),
@@ -719,6 +752,7 @@ impl FieldbookApp {
     pub fn hv_extend(&self, visit_id: String, minutes: i64) -> Res<SafetyView> {
         let v: SafetyView = self.hv()?.extend(&id(&visit_id)?, minutes)?.into();
         self.schedule(std::slice::from_ref(&v));
+        self.kick_safety_lane();
         Ok(v)
     }
 
@@ -726,12 +760,15 @@ impl FieldbookApp {
     pub fn hv_check_in_safe(&self, visit_id: String) -> Res<SafetyView> {
         let v: SafetyView = self.hv()?.check_in_safe(&id(&visit_id)?)?.into();
         self.schedule(std::slice::from_ref(&v));
+        self.kick_safety_lane();
         Ok(v)
     }
 
     /// Raises an alert; `silent` keeps the phone quiet.
     pub fn hv_raise_alert(&self, visit_id: String, silent: bool) -> Res<SafetyView> {
-        Ok(self.hv()?.raise_alert(&id(&visit_id)?, silent)?.into())
+        let v: SafetyView = self.hv()?.raise_alert(&id(&visit_id)?, silent)?.into();
+        self.kick_safety_lane();
+        Ok(v)
     }
 
     /// Moves every running timer on and reschedules alarms.
@@ -742,6 +779,8 @@ impl FieldbookApp {
         Ok(SafetyTick {
             visits,
             next_wake_ms: t.next_wake_ms,
+            beacon_due_ms: t.beacon_due_ms,
+            beacon_interval_ms: fieldbook_core::sync::protocol::BEACON_INTERVAL_MS,
         })
     }
 
@@ -755,6 +794,7 @@ impl FieldbookApp {
         if let Some(s) = &self.scheduler {
             s.cancel_all(visit_id);
         }
+        self.kick_safety_lane();
         Ok(recorded.into())
     }
 

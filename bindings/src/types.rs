@@ -594,6 +594,44 @@ pub struct SafetyView {
     pub expected_finish_ms: i64,
     pub remaining_ms: i64,
     pub alarms: Vec<Alarm>,
+    /// The office's latest acknowledgement of an alert on this visit:
+    /// show "The office has acknowledged" with who, when and the note.
+    pub office_ack: Option<OfficeAck>,
+}
+
+/// The office acknowledged a lone-worker alert, and the phone received it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OfficeAck {
+    pub alert_id: String,
+    /// Who at the office.
+    pub by: String,
+    /// When the office acknowledged it (UTC ms).
+    pub at_ms: i64,
+    /// The office's note to the officer.
+    pub note: String,
+    /// When this phone received it (UTC ms).
+    pub seen_ms: i64,
+}
+
+/// What one contact with the safety lane did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SafetyLaneSummary {
+    /// Safety events the office's clock confirmed now.
+    pub confirmed: u64,
+    /// Safety events still unconfirmed (call again at `beacon_due_ms`).
+    pub unconfirmed: u64,
+    /// New acknowledgements from the office.
+    pub acknowledgements: u64,
+}
+
+impl From<fieldbook_core::sync::SafetyLaneReport> for SafetyLaneSummary {
+    fn from(r: fieldbook_core::sync::SafetyLaneReport) -> Self {
+        Self {
+            confirmed: r.confirmed,
+            unconfirmed: r.unconfirmed,
+            acknowledgements: r.acknowledgements,
+        }
+    }
 }
 
 impl From<fieldbook_core::home_visits::SafetyView> for SafetyView {
@@ -624,6 +662,13 @@ impl From<fieldbook_core::home_visits::SafetyView> for SafetyView {
                     },
                 })
                 .collect(),
+            office_ack: s.office_ack.map(|a| OfficeAck {
+                alert_id: a.alert_id,
+                by: a.by,
+                at_ms: a.at_ms,
+                note: a.note,
+                seen_ms: a.seen_ms,
+            }),
         }
     }
 }
@@ -645,6 +690,12 @@ pub struct SafetyTick {
     pub visits: Vec<SafetyView>,
     /// When to call `tick` again (UTC ms).
     pub next_wake_ms: Option<i64>,
+    /// When to call `send_safety` again (UTC ms): every 30 s while a visit
+    /// runs or a safety event is unconfirmed.
+    pub beacon_due_ms: Option<i64>,
+    /// The lane's interval: after a failed contact, the next is this long
+    /// after it (the core's `BEACON_INTERVAL_MS`).
+    pub beacon_interval_ms: i64,
 }
 
 /// One line of the officer's "Today".

@@ -1,14 +1,19 @@
-// swift-tools-version:5.9
-// The generated Swift bindings over the Rust core, with the static library
-// as an XCFramework built by ../build-xcframework.sh.
+// swift-tools-version:6.0
+// The Rust core for the app: the uniffi-generated Swift API over the static
+// libraries in an XCFramework. Every path below is in the layout
+// ../layout.sh names, written by ../build-xcframework.sh (the generated
+// parts are never committed).
 import PackageDescription
 
 let package = Package(
     name: "FieldbookCore",
-    platforms: [.iOS(.v16)],
+    platforms: [.iOS(.v17)],
     products: [.library(name: "FieldbookCore", targets: ["FieldbookCore"])],
     targets: [
-        .binaryTarget(name: "FieldbookCoreFFI", path: "../build/FieldbookCoreFFI.xcframework"),
+        // The static libraries for device and simulator, with Headers/ (FieldbookCoreFFI.h, module.modulemap).
+        .binaryTarget(name: "FieldbookCoreFFI", path: "Frameworks/FieldbookCoreFFI.xcframework"),
+        // Sources/FieldbookCore/FieldbookCore.swift, generated.
         .target(name: "FieldbookCore", dependencies: ["FieldbookCoreFFI"], path: "Sources/FieldbookCore"),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )

@@ -61,6 +61,10 @@ pub struct AppState {
     pub metrics_token: Option<Arc<String>>,
     /// Rate, concurrency and time limits.
     pub guards: crate::limits::Guards,
+    /// The lone-worker safety clock and its notifiers.
+    pub safety: Arc<crate::safety::timer::SafetyService>,
+    /// Delivery to the Community Payback API, when configured.
+    pub delivery: Option<Arc<crate::delivery::worker::DeliveryService>>,
 }
 
 /// An API error.
@@ -140,6 +144,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(push))
         .routes(routes!(pull))
         .routes(routes!(shredded))
+        .merge(crate::safety::routes::routes())
+        .merge(crate::delivery::routes::routes())
         .merge(office::routes())
 }
 
@@ -268,13 +274,23 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
         ));
     }
     let m = &state.metrics;
+    // From the database, so every instance reports the same; left out
+    // (not zero) when the database does not answer.
+    let safety = match state.db.safety_gauges().await {
+        Ok([open, pending, failed]) => format!(
+            "# TYPE fieldbook_safety_alerts_open gauge\nfieldbook_safety_alerts_open {open}\n\
+             # TYPE fieldbook_safety_notices_pending gauge\nfieldbook_safety_notices_pending {pending}\n\
+             # TYPE fieldbook_safety_notices_failed gauge\nfieldbook_safety_notices_failed {failed}\n"
+        ),
+        Err(_) => String::new(),
+    };
     Ok(format!(
         "# TYPE fieldbook_requests_total counter\nfieldbook_requests_total {}\n\
          # TYPE fieldbook_events_ingested_total counter\nfieldbook_events_ingested_total {}\n\
          # TYPE fieldbook_events_rejected_total counter\nfieldbook_events_rejected_total {}\n\
          # TYPE fieldbook_events_duplicate_total counter\nfieldbook_events_duplicate_total {}\n\
          # TYPE fieldbook_auth_failures_total counter\nfieldbook_auth_failures_total {}\n\
-         # TYPE fieldbook_sync_lag_ms gauge\nfieldbook_sync_lag_ms {}\n",
+         # TYPE fieldbook_sync_lag_ms gauge\nfieldbook_sync_lag_ms {}\n{safety}",
         m.requests.load(Ordering::Relaxed),
         m.events_ingested.load(Ordering::Relaxed),
         m.events_rejected.load(Ordering::Relaxed),
@@ -376,7 +392,7 @@ pub(crate) fn body_bytes(
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiFailure::bad(
             "malformed",
@@ -389,25 +405,42 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     })
 }
 
-/// Authenticates a device request; returns the device and decoded body.
-async fn device_auth(
+/// How fresh a signed device request must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    /// Within the timestamp window, with a nonce not seen before (every
+    /// request).
+    Window,
+    /// Any time up to now, from a revoked device only: a shred report
+    /// signed before the key was destroyed and sent late (the app died, or
+    /// no signal). No nonce: marking a revoked device shredded twice
+    /// changes nothing.
+    LateShredReport,
+}
+
+/// A device request whose signature verified.
+struct Verified {
+    device: crate::model::DeviceRow,
+    encoding: &'static str,
+}
+
+/// The one check of a signed device request: headers, freshness, the
+/// known device, its signature over the bytes as sent (before anything is
+/// inflated), and for [`Freshness::Window`] the nonce.
+async fn verify_signed(
     state: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
     json_body: bool,
-) -> ApiResult<(crate::model::DeviceRow, Vec<u8>)> {
+    freshness: Freshness,
+) -> ApiResult<Verified> {
     let fail = |code| {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
         ApiFailure::auth(code)
     };
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(device_id), Some(ts), Some(nonce), Some(sig)) = (
         header(H_DEVICE),
         header(H_TIMESTAMP),
@@ -416,12 +449,18 @@ async fn device_auth(
     ) else {
         return Err(fail("missing_credentials"));
     };
-    let ts = parse_timestamp(&ts).ok_or_else(|| fail("bad_timestamp"))?;
+    let ts = parse_timestamp(ts).ok_or_else(|| fail("bad_timestamp"))?;
     let now = now_ms();
-    if !within_window(now, ts) {
+    let fresh = match freshness {
+        Freshness::Window => within_window(now, ts),
+        Freshness::LateShredReport => ts <= now,
+    };
+    if !fresh {
         return Err(fail("stale_timestamp"));
     }
-    if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if freshness == Freshness::Window
+        && (nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
         return Err(fail("bad_nonce"));
     }
     // Labels are checked before any work; the body stays compressed
@@ -433,30 +472,57 @@ async fn device_auth(
     let encoding = content_encoding(headers)?;
     let device = state
         .db
-        .device(&device_id)
+        .device(device_id)
         .await?
         .ok_or_else(|| fail("unknown_device"))?;
+    if freshness == Freshness::LateShredReport && !device.revoked {
+        return Err(fail("stale_timestamp"));
+    }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let message = SignedRequest {
         method: method.as_str(),
         path_and_query: path,
-        device_id: &device_id,
+        device_id,
         content_encoding: encoding,
         body,
         timestamp_ms: ts,
-        nonce: &nonce,
+        nonce,
     }
     .signing_string();
     let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
     if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
         return Err(fail("bad_signature"));
     }
-    if device.shredded {
-        return Err(fail("device_revoked"));
+    if freshness == Freshness::Window {
+        if device.shredded {
+            return Err(fail("device_revoked"));
+        }
+        if !state.db.use_nonce(&device.id, nonce, ts, now).await? {
+            return Err(fail("replayed_nonce"));
+        }
     }
-    if !state.db.use_nonce(&device.id, &nonce, ts, now).await? {
-        return Err(fail("replayed_nonce"));
-    }
+    Ok(Verified { device, encoding })
+}
+
+/// Authenticates a device request; returns the device and decoded body.
+pub(crate) async fn device_auth(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    json_body: bool,
+) -> ApiResult<(crate::model::DeviceRow, Vec<u8>)> {
+    let Verified { device, encoding } = verify_signed(
+        state,
+        method,
+        uri,
+        headers,
+        body,
+        json_body,
+        Freshness::Window,
+    )
+    .await?;
     let decoded = match encoding {
         "gzip" => {
             let body = body.clone();
@@ -647,7 +713,14 @@ async fn push(
         .iter()
         .filter_map(|i| i.parsed.as_ref().map(|b| b.recorded_at_ms))
         .max();
+    // The office's safety clock learns from the ordered log too (the
+    // lane may have been down); facts it already has change nothing.
+    let candidates = crate::safety::routes::candidates(&device, &incoming, now);
     let results = state.db.ingest(&device, incoming, now).await?;
+    let facts = crate::safety::routes::stored(candidates, &results);
+    if !facts.is_empty() {
+        state.safety.apply(&state.db, facts).await?;
+    }
     for r in &results {
         let counter = match r.outcome {
             PushOutcome::Accepted => &state.metrics.events_ingested,
@@ -784,9 +857,7 @@ async fn shredded(
 }
 
 /// Verifies a shred report whose signed timestamp is older than the usual
-/// window. Only a revoked device's report is taken, and never one from the
-/// future; the nonce is not checked because marking a revoked device
-/// shredded twice changes nothing.
+/// window (see [`Freshness::LateShredReport`]).
 async fn late_shred_report(
     state: &AppState,
     method: &Method,
@@ -794,46 +865,15 @@ async fn late_shred_report(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> ApiResult<crate::model::DeviceRow> {
-    let fail = |code| {
-        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        ApiFailure::auth(code)
-    };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(device_id), Some(ts), Some(nonce), Some(sig)) = (
-        header(H_DEVICE),
-        header(H_TIMESTAMP),
-        header(H_NONCE),
-        header(H_SIGNATURE),
-    ) else {
-        return Err(fail("missing_credentials"));
-    };
-    let ts = parse_timestamp(ts).ok_or_else(|| fail("bad_timestamp"))?;
-    if ts > now_ms() {
-        return Err(fail("stale_timestamp"));
-    }
-    let encoding = content_encoding(headers)?;
-    let device = state
-        .db
-        .device(device_id)
-        .await?
-        .ok_or_else(|| fail("unknown_device"))?;
-    if !device.revoked {
-        return Err(fail("stale_timestamp"));
-    }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let message = SignedRequest {
-        method: method.as_str(),
-        path_and_query: path,
-        device_id,
-        content_encoding: encoding,
+    let v = verify_signed(
+        state,
+        method,
+        uri,
+        headers,
         body,
-        timestamp_ms: ts,
-        nonce,
-    }
-    .signing_string();
-    let sig = hex::decode(sig).map_err(|_| fail("bad_signature"))?;
-    if !fieldbook_core::crypto::signing::verify(&device.public_key, &message, &sig) {
-        return Err(fail("bad_signature"));
-    }
-    Ok(device)
+        false,
+        Freshness::LateShredReport,
+    )
+    .await?;
+    Ok(v.device)
 }

@@ -49,7 +49,7 @@ pub struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     #[command(after_help = SECRETS_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Issue a one-time enrolment code (72 hours) for an officer; prints the
     /// code, which the officer types into the app. Only its hash is stored.
     EnrolmentCode(CodeArgs),
@@ -132,6 +132,255 @@ pub struct ServeArgs {
     /// Requests allowed per second from one client address (burst: 5 s worth).
     #[arg(long, value_name = "N", env = "FIELDBOOK_REQUESTS_PER_SECOND", default_value_t = crate::limits::Limits::default().per_address_per_second)]
     requests_per_second: u32,
+    #[command(flatten)]
+    safety: SafetyArgs,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+}
+
+/// Delivery of outcomes to the Community Payback API.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveryArgs {
+    /// The Community Payback API's base URL (without it, outcomes wait in
+    /// the delivery outbox).
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_BASE_URL")]
+    cp_base_url: Option<String>,
+    /// The authorisation server's token URL (OAuth2 client credentials).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "FIELDBOOK_CP_TOKEN_URL",
+        requires = "cp_base_url"
+    )]
+    cp_token_url: Option<String>,
+    /// The OAuth2 client id.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "FIELDBOOK_CP_CLIENT_ID",
+        requires = "cp_base_url"
+    )]
+    cp_client_id: Option<String>,
+    /// File holding the OAuth2 client secret (when FIELDBOOK_CP_CLIENT_SECRET
+    /// is unset; owner-only).
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_CP_CLIENT_SECRET_FILE")]
+    cp_client_secret_file: Option<PathBuf>,
+    /// Where home-visit contacts go (without it they are not delivered).
+    #[arg(long, value_name = "URL", env = "FIELDBOOK_CP_CONTACTS_URL")]
+    cp_contacts_url: Option<String>,
+    /// The far end's enforcement action code for a step, as
+    /// `warning_or_referral=CODE` or `breach_referral=CODE` (repeatable).
+    #[arg(long = "cp-enforcement-action", value_name = "STEP=CODE")]
+    cp_enforcement_actions: Vec<String>,
+    /// Link this supervising team's appointments to nDelius's from the
+    /// Community Payback API every hour (today and the next
+    /// --cp-import-days days).
+    #[arg(long, value_name = "TEAM", env = "FIELDBOOK_CP_IMPORT_TEAM")]
+    cp_import_team: Option<String>,
+    /// See --cp-import-team.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        env = "FIELDBOOK_CP_IMPORT_DAYS",
+        default_value_t = 7
+    )]
+    cp_import_days: i64,
+    /// How often the delivery worker looks (milliseconds).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FIELDBOOK_CP_TICK_MS",
+        default_value_t = 1_000
+    )]
+    cp_tick_ms: u64,
+}
+
+/// Environment variable holding the OAuth2 client secret.
+pub const CP_SECRET_ENV: &str = "FIELDBOOK_CP_CLIENT_SECRET";
+
+impl DeliveryArgs {
+    /// The delivery configuration these flags describe (`None` when no
+    /// base URL is given).
+    pub fn config(
+        &self,
+        secret_env: Option<String>,
+    ) -> Result<Option<crate::delivery::worker::DeliveryConfig>, String> {
+        let Some(base) = &self.cp_base_url else {
+            return Ok(None);
+        };
+        let url_ok =
+            |u: &str| reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        if !url_ok(base) {
+            return Err("--cp-base-url must be an http(s) URL".into());
+        }
+        let token_url = self
+            .cp_token_url
+            .clone()
+            .filter(|u| url_ok(u))
+            .ok_or("--cp-token-url (an http(s) URL) is needed with --cp-base-url")?;
+        let client_id = self
+            .cp_client_id
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or("--cp-client-id is needed with --cp-base-url")?;
+        let secret = match secret_env.filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None => {
+                let file = self.cp_client_secret_file.as_deref().ok_or_else(|| {
+                    format!("the OAuth2 client secret is needed: set {CP_SECRET_ENV} or --cp-client-secret-file")
+                })?;
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("cannot read the client secret file: {}", e.kind()))?;
+                refuse_shared(file)?;
+                text.trim().to_owned()
+            }
+        };
+        let mut config =
+            crate::delivery::worker::DeliveryConfig::new(base, &token_url, &client_id, &secret);
+        if let Some(c) = &self.cp_contacts_url {
+            if !url_ok(c) {
+                return Err("--cp-contacts-url must be an http(s) URL".into());
+            }
+            config.contacts_url = Some(c.clone());
+        }
+        for pair in &self.cp_enforcement_actions {
+            let (step, code) = pair
+                .split_once('=')
+                .ok_or("--cp-enforcement-action takes STEP=CODE")?;
+            if !matches!(step, "warning_or_referral" | "breach_referral") || code.is_empty() {
+                return Err("--cp-enforcement-action: the step is warning_or_referral or breach_referral, with a code".into());
+            }
+            config
+                .enforcement_actions
+                .insert(step.to_owned(), code.to_owned());
+        }
+        config.tick_ms = self.cp_tick_ms.clamp(10, 60_000);
+        config.import_team = self.cp_import_team.clone();
+        config.import_days = self.cp_import_days.clamp(0, 31);
+        Ok(Some(config))
+    }
+}
+
+/// The lone-worker safety clock and where its notices go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SafetyArgs {
+    /// Minutes after a visit's expected finish before the office marks it
+    /// overdue.
+    #[arg(
+        long,
+        value_name = "MIN",
+        env = "FIELDBOOK_SAFETY_GRACE_MINUTES",
+        default_value_t = 15
+    )]
+    safety_grace_minutes: i64,
+    /// Minutes overdue before the office escalates.
+    #[arg(
+        long,
+        value_name = "MIN",
+        env = "FIELDBOOK_SAFETY_ESCALATE_MINUTES",
+        default_value_t = 15
+    )]
+    safety_escalate_minutes: i64,
+    /// How often the office's clock looks (milliseconds).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FIELDBOOK_SAFETY_TICK_MS",
+        default_value_t = 5_000
+    )]
+    safety_tick_ms: u64,
+    /// First retry delay after a failed notice delivery (milliseconds;
+    /// doubles each attempt, at most 5 minutes).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FIELDBOOK_SAFETY_RETRY_MS",
+        default_value_t = 5_000
+    )]
+    safety_retry_ms: i64,
+    /// A webhook that receives signed safety notices (repeat for several;
+    /// an email or SMS gateway sits behind one).
+    #[arg(
+        long = "safety-webhook",
+        value_name = "URL",
+        env = "FIELDBOOK_SAFETY_WEBHOOKS",
+        value_delimiter = ','
+    )]
+    safety_webhooks: Vec<String>,
+    /// File holding the webhook signing secret (when
+    /// FIELDBOOK_SAFETY_WEBHOOK_SECRET is unset; owner-only).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "FIELDBOOK_SAFETY_WEBHOOK_SECRET_FILE"
+    )]
+    safety_webhook_secret_file: Option<PathBuf>,
+    /// TESTS ONLY: the safety clock runs this many milliseconds (read from
+    /// the file at every reading) ahead of the system clock.
+    #[arg(
+        long,
+        value_name = "PATH",
+        hide = true,
+        env = "FIELDBOOK_TEST_SAFETY_CLOCK_OFFSET_FILE"
+    )]
+    test_safety_clock_offset_file: Option<PathBuf>,
+}
+
+/// Environment variable holding the safety webhook signing secret.
+pub const WEBHOOK_SECRET_ENV: &str = "FIELDBOOK_SAFETY_WEBHOOK_SECRET";
+
+impl SafetyArgs {
+    /// The safety configuration these flags describe.
+    pub fn config(
+        &self,
+        secret_env: Option<String>,
+    ) -> Result<crate::safety::timer::SafetyConfig, String> {
+        use crate::safety::timer::SafetyConfig;
+        for (name, v) in [
+            ("--safety-grace-minutes", self.safety_grace_minutes),
+            ("--safety-escalate-minutes", self.safety_escalate_minutes),
+        ] {
+            if !(0..=24 * 60).contains(&v) {
+                return Err(format!("{name} must be 0 to 1440"));
+            }
+        }
+        let mut config = SafetyConfig {
+            periods: crate::safety::Periods {
+                grace_ms: self.safety_grace_minutes * 60_000,
+                escalate_ms: self.safety_escalate_minutes * 60_000,
+            },
+            tick_ms: self.safety_tick_ms.clamp(10, 60_000),
+            retry_base_ms: self.safety_retry_ms.clamp(10, 300_000),
+            ..SafetyConfig::default()
+        };
+        if !self.safety_webhooks.is_empty() {
+            let secret = match secret_env.filter(|s| !s.is_empty()) {
+                Some(s) => s,
+                None => {
+                    let file = self.safety_webhook_secret_file.as_deref().ok_or_else(|| {
+                        format!("--safety-webhook needs a signing secret: set {WEBHOOK_SECRET_ENV} or --safety-webhook-secret-file")
+                    })?;
+                    let text = std::fs::read_to_string(file).map_err(|e| {
+                        format!("cannot read the webhook secret file: {}", e.kind())
+                    })?;
+                    refuse_shared(file)?;
+                    text.trim().to_owned()
+                }
+            };
+            for url in &self.safety_webhooks {
+                let hook = crate::safety::notify::Webhook::new(url, secret.as_bytes())?;
+                config.notifiers.push(std::sync::Arc::new(hook));
+            }
+        }
+        if let Some(file) = &self.test_safety_clock_offset_file {
+            eprintln!(
+                "fieldbook-server: WARNING: the safety clock runs on a TEST offset file ({}); never use this in service",
+                file.display()
+            );
+            config.clock = std::sync::Arc::new(crate::safety::clock::OffsetFileClock(file.clone()));
+        }
+        Ok(config)
+    }
 }
 
 /// Environment variable holding the /metrics scrape credential.
@@ -289,7 +538,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => serve(cli.serve).await,
-            Some(Command::Serve(args)) => serve(args).await,
+            Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
             Some(Command::Migrate(args)) => migrate(args).await,
         }
@@ -320,6 +569,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         std::env::var(METRICS_TOKEN_ENV).ok(),
         args.metrics_token_file.as_deref(),
     )?;
+    let safety = args.safety.config(std::env::var(WEBHOOK_SECRET_ENV).ok())?;
+    let delivery = args.delivery.config(std::env::var(CP_SECRET_ENV).ok())?;
     let stop = stop_signal();
     let limits = crate::limits::Limits {
         enrolments_per_minute: args.enrolments_per_minute,
@@ -331,6 +582,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tls,
         metrics_token,
         limits,
+        safety,
+        delivery,
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
@@ -407,6 +660,44 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("fieldbook-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn safety_flags_are_checked() {
+        let cfg = |args: &[&str], secret: Option<&str>| {
+            parse(args)
+                .expect("parse")
+                .serve
+                .safety
+                .config(secret.map(str::to_owned))
+        };
+        let c = cfg(
+            &[
+                "--safety-grace-minutes",
+                "10",
+                "--safety-escalate-minutes",
+                "5",
+            ],
+            None,
+        )
+        .expect("valid");
+        assert_eq!(
+            (c.periods.grace_ms, c.periods.escalate_ms),
+            (600_000, 300_000)
+        );
+        assert!(c.notifiers.is_empty());
+        assert!(cfg(&["--safety-grace-minutes=2000"], None).is_err());
+        let hook = ["--safety-webhook", "https://alarm.example/hook"];
+        let e = cfg(&hook, None).expect_err("a webhook needs a secret");
+        assert!(e.contains(WEBHOOK_SECRET_ENV), "{e}");
+        assert!(cfg(&hook, Some("short")).is_err(), "secret too short");
+        let c = cfg(&hook, Some("a-long-enough-webhook-secret")).expect("valid");
+        assert_eq!(c.notifiers.len(), 1);
+        assert!(cfg(
+            &["--safety-webhook", "not a url"],
+            Some("a-long-enough-webhook-secret")
+        )
+        .is_err());
     }
 
     #[test]

@@ -234,7 +234,7 @@ fn prepare_private_file(path: &std::path::Path) -> R<()> {
     Ok(())
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     conn: &Arc<Mutex<rusqlite::Connection>>,
     f: impl FnOnce(&mut rusqlite::Connection) -> R<T> + Send + 'static,
 ) -> R<T> {
@@ -281,6 +281,8 @@ impl Db {
                 [random_hex(8)],
             )?;
             conn.execute_batch(schema::BACKFILL_CURRENT)?;
+            conn.execute_batch(crate::safety::store::SCHEMA)?;
+            conn.execute_batch(crate::delivery::outbox::SCHEMA)?;
             Ok(conn)
         })
         .await
@@ -311,7 +313,13 @@ impl Db {
             .batch_execute("SELECT pg_advisory_lock(7342001)")
             .await?;
         let created = match client.batch_execute(schema::POSTGRES).await {
-            Ok(()) => client.batch_execute(schema::BACKFILL_CURRENT).await,
+            Ok(()) => match client.batch_execute(schema::BACKFILL_CURRENT).await {
+                Ok(()) => match client.batch_execute(crate::safety::store::SCHEMA).await {
+                    Ok(()) => client.batch_execute(crate::delivery::outbox::SCHEMA).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         client

@@ -10,12 +10,14 @@
 pub mod api;
 pub mod cli;
 pub mod db;
+pub mod delivery;
 pub mod ingest;
 pub mod limits;
 pub mod model;
 pub mod office;
 pub mod openapi;
 pub mod payload;
+pub mod safety;
 pub mod schema;
 pub mod storage;
 pub mod tls;
@@ -51,6 +53,11 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Connection, request and rate limits.
     pub limits: limits::Limits,
+    /// The lone-worker safety clock and its notifiers.
+    pub safety: safety::timer::SafetyConfig,
+    /// Delivery to the Community Payback API (`None`: outcomes wait in
+    /// the outbox until it is configured).
+    pub delivery: Option<delivery::worker::DeliveryConfig>,
 }
 
 impl ServerConfig {
@@ -64,6 +71,8 @@ impl ServerConfig {
             tls: None,
             metrics_token: None,
             limits: limits::Limits::default(),
+            safety: safety::timer::SafetyConfig::default(),
+            delivery: None,
         }
     }
 }
@@ -77,6 +86,9 @@ pub struct RunningServer {
     pub state: api::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    timer_stop: tokio::sync::watch::Sender<bool>,
+    timer: tokio::task::JoinHandle<()>,
+    deliveries: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -86,16 +98,31 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        let _ = self.timer_stop.send(true);
+        let _ = (&mut self.timer).await;
+        if let Some(d) = self.deliveries.as_mut() {
+            let _ = d.await;
+        }
     }
 
     /// Stops at once, dropping in-flight requests (a crash, for tests).
     pub fn abort(self) {
         self.task.abort();
+        self.timer.abort();
+        if let Some(d) = &self.deliveries {
+            d.abort();
+        }
     }
 
     /// Waits until the server stops (for the binary).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task.await.unwrap_or(Ok(()))
+        let served = self.task.await.unwrap_or(Ok(()));
+        let _ = self.timer_stop.send(true);
+        let _ = self.timer.await;
+        if let Some(d) = self.deliveries {
+            let _ = d.await;
+        }
+        served
     }
 }
 
@@ -110,6 +137,30 @@ pub async fn start(
         metrics: Arc::new(api::Metrics::default()),
         metrics_token: config.metrics_token.clone().map(Arc::new),
         guards: limits::Guards::new(&config.limits),
+        safety: Arc::new(safety::timer::SafetyService::new(config.safety.clone())),
+        delivery: match &config.delivery {
+            Some(d) => Some(Arc::new(delivery::worker::DeliveryService::new(d.clone())?)),
+            None => None,
+        },
+    };
+    if config.safety.notifiers.is_empty() {
+        tracing::warn!(
+            "no safety notifier configured: lone-worker alerts reach only the office's alert list"
+        );
+    }
+    let (timer_stop, stopped) = tokio::sync::watch::channel(false);
+    let timer = state
+        .safety
+        .clone()
+        .spawn(state.db.clone(), stopped.clone());
+    let deliveries = match &state.delivery {
+        Some(d) => Some(d.clone().spawn(state.db.clone(), stopped)),
+        None => {
+            tracing::warn!(
+                "no Community Payback API configured: outcomes wait in the delivery outbox"
+            );
+            None
+        }
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -132,5 +183,8 @@ pub async fn start(
         state,
         shutdown: Some(tx),
         task,
+        timer_stop,
+        timer,
+        deliveries,
     })
 }

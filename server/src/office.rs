@@ -51,7 +51,7 @@ async fn big_json<T: Serialize + Send + 'static>(value: T) -> ApiResult<axum::re
 }
 use crate::db::{ConflictRow, DeviceInfo, StoredEvent};
 use crate::openapi::{EntityDoc, ErrorDoc, OfficerIdText, RecordIdText, RoleDoc};
-use crate::payload::{kinds, outcome_of, safety_status_of, subject_of};
+use crate::payload::{kinds, outcome_of, subject_of};
 
 /// Entities the office can send to devices.
 pub const ENTITIES: &[&str] = &[
@@ -77,7 +77,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledgers))
         .routes(routes!(enforcement))
         .routes(routes!(visits))
-        .routes(routes!(alerts))
         .routes(routes!(conflicts))
 }
 
@@ -97,7 +96,7 @@ pub fn code_hash(code: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, code.trim().as_bytes()).as_ref())
 }
 
-fn office_auth(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+pub(crate) fn office_auth(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -116,7 +115,10 @@ fn office_auth(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     }
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<T> {
     let bytes = crate::api::body_bytes(headers, body, true)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiFailure::bad(
@@ -1038,32 +1040,6 @@ async fn visits(
     .into_values()
     .collect();
     big_json(out).await
-}
-
-/// Visits whose latest lone-worker state is overdue, escalated or an alert.
-#[utoipa::path(get, path = "/v1/office/alerts", tag = "office", security(("officeToken" = [])),
-    responses(
-        (status = 200, description = "The latest safety event of each open visit", body = Vec<OfficeEvent>),
-        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
-        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
-    ))]
-async fn alerts(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Vec<OfficeEvent>>> {
-    office_auth(&state, &headers)?;
-    // The latest safety event of each visit, from the projection.
-    let latest = current(&state, kinds::VISIT_SAFETY, |s| s.visit_id.clone(), None).await?;
-    let open: Vec<OfficeEvent> = latest
-        .into_values()
-        .filter(|v| {
-            matches!(
-                safety_status_of(&v.payload).as_deref(),
-                Some("overdue" | "escalated" | "alert")
-            )
-        })
-        .collect();
-    Ok(Json(open))
 }
 
 /// Conflicts between devices (both events are kept).

@@ -26,4 +26,4 @@ target/debug/uniffi-bindgen generate target/debug/libfieldbook_ffi.so --language
 "$TOOLS/package/bin/kotlinc" build/kotlin/app/fieldbook/core/*.kt tests/kotlin/*.kt -cp "$CP" -d build/kt -jvm-target 17 -nowarn 2>&1 | grep -v "^warning" || true
 test -d build/kt/app/fieldbook/tests || { echo "kotlin compilation failed"; exit 1; }
 java -Djna.library.path=target/debug -Dfieldbook.server=target/debug/fieldbook-server \
-  -cp "build/kt:$CP:$KLIB/kotlin-stdlib.jar" org.junit.runner.JUnitCore app.fieldbook.tests.FieldDayTest
+  -cp "build/kt:$CP:$KLIB/kotlin-stdlib.jar" org.junit.runner.JUnitCore app.fieldbook.tests.FieldDayTest app.fieldbook.tests.SafetyLaneTest

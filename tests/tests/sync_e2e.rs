@@ -832,6 +832,17 @@ async fn a_device_that_has_not_synced_for_too_long_locks_captures() {
         .store
         .append(EventDraft::new("visit.safety", json!({ "visit_id": "x" })))
         .expect("safety still works");
+    phone
+        .store
+        .append(EventDraft::new("visit.started", json!({ "visit_id": "x" })))
+        .expect("a visit can still start, so its timer runs");
+    phone
+        .store
+        .append(EventDraft::new(
+            "visit.ack_seen",
+            json!({ "visit_id": "x" }),
+        ))
+        .expect("an office acknowledgement is still recorded");
     phone.sync().await.expect("sync");
     phone
         .store
@@ -897,11 +908,26 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
     phone.sync().await.expect("push");
     let alerts = office.get("/v1/office/alerts").await;
     assert_eq!(alerts.as_array().expect("array").len(), 1, "{alerts}");
-    assert_eq!(alerts[0]["payload"]["status"], "alert");
-    assert_eq!(alerts[0]["payload"]["silent"], true);
-    // Checking in safe closes it.
+    assert_eq!(alerts[0]["level"], "alert");
+    assert_eq!(alerts[0]["silent"], true);
+    // Checking in safe afterwards is recorded; the office closes the alert.
     hv.check_in_safe(&started.visit_id).expect("safe");
     phone.sync().await.expect("push");
+    let id = alerts[0]["alert_id"].as_str().expect("id");
+    let detail = office.get(&format!("/v1/office/alerts/{id}")).await;
+    assert!(detail["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .any(|e| e["what"] == "checked_in"));
+    let (s, _) = office
+        .send(
+            Method::POST,
+            &format!("/v1/office/alerts/{id}/resolve"),
+            Some(json!({ "by": "Sam Monitor", "note": "Officer safe" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     assert!(office
         .get("/v1/office/alerts")
         .await

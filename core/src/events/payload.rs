@@ -53,6 +53,17 @@ pub mod kinds {
     pub const VISIT_RECORDED: &str = "visit.recorded";
     /// A follow-up action was completed.
     pub const VISIT_FOLLOW_UP_DONE: &str = "visit.follow_up_done";
+    /// The device received the office's acknowledgement of a safety alert.
+    pub const VISIT_ACK_SEEN: &str = "visit.ack_seen";
+
+    /// The kinds the lone-worker safety lane carries ahead of the ordered
+    /// log: what the office needs to run its own overdue clock.
+    pub const SAFETY_LANE: [&str; 4] = [VISIT_STARTED, VISIT_SAFETY, VISIT_ENDED, VISIT_ACK_SEEN];
+
+    /// Whether `kind` travels on the safety lane.
+    pub fn is_safety_lane(kind: &str) -> bool {
+        SAFETY_LANE.contains(&kind)
+    }
 }
 
 /// `upw.session_started`.
@@ -299,6 +310,18 @@ pub struct VisitEnded {
     pub location: Option<GeoPoint>,
 }
 
+/// `visit.ack_seen`: the device received the office's acknowledgement of
+/// a lone-worker alert and showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckSeen {
+    /// The visit.
+    pub visit_id: RecordId,
+    /// The office's alert.
+    pub alert_id: String,
+    /// When the device received it.
+    pub seen: Stamp,
+}
+
 /// `visit.recorded`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitRecorded {
@@ -382,6 +405,8 @@ pub enum Payload {
     VisitRecorded(Box<VisitRecorded>),
     /// `visit.follow_up_done`.
     FollowUpDone(FollowUpDone),
+    /// `visit.ack_seen`.
+    AckSeen(AckSeen),
     /// `access.<action>`: the section 62 log.
     Access {
         /// The full kind, e.g. `access.consultation`.
@@ -444,6 +469,7 @@ impl Payload {
             VISIT_ENDED => Payload::VisitEnded(parse(kind, value)?),
             VISIT_RECORDED => Payload::VisitRecorded(Box::new(parse(kind, value)?)),
             VISIT_FOLLOW_UP_DONE => Payload::FollowUpDone(parse(kind, value)?),
+            VISIT_ACK_SEEN => Payload::AckSeen(parse(kind, value)?),
             k if k.starts_with(ACCESS_PREFIX) && crate::access::action_of(k).is_some() => {
                 Payload::Access {
                     kind: k.to_owned(),
@@ -476,6 +502,7 @@ impl Payload {
             VISIT_ENDED,
             VISIT_RECORDED,
             VISIT_FOLLOW_UP_DONE,
+            VISIT_ACK_SEEN,
         ]
         .contains(&kind)
             || crate::access::action_of(kind).is_some()
@@ -500,6 +527,7 @@ impl Payload {
             Payload::VisitEnded(_) => VISIT_ENDED,
             Payload::VisitRecorded(_) => VISIT_RECORDED,
             Payload::FollowUpDone(_) => VISIT_FOLLOW_UP_DONE,
+            Payload::AckSeen(_) => VISIT_ACK_SEEN,
             Payload::Access { kind, .. } | Payload::Unknown { kind, .. } => kind,
         }
     }
@@ -522,6 +550,7 @@ impl Payload {
             Payload::VisitEnded(p) => serde_json::to_value(p),
             Payload::VisitRecorded(p) => serde_json::to_value(p),
             Payload::FollowUpDone(p) => serde_json::to_value(p),
+            Payload::AckSeen(p) => serde_json::to_value(p),
             Payload::Access { payload, .. } => serde_json::to_value(payload),
             Payload::Unknown { payload, .. } => Ok(payload.clone()),
         };
@@ -583,6 +612,7 @@ impl Payload {
                 s.crn = Some(p.crn.clone());
             }
             Payload::FollowUpDone(p) => s.visit_id = Some(p.visit_id.clone()),
+            Payload::AckSeen(p) => s.visit_id = Some(p.visit_id.clone()),
             Payload::Access { .. } | Payload::Unknown { .. } => {}
         }
         s

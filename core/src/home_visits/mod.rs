@@ -27,8 +27,10 @@ use crate::events::{EventDraft, Payload};
 use crate::forms::{first_error, FieldError};
 use crate::ids::RecordId;
 use crate::store::{Store, Stored, Writer};
+use crate::sync::protocol::{OfficeAck, BEACON_INTERVAL_MS};
 use crate::vocab::{now_stamp, Recorded, Stamp};
 
+pub use model::OfficeAckSeen;
 use model::{
     Case, FinalVersion, GeoPoint, RecordStatus, ScheduledVisit, StaffRisk, Visit, VisitForm,
 };
@@ -116,6 +118,9 @@ pub struct SafetyView {
     pub remaining_ms: i64,
     /// Notifications the shell should schedule.
     pub alarms: Vec<Alarm>,
+    /// The office's latest acknowledgement of an alert on this visit:
+    /// the shell shows "the office has acknowledged" with who and when.
+    pub office_ack: Option<OfficeAckSeen>,
 }
 
 /// A visit just started.
@@ -140,6 +145,10 @@ pub struct SafetyTick {
     pub entered: Vec<(RecordId, SafetyStatus)>,
     /// When the shell should wake the core next (UTC ms).
     pub next_wake_ms: Option<i64>,
+    /// When the shell should contact the safety lane next (UTC ms):
+    /// while a visit runs or a safety event is unconfirmed, every
+    /// [`BEACON_INTERVAL_MS`] after the last contact (now, if overdue).
+    pub beacon_due_ms: Option<i64>,
 }
 
 fn now_of(store: &Store) -> Now {
@@ -340,9 +349,10 @@ impl HomeVisits {
                 finals: vec![],
                 start_event: ev.id,
                 event_seqs: vec![ev.seq],
+                office_acks: vec![],
             };
             w.put(&id, &visit)?;
-            let view = self.safety_view(&id, &visit.safety, now);
+            let view = self.safety_view(&id, &visit.safety, &visit.office_acks, now);
             Ok(Started {
                 recorded: Recorded::event(visit.start_event.clone(), ev.seq).creating(id.clone()),
                 visit_id: id,
@@ -352,7 +362,13 @@ impl HomeVisits {
         })
     }
 
-    fn safety_view(&self, id: &RecordId, s: &SafetyState, now: Now) -> SafetyView {
+    fn safety_view(
+        &self,
+        id: &RecordId,
+        s: &SafetyState,
+        acks: &[OfficeAckSeen],
+        now: Now,
+    ) -> SafetyView {
         SafetyView {
             visit_id: id.clone(),
             status: s.status,
@@ -360,6 +376,7 @@ impl HomeVisits {
             expected_finish_ms: s.expected_finish_ms,
             remaining_ms: s.remaining_ms(now),
             alarms: s.alarms(&self.policy.safety, now),
+            office_ack: acks.last().cloned(),
         }
     }
 
@@ -387,7 +404,7 @@ impl HomeVisits {
             }))?)?;
             visit.value.event_seqs.push(ev.seq);
             w.put(visit_id, &visit.value)?;
-            Ok(self.safety_view(visit_id, &visit.value.safety, now))
+            Ok(self.safety_view(visit_id, &visit.value.safety, &visit.value.office_acks, now))
         })
     }
 
@@ -422,6 +439,7 @@ impl HomeVisits {
                 visits: vec![],
                 entered: vec![],
                 next_wake_ms: None,
+                beacon_due_ms: None,
             };
             for Stored { id, mut value, .. } in w.records().find::<Visit>("running", "yes")? {
                 let entered = value.safety.evaluate(&self.policy.safety, now);
@@ -431,7 +449,7 @@ impl HomeVisits {
                 w.put(&id, &value)?;
                 tick.entered
                     .extend(entered.into_iter().map(|s| (id.clone(), s)));
-                let view = self.safety_view(&id, &value.safety, now);
+                let view = self.safety_view(&id, &value.safety, &value.office_acks, now);
                 if let Some(first) = view.alarms.first() {
                     tick.next_wake_ms = Some(
                         tick.next_wake_ms
@@ -439,6 +457,13 @@ impl HomeVisits {
                     );
                 }
                 tick.visits.push(view);
+            }
+            let queue = w.beacon_queue()?;
+            if !tick.visits.is_empty() || !queue.seqs.is_empty() {
+                let due = queue
+                    .last_contact_ms
+                    .map_or(now.wall_ms, |t| t + BEACON_INTERVAL_MS);
+                tick.beacon_due_ms = Some(due.min(now.wall_ms + BEACON_INTERVAL_MS));
             }
             Ok(tick)
         })
@@ -684,6 +709,49 @@ impl HomeVisits {
             Ok(n)
         })
     }
+}
+
+/// Records the office's acknowledgements of lone-worker alerts that came
+/// back on the safety lane: each is kept on its visit (the safety view
+/// shows it) and the device records that it received it
+/// (`visit.ack_seen`, itself sent on the lane). One already held, or for a
+/// visit this device does not hold, changes nothing. Returns how many were
+/// new.
+pub fn record_office_acks(w: &mut Writer<'_>, acks: &[OfficeAck]) -> Result<u32> {
+    let mut new = 0;
+    for ack in acks {
+        let Ok(visit_id) = RecordId::parse(&ack.visit_id) else {
+            continue;
+        };
+        let Some(mut visit) = w.records().get::<Visit>(&visit_id)? else {
+            continue;
+        };
+        if visit
+            .value
+            .office_acks
+            .iter()
+            .any(|a| a.alert_id == ack.alert_id)
+        {
+            continue;
+        }
+        let seen = now_stamp(w.clock());
+        let ev = w.append(EventDraft::typed(&Payload::AckSeen(ev::AckSeen {
+            visit_id: visit_id.clone(),
+            alert_id: ack.alert_id.clone(),
+            seen,
+        }))?)?;
+        visit.value.office_acks.push(OfficeAckSeen {
+            alert_id: ack.alert_id.clone(),
+            by: ack.by.clone(),
+            at_ms: ack.at_ms,
+            note: ack.note.clone(),
+            seen_ms: seen.utc_ms,
+        });
+        visit.value.event_seqs.push(ev.seq);
+        w.put(&visit_id, &visit.value)?;
+        new += 1;
+    }
+    Ok(new)
 }
 
 /// Validates and writes caseload data inside a transaction.

@@ -308,6 +308,26 @@ pub struct Visit {
     pub start_event: String,
     /// Events about this visit (for sync state).
     pub event_seqs: Vec<u64>,
+    /// The office's acknowledgements of lone-worker alerts on this visit,
+    /// oldest first (absent before the safety lane).
+    #[serde(default)]
+    pub office_acks: Vec<OfficeAckSeen>,
+}
+
+/// The office acknowledged a lone-worker alert on a visit, and the device
+/// received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficeAckSeen {
+    /// The office's alert.
+    pub alert_id: String,
+    /// Who at the office.
+    pub by: String,
+    /// When the office acknowledged it (UTC ms).
+    pub at_ms: i64,
+    /// What the office said to the officer.
+    pub note: String,
+    /// When this device received it (UTC ms).
+    pub seen_ms: i64,
 }
 
 impl Visit {

@@ -255,7 +255,7 @@ impl HomeVisits {
                 label: case.display_name(),
                 address: visit.address.clone(),
                 staff_risks: case.staff_risks.clone(),
-                safety: self.safety_view(visit_id, &safety, now),
+                safety: self.safety_view(visit_id, &safety, &visit.office_acks, now),
                 actions,
                 status: visit.status,
                 validation: check_form(

@@ -141,7 +141,7 @@ pub(crate) fn append(
     Ok(Appended { id, seq, hash })
 }
 
-fn open_event(keys: &KeySet, seq: u64, id: &str, sealed: &[u8]) -> Result<SignedEvent> {
+pub(crate) fn open_event(keys: &KeySet, seq: u64, id: &str, sealed: &[u8]) -> Result<SignedEvent> {
     let key = record_key(seq, id);
     let plain = zeroize::Zeroizing::new(keys.sealer.open(&binding(&key, seq), sealed)?);
     SignedEvent::decode(&plain)

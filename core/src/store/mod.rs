@@ -8,6 +8,7 @@
 //! one SQLite transaction: an event, its outbox entry and the derived state
 //! it changes commit together or not at all.
 
+mod beacons;
 mod lockout;
 mod log;
 mod meta;
@@ -33,6 +34,7 @@ use crate::events::{ChainReport, EventDraft};
 use crate::ids::RecordId;
 use crate::platform::PlatformKeyStore;
 
+pub use beacons::BeaconQueue;
 pub use lockout::{Gate, LockoutPolicy, LockoutState};
 pub use log::{seal_event_row, Appended, ChainHead, Checkpoint, LoggedEvent, Outgoing};
 pub use records::{Record, Records, Stored};
@@ -430,6 +432,34 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` safety-lane events the office's clock has not yet
+    /// confirmed, oldest first, as signed: what a beacon sends.
+    pub fn beacon_batch(&self, limit: usize) -> Result<Vec<Outgoing>> {
+        let guard = self.lock_inner();
+        let session = guard.session.as_ref().ok_or(Error::Locked)?;
+        beacons::batch(&guard.conn, &session.keys, limit)
+    }
+
+    /// The office confirmed these safety-lane events at `now_ms`.
+    pub fn beacon_done(&self, seqs: &[u64], now_ms: i64) -> Result<()> {
+        let mut guard = self.lock_inner();
+        let inner = &mut *guard;
+        let session = inner.session.as_ref().ok_or(Error::Locked)?;
+        let tx = inner
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        beacons::done(&tx, &session.keys, seqs, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The safety lane's queue (what is unconfirmed, last contact).
+    pub fn beacon_queue(&self) -> Result<BeaconQueue> {
+        let guard = self.lock_inner();
+        let session = guard.session.as_ref().ok_or(Error::Locked)?;
+        beacons::load(&guard.conn, &session.keys)
+    }
+
     /// Moves an event the office refused into quarantine; it is never
     /// dropped, and a correction that supersedes it resolves it.
     pub fn quarantine(&self, seq: u64, reason: &str) -> Result<()> {
@@ -729,14 +759,28 @@ impl Writer<'_> {
     /// [`Error::SyncRequired`] once the sync deadline has passed, except
     /// lone-worker safety events and access-log records.
     pub fn append(&mut self, draft: EventDraft) -> Result<Appended> {
-        let exempt = draft.kind.starts_with("visit.safety")
+        // Safety never waits for a sync: a visit can always start (and its
+        // timer run), be checked in, alerted, ended, and an office
+        // acknowledgement recorded.
+        let exempt = crate::events::kinds::is_safety_lane(&draft.kind)
+            || draft.kind.starts_with("visit.safety")
             || draft.kind.starts_with(crate::access::KIND_PREFIX);
         if let Some(deadline) = self.sync_deadline_ms {
             if !exempt && self.signer.clock.now_utc_ms() > deadline {
                 return Err(Error::SyncRequired);
             }
         }
-        log::append(self.conn, self.keys, self.signer, &mut self.head, draft)
+        let safety_lane = crate::events::kinds::is_safety_lane(&draft.kind);
+        let appended = log::append(self.conn, self.keys, self.signer, &mut self.head, draft)?;
+        if safety_lane {
+            beacons::enqueue(self.conn, self.keys, appended.seq)?;
+        }
+        Ok(appended)
+    }
+
+    /// The safety lane's queue as this transaction sees it.
+    pub fn beacon_queue(&self) -> Result<BeaconQueue> {
+        beacons::load(self.conn, self.keys)
     }
 
     /// Records that personal data was looked at (`subject`: a record or view

@@ -133,6 +133,17 @@ pub struct SyncReport {
     pub bytes_uncompressed: u64,
 }
 
+/// What one contact with the safety lane did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyLaneReport {
+    /// Safety events the office's clock confirmed now.
+    pub confirmed: u64,
+    /// Safety events still unconfirmed on the device.
+    pub unconfirmed: u64,
+    /// New acknowledgements from the office (recorded as seen).
+    pub acknowledgements: u64,
+}
+
 /// What the device keeps about its enrolment and sync position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncState {
@@ -455,6 +466,12 @@ impl SyncClient {
             .state()?
             .ok_or_else(|| Error::Conflict("enrol the device first".into()))?;
         let mut report = SyncReport::default();
+        // The safety lane first, so a backlog never delays what the
+        // office's overdue clock needs. Its failure does not stop the sync:
+        // the ordered push carries the same events.
+        if let Err(e) = self.send_safety(cancel).await {
+            tracing::debug!("safety lane: {e}");
+        }
         let notify = |p: SyncProgress| {
             if let Some(o) = observer {
                 o.progress(p);
@@ -530,6 +547,73 @@ impl SyncClient {
         progress.phase = SyncPhase::Done;
         notify(progress);
         Ok(report)
+    }
+
+    /// One contact with the lone-worker safety lane: sends the safety
+    /// events the office's clock has not yet confirmed (start, extend,
+    /// check-in, alert, end, acknowledgement seen), ahead of any backlog in
+    /// the ordered log, and records the office's acknowledgements. One
+    /// attempt, no backoff: the shell calls it after every safety action
+    /// and again at `beacon_due_ms` while a visit runs, so a failure is
+    /// retried within 30 seconds.
+    pub async fn send_safety(&self, cancel: &AtomicBool) -> Result<SafetyLaneReport> {
+        let state = self
+            .state()?
+            .ok_or_else(|| Error::Conflict("enrol the device first".into()))?;
+        let mut out = SafetyLaneReport::default();
+        // A second round sends the `visit.ack_seen` events the first one
+        // created, so the office learns at once that the officer has it.
+        for _round in 0..2 {
+            if cancel.load(Ordering::SeqCst) {
+                return Err(Error::Cancelled);
+            }
+            let batch = self.store.beacon_batch(MAX_BEACON_EVENTS)?;
+            let request = BeaconRequest {
+                events: batch
+                    .iter()
+                    .map(|e| PushEvent {
+                        id: e.id.clone(),
+                        seq: e.seq,
+                        body: PushEvent::encode_body(&e.signed.bytes),
+                        signature: hex::encode(e.signed.signature),
+                    })
+                    .collect(),
+            };
+            let body = serde_json::to_vec(&request)?;
+            let mut report = SyncReport::default();
+            let bytes = match self
+                .attempt(
+                    &state.device_id,
+                    Method::POST,
+                    BEACON_PATH,
+                    Some(&body),
+                    &mut report,
+                )
+                .await
+            {
+                Ok(bytes) => bytes,
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient(why, _)) => return Err(Error::Network(why)),
+            };
+            let response: BeaconResponse = serde_json::from_slice(&bytes)?;
+            let confirmed: Vec<u64> = batch
+                .iter()
+                .filter(|e| response.results.iter().any(|r| r.id == e.id))
+                .map(|e| e.seq)
+                .collect();
+            out.confirmed += confirmed.len() as u64;
+            let now = self.store.clock().now_utc_ms();
+            self.store.beacon_done(&confirmed, now)?;
+            let new = self
+                .store
+                .write(|w| home_visits::record_office_acks(w, &response.acknowledgements))?;
+            out.acknowledgements += u64::from(new);
+            if new == 0 {
+                break;
+            }
+        }
+        out.unconfirmed = self.store.beacon_queue()?.seqs.len() as u64;
+        Ok(out)
     }
 
     async fn push(

@@ -6,4 +6,6 @@ pub mod pinning;
 pub mod protocol;
 pub mod schedule;
 
-pub use client::{SyncClient, SyncConfig, SyncObserver, SyncPhase, SyncProgress, SyncReport};
+pub use client::{
+    SafetyLaneReport, SyncClient, SyncConfig, SyncObserver, SyncPhase, SyncProgress, SyncReport,
+};

@@ -281,6 +281,75 @@ pub struct PushResponse {
     pub results: Vec<PushResult>,
 }
 
+/// `POST /v1/safety/beacons`: the lone-worker safety lane. The device's
+/// signed safety events (start, extend, check-in, alert, end, and
+/// acknowledgement seen), sent ahead of the ordered log the moment there
+/// is a connection; the ordered push still delivers them in their place.
+pub const BEACON_PATH: &str = "/v1/safety/beacons";
+
+/// While a visit runs (or a safety event is unconfirmed), the lane is
+/// contacted at least this often: it retries what is unconfirmed and
+/// collects the office's acknowledgements.
+pub const BEACON_INTERVAL_MS: i64 = 30_000;
+
+/// At most this many events in one beacon request.
+pub const MAX_BEACON_EVENTS: usize = 50;
+
+/// `POST /v1/safety/beacons` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeaconRequest {
+    /// Safety-lane events, in sequence order (may be empty: a heartbeat
+    /// that collects acknowledgements).
+    pub events: Vec<PushEvent>,
+}
+
+/// What the office answered for one beacon event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BeaconOutcome {
+    /// The office's safety clock has it (now or before).
+    Applied,
+    /// Refused (the ordered push will report why); not sent again as a
+    /// beacon.
+    Refused,
+}
+
+/// One answer on the safety lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeaconResult {
+    /// Event id.
+    pub id: String,
+    /// What happened.
+    pub outcome: BeaconOutcome,
+}
+
+/// The office acknowledged a lone-worker alert on one of this device's
+/// visits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficeAck {
+    /// The office's alert.
+    pub alert_id: String,
+    /// The visit.
+    pub visit_id: String,
+    /// Who acknowledged it (an office user's display name).
+    pub by: String,
+    /// When (UTC ms).
+    pub at_ms: i64,
+    /// What the office said to the officer (may be empty).
+    pub note: String,
+}
+
+/// `POST /v1/safety/beacons` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeaconResponse {
+    /// One per event, in order.
+    pub results: Vec<BeaconResult>,
+    /// Acknowledgements the device has not yet reported seeing.
+    pub acknowledgements: Vec<OfficeAck>,
+    /// The office's clock (UTC ms).
+    pub server_time_ms: i64,
+}
+
 /// One reference-data change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {

@@ -314,6 +314,81 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
             println!("    {line}");
         }
     }
+    println!("\n-- lone-worker safety lane --");
+    // A second visit: the officer presses the silent alert. The lane
+    // carries it to the office at once, ahead of anything queued.
+    let second = hv.start_visit(StartVisit {
+        arranged: false,
+        manager_override: None,
+        case_id: RecordId::parse(&case)?,
+        address_id: None,
+        scheduled_visit_id: None,
+        purpose: "Unannounced check".into(),
+        officers_present: vec!["po-ben".into()],
+        expected_minutes: 30,
+        location_consent: false,
+        location: None,
+    })?;
+    hv.raise_alert(&second.visit_id, true)?;
+    let lane = po.1.send_safety(&never).await?;
+    println!(
+        "officer's phone: safety lane sent, {} event(s) confirmed by the office's clock",
+        lane.confirmed
+    );
+    let alerts = office(
+        &http,
+        &base,
+        reqwest::Method::GET,
+        "/v1/office/alerts",
+        None,
+    )
+    .await?;
+    let alert = alerts
+        .as_array()
+        .and_then(|a| a.first())
+        .cloned()
+        .ok_or("the office has no alert")?;
+    println!(
+        "office: alert {} level={} silent={} status={}",
+        alert["alert_id"].as_str().unwrap_or("-"),
+        alert["level"].as_str().unwrap_or("-"),
+        alert["silent"],
+        alert["status"].as_str().unwrap_or("-")
+    );
+    let id = alert["alert_id"].as_str().unwrap_or_default().to_owned();
+    office(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        &format!("/v1/office/alerts/{id}/acknowledge"),
+        Some(json!({ "by": "Sam (safety monitor)", "note": "Calling the police now" })),
+    )
+    .await?;
+    let back = po.1.send_safety(&never).await?;
+    let shown = hv.tick()?;
+    if let Some(ack) = shown.visits.first().and_then(|v| v.office_ack.clone()) {
+        println!(
+            "officer's phone: {} acknowledgement(s); shows \"the office has acknowledged: {}: {}\"",
+            back.acknowledgements, ack.by, ack.note
+        );
+    }
+    let detail = office(
+        &http,
+        &base,
+        reqwest::Method::GET,
+        &format!("/v1/office/alerts/{id}"),
+        None,
+    )
+    .await?;
+    let timeline: Vec<&str> = detail["timeline"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|e| e["what"].as_str()).collect())
+        .unwrap_or_default();
+    println!("office: the alert's timeline: {}", timeline.join(" → "));
+    hv.check_in_safe(&second.visit_id)?;
+    hv.end_visit(&second.visit_id, None, None)?;
+    po.1.sync(None, &never).await?;
+
     let events = office(
         &http,
         &base,

@@ -3,4 +3,5 @@
 //! decides nothing itself.
 
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;

@@ -255,6 +255,10 @@ async fn write_plan(
         )
         .await?;
     }
+    // Deliveries to the system of record, in the same transaction.
+    for s in crate::delivery::outbox::enqueue_stmts(plan, b.now) {
+        crate::storage::sql::pg_exec(&**tx, &s).await?;
+    }
     if !plan.links.is_empty() {
         let seqs: Vec<i64> = plan.links.iter().map(|l| l.seq).collect();
         let ids: Vec<&str> = plan.links.iter().map(|l| l.event_id.as_str()).collect();

@@ -163,6 +163,10 @@ fn write_plan(tx: &rusqlite::Transaction<'_>, b: &Batch<'_>, plan: &Plan<'_>) ->
     for (kind, subject, event_id) in crate::ingest::projections(plan) {
         current.execute(rusqlite::params![kind, subject, event_id, b.now])?;
     }
+    // Deliveries to the system of record, in the same transaction.
+    for s in crate::delivery::outbox::enqueue_stmts(plan, b.now) {
+        crate::storage::sql::lite_exec(tx, &s)?;
+    }
     let mut link_stmt = tx.prepare_cached(
         "INSERT INTO chain_links (device_id, seq, event_id, hash, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;

@@ -62,12 +62,22 @@ class LoneWorkerTest {
             val raw = scheduleFile.readText()
             assertFalse(raw, raw.contains("Dee") || raw.contains("Secret") || raw.contains("Check") || raw.contains("X800009"))
             assertTrue(raw.lines().filter { it.isNotBlank() }.all { it.matches(Regex("[0-9a-f]{32} -?\\d+ (REMINDER|OVERDUE|ESCALATION)")) })
-            // The foreground service's wake: the core says a visit runs and when to wake (capped by the heartbeat).
-            val t0 = clock.nowUtcMs()
-            val coreWake = first.hvTick().nextWakeMs!!
-            val running = SafetyWatch(first, schedule) { t0 }.step()
+            // The foreground service's wake. The library sent the start to the office's safety lane
+            // in the background; one more contact settles it, so the next is due in the core's interval.
+            kotlinx.coroutines.runBlocking { first.sendSafety() }
+            val watch = SafetyWatch(first, schedule) { clock.nowUtcMs() }
+            val running = kotlinx.coroutines.runBlocking { watch.step() }
             assertTrue(running.keepRunning && running.coreAnswered)
-            assertEquals(minOf(coreWake, t0 + SafetyWatch.HEARTBEAT_MS), running.wakeAtMs)
+            assertEquals("no contact before it is due", null, running.laneConfirmed)
+            val due = first.hvTick()
+            // It wakes at the earlier of the core's next alarm and its next contact.
+            assertEquals(minOf(due.nextWakeMs!!, due.beaconDueMs!!), running.wakeAtMs)
+            // Past the core's next contact, the wake contacts the lane, and the next is again one interval on.
+            clock.skewMs = due.beaconDueMs!! - System.currentTimeMillis() + 1_000
+            val contacted = kotlinx.coroutines.runBlocking { watch.step() }
+            assertEquals("contacted, nothing left to confirm", 0uL, contacted.laneConfirmed)
+            assertTrue(first.hvTick().beaconDueMs!! > due.beaconDueMs!!)
+            clock.skewMs = 0
 
             // Android kills the process. A reboot re-arms from the file alone.
             val rebootArm = RecordingArm()
@@ -82,7 +92,7 @@ class LoneWorkerTest {
             val second = FieldbookApp(File(dir, "d.db").path, keys, clock, PersistentScheduler(AlarmScheduleFile(scheduleFile), rebootArm))
             assertFalse(second.isUnlocked())
             // The service restarted in that process cannot ask the core; the schedule file says a visit runs.
-            val lockedStep = SafetyWatch(second, AlarmScheduleFile(scheduleFile)) { now }.step()
+            val lockedStep = kotlinx.coroutines.runBlocking { SafetyWatch(second, AlarmScheduleFile(scheduleFile)) { now }.step() }
             assertTrue(lockedStep.keepRunning)
             assertFalse(lockedStep.coreAnswered)
             val notices = Notices()
@@ -106,11 +116,12 @@ class LoneWorkerTest {
             // The visit ends: the core says nothing runs, and the service stops.
             clock.skewMs = 0
             second.hvEndVisit(started.visitId, null)
-            val ended = SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step()
-            assertFalse(ended.keepRunning)
+            // No visit runs: the service keeps going only while the core still has safety events for the office.
+            val ended = kotlinx.coroutines.runBlocking { SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step() }
             assertTrue(ended.coreAnswered)
+            assertEquals(second.hvTick().beaconDueMs != null, ended.keepRunning)
             second.lock()
-            assertFalse("locked, nothing scheduled: stop", SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step().keepRunning)
+            assertFalse("locked, nothing scheduled: stop", kotlinx.coroutines.runBlocking { SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step() }.keepRunning)
             server.stop()
         } finally {
             servers.close()

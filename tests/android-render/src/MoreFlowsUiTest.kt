@@ -13,6 +13,8 @@ import app.fieldbook.ui.Core
 import app.fieldbook.ui.FieldbookRoot
 import app.fieldbook.ui.Navigator
 import app.fieldbook.ui.Route
+import app.fieldbook.ui.safety.AlarmScheduleFile
+import app.fieldbook.ui.safety.SafetyWatch
 import java.io.File
 import java.nio.file.Files
 import java.time.LocalDate
@@ -191,8 +193,10 @@ class MoreFlowsUiTest {
                 "risk_level":"low","registrations":[],"staff_risks":[],"known_occupants":[],"assessment":"current",
                 "supervision_start":"2026-01-01","last_visit":null}}""")
             val code = office.enrolmentCode("po-7")
-            val app = FieldbookApp(File(dir, "po.db").path, JvmKeyStore(), MovableClock(), null)
+            val clock = MovableClock()
+            val app = FieldbookApp(File(dir, "po.db").path, JvmKeyStore(), clock, null)
             val core = Core(app, deviceLabel = "officer phone 2")
+            var alertId = ""
             val nav = Navigator(Route.Unlock)
             val due = LocalDate.now().plusDays(5).toString()
             with(driver) { run {
@@ -224,6 +228,20 @@ class MoreFlowsUiTest {
                 click("alert")
                 awaitText("safety-alert", "ALERT RAISED")
                 shot("59-loud-alert")
+                // The alert reaches the office's safety lane with the tap; the office acknowledges it.
+                val idPattern = Regex("\"alert_id\":\"([^\"]+)\"")
+                until("the alert at the office") { idPattern.find(office.call("GET", "/v1/office/alerts")) != null }
+                alertId = idPattern.find(office.call("GET", "/v1/office/alerts"))!!.groupValues[1]
+                office.call("POST", "/v1/office/alerts/$alertId/acknowledge", """{"by":"Duty manager","note":"Police on the way"}""")
+                // The foreground service's next wake, at the core's interval, contacts the lane and brings it.
+                clock.skewMs = 31_000
+                val watch = SafetyWatch(app, AlarmScheduleFile(File(dir, "safety-schedule"))) { clock.nowUtcMs() }
+                val wake = kotlinx.coroutines.runBlocking { watch.step() }
+                assertTrue(wake.keepRunning)
+                assertEquals(1uL, wake.laneAcknowledgements)
+                awaitText("office-ack", "The office has acknowledged (Duty manager")
+                awaitText("office-ack-note", "Police on the way")
+                shot("59a-office-acknowledged")
                 click("end-visit")
                 click("end-visit-sheet-confirm")
                 await("visit-outcome-ATTC")
@@ -270,6 +288,8 @@ class MoreFlowsUiTest {
                 click("sync-now")
                 awaitText("sync-result", "refused 0")
                 awaitText("pending", "0")
+                // Nothing runs and nothing waits for the office: the service would stop.
+                assertTrue(!kotlinx.coroutines.runBlocking { SafetyWatch(app, AlarmScheduleFile(File(dir, "safety-schedule"))) { clock.nowUtcMs() }.step() }.keepRunning)
             } }
             val person = app.hvPerson(case)
             assertEquals(1, person.history.size)
@@ -277,9 +297,10 @@ class MoreFlowsUiTest {
             assertTrue(person.openFollowUps.isEmpty())
             val visits = office.call("GET", "/v1/office/visits")
             assertTrue(visits, visits.contains("tenancy confirmed"))
-            val alerts = office.call("GET", "/v1/office/alerts")
-            assertTrue(alerts, alerts.contains("\"alert\""))
-            assertEquals(5, driver.shots.size)
+            // The office knows the officer saw its acknowledgement.
+            val detail = office.call("GET", "/v1/office/alerts/$alertId")
+            assertTrue(detail, Regex("\"device_seen_ms\":\\d+").containsMatchIn(detail))
+            assertEquals(6, driver.shots.size)
         } finally {
             servers.close()
             dir.deleteRecursively()

@@ -24,6 +24,9 @@ import java.time.format.DateTimeFormatter
 fun clockTime(s: Stamp): String =
     Instant.ofEpochMilli(s.utcMs).atOffset(ZoneOffset.ofTotalSeconds(s.offsetMin * 60)).format(DateTimeFormatter.ofPattern("HH:mm"))
 
+/** The phone's current offset from UTC at `utcMs`, in minutes (for showing an office time locally). */
+fun offsetNow(utcMs: Long): Int = java.util.TimeZone.getDefault().getOffset(utcMs) / 60_000
+
 /** A typed HH:MM on the same local day as `day` (input conversion only). */
 fun stampAt(day: Stamp, text: String): Stamp? {
     val time = runCatching { LocalTime.parse(text.trim(), DateTimeFormatter.ofPattern("H:mm")) }.getOrNull() ?: return null

@@ -9,7 +9,6 @@ import androidx.compose.runtime.Composable
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.unit.dp
-import app.fieldbook.core.OpenFollowUp
 import app.fieldbook.core.PersonVisits
 import app.fieldbook.core.Stamp
 import app.fieldbook.ui.*
@@ -25,7 +24,7 @@ data class PersonState(val person: PersonVisits? = null, val notice: String? = n
 
 sealed interface PersonIntent {
     data class Amend(val visitId: String) : PersonIntent
-    data class FollowUpDone(val item: OpenFollowUp) : PersonIntent
+    data class FollowUpDone(val visitId: String, val index: UInt) : PersonIntent
     data object Back : PersonIntent
 }
 
@@ -46,7 +45,7 @@ class PersonPresenter(core: Core, private val nav: Navigator, private val caseId
         when (i) {
             is PersonIntent.Amend -> nav.push(Route.VisitRecord(i.visitId))
             is PersonIntent.FollowUpDone -> work(err) {
-                core.app.hvCompleteFollowUp(i.item.visitId, i.item.index)
+                core.app.hvCompleteFollowUp(i.visitId, i.index)
                 reload(core.language.value[S.FollowUpDoneNotice])
             }
             PersonIntent.Back -> nav.pop()
@@ -88,7 +87,7 @@ fun PersonView(state: PersonState, onIntent: (PersonIntent) -> Unit) {
             Card(Modifier.fillMaxWidth().testTag("follow-up-$index")) {
                 Column(Modifier.padding(12.dp)) {
                     Text(t(S.FollowUpLine, f.followUp.action, f.followUp.due), Modifier.testTag("follow-up-$index-text"))
-                    SecondaryButton(t(S.FollowUpDoneButton), "follow-up-$index-done") { onIntent(PersonIntent.FollowUpDone(f)) }
+                    SecondaryButton(t(S.FollowUpDoneButton), "follow-up-$index-done") { onIntent(PersonIntent.FollowUpDone(f.visitId, f.index)) }
                 }
             }
         }

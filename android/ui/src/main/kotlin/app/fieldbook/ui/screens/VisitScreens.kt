@@ -14,6 +14,7 @@ import app.fieldbook.core.FieldMessage
 import app.fieldbook.core.FollowUp
 import app.fieldbook.core.SafetyStatus
 import app.fieldbook.core.SafetyView
+import app.fieldbook.core.Stamp
 import app.fieldbook.core.Suitability
 import app.fieldbook.core.VisitForm
 import app.fieldbook.core.VisitOutcomeOption
@@ -47,6 +48,10 @@ class ActiveVisitPresenter(core: Core, private val nav: Navigator, private val v
         viewModelScope.launch(core.io) {
             AlarmBus.fired.filter { it.visitId == visitId }.collect { tick() }
         }
+        // An acknowledgement from the office arrived on the safety lane: show the core's view again.
+        viewModelScope.launch(core.io) {
+            AlarmBus.lane.collect { reload() }
+        }
     }
 
     override fun onShown() = tick()
@@ -57,6 +62,11 @@ class ActiveVisitPresenter(core: Core, private val nav: Navigator, private val v
             val v = core.app.hvActiveVisit(visitId)
             update { it.copy(visit = v, message = null) }
         }
+    }
+
+    private fun reload() = work(err) {
+        val v = core.app.hvActiveVisit(visitId)
+        update { it.copy(visit = v, message = null) }
     }
 
     private fun then(block: () -> SafetyView) = work(err) {
@@ -101,6 +111,12 @@ fun ActiveVisitView(state: ActiveVisitState, onIntent: (ActiveVisitIntent) -> Un
             SafetyStatus.ESCALATED -> Banner(t(S.Escalated), Tone.Alarm, "safety-escalated")
             SafetyStatus.ALERT -> Banner(t(S.AlertRaised), Tone.Alarm, "safety-alert")
             else -> Banner(t(S.SafetyActive) + " · " + t(S.TimeLeft, maxOf(0L, v.safety.remainingMs / 60_000)), Tone.Notice, "safety-active")
+        }
+        // The office's acknowledgement, as the core holds it; not after a silent alert, which
+        // must leave the screen as it was.
+        v.safety.officeAck?.takeIf { !v.safety.silent }?.let { ack ->
+            Banner(t(S.OfficeAcknowledged, ack.by, clockTime(Stamp(ack.atMs, offsetNow(ack.atMs)))), Tone.Notice, "office-ack")
+            if (ack.note.isNotBlank()) Text(t(S.OfficeAcknowledgedNote, ack.note), Modifier.testTag("office-ack-note"))
         }
         ButtonRow {
             SecondaryButton(t(S.Extend15), "extend") { onIntent(ActiveVisitIntent.Extend) }
