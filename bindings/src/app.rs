@@ -37,6 +37,13 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+fn stamp_of(s: fieldbook_core::vocab::Stamp) -> Stamp {
+    Stamp {
+        utc_ms: s.utc_ms,
+        offset_min: s.offset_min,
+    }
+}
+
 fn id(text: &str) -> Res<RecordId> {
     Ok(RecordId::parse(text)?)
 }
@@ -239,9 +246,16 @@ impl FieldbookApp {
         Ok(())
     }
 
-    /// Opens (if needed) and unlocks the store.
+    /// Opens (if needed) and unlocks the store, then restores the sync
+    /// settings kept in it (address, certificate pins, options), so a
+    /// restarted app syncs with the same pins it was given at enrolment.
     pub fn unlock(&self, pin: String) -> Res<()> {
         self.opened_store()?.unlock(&pin)?;
+        // A setting that no longer validates must not keep the officer out:
+        // the store is open; sync asks to be configured again.
+        if let Err(e) = self.restore_sync_settings() {
+            tracing::warn!("kept sync settings not restored: {e}");
+        }
         Ok(())
     }
 
@@ -275,7 +289,9 @@ impl FieldbookApp {
 
     /// Lifts a lock-out with the office's one-time code.
     pub fn office_reenable(&self, code: String) -> Res<()> {
-        Ok(self.store()?.office_reenable(&code)?)
+        self.opened_store()?
+            .office_reenable(&code)
+            .map_err(|e| FieldbookError::from(e).relabel("code", "Office code"))
     }
 
     /// Events not yet acknowledged by the office.
@@ -285,15 +301,26 @@ impl FieldbookApp {
 
     // ---- sync ----
 
-    /// Where the office is, and which certificates to accept (SHA-256 hex;
-    /// empty: the public CA roots).
-    pub fn configure_sync(&self, server_url: String, pinned_cert_sha256: Vec<String>) -> Res<()> {
-        let mut config = SyncConfig::new(server_url);
-        config.pinned_cert_sha256 = pinned_cert_sha256;
-        // Validate now so the shell hears about a bad URL at once.
-        SyncClient::new(self.store()?, config.clone())?;
-        *self.sync_config.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
-        Ok(())
+    /// Where the office is, which certificates to accept (SHA-256 hex;
+    /// empty: the public CA roots) and, optionally, the batch size and the
+    /// staleness limit. Kept in the sealed store and restored by `unlock`,
+    /// so the pins survive a restart.
+    #[uniffi::method(default(options = None))]
+    pub fn configure_sync(
+        &self,
+        server_url: String,
+        pinned_cert_sha256: Vec<String>,
+        options: Option<crate::shell_support::SyncOptions>,
+    ) -> Res<()> {
+        let settings = crate::shell_support::SavedSync {
+            server_url,
+            pinned_cert_sha256,
+            batch_size: options.as_ref().and_then(|o| o.batch_size),
+            max_unsynced_ms: options.as_ref().and_then(|o| o.max_unsynced_ms),
+        };
+        // Validated before it is kept, so the shell hears about a bad URL at once.
+        self.apply_sync_settings(&settings)?;
+        self.save_sync_settings(&settings)
     }
 
     /// Enrols the device with the office's one-time code.
@@ -311,6 +338,8 @@ impl FieldbookApp {
     }
 
     /// Starts a sync on the library's runtime; progress goes to `listener`.
+    /// Writes access-log entries for the reference data it receives and
+    /// for what the office withdrew and it erased.
     pub fn sync(&self, listener: Option<Arc<dyn SyncListener>>) -> Res<Arc<SyncHandle>> {
         let client = self.client()?;
         let cancel = Arc::new(AtomicBool::new(false));
@@ -405,7 +434,7 @@ impl FieldbookApp {
 
     /// Records the refused event again as a correction that supersedes it
     /// (after the office fixed what it refused), with the officer's reason.
-    pub fn resubmit_quarantined(&self, event_id: String, reason: String) -> Res<String> {
+    pub fn resubmit_quarantined(&self, event_id: String, reason: String) -> Res<Recorded> {
         let store = self.store()?;
         let (event, _) = store
             .quarantined()?
@@ -420,12 +449,17 @@ impl FieldbookApp {
             event_id,
             reason,
         ))?;
-        Ok(appended.id)
+        Ok(Recorded {
+            event_id: appended.id,
+            seq: appended.seq,
+            record_id: None,
+        })
     }
 
     // ---- unpaid work ----
 
-    /// The supervisor's sessions from today for `days_ahead` days.
+    /// The supervisor's sessions from today for `days_ahead` days (counts
+    /// only; no access-log entry).
     pub fn upw_today(&self, days_ahead: u32) -> Res<Vec<SessionSummary>> {
         let officer = self.store()?.officer_id()?;
         Ok(self
@@ -436,28 +470,49 @@ impl FieldbookApp {
             .collect())
     }
 
-    /// A session's roll call.
+    /// A session's roll call. Writes an access-log entry (a consultation).
     pub fn upw_roll_call(&self, session_id: String) -> Res<RollCall> {
         Ok(self.upw()?.roll_call(&id(&session_id)?)?.into())
     }
 
-    /// Marks a session started (a first check-in also does).
-    pub fn upw_start_session(&self, session_id: String) -> Res<()> {
-        Ok(self.upw()?.start_session(&id(&session_id)?)?)
+    /// Marks a session started (a first check-in also does). `None`: it
+    /// had started already; nothing new was recorded.
+    pub fn upw_start_session(&self, session_id: String) -> Res<Option<Recorded>> {
+        Ok(self
+            .upw()?
+            .start_session(&id(&session_id)?)?
+            .map(Into::into))
     }
 
     /// The appointment form: outcomes offered with hints, defaults, the
-    /// current outcome and its history.
+    /// current outcome and its history. Writes an access-log entry (a
+    /// consultation).
     pub fn upw_appointment_form(&self, appointment_id: String) -> Res<AppointmentForm> {
         let f = self.upw()?.appointment_form(&id(&appointment_id)?)?;
-        let recorded = |o: fieldbook_core::unpaid_work::model::OutcomeRecord| RecordedOutcome {
-            event_id: o.event_id,
-            code: o.code,
-            minutes_credited: o.minutes_credited,
-            notes: o.notes,
-            sensitive: o.sensitive,
-            correction_reason: o.correction_reason,
-        };
+        let recorded =
+            |o: fieldbook_core::unpaid_work::model::OutcomeRecord| -> Res<RecordedOutcome> {
+                let answered = o.compliance != Default::default();
+                Ok(RecordedOutcome {
+                    arrival: o.arrival.map(stamp_of),
+                    departure: o.departure.map(stamp_of),
+                    penalty_minutes: o.penalty_minutes,
+                    work_quality: convert(&o.work_quality)?,
+                    behaviour: convert(&o.behaviour)?,
+                    raise_alert: o.raise_alert,
+                    travel_minutes: o.travel_minutes,
+                    compliance: if answered {
+                        Some(convert(&o.compliance)?)
+                    } else {
+                        None
+                    },
+                    event_id: o.event_id,
+                    code: o.code,
+                    minutes_credited: o.minutes_credited,
+                    notes: o.notes,
+                    sensitive: o.sensitive,
+                    correction_reason: o.correction_reason,
+                })
+            };
         let session_id = self.store()?.read(|r| {
             Ok(r.records()
                 .require::<fieldbook_core::unpaid_work::model::Appointment>(
@@ -485,6 +540,7 @@ impl FieldbookApp {
                     description: o.description,
                     hint: o.hint,
                     enforceable: o.enforceable,
+                    asks_compliance: o.asks_compliance,
                 })
                 .collect(),
             default_arrival: Stamp {
@@ -496,17 +552,19 @@ impl FieldbookApp {
                 offset_min: f.default_departure.offset_min,
             },
             travel_time_eligible: f.travel_time_eligible,
-            current: f.current.map(recorded),
-            history: f.history.into_iter().map(recorded).collect(),
+            current: f.current.map(recorded).transpose()?,
+            history: f.history.into_iter().map(recorded).collect::<Res<_>>()?,
             notes_max_chars: u32::try_from(f.notes_max_chars).unwrap_or(u32::MAX),
         })
     }
 
-    /// Records an arrival; returns false for a double tap (nothing new).
-    pub fn upw_check_in(&self, appointment_id: String, input: CheckIn) -> Res<bool> {
+    /// Records an arrival. `None`: a double tap, nothing new was recorded.
+    pub fn upw_check_in(&self, appointment_id: String, input: CheckIn) -> Res<Option<Recorded>> {
         let core: fieldbook_core::unpaid_work::CheckIn = convert(&input)?;
-        let r = self.upw()?.check_in(&id(&appointment_id)?, core)?;
-        Ok(r == fieldbook_core::unpaid_work::CheckInResult::Recorded)
+        Ok(self
+            .upw()?
+            .check_in(&id(&appointment_id)?, core)?
+            .map(Into::into))
     }
 
     /// "Did not attend" (UACP).
@@ -564,48 +622,63 @@ impl FieldbookApp {
         })
     }
 
-    /// Stands a session down; returns how many outcomes were recorded.
-    pub fn upw_stand_down(&self, session_id: String, reason: String) -> Res<u32> {
-        Ok(self.upw()?.stand_down(&id(&session_id)?, &reason)?)
+    /// Stands a session down; returns its event and how many outcomes were
+    /// recorded with it.
+    pub fn upw_stand_down(&self, session_id: String, reason: String) -> Res<StandDownResult> {
+        let r = self.upw()?.stand_down(&id(&session_id)?, &reason)?;
+        Ok(StandDownResult {
+            recorded: r.recorded.into(),
+            outcomes_recorded: r.outcomes_recorded,
+        })
     }
 
     /// Ends and closes a session.
-    pub fn upw_end_session(&self, session_id: String) -> Res<()> {
-        Ok(self.upw()?.end_session(&id(&session_id)?)?)
+    pub fn upw_end_session(&self, session_id: String) -> Res<Recorded> {
+        Ok(self.upw()?.end_session(&id(&session_id)?)?.into())
     }
 
     /// Records an incident.
-    pub fn upw_record_incident(&self, session_id: String, description: String) -> Res<String> {
+    pub fn upw_record_incident(&self, session_id: String, description: String) -> Res<Recorded> {
         Ok(self
             .upw()?
-            .record_incident(&id(&session_id)?, &description)?)
+            .record_incident(&id(&session_id)?, &description)?
+            .into())
     }
 
-    /// Records a headcount; returns the number on site by the roll call.
-    pub fn upw_record_headcount(&self, session_id: String, count: u32) -> Res<u32> {
-        Ok(self.upw()?.record_headcount(&id(&session_id)?, count)?.1)
+    /// Records a headcount, beside the number on site by the roll call.
+    pub fn upw_record_headcount(&self, session_id: String, count: u32) -> Res<HeadcountResult> {
+        let h = self.upw()?.record_headcount(&id(&session_id)?, count)?;
+        Ok(HeadcountResult {
+            recorded: h.recorded.into(),
+            count: h.count,
+            on_site: h.on_site,
+        })
     }
 
-    /// Records someone who turned up unallocated; returns the appointment id.
+    /// Records someone who turned up unallocated; the record names the new
+    /// appointment.
     pub fn upw_unallocated_arrival(
         &self,
         session_id: String,
         crn: String,
         name: Option<String>,
-    ) -> Res<String> {
+    ) -> Res<Recorded> {
         Ok(self
             .upw()?
             .record_unallocated_arrival(&id(&session_id)?, &crn, name, None)?
-            .to_string())
+            .into())
     }
 
     /// Records that the supervisor gave an enforcement warning on site for
-    /// the appointment's enforceable outcome; returns the event id.
-    pub fn upw_record_warning_given(&self, appointment_id: String) -> Res<String> {
-        Ok(self.upw()?.record_warning_given(&id(&appointment_id)?)?)
+    /// the appointment's enforceable outcome.
+    pub fn upw_record_warning_given(&self, appointment_id: String) -> Res<Recorded> {
+        Ok(self
+            .upw()?
+            .record_warning_given(&id(&appointment_id)?)?
+            .into())
     }
 
-    /// A person's ledger.
+    /// A person's ledger. Writes an access-log entry (a consultation).
     pub fn upw_person_ledger(&self, requirement_id: String) -> Res<PersonLedger> {
         let l = self.upw()?.person_ledger(&id(&requirement_id)?)?;
         Ok(PersonLedger {
@@ -629,7 +702,8 @@ impl FieldbookApp {
 
     // ---- home visits ----
 
-    /// Today's visits, overdue first.
+    /// Today's visits, overdue first. Writes an access-log entry (a
+    /// consultation).
     pub fn hv_today(&self) -> Res<Vec<VisitDue>> {
         Ok(self
             .hv()?
@@ -663,6 +737,7 @@ impl FieldbookApp {
         self.schedule(std::slice::from_ref(&safety));
         self.kick_safety_lane();
         Ok(StartedVisit {
+            recorded: started.recorded.into(),
             visit_id: started.visit_id.to_string(),
             warnings: started
                 .warnings
@@ -705,24 +780,26 @@ impl FieldbookApp {
             visits,
             next_wake_ms: t.next_wake_ms,
             beacon_due_ms: t.beacon_due_ms,
+            beacon_interval_ms: fieldbook_core::sync::protocol::BEACON_INTERVAL_MS,
         })
     }
 
-    /// Ends a visit now.
-    pub fn hv_end_visit(&self, visit_id: String, location: Option<GeoPoint>) -> Res<()> {
+    /// Ends a visit now (and cancels its alarms).
+    pub fn hv_end_visit(&self, visit_id: String, location: Option<GeoPoint>) -> Res<Recorded> {
         let loc = match location {
             Some(l) => Some(convert(&l)?),
             None => None,
         };
-        self.hv()?.end_visit(&id(&visit_id)?, None, loc)?;
+        let recorded = self.hv()?.end_visit(&id(&visit_id)?, None, loc)?;
         if let Some(s) = &self.scheduler {
             s.cancel_all(visit_id);
         }
         self.kick_safety_lane();
-        Ok(())
+        Ok(recorded.into())
     }
 
-    /// Saves the draft; returns what finalising would complain about.
+    /// Saves the draft (sealed; no event, so no [`Recorded`]); returns what
+    /// finalising would complain about.
     pub fn hv_save_draft(&self, visit_id: String, form: VisitForm) -> Res<Vec<FieldMessage>> {
         Ok(self
             .hv()?
@@ -733,34 +810,46 @@ impl FieldbookApp {
     }
 
     /// Finalises the visit record.
-    pub fn hv_finalise(&self, visit_id: String) -> Res<String> {
-        Ok(self.hv()?.finalise(&id(&visit_id)?)?)
+    pub fn hv_finalise(&self, visit_id: String) -> Res<Recorded> {
+        Ok(self.hv()?.finalise(&id(&visit_id)?)?.into())
     }
 
     /// Amends a finalised visit.
-    pub fn hv_amend(&self, visit_id: String, form: VisitForm, reason: String) -> Res<String> {
+    pub fn hv_amend(&self, visit_id: String, form: VisitForm, reason: String) -> Res<Recorded> {
         Ok(self
             .hv()?
-            .amend(&id(&visit_id)?, convert(&form)?, &reason)?)
+            .amend(&id(&visit_id)?, convert(&form)?, &reason)?
+            .into())
     }
 
-    /// Marks follow-up `index` of a finalised visit done.
-    pub fn hv_complete_follow_up(&self, visit_id: String, index: u32) -> Res<()> {
+    /// Marks follow-up `index` of a finalised visit done. `None`: it was
+    /// done already; nothing new was recorded.
+    pub fn hv_complete_follow_up(&self, visit_id: String, index: u32) -> Res<Option<Recorded>> {
         Ok(self
             .hv()?
-            .complete_follow_up(&id(&visit_id)?, index as usize)?)
+            .complete_follow_up(&id(&visit_id)?, index as usize)?
+            .map(Into::into))
     }
 
-    /// Erases expired drafts; returns how many.
+    /// Erases expired drafts; returns how many. Writes an access-log entry
+    /// (an erasure) for each.
     pub fn hv_expire_drafts(&self) -> Res<u32> {
         Ok(self.hv()?.expire_drafts()?)
     }
 
-    /// The active-visit screen.
+    /// The active-visit screen. Writes an access-log entry (a
+    /// consultation).
     pub fn hv_active_visit(&self, visit_id: String) -> Res<ActiveVisit> {
         let v = self.hv()?.active_visit(&id(&visit_id)?)?;
+        let case_id = self.store()?.read(|r| {
+            Ok(r.records()
+                .require::<fieldbook_core::home_visits::model::Visit>(&v.visit_id)?
+                .value
+                .case_id)
+        })?;
         Ok(ActiveVisit {
             visit_id: v.visit_id.to_string(),
+            case_id: case_id.to_string(),
             label: v.label,
             address: v.address.text,
             access_notes: v.address.access_notes,
@@ -775,7 +864,8 @@ impl FieldbookApp {
         })
     }
 
-    /// The person's visit history.
+    /// The person's visit history. Writes an access-log entry (a
+    /// consultation).
     pub fn hv_person(&self, case_id: String) -> Res<PersonVisits> {
         let p = self.hv()?.person(&id(&case_id)?)?;
         Ok(PersonVisits {
@@ -793,12 +883,19 @@ impl FieldbookApp {
                     planned: l.planned,
                     outcome: l.outcome,
                     amendments: u32::try_from(l.amendments).unwrap_or(u32::MAX),
+                    amendable: l.status == fieldbook_core::home_visits::model::RecordStatus::Final,
                 })
                 .collect(),
             open_follow_ups: p
                 .open_follow_ups
                 .into_iter()
-                .map(|(_, _, f)| convert(&f))
+                .map(|(visit, index, f)| {
+                    Ok(OpenFollowUp {
+                        visit_id: visit.to_string(),
+                        index: u32::try_from(index).unwrap_or(u32::MAX),
+                        follow_up: convert(&f)?,
+                    })
+                })
                 .collect::<Res<_>>()?,
             next_due: p.next_due.to_string(),
             overdue_by_policy: p.overdue_by_policy,

@@ -15,9 +15,14 @@ pub enum FieldbookError {
     /// Wait `retry_after_ms`, or with none, the office must re-enable the store.
     #[error("locked out")]
     LockedOut { retry_after_ms: Option<i64> },
-    /// Show `reason` beside `field`.
+    /// Show `label: reason` beside the control for `field` (`field` is a
+    /// name for matching, `label` the words a person reads).
     #[error("invalid {field}: {reason}")]
-    InvalidInput { field: String, reason: String },
+    InvalidInput {
+        field: String,
+        label: String,
+        reason: String,
+    },
     /// The thing asked for does not exist.
     #[error("{what} not found")]
     NotFound { what: String },
@@ -54,7 +59,11 @@ impl From<ApiError> for FieldbookError {
             ApiError::Locked => Self::Locked,
             ApiError::WrongPin { remaining_attempts } => Self::WrongPin { remaining_attempts },
             ApiError::LockedOut { retry_after_ms } => Self::LockedOut { retry_after_ms },
-            ApiError::InvalidInput { field, reason } => Self::InvalidInput { field, reason },
+            ApiError::InvalidInput { field, reason } => Self::InvalidInput {
+                label: crate::labels::label(&field).to_owned(),
+                field,
+                reason,
+            },
             ApiError::NotFound { what } => Self::NotFound { what },
             ApiError::Network { reason } => Self::Network { reason },
             ApiError::Auth { reason } => Self::Auth { reason },
@@ -78,6 +87,24 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for FieldbookError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Storage {
             reason: format!("platform callback failed: {}", e.reason),
+        }
+    }
+}
+
+impl FieldbookError {
+    /// The same error with `label` for `field`, where a call knows better
+    /// than the shared table what its field means (the office's re-enable
+    /// code is not an outcome code).
+    pub(crate) fn relabel(self, field: &str, label: &str) -> Self {
+        match self {
+            Self::InvalidInput {
+                field: f, reason, ..
+            } if f == field => Self::InvalidInput {
+                field: f,
+                label: label.to_owned(),
+                reason,
+            },
+            other => other,
         }
     }
 }

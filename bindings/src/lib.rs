@@ -11,6 +11,7 @@ uniffi::setup_scaffolding!("fieldbook");
 
 pub mod app;
 pub mod error;
+pub mod labels;
 pub mod platform;
 pub mod shell_support;
 pub mod types;

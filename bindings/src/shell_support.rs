@@ -1,10 +1,23 @@
 //! What the app shells need beyond the captures: where the device stands
-//! (enrolled, role, outbox), the chain check, sync options, and the ledger
-//! reached from a roll-call row. Each method only reads the core's answer;
-//! none decides a rule.
+//! (enrolled, role, outbox), the chain check, the sync settings kept across
+//! restarts, and the ledger reached from a roll-call row. Each method only
+//! reads the core's answer; none decides a rule.
+//!
+//! **Certificate pins across a restart.** `configure_sync` keeps the
+//! address, the pins and the options as one sealed record in the store
+//! (collection `shell_sync`), and `unlock` restores them. Pins are not
+//! secret, but their integrity is what TLS pinning rests on: in the store
+//! they are sealed with the data key (a changed row fails authentication),
+//! erased with everything else by the crypto-shred when the office revokes
+//! the device, and the same for both shells. App preferences would be
+//! plain files that survive a shred and that any code running as the app
+//! could rewrite without the PIN.
 
+use fieldbook_core::ids::RecordId;
+use fieldbook_core::store::Record;
 use fieldbook_core::sync::client::SyncState;
 use fieldbook_core::sync::{SyncClient, SyncConfig};
+use serde::{Deserialize, Serialize};
 
 use crate::app::FieldbookApp;
 use crate::error::{FieldbookError, Res};
@@ -57,6 +70,15 @@ pub struct SyncOptions {
     pub max_unsynced_ms: Option<i64>,
 }
 
+/// The sync settings in force.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncSettings {
+    pub server_url: String,
+    pub pinned_cert_sha256: Vec<String>,
+    pub batch_size: u32,
+    pub max_unsynced_ms: Option<i64>,
+}
+
 /// A visit outcome the visit form offers.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VisitOutcomeOption {
@@ -68,7 +90,66 @@ pub struct VisitOutcomeOption {
     pub needs_enforcement: bool,
 }
 
+/// The sync settings the shell gave, kept sealed in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SavedSync {
+    pub(crate) server_url: String,
+    pub(crate) pinned_cert_sha256: Vec<String>,
+    pub(crate) batch_size: Option<u32>,
+    pub(crate) max_unsynced_ms: Option<i64>,
+}
+
+impl Record for SavedSync {
+    const COLLECTION: &'static str = "shell_sync";
+    fn index_terms(&self) -> Vec<(&'static str, String)> {
+        vec![("all", "all".into())]
+    }
+}
+
 impl FieldbookApp {
+    /// Makes `s` the configuration the next sync uses (checked first).
+    pub(crate) fn apply_sync_settings(&self, s: &SavedSync) -> Res<()> {
+        let mut config = SyncConfig::new(s.server_url.clone());
+        config.pinned_cert_sha256 = s.pinned_cert_sha256.clone();
+        if let Some(b) = s.batch_size {
+            config.batch_size = b;
+        }
+        config.max_unsynced_ms = s.max_unsynced_ms;
+        SyncClient::new(self.store()?, config.clone())?;
+        *self.sync_config.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+        Ok(())
+    }
+
+    /// Keeps `s` in the store, replacing what was kept.
+    pub(crate) fn save_sync_settings(&self, s: &SavedSync) -> Res<()> {
+        Ok(self.store()?.write(|w| {
+            let kept = w.records().find::<SavedSync>("all", "all")?;
+            let id = match kept.first() {
+                Some(k) => k.id.clone(),
+                None => RecordId::random()?,
+            };
+            for extra in kept.iter().skip(1) {
+                w.remove::<SavedSync>(&extra.id)?;
+            }
+            w.put(&id, s)?;
+            Ok(())
+        })?)
+    }
+
+    /// Applies the kept settings, if any (after unlock).
+    pub(crate) fn restore_sync_settings(&self) -> Res<()> {
+        let kept = self.store()?.read(|r| {
+            Ok(r.records()
+                .find::<SavedSync>("all", "all")?
+                .into_iter()
+                .next())
+        })?;
+        match kept {
+            Some(k) => self.apply_sync_settings(&k.value),
+            None => Ok(()),
+        }
+    }
+
     fn sync_state(&self) -> Res<Option<SyncState>> {
         // The state lives in the store; the address given here is only for
         // the client's construction and is never contacted.
@@ -141,22 +222,29 @@ impl FieldbookApp {
             .collect()
     }
 
-    /// [`FieldbookApp::configure_sync`] with options.
-    pub fn configure_sync_with_options(
-        &self,
-        server_url: String,
-        pinned_cert_sha256: Vec<String>,
-        options: SyncOptions,
-    ) -> Res<()> {
-        let mut config = SyncConfig::new(server_url);
-        config.pinned_cert_sha256 = pinned_cert_sha256;
-        if let Some(b) = options.batch_size {
-            config.batch_size = b;
-        }
-        config.max_unsynced_ms = options.max_unsynced_ms;
-        SyncClient::new(self.store()?, config.clone())?;
-        *self.sync_config.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
-        Ok(())
+    /// The sync settings in force (restored by `unlock` from the store):
+    /// the address and pins the shell gave, `None` before any.
+    pub fn sync_settings(&self) -> Option<SyncSettings> {
+        self.sync_config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|c| SyncSettings {
+                server_url: c.server_url.clone(),
+                pinned_cert_sha256: c.pinned_cert_sha256.clone(),
+                batch_size: c.batch_size,
+                max_unsynced_ms: c.max_unsynced_ms,
+            })
+    }
+
+    /// Sets the office's one-time re-enable code (only its digest is
+    /// kept); the store must be unlocked. The office gives it to the
+    /// device ahead of any lock-out (at enrolment, or by sync once the
+    /// sync lane carries it).
+    pub fn set_office_reset_code(&self, code: String) -> Res<()> {
+        self.store()?
+            .set_office_reset_code(&code)
+            .map_err(|e| FieldbookError::from(e).relabel("code", "Office code"))
     }
 
     /// The ledger of the person booked on `appointment_id` (the roll-call

@@ -16,6 +16,7 @@ pub(crate) fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Res<B> {
     })?;
     serde_json::from_value(v).map_err(|e| FieldbookError::InvalidInput {
         field: "input".into(),
+        label: crate::labels::label("input").to_owned(),
         reason: format!("does not match the expected shape ({})", e.classify_name()),
     })
 }
@@ -60,8 +61,12 @@ pub struct LockoutStatus {
 /// A field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct FieldMessage {
-    /// The field.
+    /// The field's name, for matching it to a control (never shown).
     pub field: String,
+    /// The field in words a person reads ("Why they left early"). A shell
+    /// that builds its own message (a time it cannot read) gives its own.
+    #[uniffi(default = "")]
+    pub label: String,
     /// The message.
     pub message: String,
 }
@@ -69,8 +74,29 @@ pub struct FieldMessage {
 impl From<fieldbook_core::forms::FieldError> for FieldMessage {
     fn from(e: fieldbook_core::forms::FieldError) -> Self {
         Self {
+            label: crate::labels::label(&e.field).to_owned(),
             field: e.field,
             message: e.message,
+        }
+    }
+}
+
+/// What every capture returns: the signed event it wrote (id and
+/// sequence number on this device) and the record it created, if any.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Recorded {
+    pub event_id: String,
+    pub seq: u64,
+    /// The new record (a visit, an unallocated arrival's appointment).
+    pub record_id: Option<String>,
+}
+
+impl From<fieldbook_core::vocab::Recorded> for Recorded {
+    fn from(r: fieldbook_core::vocab::Recorded) -> Self {
+        Self {
+            event_id: r.event_id,
+            seq: r.seq,
+            record_id: r.record_id.map(|i| i.to_string()),
         }
     }
 }
@@ -374,7 +400,7 @@ pub struct Compliance {
 /// What recording an outcome did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OutcomeResult {
-    pub event_id: String,
+    pub recorded: Recorded,
     pub minutes_credited: i64,
     /// warning or breach_referral for enforceable outcomes.
     pub enforcement: Option<String>,
@@ -384,12 +410,28 @@ pub struct OutcomeResult {
 impl From<fieldbook_core::unpaid_work::OutcomeResult> for OutcomeResult {
     fn from(r: fieldbook_core::unpaid_work::OutcomeResult) -> Self {
         Self {
-            event_id: r.event_id,
+            recorded: r.recorded.into(),
             minutes_credited: r.minutes_credited,
             enforcement: r.enforcement.map(|s| snake(&s)),
             policy_version: r.policy_version,
         }
     }
+}
+
+/// What a stand-down did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StandDownResult {
+    pub recorded: Recorded,
+    /// Outcomes recorded with it (ATSS on site, AASD before the start).
+    pub outcomes_recorded: u32,
+}
+
+/// A headcount beside the roll call's number on site.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HeadcountResult {
+    pub recorded: Recorded,
+    pub count: u32,
+    pub on_site: u32,
 }
 
 /// A proposed outcome checked without recording.
@@ -412,9 +454,13 @@ pub struct OutcomeOption {
     /// The hint text the supervisor sees.
     pub hint: String,
     pub enforceable: bool,
+    /// Whether the form asks the compliance questions for this code (the
+    /// core's rule: only for someone who attended).
+    pub asks_compliance: bool,
 }
 
-/// A recorded outcome (current or superseded).
+/// A recorded outcome (current or superseded), with everything it was
+/// recorded with, so a correction starts from it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RecordedOutcome {
     pub event_id: String,
@@ -423,6 +469,15 @@ pub struct RecordedOutcome {
     pub notes: String,
     pub sensitive: bool,
     pub correction_reason: Option<String>,
+    pub arrival: Option<Stamp>,
+    pub departure: Option<Stamp>,
+    pub penalty_minutes: i64,
+    pub work_quality: Rating,
+    pub behaviour: Rating,
+    pub raise_alert: bool,
+    pub travel_minutes: Option<u32>,
+    /// `None`: no compliance answer was recorded.
+    pub compliance: Option<Compliance>,
 }
 
 /// The appointment form's state.
@@ -621,6 +676,8 @@ impl From<fieldbook_core::home_visits::SafetyView> for SafetyView {
 /// A visit just started.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StartedVisit {
+    /// The `visit.started` event; its `record_id` is the visit.
+    pub recorded: Recorded,
     pub visit_id: String,
     /// pairs_only_with_one_officer, staff_risk: …, assessment_not_current.
     pub warnings: Vec<String>,
@@ -636,6 +693,9 @@ pub struct SafetyTick {
     /// When to call `send_safety` again (UTC ms): every 30 s while a visit
     /// runs or a safety event is unconfirmed.
     pub beacon_due_ms: Option<i64>,
+    /// The lane's interval: after a failed contact, the next is this long
+    /// after it (the core's `BEACON_INTERVAL_MS`).
+    pub beacon_interval_ms: i64,
 }
 
 /// One line of the officer's "Today".
@@ -734,6 +794,8 @@ pub struct VisitForm {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ActiveVisit {
     pub visit_id: String,
+    /// The person visited (for their history).
+    pub case_id: String,
     pub label: String,
     pub address: String,
     pub access_notes: String,
@@ -754,6 +816,18 @@ pub struct VisitLine {
     pub planned: bool,
     pub outcome: Option<String>,
     pub amendments: u32,
+    /// Finalised, so `hv_amend` accepts an amendment (drafts are finalised
+    /// instead; an expired draft is gone).
+    pub amendable: bool,
+}
+
+/// A follow-up not yet done, with where it is recorded (for
+/// `hv_complete_follow_up`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OpenFollowUp {
+    pub visit_id: String,
+    pub index: u32,
+    pub follow_up: FollowUp,
 }
 
 /// The person screen.
@@ -762,7 +836,8 @@ pub struct PersonVisits {
     pub label: String,
     pub crn: String,
     pub history: Vec<VisitLine>,
-    pub open_follow_ups: Vec<FollowUp>,
+    /// Earliest due first.
+    pub open_follow_ups: Vec<OpenFollowUp>,
     pub next_due: String,
     pub overdue_by_policy: bool,
 }

@@ -1,5 +1,5 @@
 //! What every part of the core shares: time stamps, risk levels, case
-//! reference numbers. Features import from here, never from each other.
+//! reference numbers, the record a capture returns. Features import from here, never from each other.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,37 @@ pub enum RiskLevel {
     High,
     /// Very high.
     VeryHigh,
+}
+
+/// What every capture returns: the signed event it wrote (its id and its
+/// per-device sequence number) and the record it created, if any (the new
+/// visit, the unallocated arrival's appointment). Shells show it, keep it
+/// for the sync screen, or ignore it; they never build one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The event's id.
+    pub event_id: String,
+    /// The event's sequence number on this device.
+    pub seq: u64,
+    /// The record the capture created, where it created one.
+    pub record_id: Option<crate::ids::RecordId>,
+}
+
+impl Recorded {
+    /// An event that created no record.
+    pub fn event(event_id: impl Into<String>, seq: u64) -> Self {
+        Self {
+            event_id: event_id.into(),
+            seq,
+            record_id: None,
+        }
+    }
+
+    /// The same, naming the record it created.
+    pub fn creating(mut self, record_id: crate::ids::RecordId) -> Self {
+        self.record_id = Some(record_id);
+        self
+    }
 }
 
 /// CRNs compare without case or surrounding space.

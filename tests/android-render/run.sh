@@ -69,10 +69,10 @@ echo "== drive the field days through the UI (real core, real server)"
 java -Djava.awt.headless=true -Djna.library.path=target/debug \
   -Dfieldbook.server=target/debug/fieldbook-server -Dfieldbook.screens=build/screens \
   -cp "$OUT/classes:$UI_CP:$KLIB/kotlin-stdlib.jar" org.junit.runner.JUnitCore \
-  app.fieldbook.render.LoneWorkerTest app.fieldbook.render.FieldDayUiTest app.fieldbook.render.OfficerDayUiTest
+  app.fieldbook.render.LoneWorkerTest app.fieldbook.render.FieldDayUiTest app.fieldbook.render.OfficerDayUiTest app.fieldbook.render.MoreFlowsUiTest
 n=$(ls build/screens/*.png | wc -l)
 echo "screens written: $n in build/screens/"
-test "$n" -ge 30
+test "$n" -ge 45
 
 if [ -d android/app/src/main/java ]; then
   echo "== compile the Android-only code against android-all (API 35) and the listed stubs"

@@ -26,6 +26,8 @@ import kotlinx.coroutines.withContext
 import org.junit.AfterClass
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
@@ -202,11 +204,22 @@ class FieldDayTest {
         val roll = withContext(Dispatchers.IO) { app.upwRollCall(session) }
         assertEquals(3, roll.rows.size)
         assertTrue(roll.rows.all { RollCallAction.CHECK_IN in it.actions })
-        assertTrue(app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
-        assertFalse("a double tap records nothing", app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
-        app.upwDidNotAttend(appointments[1], true)
+        // Every capture returns the event it wrote: its id and its place in the device's log.
+        val pendingBeforeCheckIn = app.outboxSummary().pending
+        val arrived = app.upwCheckIn(appointments[0], CheckIn(null, true, true, true))
+        assertNotNull("the first tap records the arrival", arrived)
+        assertEquals(32, arrived!!.eventId.length)
+        assertNull(arrived.recordId)
+        assertNull("a double tap records nothing", app.upwCheckIn(appointments[0], CheckIn(null, true, true, true)))
+        val dna = app.upwDidNotAttend(appointments[1], true)
+        assertTrue("sequence numbers grow", dna.recorded.seq > arrived.seq)
+        // The session started, the arrival, the absence: three events, nothing else.
+        assertEquals(pendingBeforeCheckIn + 3u, app.outboxSummary().pending)
         val form = app.upwAppointmentForm(appointments[0])
         assertEquals(listOf("ATTC", "AFTC", "ATSH", "ATSS"), form.outcomes.map { it.code })
+        // Checked in: every offered code is an attended one, so the compliance questions apply.
+        assertTrue(form.outcomes.all { it.asksCompliance })
+        assertTrue(app.upwAppointmentForm(appointments[2]).outcomes.single { it.code == "UACP" }.asksCompliance.not())
         assertTrue(form.outcomes.all { it.hint.isNotEmpty() })
         assertEquals(RollCallAction.RECORD_OUTCOME, form.row.actions.single())
 
@@ -217,10 +230,12 @@ class FieldDayTest {
             fail("a pairs-only case with one officer needs an override")
         } catch (e: FieldbookException.InvalidInput) {
             assertEquals("manager_override", e.field)
+            assertEquals("Manager's override", e.label)
         }
         val started = app.hvStartVisit(StartVisit(case, null, null, "Address check", listOf("sup-1"), 30L, false, null,
             true, ManagerOverride("spo-1", "Second officer delayed; police aware")))
         assertTrue(started.warnings.any { it.contains("pairs_only") })
+        assertEquals(started.visitId, started.recorded.recordId)
         assertEquals(SafetyStatus.ACTIVE, started.safety.status)
         assertEquals(3, scheduler.scheduled.count { it.first == started.visitId })
         app.hvCheckInSafe(started.visitId)
@@ -235,14 +250,24 @@ class FieldDayTest {
         val outcome = app.upwRecordOutcome(appointments[0], OutcomeInput("ATTC", Stamp(now - 2 * 3600_000, offset), Stamp(now, offset),
             0L, Rating.GOOD, Rating.GOOD, "Kotlin notes", false, false, null))
         assertEquals(120L, outcome.minutesCredited)
+        // What was recorded comes back whole, for a correction to start from.
+        val recorded = app.upwAppointmentForm(appointments[0]).current!!
+        assertEquals(outcome.recorded.eventId, recorded.eventId)
+        assertEquals(now - 2 * 3600_000, recorded.arrival!!.utcMs)
+        assertEquals(now, recorded.departure!!.utcMs)
+        assertEquals(Rating.GOOD, recorded.workQuality)
+        assertNull("no compliance answers were given", recorded.compliance)
         Thread.sleep(1100)
         app.hvEndVisit(started.visitId, null)
         assertTrue(scheduler.scheduled.none { it.first == started.visitId })
         val problems = app.hvSaveDraft(started.visitId, VisitForm("ATTC", listOf("sup-1"), listOf(), Accommodation(Suitability.SUITABLE, Condition.GOOD, "none"),
             "", "", false, listOf(FollowUp("Call landlord", LocalDate.now().plusDays(3).toString(), false)), null, "Seen", false))
         assertTrue("$problems", problems.isEmpty())
-        app.hvFinalise(started.visitId)
+        val finalised = app.hvFinalise(started.visitId)
+        assertTrue(finalised.seq > dna.recorded.seq)
         val pending = app.pendingCount()
+        assertEquals(pending, app.outboxSummary().pending)
+        assertEquals(pending, app.outboxSummary().unsent)
         assertTrue(pending > 0u)
 
         // The sync triggers: offline, the timer does not fire; on demand does.
@@ -277,8 +302,10 @@ class FieldDayTest {
         assertTrue(attendance, attendance.contains("\"ATTC\"") && attendance.contains("\"UACP\""))
         val visits = Office.call(srv.url, "GET", "/v1/office/visits")
         assertTrue(visits, visits.contains(started.visitId))
-        app.hvCompleteFollowUp(started.visitId, 0u)
+        assertNotNull(app.hvCompleteFollowUp(started.visitId, 0u))
+        assertNull("already done: nothing new", app.hvCompleteFollowUp(started.visitId, 0u))
         assertTrue(app.hvPerson(case).openFollowUps.isEmpty())
+        assertTrue(app.verifyChain().intact)
 
         // Typed errors.
         try {
@@ -286,6 +313,7 @@ class FieldDayTest {
             fail("expected invalid input")
         } catch (e: FieldbookException.InvalidInput) {
             assertEquals("code", e.field)
+            assertEquals("What happened", e.label)
         }
         try {
             app.upwRollCall("not-an-id")
@@ -337,6 +365,29 @@ class FieldDayTest {
         threads.forEach { it.join() }
         // Each roll call recorded its consultation, none lost to a race.
         assertEquals(before + 80u, app.pendingCount())
+
+        // Sync options go with the address and pins, and all of them are kept in the sealed
+        // store: after a restart (a new app over the same files), unlock restores them.
+        val pin = "ab".repeat(32)
+        app.configureSync(srv.url, listOf(pin), SyncOptions(50u, 3_600_000L))
+        assertEquals(50u, app.syncSettings()!!.batchSize)
+        app.lock()
+        val restarted = FieldbookApp(File(dir, "device.db").path, keyStore, JvmClock(), null)
+        assertNull("nothing is known before unlock", restarted.syncSettings())
+        restarted.unlock(PIN)
+        val kept = restarted.syncSettings()!!
+        assertEquals(srv.url, kept.serverUrl)
+        assertEquals(listOf(pin), kept.pinnedCertSha256)
+        assertEquals(50u, kept.batchSize)
+        assertEquals(3_600_000L, kept.maxUnsyncedMs)
+        // A bad pin is refused with the field in words.
+        try {
+            restarted.configureSync(srv.url, listOf("zz"))
+            fail("expected invalid input")
+        } catch (e: FieldbookException.InvalidInput) {
+            assertEquals("Certificate pins", e.label)
+        }
+        assertEquals(listOf(pin), restarted.syncSettings()!!.pinnedCertSha256)
         srv.stop()
         server = null
     }

@@ -28,7 +28,7 @@ use crate::forms::{first_error, FieldError};
 use crate::ids::RecordId;
 use crate::store::{Store, Stored, Writer};
 use crate::sync::protocol::{OfficeAck, BEACON_INTERVAL_MS};
-use crate::vocab::{now_stamp, Stamp};
+use crate::vocab::{now_stamp, Recorded, Stamp};
 
 pub use model::OfficeAckSeen;
 use model::{
@@ -126,6 +126,8 @@ pub struct SafetyView {
 /// A visit just started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Started {
+    /// The `visit.started` event, naming the new visit.
+    pub recorded: Recorded,
     /// The new visit.
     pub visit_id: RecordId,
     /// Warnings to show.
@@ -352,6 +354,7 @@ impl HomeVisits {
             w.put(&id, &visit)?;
             let view = self.safety_view(&id, &visit.safety, &visit.office_acks, now);
             Ok(Started {
+                recorded: Recorded::event(visit.start_event.clone(), ev.seq).creating(id.clone()),
                 visit_id: id,
                 warnings,
                 safety: view,
@@ -472,7 +475,7 @@ impl HomeVisits {
         visit_id: &RecordId,
         end: Option<Stamp>,
         location: Option<GeoPoint>,
-    ) -> Result<()> {
+    ) -> Result<Recorded> {
         if let Some(loc) = &location {
             validate_location(loc)?;
         }
@@ -504,7 +507,7 @@ impl HomeVisits {
             visit.value.end_location = location;
             visit.value.event_seqs.push(ev.seq);
             w.put(visit_id, &visit.value)?;
-            Ok(())
+            Ok(Recorded::event(ev.id, ev.seq))
         })
     }
 
@@ -541,7 +544,7 @@ impl HomeVisits {
 
     /// Finalises the draft into a `visit.recorded` event. The visit must
     /// have ended and the form must be complete.
-    pub fn finalise(&self, visit_id: &RecordId) -> Result<String> {
+    pub fn finalise(&self, visit_id: &RecordId) -> Result<Recorded> {
         self.store.write(|w| {
             let mut visit = w.records().require::<Visit>(visit_id)?;
             if visit.value.status != RecordStatus::Draft {
@@ -559,16 +562,16 @@ impl HomeVisits {
                 return Err(first_error(errors));
             }
             let form = visit.value.draft.clone();
-            let event_id = self.record(w, visit_id, &mut visit.value, form, None)?;
+            let recorded = self.record(w, visit_id, &mut visit.value, form, None)?;
             visit.value.status = RecordStatus::Final;
             w.put(visit_id, &visit.value)?;
-            Ok(event_id)
+            Ok(recorded)
         })
     }
 
     /// Amends a finalised visit: a new event superseding the current
     /// version, with a reason.
-    pub fn amend(&self, visit_id: &RecordId, form: VisitForm, reason: &str) -> Result<String> {
+    pub fn amend(&self, visit_id: &RecordId, form: VisitForm, reason: &str) -> Result<Recorded> {
         if reason.trim().is_empty() {
             return Err(Error::invalid("reason", "an amendment needs a reason"));
         }
@@ -590,9 +593,9 @@ impl HomeVisits {
             if !errors.is_empty() {
                 return Err(first_error(errors));
             }
-            let event_id = self.record(w, visit_id, &mut visit.value, form, Some(reason))?;
+            let recorded = self.record(w, visit_id, &mut visit.value, form, Some(reason))?;
             w.put(visit_id, &visit.value)?;
-            Ok(event_id)
+            Ok(recorded)
         })
     }
 
@@ -603,7 +606,7 @@ impl HomeVisits {
         visit: &mut Visit,
         form: VisitForm,
         reason: Option<&str>,
-    ) -> Result<String> {
+    ) -> Result<Recorded> {
         let case = w.records().require::<Case>(&visit.case_id)?;
         visit.respond_by = policy::respond_by(&self.policy, &form, visit.start.local().date());
         let payload = Payload::VisitRecorded(Box::new(ev::VisitRecorded {
@@ -637,11 +640,16 @@ impl HomeVisits {
             reason: reason.map(str::to_owned),
         });
         visit.event_seqs.push(ev.seq);
-        Ok(ev.id)
+        Ok(Recorded::event(ev.id, ev.seq))
     }
 
-    /// Marks follow-up `index` of a finalised visit done.
-    pub fn complete_follow_up(&self, visit_id: &RecordId, index: usize) -> Result<()> {
+    /// Marks follow-up `index` of a finalised visit done. `None`: it was
+    /// done already, and nothing new was recorded.
+    pub fn complete_follow_up(
+        &self,
+        visit_id: &RecordId,
+        index: usize,
+    ) -> Result<Option<Recorded>> {
         self.store.write(|w| {
             let mut visit = w.records().require::<Visit>(visit_id)?;
             let current = visit
@@ -655,7 +663,7 @@ impl HomeVisits {
                 .get_mut(index)
                 .ok_or_else(|| Error::invalid("index", "no such follow-up"))?;
             if follow_up.done {
-                return Ok(());
+                return Ok(None);
             }
             follow_up.done = true;
             let ev = w.append(EventDraft::typed(&Payload::FollowUpDone(
@@ -667,7 +675,7 @@ impl HomeVisits {
             ))?)?;
             visit.value.event_seqs.push(ev.seq);
             w.put(visit_id, &visit.value)?;
-            Ok(())
+            Ok(Some(Recorded::event(ev.id, ev.seq)))
         })
     }
 

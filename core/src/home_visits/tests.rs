@@ -202,11 +202,13 @@ fn every_outcome_path_finalises() {
         let errors = fx.hv.save_draft(&v, form(o.code)).expect("draft");
         assert!(errors.is_empty(), "{}: {errors:?}", o.code);
         let event = fx.hv.finalise(&v).expect(o.code);
+        assert_eq!(event.record_id, None);
         let recorded = fx
             .events()
             .into_iter()
-            .find(|e| e.body.id == event)
+            .find(|e| e.body.id == event.event_id)
             .expect("event");
+        assert_eq!(recorded.seq, event.seq);
         assert_eq!(recorded.body.kind, kinds::RECORDED);
         assert_eq!(recorded.body.payload["form"]["outcome"], o.code);
         assert_eq!(recorded.body.payload["contact_type"], "CHVS");
@@ -274,7 +276,7 @@ fn draft_across_sittings_then_final_then_amendments() {
     fx.hv.save_draft(&v, f.clone()).expect("sitting 2");
     assert_eq!(fx.events().len(), events_before, "drafts are not events");
     assert_eq!(fx.visit(&v).draft.notes, "First sitting. Second sitting.");
-    let first = fx.hv.finalise(&v).expect("final");
+    let first = fx.hv.finalise(&v).expect("final").event_id;
     assert!(matches!(
         fx.hv.save_draft(&v, f.clone()),
         Err(Error::Conflict(_))
@@ -292,7 +294,8 @@ fn draft_across_sittings_then_final_then_amendments() {
     let second = fx
         .hv
         .amend(&v, f2.clone(), "added safeguarding concern")
-        .expect("amend");
+        .expect("amend")
+        .event_id;
     let mut f3 = f2.clone();
     f3.sensitive = false;
     assert_eq!(
@@ -304,7 +307,8 @@ fn draft_across_sittings_then_final_then_amendments() {
     let third = fx
         .hv
         .amend(&v, f4, "include in ViSOR report")
-        .expect("amend 2");
+        .expect("amend 2")
+        .event_id;
     let visit = fx.visit(&v);
     let ids: Vec<&str> = visit.finals.iter().map(|f| f.event_id.as_str()).collect();
     assert_eq!(ids, [first.as_str(), second.as_str(), third.as_str()]);
@@ -337,7 +341,18 @@ fn draft_across_sittings_then_final_then_amendments() {
     // Seen today; high risk: next due in 15 days.
     assert_eq!(person.next_due, date(2026, 12, 8));
     assert!(!person.overdue_by_policy);
-    fx.hv.complete_follow_up(&v, 0).expect("done");
+    let done = fx.hv.complete_follow_up(&v, 0).expect("done");
+    let done = done.expect("recorded the first time");
+    let logged = fx
+        .events()
+        .into_iter()
+        .find(|e| e.body.id == done.event_id)
+        .expect("event");
+    assert_eq!(
+        (logged.seq, logged.body.kind.as_str()),
+        (done.seq, kinds::FOLLOW_UP_DONE)
+    );
+    assert_eq!(fx.hv.complete_follow_up(&v, 0).expect("again"), None);
     assert!(fx.hv.person(&c).expect("person").open_follow_ups.is_empty());
     assert!(fx.hv.complete_follow_up(&v, 5).is_err());
 }
@@ -640,6 +655,16 @@ fn safety_prerequisites_refuse_a_start_unless_a_manager_overrides() {
         reason: "Urgent safeguarding check; police nearby".into(),
     });
     let started = fx.hv.start_visit(alone).expect("start with override");
+    assert_eq!(started.recorded.record_id.as_ref(), Some(&started.visit_id));
+    let start_event = fx
+        .events()
+        .into_iter()
+        .find(|e| e.body.id == started.recorded.event_id)
+        .expect("event");
+    assert_eq!(
+        (start_event.seq, start_event.body.kind.as_str()),
+        (started.recorded.seq, kinds::STARTED)
+    );
     assert_eq!(
         started.warnings,
         vec![
@@ -706,7 +731,7 @@ fn no_answer_at_arranged_and_unannounced_visits() {
                 let recorded = fx
                     .events()
                     .into_iter()
-                    .find(|e| e.body.id == event)
+                    .find(|e| e.body.id == event.event_id)
                     .expect("ev");
                 let expected = respond_by.map(|d| serde_json::json!(d)).unwrap_or_default();
                 assert_eq!(recorded.body.payload["respond_by"], expected);

@@ -26,7 +26,7 @@ use crate::events::payload as ev;
 use crate::events::{EventDraft, Payload};
 use crate::ids::RecordId;
 use crate::store::{Records, Store, Stored, Writer};
-pub use crate::vocab::now_stamp;
+pub use crate::vocab::{now_stamp, Recorded};
 
 use codes::OutcomeKind;
 use model::{
@@ -72,26 +72,37 @@ pub struct CheckIn {
     pub hi_vis_worn: bool,
 }
 
-/// The result of a check-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckInResult {
-    /// Recorded.
-    Recorded,
-    /// Already checked in (a double tap): nothing new was recorded.
-    AlreadyCheckedIn,
-}
-
 /// The result of recording an outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutcomeResult {
     /// The event.
-    pub event_id: String,
+    pub recorded: Recorded,
     /// Minutes credited.
     pub minutes_credited: i64,
     /// The enforcement step flagged, for enforceable outcomes.
     pub enforcement: Option<EnforcementStep>,
     /// The rules' version.
     pub policy_version: String,
+}
+
+/// The result of a stand-down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoodDown {
+    /// The stand-down event.
+    pub recorded: Recorded,
+    /// Outcomes recorded with it (ATSS for those on site, AASD before the start).
+    pub outcomes_recorded: u32,
+}
+
+/// The result of a headcount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadcountRecorded {
+    /// The headcount event.
+    pub recorded: Recorded,
+    /// The number counted.
+    pub count: u32,
+    /// The number on site by the roll call, so a mismatch shows.
+    pub on_site: u32,
 }
 
 /// The supervisor's service.
@@ -294,28 +305,29 @@ impl UnpaidWork {
         self.store.write(|w| import_in(w, &batch))
     }
 
-    /// Marks a session started (check-in also does this).
-    pub fn start_session(&self, session_id: &RecordId) -> Result<()> {
+    /// Marks a session started (check-in also does this). `None`: it had
+    /// started already, and nothing new was recorded.
+    pub fn start_session(&self, session_id: &RecordId) -> Result<Option<Recorded>> {
         self.store.write(|w| {
             let mut state = session_state(w, session_id)?;
             match state.status {
                 SessionStatus::Planned => {}
-                SessionStatus::Started => return Ok(()),
+                SessionStatus::Started => return Ok(None),
                 _ => return Err(Error::Conflict("the session is closed".into())),
             }
-            start(w, session_id, &mut state)?;
+            let recorded = start(w, session_id, &mut state)?;
             w.put(session_id, &state)?;
-            Ok(())
+            Ok(Some(recorded))
         })
     }
 
     /// Records an arrival. A second tap for someone already checked in
-    /// records nothing and says so.
-    pub fn check_in(&self, appointment_id: &RecordId, input: CheckIn) -> Result<CheckInResult> {
+    /// records nothing and says so (`None`).
+    pub fn check_in(&self, appointment_id: &RecordId, input: CheckIn) -> Result<Option<Recorded>> {
         self.store.write(|w| {
             let mut c = load(&w.records(), appointment_id)?;
             if c.attendance.arrival.is_some() {
-                return Ok(CheckInResult::AlreadyCheckedIn);
+                return Ok(None);
             }
             if c.attendance.outcome.is_some() {
                 return Err(Error::Conflict(
@@ -357,6 +369,7 @@ impl UnpaidWork {
                 hi_vis_issued: input.hi_vis_issued,
                 hi_vis_worn: input.hi_vis_worn,
             }))?)?;
+            let recorded = Recorded::event(ev.id.clone(), ev.seq);
             c.attendance.arrival = Some(arrival);
             c.attendance.arrival_event = Some(ev.id);
             c.attendance.identity_checked = input.identity_checked;
@@ -364,7 +377,7 @@ impl UnpaidWork {
             c.attendance.hi_vis_worn = input.hi_vis_worn;
             c.attendance.event_seqs.push(ev.seq);
             w.put(appointment_id, &c.attendance)?;
-            Ok(CheckInResult::Recorded)
+            Ok(Some(recorded))
         })
     }
 
@@ -496,7 +509,7 @@ impl UnpaidWork {
     /// Records that the supervisor gave the person an enforcement warning
     /// on site for this appointment's (enforceable) outcome. It then counts
     /// for the statutory step from today.
-    pub fn record_warning_given(&self, appointment_id: &RecordId) -> Result<String> {
+    pub fn record_warning_given(&self, appointment_id: &RecordId) -> Result<Recorded> {
         self.store.write(|w| {
             let mut c = load(&w.records(), appointment_id)?;
             let enforceable = c
@@ -528,7 +541,7 @@ impl UnpaidWork {
             c.attendance.warning_given = Some(now);
             c.attendance.event_seqs.push(ev.seq);
             w.put(appointment_id, &c.attendance)?;
-            Ok(ev.id)
+            Ok(Recorded::event(ev.id, ev.seq))
         })
     }
 
@@ -668,7 +681,7 @@ impl UnpaidWork {
             (false, None) => {}
         }
         Ok(OutcomeResult {
-            event_id: ev.id,
+            recorded: Recorded::event(ev.id, ev.seq),
             minutes_credited: judged.minutes_credited,
             enforcement: step,
             policy_version: self.policy.version.clone(),
@@ -679,8 +692,9 @@ impl UnpaidWork {
     /// everyone on site without an outcome gets ATSS with their time on
     /// site; those not yet arrived get AASD only when the stand-down is
     /// before the session's start time, and otherwise stay open for an
-    /// outcome. Returns how many outcomes were recorded.
-    pub fn stand_down(&self, session_id: &RecordId, reason: &str) -> Result<u32> {
+    /// outcome. Returns the stand-down event and how many outcomes were
+    /// recorded with it.
+    pub fn stand_down(&self, session_id: &RecordId, reason: &str) -> Result<StoodDown> {
         require_text("reason", reason, crate::events::MAX_REASON_CHARS)?;
         self.store.write(|w| {
             let mut state = session_state(w, session_id)?;
@@ -697,6 +711,7 @@ impl UnpaidWork {
                     before_start,
                 },
             ))?)?;
+            let recorded = Recorded::event(ev.id.clone(), ev.seq);
             state.status = SessionStatus::StoodDown;
             state.stood_down_reason = Some(reason.to_owned());
             state.stood_down_before_start = before_start;
@@ -746,12 +761,15 @@ impl UnpaidWork {
                 self.append_outcome(w, &mut c, &appt.id, &input, &judged, None, None, None)?;
                 count += 1;
             }
-            Ok(count)
+            Ok(StoodDown {
+                recorded,
+                outcomes_recorded: count,
+            })
         })
     }
 
     /// Ends and closes a session. Every appointment needs an outcome first.
-    pub fn end_session(&self, session_id: &RecordId) -> Result<()> {
+    pub fn end_session(&self, session_id: &RecordId) -> Result<Recorded> {
         self.store.write(|w| {
             let mut state = session_state(w, session_id)?;
             open_session(&state)?;
@@ -798,12 +816,12 @@ impl UnpaidWork {
             state.status = SessionStatus::Ended;
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
-            Ok(())
+            Ok(Recorded::event(ev.id, ev.seq))
         })
     }
 
     /// Records an incident on site.
-    pub fn record_incident(&self, session_id: &RecordId, description: &str) -> Result<String> {
+    pub fn record_incident(&self, session_id: &RecordId, description: &str) -> Result<Recorded> {
         require_text("description", description, self.policy.notes_max_chars)?;
         self.store.write(|w| {
             let mut state = session_state(w, session_id)?;
@@ -815,13 +833,13 @@ impl UnpaidWork {
             state.incidents.push(ev.id.clone());
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
-            Ok(ev.id)
+            Ok(Recorded::event(ev.id, ev.seq))
         })
     }
 
     /// Records a headcount; returns it beside the number checked in and
     /// still on site, so a mismatch shows.
-    pub fn record_headcount(&self, session_id: &RecordId, count: u32) -> Result<(u32, u32)> {
+    pub fn record_headcount(&self, session_id: &RecordId, count: u32) -> Result<HeadcountRecorded> {
         if count > 500 {
             return Err(Error::invalid("count", "at most 500"));
         }
@@ -838,19 +856,23 @@ impl UnpaidWork {
             state.headcounts.push((now, count));
             state.event_seqs.push(ev.seq);
             w.put(session_id, &state)?;
-            Ok((count, on_site))
+            Ok(HeadcountRecorded {
+                recorded: Recorded::event(ev.id, ev.seq),
+                count,
+                on_site,
+            })
         })
     }
 
     /// Someone turned up without an allocation: recorded, not refused.
-    /// Returns the new appointment's id.
+    /// Returns the event, naming the new appointment.
     pub fn record_unallocated_arrival(
         &self,
         session_id: &RecordId,
         crn: &str,
         name: Option<String>,
         arrival: Option<Stamp>,
-    ) -> Result<RecordId> {
+    ) -> Result<Recorded> {
         let crn = normalise_crn(crn);
         if crn.is_empty() || crn.len() > 16 || !crn.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(Error::invalid("crn", "1 to 16 letters and digits"));
@@ -905,6 +927,7 @@ impl UnpaidWork {
                     arrival,
                 },
             ))?)?;
+            let recorded = Recorded::event(ev.id.clone(), ev.seq).creating(id.clone());
             let attendance = Attendance {
                 arrival: Some(arrival),
                 arrival_event: Some(ev.id),
@@ -912,7 +935,7 @@ impl UnpaidWork {
                 ..Attendance::default()
             };
             w.put(&id, &attendance)?;
-            Ok(id)
+            Ok(recorded)
         })
     }
 
@@ -1223,7 +1246,7 @@ fn session_state(w: &Writer<'_>, session_id: &RecordId) -> Result<SessionState> 
         .unwrap_or_default())
 }
 
-fn start(w: &mut Writer<'_>, session_id: &RecordId, state: &mut SessionState) -> Result<()> {
+fn start(w: &mut Writer<'_>, session_id: &RecordId, state: &mut SessionState) -> Result<Recorded> {
     let ev = w.append(EventDraft::typed(&Payload::SessionStarted(
         ev::SessionStarted {
             session_id: session_id.clone(),
@@ -1232,7 +1255,7 @@ fn start(w: &mut Writer<'_>, session_id: &RecordId, state: &mut SessionState) ->
     ))?)?;
     state.status = SessionStatus::Started;
     state.event_seqs.push(ev.seq);
-    Ok(())
+    Ok(Recorded::event(ev.id, ev.seq))
 }
 
 fn open_session(state: &SessionState) -> Result<()> {

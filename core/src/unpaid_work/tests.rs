@@ -215,6 +215,18 @@ impl Fx {
         self.uw.store().verify_chain().expect("chain").verified
     }
 
+    /// The capture's record names an event of `kind` at its sequence
+    /// number, and it is the latest in the log.
+    fn assert_logged(&self, recorded: &Recorded, kind: &str) {
+        let events = self.uw.store().events_after(0, 10_000).expect("events");
+        let event = events
+            .iter()
+            .find(|e| e.body.id == recorded.event_id)
+            .expect("the event is in the log");
+        assert_eq!(event.seq, recorded.seq);
+        assert_eq!(event.body.kind, kind);
+    }
+
     fn attendance(&self, a: &RecordId) -> Attendance {
         self.uw
             .store()
@@ -644,13 +656,14 @@ fn check_in_double_tap_records_once() {
     let (_, a) = fx.person(&fx.session, requirement("X100", "Ann", 100));
     fx.at(9, 2);
     let before = fx.events();
-    assert_eq!(
-        fx.uw.check_in(&a, CheckIn::default()).expect("tap"),
-        CheckInResult::Recorded
-    );
+    let first = fx.uw.check_in(&a, CheckIn::default()).expect("tap");
+    let recorded = first.expect("the first tap records the arrival");
+    fx.assert_logged(&recorded, kinds::ARRIVED);
+    assert_eq!(recorded.record_id, None);
     assert_eq!(
         fx.uw.check_in(&a, CheckIn::default()).expect("tap again"),
-        CheckInResult::AlreadyCheckedIn
+        None,
+        "a double tap records nothing"
     );
     // session_started + arrived: two events, not three or four.
     assert_eq!(fx.events(), before + 2);
@@ -955,11 +968,12 @@ fn correction_keeps_history_and_moves_enforcement_and_ledger() {
     let events = fx.uw.store().events_after(0, 100).expect("events");
     let fix_event = events
         .iter()
-        .find(|e| e.body.id == fix.event_id)
+        .find(|e| e.body.id == fix.recorded.event_id)
         .expect("fix");
+    assert_eq!(fix_event.seq, fix.recorded.seq);
     assert_eq!(
         fix_event.body.supersedes.as_deref(),
-        Some(first.event_id.as_str())
+        Some(first.recorded.event_id.as_str())
     );
     // The form shows the current value and its history.
     let form = fx.uw.appointment_form(&a).expect("form");
@@ -1007,8 +1021,10 @@ fn end_session_needs_every_outcome() {
             .contains("1 appointments still need an outcome"),
         "{err}"
     );
-    fx.uw.did_not_attend(&b, false).expect("b");
-    fx.uw.end_session(&fx.session).expect("end");
+    let dna = fx.uw.did_not_attend(&b, false).expect("b");
+    fx.assert_logged(&dna.recorded, kinds::OUTCOME);
+    let ended = fx.uw.end_session(&fx.session).expect("end");
+    fx.assert_logged(&ended, kinds::SESSION_ENDED);
     assert!(matches!(
         fx.uw.check_in(&b, CheckIn::default()),
         Err(Error::Conflict(_))
@@ -1032,10 +1048,14 @@ fn unallocated_arrival_is_recorded_not_refused() {
             .record_unallocated_arrival(&fx.session, "x131", Some("Max".into()), None)
             .expect("known")
     };
+    fx.assert_logged(&known, kinds::UNALLOCATED_ARRIVAL);
+    let known = known.record_id.expect("the new appointment");
     let unknown = fx
         .uw
         .record_unallocated_arrival(&fx.session, "Z999", Some("Ned".into()), None)
         .expect("unknown");
+    fx.assert_logged(&unknown, kinds::UNALLOCATED_ARRIVAL);
+    let unknown = unknown.record_id.expect("the new appointment");
     assert!(matches!(
         fx.uw
             .record_unallocated_arrival(&fx.session, "X130", None, None),
@@ -1076,14 +1096,15 @@ fn headcount_and_incident_are_logged() {
     let (_, a) = fx.person(&fx.session, requirement("X140", "Ola", 100));
     fx.at(9, 0);
     fx.check_in_at(&a, 9, 0);
-    assert_eq!(
-        fx.uw.record_headcount(&fx.session, 2).expect("count"),
-        (2, 1)
-    );
-    let id = fx
+    let headcount = fx.uw.record_headcount(&fx.session, 2).expect("count");
+    assert_eq!((headcount.count, headcount.on_site), (2, 1));
+    fx.assert_logged(&headcount.recorded, kinds::HEADCOUNT);
+    let incident = fx
         .uw
         .record_incident(&fx.session, "Minor cut, first aid given")
         .expect("incident");
+    fx.assert_logged(&incident, kinds::INCIDENT);
+    let id = incident.event_id;
     assert!(matches!(
         fx.uw.record_incident(&fx.session, ""),
         Err(Error::InvalidInput { .. })
@@ -1318,12 +1339,12 @@ fn scripted_full_session_gives_exact_ledger_and_enforcement() {
     fx.clock.set_wall_ms(ms(2026, 11, 30, 10, 15));
     // After the 09:00 start: Ash on site gets ATSS; Bea, not yet arrived,
     // stays open for an outcome (AASD only before the start).
-    assert_eq!(
-        fx.uw
-            .stand_down(&next, "Storm warning")
-            .expect("stand down"),
-        1
-    );
+    let stood_down = fx
+        .uw
+        .stand_down(&next, "Storm warning")
+        .expect("stand down");
+    assert_eq!(stood_down.outcomes_recorded, 1);
+    fx.assert_logged(&stood_down.recorded, kinds::SESSION_STOOD_DOWN);
     assert_eq!(fx.attendance(&ash_next).outcome.expect("o").code, "ATSS");
     assert_eq!(fx.attendance(&bea_next).outcome, None);
     assert!(matches!(fx.uw.end_session(&next), Err(Error::Conflict(_))));
@@ -1460,7 +1481,11 @@ fn stand_down_one_minute_either_side_of_the_start() {
             .uw
             .stand_down(&fx.session, "Flooded site")
             .expect("stand down");
-        assert_eq!(recorded, 1 + u32::from(expected.is_some()), "{h}:{m}");
+        assert_eq!(
+            recorded.outcomes_recorded,
+            1 + u32::from(expected.is_some()),
+            "{h}:{m}"
+        );
         let on_site = fx.attendance(&early).outcome.expect("ATSS");
         assert_eq!(on_site.code, "ATSS");
         assert_eq!(
@@ -1634,7 +1659,8 @@ fn only_warnings_given_count_per_order_across_requirements() {
     );
     // The supervisor gives a warning on site for the second failure.
     let before = fx.events();
-    fx.uw.record_warning_given(&a2).expect("warning given");
+    let given = fx.uw.record_warning_given(&a2).expect("warning given");
+    fx.assert_logged(&given, kinds::WARNING_GIVEN);
     assert_eq!(fx.events(), before + 1);
     assert!(matches!(
         fx.uw.record_warning_given(&a2),
@@ -1817,4 +1843,88 @@ fn compliance_on_the_day_is_recorded_in_the_national_steps() {
         field_of(fx.uw.record_outcome(&b, absent).expect_err("absent")),
         "compliance"
     );
+}
+
+#[test]
+fn start_session_returns_its_event_once() {
+    let fx = Fx::new();
+    fx.at(8, 0);
+    let started = fx.uw.start_session(&fx.session).expect("start");
+    fx.assert_logged(&started.expect("recorded"), kinds::SESSION_STARTED);
+    assert_eq!(fx.uw.start_session(&fx.session).expect("again"), None);
+}
+
+#[test]
+fn compliance_is_asked_only_for_attended_outcomes() {
+    let fx = Fx::new();
+    let (_, a) = fx.person(&fx.session, requirement("X150", "Pat", 100));
+    let (_, b) = fx.person(&fx.session, requirement("X151", "Ray", 100));
+    fx.at(9, 0);
+    fx.check_in_at(&a, 9, 0);
+    let on_site = fx.uw.appointment_form(&a).expect("form");
+    assert!(!on_site.outcomes.is_empty());
+    for o in &on_site.outcomes {
+        let code = codes::outcome(&o.code).expect("known");
+        assert_eq!(o.asks_compliance, code.attended(), "{}", o.code);
+    }
+    assert!(on_site.outcomes.iter().all(|o| o.asks_compliance));
+    let absent = fx.uw.appointment_form(&b).expect("form");
+    let uacp = absent
+        .outcomes
+        .iter()
+        .find(|o| o.code == "UACP")
+        .expect("offered");
+    assert!(!uacp.asks_compliance);
+    // The flag and the rule agree: answers sent for an absence are refused.
+    let mut input = OutcomeInput::absence("UACP");
+    input.compliance.hi_vis_worn = Some(true);
+    let check = fx.uw.check_outcome(&b, &input).expect("check");
+    assert!(check.errors.iter().any(|e| e.field == "compliance"));
+}
+
+#[test]
+fn every_field_the_rules_name_has_a_label() {
+    // Every field name written in this module's messages, found in its source.
+    let sources = [
+        include_str!("mod.rs"),
+        include_str!("policy.rs"),
+        include_str!("model.rs"),
+        include_str!("views.rs"),
+    ];
+    let mut names = Vec::new();
+    for src in sources {
+        for opener in ["invalid(", "FieldError::new(", "require_text(", "(\""] {
+            for (i, _) in src.match_indices(opener) {
+                let rest = src[i + opener.len()..].trim_start();
+                let rest = if opener == "(\"" {
+                    rest
+                } else {
+                    match rest.strip_prefix('"') {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                };
+                if let Some(end) = rest.find('"') {
+                    let name = &rest[..end];
+                    let after = rest[end + 1..].trim_start();
+                    let is_field = name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                        && !name.is_empty()
+                        && (opener != "(\""
+                            || (after.starts_with(", &")
+                                && src[..i].ends_with(|c: char| c.is_whitespace() || c == '[')));
+                    if is_field {
+                        names.push(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(names.iter().any(|n| n == "compliance.left_early_reason"));
+    assert!(names.iter().any(|n| n == "penalty_minutes"));
+    for name in names {
+        let label = views::field_label(&name).unwrap_or_else(|| panic!("no label for {name}"));
+        assert!(!label.contains('_') && !label.contains('.'), "{label}");
+    }
 }

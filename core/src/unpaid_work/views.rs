@@ -181,6 +181,10 @@ pub struct OutcomeOption {
     pub hint: String,
     /// Whether it opens an enforcement item.
     pub enforceable: bool,
+    /// Whether the form asks the compliance questions (can the person work
+    /// today, hi-vis worn, working intensively, left early) for it: only for
+    /// someone who attended, as [`super::policy::judge`] enforces.
+    pub asks_compliance: bool,
 }
 
 /// The appointment form's state.
@@ -776,5 +780,45 @@ fn option(c: &codes::OutcomeCode) -> OutcomeOption {
         description: c.description.to_owned(),
         hint: c.hint.to_owned(),
         enforceable: c.enforceable,
+        asks_compliance: c.attended(),
     }
+}
+
+/// The words a supervisor reads for a field that the unpaid-work rules
+/// name in their messages (`None`: not one of them). Shells show these
+/// beside the core's message, never the field's name.
+pub fn field_label(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "code" => "What happened",
+        "arrival" => "Arrival time",
+        "departure" => "Departure time",
+        "penalty_minutes" => "Penalty minutes",
+        "travel_minutes" => "Travel time",
+        "notes" => "Notes",
+        "sensitive" => "Sensitive record",
+        "compliance" => "Compliance on the day",
+        "compliance.unable_to_work_reason" => "Why they cannot work today",
+        "compliance.left_early_reason" => "Why they left early",
+        "session" => "Session",
+        "reason" => "Reason",
+        "crn" => "Case reference number (CRN)",
+        "count" => "Number on site",
+        "description" => "What happened (incident)",
+        "appointment" => "Appointment",
+        // Reference data from the office, checked at import.
+        "agreed_absence" => "Agreed absence (office)",
+        "office_outcome" => "Outcome recorded by the office",
+        "available_days" => "Project days (office)",
+        "available_from" => "Project hours (office)",
+        "planned_end" => "Session end time (office)",
+        "hours_required" => "Hours ordered (office)",
+        "minutes_credited_office" => "Minutes credited by the office",
+        "ete_minutes_credited_office" => "ETE minutes credited by the office",
+        "order_end" => "Order end date (office)",
+        "project_id" => "Project (office)",
+        "requirement_id" => "Requirement (office)",
+        "session_id" => "Session (office)",
+        "supervisor_id" => "Supervisor (office)",
+        _ => return None,
+    })
 }

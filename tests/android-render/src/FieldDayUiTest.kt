@@ -181,8 +181,10 @@ class FieldDayUiTest {
                 click("review-button")
                 await("review-errors")
                 onNodeWithTag("record").assertIsNotEnabled()
-                assertTrue(text("review-errors"), text("review-errors").contains("departure") || text("review-errors").contains("arrival"))
-                assertTrue(text("review-errors"), text("review-errors").contains("left early reason"))
+                assertTrue(text("review-errors"), text("review-errors").contains("Departure time") || text("review-errors").contains("Arrival time"))
+                // The field in the core's words, never its name.
+                assertTrue(text("review-errors"), text("review-errors").contains("Why they left early"))
+                assertTrue(text("review-errors"), !text("review-errors").contains("compliance.") && !text("review-errors").contains("_"))
                 shot("09-outcome-validation-error")
                 // A valid outcome: an hour on site, ending at the departure the form proposes.
                 val departure = java.time.LocalTime.parse(value("departure"))
@@ -202,6 +204,10 @@ class FieldDayUiTest {
                 // A correction needs a reason; the core keeps the history.
                 click("row-0-correct")
                 await("correction-reason")
+                // The correction starts from what was recorded: its times and compliance answers.
+                assertEquals(maxOf(java.time.LocalTime.MIDNIGHT, departure.minusMinutes(60)).toString(), value("arrival"))
+                assertEquals(departure.toString(), value("departure"))
+                await("compliance-step")
                 type("notes", "Worked well on the river path; left tools tidy")
                 type("correction-reason", "Notes completed after the session")
                 val until = java.time.LocalTime.parse(value("departure"))

@@ -16,6 +16,7 @@ import app.fieldbook.ui.safety.LoneWorkerAlarmHandler
 import app.fieldbook.ui.safety.PersistentScheduler
 import app.fieldbook.ui.safety.SafetyNotice
 import app.fieldbook.ui.safety.SafetyNotifier
+import app.fieldbook.ui.safety.SafetyWatch
 import app.fieldbook.ui.safety.rearmAll
 import java.io.File
 import java.nio.file.Files
@@ -61,6 +62,22 @@ class LoneWorkerTest {
             val raw = scheduleFile.readText()
             assertFalse(raw, raw.contains("Dee") || raw.contains("Secret") || raw.contains("Check") || raw.contains("X800009"))
             assertTrue(raw.lines().filter { it.isNotBlank() }.all { it.matches(Regex("[0-9a-f]{32} -?\\d+ (REMINDER|OVERDUE|ESCALATION)")) })
+            // The foreground service's wake. The library sent the start to the office's safety lane
+            // in the background; one more contact settles it, so the next is due in the core's interval.
+            kotlinx.coroutines.runBlocking { first.sendSafety() }
+            val watch = SafetyWatch(first, schedule) { clock.nowUtcMs() }
+            val running = kotlinx.coroutines.runBlocking { watch.step() }
+            assertTrue(running.keepRunning && running.coreAnswered)
+            assertEquals("no contact before it is due", null, running.laneConfirmed)
+            val due = first.hvTick()
+            // It wakes at the earlier of the core's next alarm and its next contact.
+            assertEquals(minOf(due.nextWakeMs!!, due.beaconDueMs!!), running.wakeAtMs)
+            // Past the core's next contact, the wake contacts the lane, and the next is again one interval on.
+            clock.skewMs = due.beaconDueMs!! - System.currentTimeMillis() + 1_000
+            val contacted = kotlinx.coroutines.runBlocking { watch.step() }
+            assertEquals("contacted, nothing left to confirm", 0uL, contacted.laneConfirmed)
+            assertTrue(first.hvTick().beaconDueMs!! > due.beaconDueMs!!)
+            clock.skewMs = 0
 
             // Android kills the process. A reboot re-arms from the file alone.
             val rebootArm = RecordingArm()
@@ -74,6 +91,10 @@ class LoneWorkerTest {
             clock.skewMs = overdue.atMs - now + 60_000
             val second = FieldbookApp(File(dir, "d.db").path, keys, clock, PersistentScheduler(AlarmScheduleFile(scheduleFile), rebootArm))
             assertFalse(second.isUnlocked())
+            // The service restarted in that process cannot ask the core; the schedule file says a visit runs.
+            val lockedStep = kotlinx.coroutines.runBlocking { SafetyWatch(second, AlarmScheduleFile(scheduleFile)) { now }.step() }
+            assertTrue(lockedStep.keepRunning)
+            assertFalse(lockedStep.coreAnswered)
             val notices = Notices()
             val handler = LoneWorkerAlarmHandler(second, AlarmScheduleFile(scheduleFile), notices)
             val shown = handler.onAlarm(overdue)
@@ -92,6 +113,15 @@ class LoneWorkerTest {
             // Checking in safe re-schedules through the core, into the file.
             second.hvCheckInSafe(started.visitId)
             assertTrue(AlarmScheduleFile(scheduleFile).entries().any { it.visitId == started.visitId && it.atMs > clock.nowUtcMs() })
+            // The visit ends: the core says nothing runs, and the service stops.
+            clock.skewMs = 0
+            second.hvEndVisit(started.visitId, null)
+            // No visit runs: the service keeps going only while the core still has safety events for the office.
+            val ended = kotlinx.coroutines.runBlocking { SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step() }
+            assertTrue(ended.coreAnswered)
+            assertEquals(second.hvTick().beaconDueMs != null, ended.keepRunning)
+            second.lock()
+            assertFalse("locked, nothing scheduled: stop", kotlinx.coroutines.runBlocking { SafetyWatch(second, AlarmScheduleFile(scheduleFile)).step() }.keepRunning)
             server.stop()
         } finally {
             servers.close()

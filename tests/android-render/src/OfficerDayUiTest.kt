@@ -88,6 +88,9 @@ class OfficerDayUiTest {
                 type("manager-id", "spo-3")
                 click("start-with-override")
                 awaitText("error", "say why")
+                // The core's label for the field, not its path ("manager override.reason").
+                awaitText("error", "Reason for the override")
+                assertTrue(text("error"), !text("error").contains("manager override") && !text("error").contains("manager_override"))
                 type("override-reason", "Urgent address check; second officer delayed")
                 shot("31a-start-visit-override")
                 click("start-with-override")

@@ -53,6 +53,8 @@ class SafetyAlarmReceiver : BroadcastReceiver() {
         val kind = runCatching { AlarmKind.valueOf(intent.getStringExtra(EXTRA_KIND) ?: "") }.getOrNull() ?: return
         val at = intent.getLongExtra(EXTRA_AT, System.currentTimeMillis())
         val app = context.applicationContext as FieldbookApplication
+        // An exact alarm may start the foreground service again if Android stopped it.
+        SafetyService.start(context)
         val pending = goAsync()
         Thread {
             try {
@@ -72,7 +74,9 @@ class BootReceiver : BroadcastReceiver() {
             Intent.ACTION_BOOT_COMPLETED, Intent.ACTION_LOCKED_BOOT_COMPLETED, Intent.ACTION_MY_PACKAGE_REPLACED,
             AlarmManager.ACTION_SCHEDULE_EXACT_ALARM_PERMISSION_STATE_CHANGED -> {
                 val dp = context.createDeviceProtectedStorageContext()
-                rearmAll(FieldbookApplication.scheduleFile(dp), System.currentTimeMillis(), ExactAlarmArm(context))
+                val rearmed = rearmAll(FieldbookApplication.scheduleFile(dp), System.currentTimeMillis(), ExactAlarmArm(context))
+                // A visit was running when the phone went down: keep its timer company again.
+                if (rearmed.isNotEmpty() && intent.action != Intent.ACTION_LOCKED_BOOT_COMPLETED) SafetyService.start(context)
             }
         }
     }

@@ -43,7 +43,8 @@ class FieldbookApplication : Application() {
             File(noBackupFilesDir, "fieldbook.db").path,
             AndroidKeyStore(),
             AndroidClock,
-            PersistentScheduler(scheduleFile(this), ExactAlarmArm(this)),
+            // A visit's alarms also start the foreground service that keeps its timer running.
+            PersistentScheduler(scheduleFile(this), KeepAliveArm(this, ExactAlarmArm(this))),
         )
         fieldbook.setConnectivity(AndroidConnectivity(this))
         core = Core(fieldbook, language = kotlinx.coroutines.flow.MutableStateFlow(stringsFor(Locale.getDefault())), deviceLabel = android.os.Build.MODEL)

@@ -13,6 +13,8 @@ import app.fieldbook.ui.safety.SafetyNotifier
 object Notifications {
     const val SAFETY = "safety"
     const val SYNC = "sync"
+    /** The ongoing notice while a visit is active (quiet: it is there, it does not buzz). */
+    const val VISIT = "visit"
 
     fun createChannels(context: Context) {
         val nm = context.getSystemService(NotificationManager::class.java) ?: return
@@ -21,6 +23,9 @@ object Notifications {
             setBypassDnd(true)
         })
         nm.createNotificationChannel(NotificationChannel(SYNC, "Sync", NotificationManager.IMPORTANCE_LOW))
+        nm.createNotificationChannel(NotificationChannel(VISIT, "Visit in progress", NotificationManager.IMPORTANCE_LOW).apply {
+            lockscreenVisibility = Notification.VISIBILITY_PUBLIC
+        })
     }
 }
 

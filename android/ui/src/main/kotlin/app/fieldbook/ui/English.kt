@@ -118,6 +118,13 @@ object English {
         StartWithOverride to "Start with the manager's agreement",
         NoAnswer to "Nobody answered the door",
         ErrUserAuth to "Unlock the phone with its own PIN, pattern or fingerprint first, then try again.",
+        OfficeAcknowledged to "The office has acknowledged (%s at %s)", OfficeAcknowledgedNote to "Office note: %s",
+        VisitHistory to "Visit history", PersonTitle to "Visits: %s", NextVisitDue to "Next visit due %s",
+        OverdueByPolicy to "A visit is overdue by the visiting policy", NoHistory to "No visits recorded on this phone",
+        HistoryLine to "%s · %s · %s", Planned to "planned", Unplanned to "unplanned", AmendmentsCount to "%d amendments",
+        NoOutcome to "no outcome", OpenFollowUps to "Open follow-ups", NoOpenFollowUps to "No open follow-ups",
+        FollowUpLine to "%s (due %s)", FollowUpDoneButton to "Mark done", FollowUpDoneNotice to "Follow-up marked done",
+        AmendButton to "Amend", AmendReason to "Reason for the amendment", Amended to "Amendment recorded", AmendTitle to "Amend the visit record",
     )
     val strings = Strings("en", table)
 }

@@ -16,7 +16,8 @@ fun describe(e: Throwable, s: Strings): String = when (e) {
     is FieldbookException.Locked -> s[S.ErrLocked]
     is FieldbookException.WrongPin -> s.f(S.ErrWrongPin, e.remainingAttempts.toInt())
     is FieldbookException.LockedOut -> e.retryAfterMs?.let { s.f(S.ErrLockedOutWait, humanDuration(it)) } ?: s[S.ErrLockedOutOffice]
-    is FieldbookException.InvalidInput -> s.f(S.ErrInvalid, e.field.replace('_', ' '), e.reason)
+    // The core's label for the field ("Reason for the override"), never the field's name.
+    is FieldbookException.InvalidInput -> s.f(S.ErrInvalid, e.label, e.reason)
     is FieldbookException.NotFound -> s[S.ErrNotFound]
     is FieldbookException.Network -> s[S.ErrNetwork]
     is FieldbookException.Auth -> s[S.ErrAuth]

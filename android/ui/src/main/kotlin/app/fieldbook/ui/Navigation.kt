@@ -22,6 +22,7 @@ sealed interface Route {
     data class StartVisit(val caseId: String) : Route
     data class ActiveVisit(val visitId: String) : Route
     data class VisitRecord(val visitId: String) : Route
+    data class Person(val caseId: String) : Route
     data object Sync : Route
     data object Settings : Route
 }
@@ -112,6 +113,11 @@ fun FieldbookRoot(core: Core, nav: Navigator, host: PresenterHost) {
                 val p = host.presenter(entry.key) { VisitRecordPresenter(core, nav, r.visitId) }
                 LaunchedEffect(p, routes.size) { p.onShown() }
                 VisitRecordView(host.collect(p.state).value, p::onIntent)
+            }
+            is Route.Person -> {
+                val p = host.presenter(entry.key) { PersonPresenter(core, nav, r.caseId) }
+                LaunchedEffect(p, routes.size) { p.onShown() }
+                PersonView(host.collect(p.state).value, p::onIntent)
             }
             Route.Sync -> {
                 val p = host.presenter(entry.key) { SyncPresenter(core, nav) }

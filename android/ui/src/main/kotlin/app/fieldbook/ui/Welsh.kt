@@ -121,6 +121,13 @@ object Welsh {
         StartWithOverride to "Dechrau gyda chytundeb y rheolwr",
         NoAnswer to "Ni atebodd neb y drws",
         ErrUserAuth to "Datglowch y ffôn gyda'i PIN, patrwm neu ôl bys ei hun yn gyntaf, yna rhowch gynnig arall.",
+        OfficeAcknowledged to "Mae'r swyddfa wedi cydnabod (%s am %s)", OfficeAcknowledgedNote to "Nodyn y swyddfa: %s",
+        VisitHistory to "Hanes ymweliadau", PersonTitle to "Ymweliadau: %s", NextVisitDue to "Ymweliad nesaf yn ddyledus %s",
+        OverdueByPolicy to "Mae ymweliad yn hwyr yn ôl y polisi ymweld", NoHistory to "Dim ymweliadau wedi'u cofnodi ar y ffôn hwn",
+        HistoryLine to "%s · %s · %s", Planned to "wedi'i gynllunio", Unplanned to "heb ei gynllunio", AmendmentsCount to "%d diwygiad",
+        NoOutcome to "dim canlyniad", OpenFollowUps to "Camau dilynol agored", NoOpenFollowUps to "Dim camau dilynol agored",
+        FollowUpLine to "%s (erbyn %s)", FollowUpDoneButton to "Marcio'n gyflawn", FollowUpDoneNotice to "Cam dilynol wedi'i farcio'n gyflawn",
+        AmendButton to "Diwygio", AmendReason to "Rheswm dros y diwygiad", Amended to "Diwygiad wedi'i gofnodi", AmendTitle to "Diwygio cofnod yr ymweliad",
     )
     val strings = Strings("cy", table)
 }

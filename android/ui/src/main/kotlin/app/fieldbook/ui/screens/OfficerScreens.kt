@@ -23,6 +23,7 @@ data class OfficerTodayState(val visits: List<VisitDue> = emptyList(), val loade
 
 sealed interface OfficerTodayIntent {
     data class Start(val caseId: String) : OfficerTodayIntent
+    data class History(val caseId: String) : OfficerTodayIntent
     data object Sync : OfficerTodayIntent
     data object Settings : OfficerTodayIntent
 }
@@ -38,6 +39,7 @@ class OfficerTodayPresenter(core: Core, private val nav: Navigator) : Presenter<
 
     fun onIntent(i: OfficerTodayIntent) = when (i) {
         is OfficerTodayIntent.Start -> nav.push(Route.StartVisit(i.caseId))
+        is OfficerTodayIntent.History -> nav.push(Route.Person(i.caseId))
         OfficerTodayIntent.Sync -> nav.push(Route.Sync)
         OfficerTodayIntent.Settings -> nav.push(Route.Settings)
     }
@@ -60,7 +62,10 @@ fun OfficerTodayView(state: OfficerTodayState, onIntent: (OfficerTodayIntent) ->
                     Text(t(S.WarnRisk, v.riskLevel))
                     if (v.staffRisks.isNotEmpty()) Banner(t(S.RisksToStaff, v.staffRisks.joinToString { plainJson(it) }), Tone.Error, "staff-risks-$index")
                     if (v.accessNotes.isNotBlank()) Text(t(S.AccessNotes, v.accessNotes))
-                    SecondaryButton(t(S.StartVisit), "start-$index") { onIntent(OfficerTodayIntent.Start(v.caseId)) }
+                    ButtonRow {
+                        SecondaryButton(t(S.StartVisit), "start-$index") { onIntent(OfficerTodayIntent.Start(v.caseId)) }
+                        SecondaryButton(t(S.VisitHistory), "history-$index") { onIntent(OfficerTodayIntent.History(v.caseId)) }
+                    }
                 }
             }
         }

@@ -24,6 +24,9 @@ import java.time.format.DateTimeFormatter
 fun clockTime(s: Stamp): String =
     Instant.ofEpochMilli(s.utcMs).atOffset(ZoneOffset.ofTotalSeconds(s.offsetMin * 60)).format(DateTimeFormatter.ofPattern("HH:mm"))
 
+/** The phone's current offset from UTC at `utcMs`, in minutes (for showing an office time locally). */
+fun offsetNow(utcMs: Long): Int = java.util.TimeZone.getDefault().getOffset(utcMs) / 60_000
+
 /** A typed HH:MM on the same local day as `day` (input conversion only). */
 fun stampAt(day: Stamp, text: String): Stamp? {
     val time = runCatching { LocalTime.parse(text.trim(), DateTimeFormatter.ofPattern("H:mm")) }.getOrNull() ?: return null
@@ -63,6 +66,8 @@ data class OutcomeState(
     val message: String? = null,
 ) {
     val errors: List<FieldMessage> get() = formatErrors + (check?.errors ?: emptyList())
+    /** Whether the core asks the compliance questions for the chosen code. */
+    val asksCompliance: Boolean get() = form?.outcomes?.firstOrNull { it.code == code }?.asksCompliance == true
     fun errorFor(field: String) = errors.firstOrNull { it.field == field }?.message
     val reviewed get() = check != null && errors.isEmpty()
 }
@@ -87,12 +92,21 @@ class OutcomePresenter(core: Core, private val nav: Navigator, private val appoi
         if (state.value.form != null) return
         work(err) {
             val f = core.app.upwAppointmentForm(appointmentId)
+            val c = f.current
+            val answers = c?.compliance
             update {
                 it.copy(
-                    form = f, arrival = clockTime(f.defaultArrival), departure = clockTime(f.defaultDeparture),
-                    code = f.current?.code, notes = f.current?.notes ?: "", sensitive = f.current?.sensitive ?: false,
-                    // A correction restates the times: the form's defaults are sent as given.
-                    arrivalEdited = f.current != null, departureEdited = f.current != null,
+                    form = f, code = c?.code, notes = c?.notes ?: "", sensitive = c?.sensitive ?: false,
+                    // A correction starts from what was recorded and restates the times as given.
+                    arrival = clockTime(c?.arrival ?: f.defaultArrival), departure = clockTime(c?.departure ?: f.defaultDeparture),
+                    arrivalEdited = c != null, departureEdited = c != null,
+                    penalty = (c?.penaltyMinutes ?: 0L).toString(), travel = c?.travelMinutes?.toString() ?: "",
+                    workQuality = c?.workQuality, behaviour = c?.behaviour, raiseAlert = c?.raiseAlert ?: false,
+                    hiVisWorn = answers?.hiVisWorn, workedIntensively = answers?.workedIntensively,
+                    canWork = if (answers?.unableToWorkReason != null) false else null,
+                    unableToWorkReason = answers?.unableToWorkReason ?: "",
+                    leftEarly = if (answers?.leftEarlyReason != null) true else null,
+                    leftEarlyReason = answers?.leftEarlyReason ?: "",
                 )
             }
         }
@@ -102,12 +116,13 @@ class OutcomePresenter(core: Core, private val nav: Navigator, private val appoi
         val f = s.form ?: return null to emptyList()
         val w = core.language.value
         val problems = mutableListOf<FieldMessage>()
-        val arrival = if (s.arrival.isBlank() || !s.arrivalEdited) null else stampAt(f.defaultArrival, s.arrival) ?: null.also { problems += FieldMessage("arrival", w[S.TimeFormat]) }
-        val departure = if (s.departure.isBlank() || !s.departureEdited) null else stampAt(f.defaultDeparture, s.departure) ?: null.also { problems += FieldMessage("departure", w[S.TimeFormat]) }
-        val penalty = s.penalty.trim().ifEmpty { "0" }.toLongOrNull() ?: 0L.also { problems += FieldMessage("penalty_minutes", "0–999") }
-        val travel = if (s.travel.isBlank()) null else s.travel.trim().toUIntOrNull() ?: null.also { problems += FieldMessage("travel_minutes", "0–999") }
-        // What was answered is sent as answered; the core decides whether it may be recorded for this outcome.
-        val compliance = Compliance(
+        val arrival = if (s.arrival.isBlank() || !s.arrivalEdited) null else stampAt(f.defaultArrival, s.arrival) ?: null.also { problems += FieldMessage("arrival", w[S.ArrivalLabel], w[S.TimeFormat]) }
+        val departure = if (s.departure.isBlank() || !s.departureEdited) null else stampAt(f.defaultDeparture, s.departure) ?: null.also { problems += FieldMessage("departure", w[S.DepartureLabel], w[S.TimeFormat]) }
+        val penalty = s.penalty.trim().ifEmpty { "0" }.toLongOrNull() ?: 0L.also { problems += FieldMessage("penalty_minutes", w[S.PenaltyLabel], "0–999") }
+        val travel = if (s.travel.isBlank()) null else s.travel.trim().toUIntOrNull() ?: null.also { problems += FieldMessage("travel_minutes", w[S.TravelLabel], "0–999") }
+        // The questions are asked only where the core says they apply to the chosen code; what was
+        // answered there is sent as answered, and the core judges it.
+        val compliance = if (!s.asksCompliance) null else Compliance(
             hiVisWorn = s.hiVisWorn,
             workedIntensively = s.workedIntensively,
             unableToWorkReason = if (s.canWork == false) s.unableToWorkReason else null,
@@ -186,16 +201,20 @@ fun OutcomeView(state: OutcomeState, onIntent: (OutcomeIntent) -> Unit) {
         if (f.travelTimeEligible) {
             Field(t(S.TravelLabel), state.travel, "travel", { v -> edit { it.copy(travel = v) } }, number = true, error = state.errorFor("travel_minutes"))
         }
-        Heading(t(S.StepCompliance))
-        YesNo(t(S.QCanWork), state.canWork, "q-can-work") { v -> edit { it.copy(canWork = v) } }
-        if (state.canWork == false) {
-            Field(t(S.UnableToWorkReason), state.unableToWorkReason, "unable-to-work-reason", { v -> edit { it.copy(unableToWorkReason = v) } }, error = state.errorFor("compliance.unable_to_work_reason"))
-        }
-        YesNo(t(S.QComplianceHiVis), state.hiVisWorn, "q-compliance-hivis") { v -> edit { it.copy(hiVisWorn = v) } }
-        YesNo(t(S.QWorkedIntensively), state.workedIntensively, "q-intensive") { v -> edit { it.copy(workedIntensively = v) } }
-        YesNo(t(S.QLeftEarly), state.leftEarly, "q-left-early") { v -> edit { it.copy(leftEarly = v) } }
-        if (state.leftEarly == true) {
-            Field(t(S.LeftEarlyReason), state.leftEarlyReason, "left-early-reason", { v -> edit { it.copy(leftEarlyReason = v) } }, error = state.errorFor("compliance.left_early_reason"))
+        if (state.asksCompliance) {
+            Column(Modifier.testTag("compliance-step")) {
+                Heading(t(S.StepCompliance))
+                YesNo(t(S.QCanWork), state.canWork, "q-can-work") { v -> edit { it.copy(canWork = v) } }
+                if (state.canWork == false) {
+                    Field(t(S.UnableToWorkReason), state.unableToWorkReason, "unable-to-work-reason", { v -> edit { it.copy(unableToWorkReason = v) } }, error = state.errorFor("compliance.unable_to_work_reason"))
+                }
+                YesNo(t(S.QComplianceHiVis), state.hiVisWorn, "q-compliance-hivis") { v -> edit { it.copy(hiVisWorn = v) } }
+                YesNo(t(S.QWorkedIntensively), state.workedIntensively, "q-intensive") { v -> edit { it.copy(workedIntensively = v) } }
+                YesNo(t(S.QLeftEarly), state.leftEarly, "q-left-early") { v -> edit { it.copy(leftEarly = v) } }
+                if (state.leftEarly == true) {
+                    Field(t(S.LeftEarlyReason), state.leftEarlyReason, "left-early-reason", { v -> edit { it.copy(leftEarlyReason = v) } }, error = state.errorFor("compliance.left_early_reason"))
+                }
+            }
         }
         state.errorFor("compliance")?.let { Banner(it, Tone.Error, "compliance-message") }
         Text(t(S.WorkQuality))
@@ -216,7 +235,7 @@ fun OutcomeView(state: OutcomeState, onIntent: (OutcomeIntent) -> Unit) {
         val check = state.check
         if (check != null) {
             if (state.errors.isNotEmpty()) {
-                Banner(t(S.FixBelow) + ": " + state.errors.joinToString("; ") { "${it.field.replace('_', ' ')}: ${it.message}" }, Tone.Error, "review-errors")
+                Banner(t(S.FixBelow) + ": " + state.errors.joinToString("; ") { "${it.label}: ${it.message}" }, Tone.Error, "review-errors")
             } else {
                 Column(Modifier.semantics(mergeDescendants = true) {}.testTag("review")) {
                     check.minutesCredited?.let { Text(t(S.ReviewMinutes, it)) }

@@ -88,7 +88,7 @@ class RollCallPresenter(core: Core, private val nav: Navigator, private val sess
                         return@work
                     }
                     val recorded = core.app.upwCheckIn(sheet.row.appointmentId, CheckIn(null, sheet.identity!!, sheet.hiVisIssued!!, sheet.hiVisWorn!!))
-                    words[if (recorded) S.CheckedIn else S.DoubleTap]
+                    words[if (recorded != null) S.CheckedIn else S.DoubleTap]
                 }
                 is RollCallSheet.DidNotAttend -> {
                     val alert = sheet.raiseAlert ?: run {
@@ -102,13 +102,13 @@ class RollCallPresenter(core: Core, private val nav: Navigator, private val sess
                     core.app.upwRecordWarningGiven(sheet.row.appointmentId)
                     words[S.WarningGivenRecorded]
                 }
-                is RollCallSheet.StandDown -> words.f(S.StandDownDone, core.app.upwStandDown(sessionId, sheet.reason).toInt())
+                is RollCallSheet.StandDown -> words.f(S.StandDownDone, core.app.upwStandDown(sessionId, sheet.reason).outcomesRecorded.toInt())
                 is RollCallSheet.Headcount -> {
                     val n = sheet.count.trim().toUIntOrNull() ?: run {
                         update { it.copy(message = words.f(S.ErrInvalid, words[S.HeadcountLabel], sheet.count)) }
                         return@work
                     }
-                    words.f(S.HeadcountRecorded, core.app.upwRecordHeadcount(sessionId, n).toInt())
+                    words.f(S.HeadcountRecorded, core.app.upwRecordHeadcount(sessionId, n).onSite.toInt())
                 }
                 is RollCallSheet.Incident -> {
                     core.app.upwRecordIncident(sessionId, sheet.text)
@@ -190,7 +190,7 @@ fun RollCallView(state: RollCallState, onIntent: (RollCallIntent) -> Unit) {
                             (row.minutesOnSite?.let { " · " + t(S.MinutesOnSite, it) } ?: ""),
                         Modifier.testTag("row-$index-status").semantics { contentDescription = "status ${row.status.name}" },
                     )
-                    row.warnings.forEach { Text("⚠ " + warningText(it)) }
+                    row.warnings.forEach { Text("⚠ " + warningText(it), Modifier.testTag("row-$index-warning")) }
                     ButtonRow {
                         row.actions.forEach { a ->
                             SecondaryButton(actionName(a), "row-$index-${a.name.lowercase()}") { onIntent(RollCallIntent.Act(row, a)) }

@@ -83,8 +83,8 @@ class UnlockPresenter(core: Core, private val nav: Navigator) : Presenter<Unlock
                 work(err) {
                     try {
                         // The platform key may need the phone's own credential first: prompt, then retry.
+                        // Unlock restores the sync address, certificate pins and options kept in the store.
                         core.withUserAuthentication { core.app.unlock(pin) }
-                        core.app.deviceEnrolment()?.let { core.app.configureSync(it.serverUrl, listOf()) }
                         nav.home(core.app)
                     } catch (e: FieldbookException.WrongPin) {
                         showStatus(core.language.value.f(S.WrongPin, e.remainingAttempts.toInt()))

@@ -14,6 +14,7 @@ import app.fieldbook.core.FieldMessage
 import app.fieldbook.core.FollowUp
 import app.fieldbook.core.SafetyStatus
 import app.fieldbook.core.SafetyView
+import app.fieldbook.core.Stamp
 import app.fieldbook.core.Suitability
 import app.fieldbook.core.VisitForm
 import app.fieldbook.core.VisitOutcomeOption
@@ -47,6 +48,10 @@ class ActiveVisitPresenter(core: Core, private val nav: Navigator, private val v
         viewModelScope.launch(core.io) {
             AlarmBus.fired.filter { it.visitId == visitId }.collect { tick() }
         }
+        // An acknowledgement from the office arrived on the safety lane: show the core's view again.
+        viewModelScope.launch(core.io) {
+            AlarmBus.lane.collect { reload() }
+        }
     }
 
     override fun onShown() = tick()
@@ -57,6 +62,11 @@ class ActiveVisitPresenter(core: Core, private val nav: Navigator, private val v
             val v = core.app.hvActiveVisit(visitId)
             update { it.copy(visit = v, message = null) }
         }
+    }
+
+    private fun reload() = work(err) {
+        val v = core.app.hvActiveVisit(visitId)
+        update { it.copy(visit = v, message = null) }
     }
 
     private fun then(block: () -> SafetyView) = work(err) {
@@ -102,6 +112,12 @@ fun ActiveVisitView(state: ActiveVisitState, onIntent: (ActiveVisitIntent) -> Un
             SafetyStatus.ALERT -> Banner(t(S.AlertRaised), Tone.Alarm, "safety-alert")
             else -> Banner(t(S.SafetyActive) + " · " + t(S.TimeLeft, maxOf(0L, v.safety.remainingMs / 60_000)), Tone.Notice, "safety-active")
         }
+        // The office's acknowledgement, as the core holds it; not after a silent alert, which
+        // must leave the screen as it was.
+        v.safety.officeAck?.takeIf { !v.safety.silent }?.let { ack ->
+            Banner(t(S.OfficeAcknowledged, ack.by, clockTime(Stamp(ack.atMs, offsetNow(ack.atMs)))), Tone.Notice, "office-ack")
+            if (ack.note.isNotBlank()) Text(t(S.OfficeAcknowledgedNote, ack.note), Modifier.testTag("office-ack-note"))
+        }
         ButtonRow {
             SecondaryButton(t(S.Extend15), "extend") { onIntent(ActiveVisitIntent.Extend) }
             SecondaryButton(t(S.CheckInSafe), "safe") { onIntent(ActiveVisitIntent.Safe) }
@@ -125,6 +141,10 @@ data class VisitRecordState(
     val validation: List<FieldMessage> = emptyList(),
     val saved: Boolean = false,
     val finalised: Boolean = false,
+    /** The core says the record is final: the form amends it, with a reason. */
+    val amending: Boolean = false,
+    val amendReason: String = "",
+    val amended: Boolean = false,
     val message: String? = null,
 )
 
@@ -132,6 +152,9 @@ sealed interface VisitRecordIntent {
     data class Edit(val f: (VisitForm) -> VisitForm) : VisitRecordIntent
     data class FollowUpAction(val v: String) : VisitRecordIntent
     data class FollowUpDue(val v: String) : VisitRecordIntent
+    data class AmendReason(val v: String) : VisitRecordIntent
+    data object Amend : VisitRecordIntent
+    data object History : VisitRecordIntent
     data object SaveDraft : VisitRecordIntent
     data object Finalise : VisitRecordIntent
     data object Done : VisitRecordIntent
@@ -150,7 +173,7 @@ class VisitRecordPresenter(core: Core, private val nav: Navigator, private val v
             update {
                 it.copy(
                     visit = v, form = v.form, outcomes = core.app.hvOutcomeOptions(), validation = v.validation,
-                    followUpAction = first?.action ?: "", followUpDue = first?.due ?: "",
+                    followUpAction = first?.action ?: "", followUpDue = first?.due ?: "", amending = v.status == "final",
                 )
             }
         }
@@ -159,8 +182,12 @@ class VisitRecordPresenter(core: Core, private val nav: Navigator, private val v
     private fun current(): VisitForm? {
         val s = state.value
         val f = s.form ?: return null
-        val follow = if (s.followUpAction.isBlank()) listOf() else listOf(FollowUp(s.followUpAction.trim(), s.followUpDue.trim(), false))
-        return f.copy(followUps = follow)
+        // The first follow-up is the one on screen; the rest, and whether each is done, are kept as recorded.
+        val first = f.followUps.firstOrNull()
+        val action = s.followUpAction.trim()
+        val due = s.followUpDue.trim()
+        val edited = if (action.isEmpty()) null else FollowUp(action, due, first?.takeIf { it.action == action && it.due == due }?.done ?: false)
+        return f.copy(followUps = listOfNotNull(edited) + f.followUps.drop(1))
     }
 
     fun onIntent(i: VisitRecordIntent) {
@@ -168,6 +195,12 @@ class VisitRecordPresenter(core: Core, private val nav: Navigator, private val v
             is VisitRecordIntent.Edit -> update { s -> s.copy(form = s.form?.let(i.f), saved = false) }
             is VisitRecordIntent.FollowUpAction -> update { it.copy(followUpAction = i.v, saved = false) }
             is VisitRecordIntent.FollowUpDue -> update { it.copy(followUpDue = i.v, saved = false) }
+            is VisitRecordIntent.AmendReason -> update { it.copy(amendReason = i.v) }
+            VisitRecordIntent.Amend -> work(err) {
+                val f = current() ?: return@work
+                core.app.hvAmend(visitId, f, state.value.amendReason)
+                update { it.copy(amended = true, message = null) }
+            }
             VisitRecordIntent.SaveDraft -> work(err) {
                 val f = current() ?: return@work
                 val problems = core.app.hvSaveDraft(visitId, f)
@@ -182,7 +215,11 @@ class VisitRecordPresenter(core: Core, private val nav: Navigator, private val v
                     update { it.copy(finalised = true, message = null) }
                 }
             }
-            VisitRecordIntent.Done -> nav.home(core.app)
+            VisitRecordIntent.History -> state.value.visit?.caseId?.let {
+                nav.home(core.app)
+                nav.push(Route.Person(it))
+            }
+            VisitRecordIntent.Done -> if (state.value.amending) nav.pop() else nav.home(core.app)
         }
     }
 }
@@ -201,15 +238,17 @@ fun enforcementName(e: EnforcementAction) = t(
 fun VisitRecordView(state: VisitRecordState, onIntent: (VisitRecordIntent) -> Unit) {
     val f = state.form
     val edit = { g: (VisitForm) -> VisitForm -> onIntent(VisitRecordIntent.Edit(g)) }
-    ScreenFrame(t(S.VisitFormTitle) + (state.visit?.label?.let { ": $it" } ?: ""), "visit-record") {
+    val title = t(if (state.amending) S.AmendTitle else S.VisitFormTitle) + (state.visit?.label?.let { ": $it" } ?: "")
+    ScreenFrame(title, "visit-record", onBack = if (state.amending) ({ onIntent(VisitRecordIntent.Done) }) else null) {
         state.message?.let { Banner(it, Tone.Error) }
         if (f == null) {
             Text(t(S.Loading))
             return@ScreenFrame
         }
-        if (state.finalised) {
-            Banner(t(S.Finalised), Tone.Notice, "finalised")
+        if (state.finalised || state.amended) {
+            Banner(t(if (state.amended) S.Amended else S.Finalised), Tone.Notice, if (state.amended) "amended" else "finalised")
             PrimaryButton(t(S.Continue), "done") { onIntent(VisitRecordIntent.Done) }
+            if (state.finalised) SecondaryButton(t(S.VisitHistory), "open-history") { onIntent(VisitRecordIntent.History) }
             return@ScreenFrame
         }
         when (state.visit?.draftExpiry) {
@@ -218,7 +257,7 @@ fun VisitRecordView(state: VisitRecordState, onIntent: (VisitRecordIntent) -> Un
         }
         if (state.saved) Banner(t(S.DraftSaved), Tone.Notice, "draft-saved")
         if (state.validation.isNotEmpty()) {
-            Banner(t(S.ToFix, state.validation.joinToString("; ") { "${it.field.replace('_', ' ')}: ${it.message}" }), Tone.Error, "validation")
+            Banner(t(S.ToFix, state.validation.joinToString("; ") { "${it.label}: ${it.message}" }), Tone.Error, "validation")
         }
         Toggle(t(S.NoAnswer), f.noAnswer, "no-answer") { v -> edit { it.copy(noAnswer = v) } }
         Heading(t(S.VisitOutcome))
@@ -253,9 +292,14 @@ fun VisitRecordView(state: VisitRecordState, onIntent: (VisitRecordIntent) -> Un
             Field(t(S.FollowUpLabel), state.followUpAction, "follow-up-action", { onIntent(VisitRecordIntent.FollowUpAction(it)) })
             Field(t(S.FollowUpDue), state.followUpDue, "follow-up-due", { onIntent(VisitRecordIntent.FollowUpDue(it)) })
         }
-        ButtonRow {
-            SecondaryButton(t(S.SaveDraft), "save-draft") { onIntent(VisitRecordIntent.SaveDraft) }
+        if (state.amending) {
+            Field(t(S.AmendReason), state.amendReason, "amend-reason", { onIntent(VisitRecordIntent.AmendReason(it)) }, singleLine = false)
+            PrimaryButton(t(S.AmendButton), "amend") { onIntent(VisitRecordIntent.Amend) }
+        } else {
+            ButtonRow {
+                SecondaryButton(t(S.SaveDraft), "save-draft") { onIntent(VisitRecordIntent.SaveDraft) }
+            }
+            PrimaryButton(t(S.Finalise), "finalise") { onIntent(VisitRecordIntent.Finalise) }
         }
-        PrimaryButton(t(S.Finalise), "finalise") { onIntent(VisitRecordIntent.Finalise) }
     }
 }
