@@ -39,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== demonstration data (the field day, kept)"
-target/debug/fieldbook-field-day --office-db "$work/office.db" > "$work/field-day.log"
+target/debug/fieldbook-field-day --exit --office-db "$work/office.db" > "$work/field-day.log"
 
 # The office credential: a fresh token in an owner-only file for the
 # server, and in the environment for schemathesis's configuration.

@@ -211,7 +211,19 @@ class Api:
         for m in re.finditer(r"^public func (\w+)\(", src, re.M):
             close = match_paren(src, m.end() - 1)
             self.functions[m.group(1)] = parse_params(src[m.end():close])
-        self.app = self.protocols.get("FieldbookAppProtocol", {})
+        # Swift protocols cannot declare default arguments; the class that
+        # implements the app protocol does (`= nil` for optional options).
+        app_class = re.search(r"^open class FieldbookApp\b[^{]*\{", src, re.M)
+        proto = self.protocols.get("FieldbookAppProtocol", {})
+        if app_class:
+            body = src[app_class.end():match_paren(src, app_class.end() - 1)]
+            for f in re.finditer(r"open func (\w+)\(", body):
+                close = match_paren(body, f.end() - 1)
+                params = parse_params(body[f.end():close])
+                declared = proto.get(f.group(1))
+                if declared and len(declared) == len(params):
+                    proto[f.group(1)] = [(lab, d or params[i][1], typ) for i, (lab, d, typ) in enumerate(declared)]
+        self.app = proto
         self.handle = self.protocols.get("SyncHandleProtocol", {})
         self.members = set()
         for d in self.protocols.values():

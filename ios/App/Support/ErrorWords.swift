@@ -12,7 +12,9 @@ enum ErrorWords {
         case let .LockedOut(retryAfterMs):
             if let ms = retryAfterMs { return L10n.t("error.lockedOutWait", Formatting.duration(ms: ms)) }
             return L10n.t("error.lockedOutOffice")
-        case let .InvalidInput(field, reason): return L10n.t("error.invalid", Formatting.fieldName(field), reason)
+        case let .InvalidInput(field, label, reason):
+            // The core names the field in words; the raw path only when it gives none.
+            return L10n.t("error.invalid", label.isEmpty ? Formatting.fieldName(field) : label, reason)
         case .NotFound: return L10n.t("error.notFound")
         case .Network: return L10n.t("error.network")
         case .Auth: return L10n.t("error.auth")

@@ -4,8 +4,10 @@
 //! that capture offline, brings the server back, syncs with visible
 //! progress, and prints what the office sees.
 //!
-//! `--office-db PATH` keeps the office database there afterwards (the API
-//! tester serves it as demonstration data).
+//! Afterwards it keeps serving and prints the office console's address and
+//! a one-time administrator sign-in, until interrupted; `--exit` ends it
+//! after the field day instead (scripted use). `--office-db PATH` keeps the
+//! office database there (the API tester serves it as demonstration data).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,14 +31,34 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 const TOKEN: &str = "demo-office-token-0123456789";
 const PIN: &str = "274913";
 
-struct Printer(&'static str);
+/// One progress bar per device sync.
+struct Progress(indicatif::ProgressBar);
 
-impl SyncObserver for Printer {
-    fn progress(&self, p: SyncProgress) {
-        println!(
-            "  [{}] {:?}: sent {}/{} events, {} bytes, {} reference changes",
-            self.0, p.phase, p.sent, p.total, p.bytes_sent, p.pulled
+impl Progress {
+    fn new(label: &str) -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("  {prefix:<11} [{bar:30}] {pos}/{len} events  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
+        bar.set_prefix(label.to_owned());
+        Self(bar)
+    }
+}
+
+impl SyncObserver for Progress {
+    fn progress(&self, p: SyncProgress) {
+        use fieldbook_core::sync::SyncPhase as P;
+        self.0.set_length(p.total);
+        self.0.set_position(p.sent);
+        self.0.set_message(match p.phase {
+            P::Status => "asking the office".to_owned(),
+            P::Push => "sending".to_owned(),
+            P::Pull => format!("{} reference changes received", p.pulled),
+            P::Shredding => "erasing this device".to_owned(),
+            P::Done => "done".to_owned(),
+        });
     }
 }
 
@@ -81,20 +103,31 @@ fn device(dir: &Path, name: &str, officer: &str, url: &str) -> Res<(Arc<Store>, 
     Ok((store, client))
 }
 
-async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
+/// How the demonstration ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Keep serving, with a console sign-in, until interrupted.
+    Serve,
+    /// Stop after the field day.
+    Exit,
+}
+
+async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
     let config = |listen| {
         let mut c = ServerConfig::new(listen, Storage::Sqlite(db.clone()), TOKEN.into());
         // The demonstration enrols its devices in a burst from loopback.
         c.limits.enrolments_per_minute = 1_000;
         c
     };
-    let server = start(config("127.0.0.1:0".parse()?)).await?;
+    // The usual port, so the console's address is the one in the README;
+    // any free one when it is taken.
+    let server = match start(config("127.0.0.1:8787".parse()?)).await {
+        Ok(s) => s,
+        Err(_) => start(config("127.0.0.1:0".parse()?)).await?,
+    };
     let addr = server.addr;
     let base = format!("http://{addr}");
-    println!(
-        "office server on {base} (embedded SQLite at {})",
-        db.display()
-    );
+    println!("The office server is running at {base}, keeping its data in {}.", db.display());
     let http = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let put = reqwest::Method::PUT;
@@ -174,27 +207,24 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
             .await?;
         let r = client.sync(None, &never).await?;
         println!(
-            "{label} device enrolled and pulled {} reference changes",
+            "The {label}'s phone is enrolled and has received {} items of reference data.",
             r.pulled
         );
     }
 
     // The signal goes: the server stops.
     server.shutdown().await;
-    println!("\n-- offline: the office server is stopped --");
+    println!("\nThe signal goes: the office server is stopped, and the phones carry on.");
     let uw = UnpaidWork::new(sup.0.clone());
     let session_id = RecordId::parse(&session)?;
     let roll = uw.roll_call(&session_id)?;
     println!(
-        "roll call at {}: {} people",
+        "Roll call at {}: {} people expected.",
         roll.summary.project_name,
         roll.rows.len()
     );
     for row in &roll.rows {
-        println!(
-            "  {:<16} {:?} actions {:?}",
-            row.label, row.status, row.actions
-        );
+        println!("  {:<16} not yet arrived", row.label);
     }
     uw.check_in(
         &appointments[0],
@@ -215,11 +245,22 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     outcome.notes = "Good work on the footpath".into();
     let attended = uw.record_outcome(&appointments[0], outcome);
     match attended {
-        Ok(r) => println!("ATTC recorded: {} minutes credited", r.minutes_credited),
-        Err(e) => println!("ATTC refused: {e}"),
+        Ok(r) => println!(
+            "The supervisor records that {} attended and complied: {} minutes credited.",
+            roll.rows[0].label, r.minutes_credited
+        ),
+        Err(e) => println!("The attendance was refused: {e}"),
     }
     let dna = uw.did_not_attend(&appointments[1], true)?;
-    println!("UACP recorded: enforcement step {:?}", dna.enforcement);
+    println!(
+        "{} did not attend: recorded as an unacceptable absence{}.",
+        roll.rows[1].label,
+        if dna.enforcement.is_some() {
+            ", and the office must decide on a warning or a breach referral"
+        } else {
+            ""
+        }
+    );
     let hv = HomeVisits::new(po.0.clone());
     let started = hv.start_visit(StartVisit {
         arranged: true,
@@ -234,8 +275,12 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
         location: None,
     })?;
     println!(
-        "home visit started: warnings {:?}, lone-worker timer {:?}",
-        started.warnings, started.safety.status
+        "The officer starts a home visit; the lone-worker timer is running{}.",
+        if started.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} warning(s) about risks to staff shown)", started.warnings.len())
+        }
     );
     hv.check_in_safe(&started.visit_id)?;
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -263,58 +308,36 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     )?;
     hv.finalise(&started.visit_id)?;
     println!(
-        "supervisor has {} events waiting, officer {}",
+        "The officer checks in safe, ends the visit and records it. Waiting to sync: {} records on the supervisor's phone, {} on the officer's.",
         sup.0.pending_count()?,
         po.0.pending_count()?
     );
 
     // Back online on the same address.
     let server = start(config(addr)).await?;
-    println!("\n-- online again: syncing --");
+    println!("\nThe signal is back. Each phone syncs:");
     for (label, (store, client)) in [("supervisor", &sup), ("officer", &po)] {
-        let printer = Printer(label);
-        let r = client.sync(Some(&printer), &never).await?;
+        let bar = Progress::new(label);
+        let r = client.sync(Some(&bar), &never).await?;
+        bar.0.finish();
         println!(
-            "{label}: {} accepted, {} duplicates, {} quarantined; {} bytes sent for {} uncompressed; {} still pending",
-            r.accepted, r.duplicates, r.quarantined, r.bytes_sent, r.bytes_uncompressed, store.pending_count()?
+            "  the office stored {} new records ({} already held, {} refused); {} bytes sent; {} left to send",
+            r.accepted, r.duplicates, r.quarantined, r.bytes_sent, store.pending_count()?
         );
     }
 
-    println!("\n-- what the office sees --");
-    for path in [
-        "/v1/office/attendance",
-        "/v1/office/enforcement",
-        "/v1/office/ledgers",
-        "/v1/office/visits",
-        "/v1/office/alerts",
-        "/v1/office/devices",
+    println!("\nWhat the office now has:");
+    for (path, what) in [
+        ("/v1/office/attendance", "attendance records"),
+        ("/v1/office/enforcement", "enforcement items waiting for a decision"),
+        ("/v1/office/visits", "home visit records"),
+        ("/v1/office/devices", "enrolled devices"),
     ] {
         let v = office(&http, &base, reqwest::Method::GET, path, None).await?;
-        let items = v.as_array().cloned().unwrap_or_default();
-        println!("{path}: {} item(s)", items.len());
-        for item in items.iter().take(4) {
-            // Payload fields are read where the server reads them.
-            let line = match item.get("payload").filter(|p| p.is_object()) {
-                Some(p) => {
-                    let o = fieldbook_server::payload::outcome_of(p);
-                    let code = o
-                        .code
-                        .or_else(|| fieldbook_server::payload::visit_outcome_of(p))
-                        .unwrap_or_else(|| "-".into());
-                    format!(
-                        "{} crn={} code={code} minutes={} step={}",
-                        item["kind"],
-                        o.crn.unwrap_or_default(),
-                        o.minutes_credited,
-                        o.enforcement_step
-                    )
-                }
-                None => item.to_string(),
-            };
-            println!("    {line}");
-        }
+        println!("  {} {what}", v.as_array().map(Vec::len).unwrap_or(0));
     }
-    println!("\n-- lone-worker safety lane --");
+
+    println!("\nLone-worker safety:");
     // A second visit: the officer presses the silent alert. The lane
     // carries it to the office at once, ahead of anything queued.
     let second = hv.start_visit(StartVisit {
@@ -332,7 +355,7 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     hv.raise_alert(&second.visit_id, true)?;
     let lane = po.1.send_safety(&never).await?;
     println!(
-        "officer's phone: safety lane sent, {} event(s) confirmed by the office's clock",
+        "  On a second visit the officer presses the silent alert; the safety lane reaches the office at once ({} safety events).",
         lane.confirmed
     );
     let alerts = office(
@@ -349,11 +372,13 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
         .cloned()
         .ok_or("the office has no alert")?;
     println!(
-        "office: alert {} level={} silent={} status={}",
-        alert["alert_id"].as_str().unwrap_or("-"),
+        "  The office sees an open {} alert{}.",
         alert["level"].as_str().unwrap_or("-"),
-        alert["silent"],
-        alert["status"].as_str().unwrap_or("-")
+        if alert["silent"] == true {
+            " marked silent (do not ring the phone)"
+        } else {
+            ""
+        }
     );
     let id = alert["alert_id"].as_str().unwrap_or_default().to_owned();
     office(
@@ -367,9 +392,10 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     let back = po.1.send_safety(&never).await?;
     let shown = hv.tick()?;
     if let Some(ack) = shown.visits.first().and_then(|v| v.office_ack.clone()) {
+        let _ = back;
         println!(
-            "officer's phone: {} acknowledgement(s); shows \"the office has acknowledged: {}: {}\"",
-            back.acknowledgements, ack.by, ack.note
+            "  A safety monitor acknowledges it; the officer's phone shows \"The office has acknowledged: {}: {}\".",
+            ack.by, ack.note
         );
     }
     let detail = office(
@@ -384,7 +410,7 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
         .as_array()
         .map(|t| t.iter().filter_map(|e| e["what"].as_str()).collect())
         .unwrap_or_default();
-    println!("office: the alert's timeline: {}", timeline.join(" → "));
+    println!("  The alert's record: {}.", timeline.join(", then "));
     hv.check_in_safe(&second.visit_id)?;
     hv.end_visit(&second.visit_id, None, None)?;
     po.1.sync(None, &never).await?;
@@ -398,32 +424,74 @@ async fn run(dir: &Path, db: std::path::PathBuf) -> Res<()> {
     )
     .await?;
     println!(
-        "office holds {} signed events in all",
+        "\nThe office holds {} signed events in all.",
         events.as_array().map(Vec::len).unwrap_or(0)
     );
+    if after == After::Exit {
+        server.shutdown().await;
+        println!("Field day complete.");
+        return Ok(());
+    }
+    // A one-time administrator for the demonstration: a random password,
+    // shown once, stored only as its argon2id hash.
+    let mut b = [0u8; 12];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| "the random source failed")?;
+    let password = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+    let username = format!("demo-admin-{}", &hex::encode(&b[..3]));
+    use fieldbook_server::console::accounts;
+    accounts::create(
+        &server.state.db,
+        accounts::NewAccount {
+            username: username.clone(),
+            display_name: "Demonstration administrator".into(),
+            role: accounts::Role::Administrator,
+            teams: vec!["*".into()],
+            password: Some(password.clone()),
+        },
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .await
+    .map_err(|e| format!("cannot create the demonstration administrator: {e}"))?;
+    println!("\nField day complete. The office console is open at:\n");
+    println!("    {base}/console\n");
+    println!("  Sign in as {username} with the password {password}");
+    println!("  (shown only now). Today, Safety, Enforcement and People hold the day's captures.");
+    println!("\nPress Ctrl-C to stop the server.");
+    let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
-    println!("\nfield day complete");
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let kept = match args.as_slice() {
-        [] => None,
-        [flag, path] if flag == "--office-db" => Some(std::path::PathBuf::from(path)),
-        _ => {
-            eprintln!("usage: fieldbook-field-day [--office-db PATH]");
-            return ExitCode::from(2);
+    let mut kept = None;
+    let mut after = After::Serve;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), kept.is_none()) {
+            ("--exit", _) => after = After::Exit,
+            ("--office-db", true) => match it.next() {
+                Some(p) => kept = Some(std::path::PathBuf::from(p)),
+                None => {
+                    eprintln!("usage: fieldbook-field-day [--exit] [--office-db PATH]");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!("usage: fieldbook-field-day [--exit] [--office-db PATH]");
+                return ExitCode::from(2);
+            }
         }
-    };
+    }
     let dir = std::env::temp_dir().join(format!("fieldbook-field-day-{}", std::process::id()));
     if std::fs::create_dir_all(&dir).is_err() {
         eprintln!("cannot create {}", dir.display());
         return ExitCode::FAILURE;
     }
     let db = kept.unwrap_or_else(|| dir.join("office.db"));
-    let result = run(&dir, db).await;
+    let result = run(&dir, db, after).await;
     let _ = std::fs::remove_dir_all(&dir);
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,7 +16,7 @@ struct PersonScreen: View {
                 Section(L10n.t("person.openFollowUps")) {
                     if p.openFollowUps.isEmpty { Text(L10n.t("record.noFollowUps")) }
                     ForEach(Array(p.openFollowUps.enumerated()), id: \.offset) { _, f in
-                        Text(L10n.t("record.followUpLine", f.action, f.due))
+                        Text(L10n.t("record.followUpLine", f.followUp.action, f.followUp.due))
                     }
                 }
                 Section(L10n.t("person.history")) {

@@ -99,7 +99,7 @@ final class RollCallModel {
                 let id = row.appointmentId
                 let input = CheckIn(arrival: nil, identityChecked: identity, hiVisIssued: issued, hiVisWorn: worn)
                 let recorded = try await core.run { app in try app.upwCheckIn(appointmentId: id, input: input) }
-                words = L10n.t(recorded ? "rollCall.checkedIn" : "rollCall.doubleTap")
+                words = L10n.t(recorded != nil ? "rollCall.checkedIn" : "rollCall.doubleTap")
             case let .didNotAttend(row, alert?):
                 let id = row.appointmentId
                 _ = try await core.run { app in try app.upwDidNotAttend(appointmentId: id, raiseAlert: alert) }
@@ -110,7 +110,7 @@ final class RollCallModel {
                 words = L10n.t("rollCall.warningRecorded")
             case let .standDown(reason):
                 let n = try await core.run { app in try app.upwStandDown(sessionId: session, reason: reason) }
-                words = L10n.t("rollCall.standDownDone", L10n.n(n))
+                words = L10n.t("rollCall.standDownDone", L10n.n(n.outcomesRecorded))
             case let .headcount(text):
                 // Reading the typed number is input conversion; the core judges the count.
                 guard let count = UInt32(text.trimmingCharacters(in: .whitespaces)) else {
@@ -118,7 +118,7 @@ final class RollCallModel {
                     return
                 }
                 let onSite = try await core.run { app in try app.upwRecordHeadcount(sessionId: session, count: count) }
-                words = L10n.t("rollCall.headcountRecorded", L10n.n(onSite))
+                words = L10n.t("rollCall.headcountRecorded", L10n.n(onSite.onSite))
             case let .incident(text):
                 _ = try await core.run { app in try app.upwRecordIncident(sessionId: session, description: text) }
                 words = L10n.t("rollCall.incidentRecorded")

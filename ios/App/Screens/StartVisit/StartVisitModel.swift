@@ -68,7 +68,7 @@ final class StartVisitModel {
         do {
             started = try await core.run { app in try app.hvStartVisit(input: input) }
             message = nil
-        } catch let FieldbookError.InvalidInput(field, reason) where field == "manager_override" {
+        } catch let FieldbookError.InvalidInput(field, _, reason) where field == "manager_override" {
             // A safety prerequisite is unmet: the core says which; the officer may ask a manager.
             overrideNeeded = reason
             message = nil
