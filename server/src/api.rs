@@ -63,6 +63,8 @@ pub struct AppState {
     pub guards: crate::limits::Guards,
     /// The lone-worker safety clock and its notifiers.
     pub safety: Arc<crate::safety::timer::SafetyService>,
+    /// The office's evidence signing key.
+    pub evidence_key: Arc<crate::evidence::OfficeKey>,
 }
 
 /// An API error.
@@ -143,6 +145,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pull))
         .routes(routes!(shredded))
         .merge(crate::safety::routes::routes())
+        .merge(crate::evidence::routes::routes())
         .merge(office::routes())
 }
 

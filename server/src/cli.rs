@@ -1,5 +1,6 @@
 //! The `fieldbook-server` command line: `serve` (the default when no
-//! subcommand is given), `enrolment-code` and `migrate`.
+//! subcommand is given), `enrolment-code`, `migrate`, `verify-pack` and
+//! `evidence-key`.
 //!
 //! Secrets never travel on the command line, where other local users can
 //! read them (`ps`, shell history): the office token comes from the
@@ -55,6 +56,44 @@ enum Command {
     EnrolmentCode(CodeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(StorageArgs),
+    /// Check an evidence pack offline (no server, no network): the office's
+    /// signature, every device signature and chain link, revocations, the
+    /// statements and the PDF's text. Prints the verdict; exits 0 only
+    /// when everything verified.
+    VerifyPack(VerifyArgs),
+    /// Print the office's public evidence key (hex), generating the key
+    /// file (mode 0600) when missing; verifiers pin this key.
+    EvidenceKey(EvidenceKeyArgs),
+}
+
+/// Options of `verify-pack`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The pack's bundle (JSON).
+    #[arg(long, value_name = "PATH")]
+    bundle: PathBuf,
+    /// The pack's PDF, to check its text against the events.
+    #[arg(long, value_name = "PATH")]
+    pdf: Option<PathBuf>,
+    /// The office's public evidence key (hex) to pin.
+    #[arg(long, value_name = "HEX")]
+    office_key: Option<String>,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `evidence-key`.
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceKeyArgs {
+    /// The evidence signing key file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "FIELDBOOK_EVIDENCE_KEY_FILE",
+        default_value = "fieldbook-evidence.key"
+    )]
+    evidence_key_file: PathBuf,
 }
 
 /// Where the data lives.
@@ -134,6 +173,15 @@ pub struct ServeArgs {
     requests_per_second: u32,
     #[command(flatten)]
     safety: SafetyArgs,
+    /// File holding the office's evidence signing key (Ed25519, owner-only);
+    /// created, mode 0600, when missing.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "FIELDBOOK_EVIDENCE_KEY_FILE",
+        default_value = "fieldbook-evidence.key"
+    )]
+    evidence_key_file: PathBuf,
 }
 
 /// The lone-worker safety clock and where its notices go.
@@ -416,6 +464,8 @@ pub fn main() -> ExitCode {
             Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
             Some(Command::Migrate(args)) => migrate(args).await,
+            Some(Command::VerifyPack(args)) => verify_pack(args),
+            Some(Command::EvidenceKey(args)) => evidence_key(args),
         }
     });
     match result {
@@ -457,6 +507,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         metrics_token,
         limits,
         safety,
+        evidence_key_file: Some(args.evidence_key_file),
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
@@ -518,6 +569,41 @@ async fn enrolment_code(args: CodeArgs) -> Result<(), String> {
         .unwrap_or_default();
     println!("{}", issued.code);
     eprintln!("one-time enrolment code; expires {expires}");
+    Ok(())
+}
+
+fn verify_pack(args: VerifyArgs) -> Result<(), String> {
+    let read = |p: &Path, what: &str| {
+        std::fs::read(p).map_err(|e| format!("cannot read the {what}: {}", e.kind()))
+    };
+    let bundle = read(&args.bundle, "bundle")?;
+    let pdf = args.pdf.as_deref().map(|p| read(p, "PDF")).transpose()?;
+    let verdict =
+        crate::evidence::verify::verify(&bundle, pdf.as_deref(), args.office_key.as_deref());
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).map_err(|_| "cannot encode the verdict")?
+        );
+    } else {
+        print!("{}", verdict.render());
+    }
+    if verdict.verified {
+        Ok(())
+    } else {
+        Err("the pack did not verify".into())
+    }
+}
+
+fn evidence_key(args: EvidenceKeyArgs) -> Result<(), String> {
+    let (key, generated) = crate::evidence::OfficeKey::load_or_create(&args.evidence_key_file)?;
+    if generated {
+        eprintln!(
+            "a new evidence key was written to {} (mode 0600)",
+            args.evidence_key_file.display()
+        );
+    }
+    println!("{}", key.public_hex());
     Ok(())
 }
 

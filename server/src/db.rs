@@ -282,6 +282,7 @@ impl Db {
             )?;
             conn.execute_batch(schema::BACKFILL_CURRENT)?;
             conn.execute_batch(crate::safety::store::SCHEMA)?;
+            conn.execute_batch(crate::evidence::store::SCHEMA)?;
             Ok(conn)
         })
         .await
@@ -313,7 +314,10 @@ impl Db {
             .await?;
         let created = match client.batch_execute(schema::POSTGRES).await {
             Ok(()) => match client.batch_execute(schema::BACKFILL_CURRENT).await {
-                Ok(()) => client.batch_execute(crate::safety::store::SCHEMA).await,
+                Ok(()) => match client.batch_execute(crate::safety::store::SCHEMA).await {
+                    Ok(()) => client.batch_execute(crate::evidence::store::SCHEMA).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod cli;
 pub mod db;
+pub mod evidence;
 pub mod ingest;
 pub mod limits;
 pub mod model;
@@ -54,6 +55,9 @@ pub struct ServerConfig {
     pub limits: limits::Limits,
     /// The lone-worker safety clock and its notifiers.
     pub safety: safety::timer::SafetyConfig,
+    /// The office's evidence signing key file (owner-only; generated when
+    /// missing); `None` signs packs with a key held in memory only.
+    pub evidence_key_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -68,6 +72,7 @@ impl ServerConfig {
             metrics_token: None,
             limits: limits::Limits::default(),
             safety: safety::timer::SafetyConfig::default(),
+            evidence_key_file: None,
         }
     }
 }
@@ -123,6 +128,9 @@ pub async fn start(
         metrics_token: config.metrics_token.clone().map(Arc::new),
         guards: limits::Guards::new(&config.limits),
         safety: Arc::new(safety::timer::SafetyService::new(config.safety.clone())),
+        evidence_key: Arc::new(evidence::key::for_server(
+            config.evidence_key_file.as_deref(),
+        )?),
     };
     if config.safety.notifiers.is_empty() {
         tracing::warn!(

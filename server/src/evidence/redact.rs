@@ -1,0 +1,177 @@
+//! Disclosure rules: which values of an event are redacted before it goes
+//! into a pack, each redaction named by its rule and path so the manifest
+//! records it and the verifier still checks what remains.
+
+use serde_json::Value;
+
+use super::Redaction;
+
+/// Another person named by the office (a name in a note, a third party).
+pub const RULE_NAMED_PERSON: &str = "named-third-party";
+/// Who else was present at a home visit.
+pub const RULE_VISIT_PEOPLE: &str = "visit-people-present";
+/// Notes marked sensitive, when the request withholds them.
+pub const RULE_SENSITIVE_NOTES: &str = "sensitive-notes";
+/// Events about other people: only their chain link is disclosed.
+pub const RULE_OTHER_PERSON: &str = "other-person-event";
+
+/// The replacement text.
+pub const MARK: &str = "[redacted]";
+
+/// What to redact.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Names (or other words) of other people to remove from every text.
+    pub terms: Vec<String>,
+    /// Whether notes marked sensitive are withheld.
+    pub withhold_sensitive_notes: bool,
+}
+
+impl Rules {
+    /// The rules as the manifest lists them.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = vec![
+            format!("{RULE_OTHER_PERSON}: events about other people are disclosed as chain links only (id, sequence, hash, link)"),
+            format!("{RULE_VISIT_PEOPLE}: names of other people present at a home visit"),
+        ];
+        if !self.terms.is_empty() {
+            out.push(format!(
+                "{RULE_NAMED_PERSON}: {} name(s) of other people given by the office, wherever they appear",
+                self.terms.len()
+            ));
+        }
+        if self.withhold_sensitive_notes {
+            out.push(format!("{RULE_SENSITIVE_NOTES}: notes marked sensitive"));
+        }
+        out
+    }
+}
+
+fn replace_terms(text: &str, terms: &[String]) -> Option<String> {
+    let mut out = text.to_owned();
+    let mut changed = false;
+    for t in terms.iter().filter(|t| !t.trim().is_empty()) {
+        // Case-insensitive, on char boundaries (lower-casing keeps ASCII
+        // offsets; other text is matched exactly).
+        loop {
+            let lower = out.to_lowercase();
+            let needle = t.to_lowercase();
+            let at = if lower.len() == out.len() {
+                lower.find(&needle)
+            } else {
+                out.find(t.as_str())
+            };
+            let Some(at) = at else { break };
+            out.replace_range(at..at + t.len(), MARK);
+            changed = true;
+        }
+    }
+    changed.then_some(out)
+}
+
+fn walk(v: &mut Value, path: &str, rules: &Rules, out: &mut Vec<Redaction>) {
+    match v {
+        Value::String(s) => {
+            if let Some(new) = replace_terms(s, &rules.terms) {
+                *s = new;
+                out.push(Redaction {
+                    path: path.to_owned(),
+                    rule: RULE_NAMED_PERSON.into(),
+                });
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                walk(item, &format!("{path}/{i}"), rules, out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                walk(item, &format!("{path}/{key}"), rules, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn set(body: &mut Value, pointer: &str, rule: &str, out: &mut Vec<Redaction>) {
+    if let Some(v) = body.pointer_mut(pointer) {
+        if v.as_str().is_some_and(|s| s != MARK && !s.is_empty()) {
+            *v = Value::String(MARK.into());
+            out.retain(|r| r.path != pointer);
+            out.push(Redaction {
+                path: pointer.to_owned(),
+                rule: rule.to_owned(),
+            });
+        }
+    }
+}
+
+/// Applies `rules` to a signed body (JSON text). `None` when nothing is
+/// redacted; otherwise the redacted body's JSON and what was redacted.
+pub fn redact(body: &str, rules: &Rules) -> Option<(String, Vec<Redaction>)> {
+    let mut v: Value = serde_json::from_str(body).ok()?;
+    let mut out = Vec::new();
+    if let Some(p) = v.get_mut("payload") {
+        walk(p, "/payload", rules, &mut out);
+    }
+    if let Some(r) = v.get_mut("reason") {
+        walk(r, "/reason", rules, &mut out);
+    }
+    let kind = v
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if kind == fieldbook_core::events::kinds::VISIT_RECORDED {
+        let n = v
+            .pointer("/payload/form/people_present")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        for i in 0..n {
+            set(
+                &mut v,
+                &format!("/payload/form/people_present/{i}/name"),
+                RULE_VISIT_PEOPLE,
+                &mut out,
+            );
+        }
+    }
+    let sensitive = v
+        .pointer("/payload/sensitive")
+        .or_else(|| v.pointer("/payload/form/sensitive"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if rules.withhold_sensitive_notes && sensitive {
+        for p in ["/payload/notes", "/payload/form/notes"] {
+            set(&mut v, p, RULE_SENSITIVE_NOTES, &mut out);
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Some((serde_json::to_string(&v).ok()?, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_replaced_wherever_they_appear_and_recorded() {
+        let body = serde_json::json!({"kind": "upw.outcome_recorded", "payload": {"notes": "Argued with jo bloggs; Jo Bloggs left", "sensitive": false, "crn": "X1"}}).to_string();
+        let rules = Rules {
+            terms: vec!["Jo Bloggs".into()],
+            withhold_sensitive_notes: true,
+        };
+        let (text, red) = redact(&body, &rules).expect("redacted");
+        assert!(!text.to_lowercase().contains("bloggs"), "{text}");
+        assert_eq!(red.len(), 1);
+        assert_eq!(red[0].path, "/payload/notes");
+        assert_eq!(red[0].rule, RULE_NAMED_PERSON);
+        // Nothing to redact: the body is disclosed whole.
+        assert!(redact(&body, &Rules::default()).is_none());
+    }
+}
