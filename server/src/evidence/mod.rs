@@ -252,3 +252,157 @@ impl DeviceRecord {
         sha256_hex(&serde_json::to_vec(self).unwrap_or_default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use fieldbook_core::crypto::signing::DeviceKey;
+    use fieldbook_core::events::{EventBody, SignedEvent, EVENT_FORMAT, GENESIS_HASH};
+    use serde_json::json;
+
+    use super::pack::{check, make, PackRequest};
+    use super::store::Link;
+    use super::verify::{verify, FailureKind};
+    use super::*;
+
+    const DAY_MS: i64 = 1_795_424_400_000;
+
+    /// A device chain of warnings: CRN X1, X2 (someone else), X1.
+    fn chain(key: &DeviceKey, device: &str) -> Vec<Link> {
+        let mut prev = GENESIS_HASH;
+        let mut out = vec![];
+        for (seq, crn) in [(1u64, "X1"), (2, "X2"), (3, "X1")] {
+            let body = EventBody {
+                format: EVENT_FORMAT,
+                id: format!("{seq:032x}"),
+                device: key.fingerprint(),
+                seq,
+                officer: "sup-1".into(),
+                recorded_at_ms: DAY_MS + seq as i64 * 60_000,
+                utc_offset_min: 0,
+                monotonic_ms: seq,
+                kind: "upw.warning_given".into(),
+                payload: json!({ "appointment_id": format!("{:032x}", 100 + seq), "session_id": format!("{:032x}", 1),
+                                 "requirement_id": null, "crn": crn, "date": "2026-11-24",
+                                 "at": { "utc_ms": DAY_MS, "offset_min": 0 } }),
+                supersedes: None,
+                reason: None,
+                prev_hash: hex::encode(prev),
+            };
+            let bytes = serde_json::to_vec(&body).expect("json");
+            let signed = SignedEvent {
+                signature: key.sign(&bytes),
+                bytes,
+            };
+            prev = signed.hash();
+            out.push(Link {
+                device_id: device.into(),
+                seq: seq as i64,
+                event_id: body.id.clone(),
+                hash: hex::encode(signed.hash()),
+                stored: Some((
+                    DAY_MS + 3_600_000,
+                    String::from_utf8(signed.bytes.clone()).expect("utf-8"),
+                    hex::encode(signed.signature),
+                )),
+            });
+        }
+        out
+    }
+
+    fn request() -> PackRequest {
+        serde_json::from_value(
+            json!({ "crn": "x1", "from": "2026-11-01", "to": "2026-11-30",
+            "produced_by": "clerk", "reason": "breach", "recipient": "court" }),
+        )
+        .expect("request")
+    }
+
+    #[test]
+    fn a_pack_verifies_and_a_gap_or_a_revoked_device_is_named() {
+        let key = DeviceKey::generate().expect("key");
+        let office = OfficeKey::generate().expect("office key");
+        let device = "d".repeat(32);
+        let devices = vec![(
+            device.clone(),
+            "sup-1".to_owned(),
+            hex::encode(key.public_key()),
+            DAY_MS - 1,
+            None,
+            None,
+        )];
+        let (req, rules) = check(&request()).expect("valid");
+        assert_eq!(req.crn, "X1");
+        let made = make(
+            req.clone(),
+            rules.clone(),
+            chain(&key, &device),
+            devices.clone(),
+            &office,
+            DAY_MS,
+        )
+        .expect("made");
+        let forms: Vec<_> = made.bundle.chains[0]
+            .entries
+            .iter()
+            .map(Entry::form)
+            .collect();
+        assert_eq!(forms, ["full", "withheld", "full"]);
+        assert_eq!(made.manifest.statements, 2);
+        let bytes = serde_json::to_vec(&made.bundle).expect("json");
+        let v = verify(&bytes, Some(&made.pdf), Some(&office.public_hex()));
+        assert!(v.verified, "{}", v.render());
+
+        // The withheld link dropped: a gap at no. 2.
+        let mut b = made.bundle.clone();
+        b.chains[0].entries.remove(1);
+        let v = verify(
+            &serde_json::to_vec(&b).expect("json"),
+            None,
+            Some(&office.public_hex()),
+        );
+        assert!(v.has(FailureKind::ChainGap), "{}", v.render());
+        assert!(
+            v.failures
+                .iter()
+                .any(|f| f.detail.contains("no. 2 is missing")),
+            "{}",
+            v.render()
+        );
+
+        // Revoked before the third event was recorded.
+        let mut revoked = devices.clone();
+        revoked[0].4 = Some(DAY_MS + 150_000);
+        let made = make(req, rules, chain(&key, &device), revoked, &office, DAY_MS).expect("made");
+        let v = verify(
+            &serde_json::to_vec(&made.bundle).expect("json"),
+            Some(&made.pdf),
+            None,
+        );
+        assert!(v.has(FailureKind::RevokedDevice), "{}", v.render());
+        assert_eq!(v.failures.len(), 1, "only the late event: {}", v.render());
+        assert!(v
+            .notes
+            .iter()
+            .any(|n| n.contains("no office key was pinned")));
+
+        // Garbage is refused with a reason, never a panic.
+        let v = verify(b"{not json", Some(b"%PDF-garbage"), None);
+        assert!(v.has(FailureKind::Malformed) && !v.verified);
+    }
+
+    #[test]
+    fn bad_requests_name_the_field() {
+        let mut r = request();
+        r.reason = "  ".into();
+        assert_eq!(
+            check(&r).expect_err("blank").to_string(),
+            "reason: is required"
+        );
+        let mut r = request();
+        r.to = "2026-10-01".into();
+        assert!(check(&r).is_err());
+        let mut r = request();
+        r.crn = "X1; DROP".into();
+        assert!(check(&r).is_err());
+    }
+}

@@ -146,7 +146,7 @@ pub fn make(
     request: RequestRecord,
     rules: Rules,
     links: Vec<Link>,
-    devices: Vec<(String, String, String, i64, Option<i64>, Option<i64>)>,
+    devices: Vec<super::store::DeviceTuple>,
     key: &OfficeKey,
     now_ms: i64,
 ) -> Result<Made, PackError> {

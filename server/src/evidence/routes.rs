@@ -78,13 +78,15 @@ fn valid_pack_id(id: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-#[utoipa::path(post, path = "/v1/office/evidence-packs", tag = "evidence", security(("officeToken" = [])),
+#[utoipa::path(post, path = "/v1/office/evidence-packs", tag = "office", security(("officeToken" = [])),
     request_body = PackRequest,
     responses(
         (status = 201, description = "Produced and recorded in the audit", body = Produced),
         (status = 400, description = "Malformed or invalid request", body = ErrorDoc),
         (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
         (status = 404, description = "No events about this person in the period", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn produce(
@@ -144,7 +146,7 @@ async fn produce(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/office/evidence-packs", tag = "evidence", security(("officeToken" = [])),
+#[utoipa::path(get, path = "/v1/office/evidence-packs", tag = "office", security(("officeToken" = [])),
     responses(
         (status = 200, description = "Every pack produced: who, why, for whom, about whom", body = [PackRow]),
         (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
@@ -168,7 +170,7 @@ async fn files(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<(St
         .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such pack"))
 }
 
-#[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/bundle.json", tag = "evidence", security(("officeToken" = [])),
+#[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/bundle.json", tag = "office", security(("officeToken" = [])),
     params(("id" = String, Path, description = "Pack id")),
     responses(
         (status = 200, description = "The bundle (signed events, device keys, signed manifest)", content_type = "application/json"),
@@ -196,7 +198,7 @@ async fn bundle(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/pack.pdf", tag = "evidence", security(("officeToken" = [])),
+#[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/pack.pdf", tag = "office", security(("officeToken" = [])),
     params(("id" = String, Path, description = "Pack id")),
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf"),
@@ -224,7 +226,7 @@ async fn pdf(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/v1/evidence/office-key", tag = "evidence",
+#[utoipa::path(get, path = "/v1/evidence/office-key", tag = "service",
     responses(
         (status = 200, description = "The office's public evidence key, for verifiers to pin", body = OfficeKeyAnswer),
     ))]

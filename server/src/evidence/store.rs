@@ -63,7 +63,8 @@ const LINKS: &str =
 
 const DEVICES: &str = "SELECT id, officer_id, public_key, enrolled_ms, revoked_ms, shredded_ms FROM devices ORDER BY id";
 
-type DeviceTuple = (String, String, String, i64, Option<i64>, Option<i64>);
+/// A device row: id, officer, public key, enrolled, revoked, shredded.
+pub type DeviceTuple = (String, String, String, i64, Option<i64>, Option<i64>);
 
 /// Every chain link with its stored event, and every device.
 pub async fn load(db: &Db) -> R<(Vec<Link>, Vec<DeviceTuple>)> {
