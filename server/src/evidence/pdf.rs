@@ -17,6 +17,7 @@ const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;
 const LINES_PER_PAGE: usize = 52;
 const WRAP: usize = 100;
+const MARGIN: f32 = 15.0;
 
 /// Who a line of the PDF belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct Line {
     pub text: String,
     /// Font size, points.
     pub size: f32,
+    /// Distance from the left edge, mm.
+    pub x: f32,
 }
 
 fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -72,72 +75,67 @@ fn utc(ms: i64) -> String {
 /// The pages' lines (without the running header and footer).
 pub fn layout(manifest: &Manifest, statements: &[Statement]) -> Vec<Vec<Line>> {
     let mut body: Vec<Line> = Vec::new();
-    let mut push = |owner: &Owner, text: String, size: f32, indent: &str| {
-        for (i, l) in wrap(&text, WRAP).into_iter().enumerate() {
-            let pad = if i == 0 { "" } else { indent };
+    // `indent`: mm of the first line past the margin; `hang`: of the
+    // lines a long text wraps onto.
+    let mut push = |owner: &Owner, text: String, size: f32, indent: f32, hang: f32| {
+        let width = WRAP - (indent.max(hang) / 2.0) as usize;
+        for (i, l) in wrap(&text, width).into_iter().enumerate() {
             body.push(Line {
                 owner: owner.clone(),
-                text: format!("{pad}{l}"),
+                text: l,
                 size,
+                x: MARGIN + if i == 0 { indent } else { hang },
             });
         }
     };
     let cover = Owner::Cover;
     let r = &manifest.request;
-    push(&cover, "Evidence pack: what was recorded".into(), 14.0, "");
-    push(&cover, format!("Person (CRN): {}", r.crn), 10.0, "");
-    push(&cover, format!("Period: {} to {}", r.from, r.to), 10.0, "");
+    let produced = format!(
+        "Produced by {} on {} for {}",
+        r.produced_by,
+        utc(manifest.created_ms),
+        r.recipient
+    );
+    let summary = format!(
+        "{} statement(s) from {} device(s). Each is an event signed on the device that recorded it; the bundle (bundle.json) holds the signed events and the manifest signed by the office. Check them with: fieldbook-server verify-pack --bundle bundle.json --pdf pack.pdf --office-key <the key above>",
+        statements.len(),
+        manifest.devices.len()
+    );
     push(
         &cover,
-        format!(
-            "Produced by {} on {} for {}",
-            r.produced_by,
-            utc(manifest.created_ms),
-            r.recipient
-        ),
+        "Evidence pack: what was recorded".into(),
+        14.0,
+        0.0,
+        0.0,
+    );
+    push(&cover, format!("Person (CRN): {}", r.crn), 10.0, 0.0, 0.0);
+    push(
+        &cover,
+        format!("Period: {} to {}", r.from, r.to),
         10.0,
-        "  ",
+        0.0,
+        0.0,
     );
-    push(&cover, format!("Reason: {}", r.reason), 10.0, "  ");
-    push(
-        &cover,
-        format!("Pack reference: {}", manifest.reference),
-        10.0,
-        "",
-    );
-    push(
-        &cover,
-        format!("Office signing key: {}", manifest.office_key),
-        8.0,
-        "  ",
-    );
-    push(
-        &cover,
-        format!(
-            "{} statement(s) from {} device(s). Each is an event signed on the device that recorded it; the bundle (bundle.json) holds the signed events and the manifest signed by the office. Check them with: fieldbook-server verify-pack --bundle bundle.json --pdf pack.pdf --office-key <the key above>",
-            statements.len(),
-            manifest.devices.len()
-        ),
-        9.0,
-        "",
-    );
-    push(&cover, "Disclosure rules applied:".into(), 9.0, "");
+    push(&cover, produced, 10.0, 0.0, 4.0);
+    push(&cover, format!("Reason: {}", r.reason), 10.0, 0.0, 4.0);
+    let reference = format!("Pack reference: {}", manifest.reference);
+    push(&cover, reference, 10.0, 0.0, 0.0);
+    let key = format!("Office signing key: {}", manifest.office_key);
+    push(&cover, key, 8.0, 0.0, 4.0);
+    push(&cover, summary, 9.0, 0.0, 0.0);
+    push(&cover, "Disclosure rules applied:".into(), 9.0, 0.0, 0.0);
     for rule in &manifest.rules {
-        push(&cover, format!("- {rule}"), 9.0, "  ");
+        push(&cover, format!("- {rule}"), 9.0, 0.0, 3.0);
     }
-    push(&cover, String::new(), 9.0, "");
+    push(&cover, String::new(), 9.0, 0.0, 0.0);
     for s in statements {
         let owner = Owner::Statement(s.reference.clone());
-        push(
-            &owner,
-            format!("{} {}", s.reference, s.heading),
-            10.5,
-            "    ",
-        );
+        let heading = format!("{} {}", s.reference, s.heading);
+        push(&owner, heading, 10.5, 0.0, 6.0);
         for l in &s.lines {
-            push(&owner, format!("    {l}"), 9.0, "      ");
+            push(&owner, l.clone(), 9.0, 6.0, 10.0);
         }
-        push(&owner, String::new(), 9.0, "");
+        push(&owner, String::new(), 9.0, 0.0, 0.0);
     }
     let mut pages: Vec<Vec<Line>> = body.chunks(LINES_PER_PAGE).map(|c| c.to_vec()).collect();
     if pages.is_empty() {
@@ -155,11 +153,13 @@ fn frame(manifest: &Manifest, page: usize, pages: usize) -> (Line, Line) {
                 manifest.reference, manifest.request.crn
             ),
             size: 8.0,
+            x: MARGIN,
         },
         Line {
             owner: Owner::Frame,
             text: format!("Reference {} · page {page} of {pages}", manifest.reference),
             size: 8.0,
+            x: MARGIN,
         },
     )
 }
@@ -202,15 +202,15 @@ pub fn render(manifest: &Manifest, statements: &[Statement]) -> Result<Vec<u8>, 
         };
         let layer = doc.get_page(page).get_layer(layer);
         let (head, foot) = frame(manifest, i + 1, n);
-        layer.use_text(head.text, head.size, Mm(15.0), Mm(PAGE_H - 12.0), &font);
+        layer.use_text(head.text, head.size, Mm(head.x), Mm(PAGE_H - 12.0), &font);
         let mut y = PAGE_H - 24.0;
         for line in body {
             if !line.text.is_empty() {
-                layer.use_text(line.text.clone(), line.size, Mm(15.0), Mm(y), &font);
+                layer.use_text(line.text.clone(), line.size, Mm(line.x), Mm(y), &font);
             }
             y -= if line.size > 10.0 { 6.5 } else { 4.6 };
         }
-        layer.use_text(foot.text, foot.size, Mm(15.0), Mm(10.0), &font);
+        layer.use_text(foot.text, foot.size, Mm(foot.x), Mm(10.0), &font);
     }
     doc.save_to_bytes()
         .map_err(|_| "the PDF cannot be written".to_owned())

@@ -16,7 +16,7 @@ use super::pack::{self, PackError, PackRequest};
 use super::store::{self, PackRow};
 use crate::api::{now_ms, ApiFailure, ApiResult, AppState};
 use crate::office::{json_body, office_auth};
-use crate::openapi::ErrorDoc;
+use crate::openapi::{ErrorDoc, RecordIdText};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -171,7 +171,7 @@ async fn files(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<(St
 }
 
 #[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/bundle.json", tag = "office", security(("officeToken" = [])),
-    params(("id" = String, Path, description = "Pack id")),
+    params(("id" = RecordIdText, Path, description = "Pack id (32 lower-case hex digits)")),
     responses(
         (status = 200, description = "The bundle (signed events, device keys, signed manifest)", content_type = "application/json"),
         (status = 400, description = "Malformed id", body = ErrorDoc),
@@ -199,7 +199,7 @@ async fn bundle(
 }
 
 #[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/pack.pdf", tag = "office", security(("officeToken" = [])),
-    params(("id" = String, Path, description = "Pack id")),
+    params(("id" = RecordIdText, Path, description = "Pack id (32 lower-case hex digits)")),
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf"),
         (status = 400, description = "Malformed id", body = ErrorDoc),
