@@ -551,9 +551,66 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
     assert_fails(&v, FailureKind::EntryChanged, "an edited redacted event");
     assert!(v.has(FailureKind::Statements), "{}", v.render());
 
+    // A pack for one enforcement item: only that appointment's events.
+    let mut req = request("X200000");
+    req["appointment_id"] = json!(appts[0]);
+    let item = produce(&office, req).await;
+    let v = verify(&item.bundle, Some(&item.pdf), Some(&office_key));
+    assert!(v.verified, "{}", v.render());
+    let im = manifest_of(&bundle_of(&item.bundle));
+    assert_eq!(
+        im.request.appointment_id.as_deref(),
+        Some(appts[0].as_str())
+    );
+    assert_eq!(im.statements, 3, "arrival, outcome, correction");
+    let mut req = request("X200000");
+    req["appointment_id"] = json!(appts[1]);
+    let (s, _) = office
+        .send(Method::POST, "/v1/office/evidence-packs", Some(req))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "Sam's appointment holds nothing of Alex's"
+    );
+
+    // A long pack: page numbers and the reference on every page.
+    let mut many = vec![];
+    for i in 0..40 {
+        let mut s = stated[i % stated.len()].clone();
+        s.reference = format!("S-{:03}", i + 1);
+        many.push(s);
+    }
+    let long = fieldbook_server::evidence::pdf::render(&manifest, &many).expect("pdf");
+    let long_path = dir.path().join("long.pdf");
+    std::fs::write(&long_path, &long).expect("write");
+    let text = pdftotext(&long_path);
+    let pages = fieldbook_server::evidence::pdf::text_runs(&long)
+        .expect("runs")
+        .len();
+    assert!(pages >= 4, "{pages} pages");
+    for n in 1..=pages {
+        assert!(
+            text.contains(&format!(
+                "Reference {} · page {n} of {pages}",
+                manifest.reference
+            )),
+            "page {n}:\n{text}"
+        );
+        assert!(text.contains(&format!(
+            "Fieldbook evidence pack {} · CRN X200000",
+            manifest.reference
+        )));
+    }
+    assert_eq!(
+        text.matches("Fieldbook evidence pack FB-EP-").count(),
+        pages,
+        "a header on each page"
+    );
+
     // The audit: who, why, for whom, for each pack.
     let audit = office.get("/v1/office/evidence-packs").await;
-    assert_eq!(audit.as_array().expect("array").len(), 2);
+    assert_eq!(audit.as_array().expect("array").len(), 3);
     assert_eq!(audit[0]["produced_by"], "A. Clerk (enforcement)");
     assert_eq!(audit[0]["recipient"], "Magistrates' court and defence");
     assert_eq!(audit[0]["crn"], "X200000");

@@ -208,6 +208,9 @@ pub struct RequestRecord {
     pub reason: String,
     /// For whom (court, defence solicitor, office).
     pub recipient: String,
+    /// Only this appointment's events (one enforcement item).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_id: Option<String>,
 }
 
 /// A device in the manifest.

@@ -37,6 +37,9 @@ pub struct PackRequest {
     /// Withhold notes marked sensitive.
     #[serde(default)]
     pub withhold_sensitive_notes: bool,
+    /// Only this appointment's events (a pack for one enforcement item).
+    #[serde(default)]
+    pub appointment_id: Option<String>,
 }
 
 /// A pack that was made.
@@ -109,8 +112,17 @@ pub fn check(req: &PackRequest) -> Result<(RequestRecord, Rules), PackError> {
         }
         terms.push(n);
     }
+    let appointment_id = match &req.appointment_id {
+        None => None,
+        Some(a) => Some(
+            fieldbook_core::ids::RecordId::parse(a)
+                .map_err(|_| PackError::Invalid("appointment_id", "must be a record id"))?
+                .to_string(),
+        ),
+    };
     Ok((
         RequestRecord {
+            appointment_id,
             crn,
             from: from.to_string(),
             to: to.to_string(),
@@ -183,8 +195,12 @@ pub fn make(
         let Some(s) = crn_of(b) else { return false };
         let mine = s.crn.as_deref().map(normalise_crn).as_deref() == Some(request.crn.as_str())
             || s.visit_id.is_some_and(|v| visits.contains(&v.to_string()));
+        let item = match &request.appointment_id {
+            None => true,
+            Some(a) => s.appointment_id.is_some_and(|id| id.to_string() == *a),
+        };
         let d = local_date(b);
-        mine && d >= from && d <= to
+        mine && item && d >= from && d <= to
     };
     let mut by_device: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
     for (i, l) in links.iter().enumerate() {
