@@ -151,6 +151,25 @@ fn server_binary() -> std::path::PathBuf {
     bin
 }
 
+/// The same on PostgreSQL: the pack is read from, and its audit written
+/// to, the other backend, and verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_from_postgresql_verifies() {
+    let pg = fieldbook_e2e::pg::PgCluster::start()
+        .expect("PostgreSQL 15 must be installed for this test");
+    let day = field_day(Storage::Postgres(pg.url.clone())).await;
+    let mut req = request("X200000");
+    req["redact_names"] = json!(["Jo Bloggs"]);
+    let pack = produce(&day.office, req).await;
+    let v = verify(&pack.bundle, Some(&pack.pdf), Some(&day.office_key));
+    assert!(v.verified, "{}", v.render());
+    assert_eq!(manifest_of(&bundle_of(&pack.bundle)).statements, 3);
+    assert!(!String::from_utf8_lossy(&pack.bundle).contains("Bloggs"));
+    let audit = day.office.get("/v1/office/evidence-packs").await;
+    assert_eq!(audit[0]["reference"], pack.reference.as_str());
+    day.server.shutdown().await;
+}
+
 fn pdftotext(pdf: &std::path::Path) -> String {
     let out = std::process::Command::new("pdftotext")
         .args(["-layout"])
@@ -162,10 +181,21 @@ fn pdftotext(pdf: &std::path::Path) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let server = server(Storage::Sqlite(dir.path().join("office.db"))).await;
+/// A real server on `storage` and a supervisor's field day synced to it:
+/// Alex (X200000) arrives, works 3 hours, the outcome is recorded and then
+/// corrected with a reason; Sam (X200001) does not attend.
+struct Day {
+    server: fieldbook_server::RunningServer,
+    office: Office,
+    url: String,
+    phone: SyncDevice,
+    uw: UnpaidWork,
+    appts: Vec<String>,
+    office_key: String,
+}
+
+async fn field_day(storage: Storage) -> Day {
+    let server = server(storage).await;
     let office = Office::new(server.addr);
     office.officer("sup-1", "supervisor").await;
     let (_session, appts) = reference(&office).await;
@@ -178,7 +208,6 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
     let uw = UnpaidWork::new(phone.store.clone());
     let a0 = RecordId::parse(&appts[0]).expect("id");
     let a1 = RecordId::parse(&appts[1]).expect("id");
-    let a2 = RecordId::parse(&appts[2]).expect("id");
     uw.check_in(
         &a0,
         CheckIn {
@@ -211,6 +240,30 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
     let key = office.get("/v1/evidence/office-key").await;
     let office_key = key["public_key"].as_str().expect("key").to_owned();
     assert_eq!(key["algorithm"], "Ed25519");
+    Day {
+        server,
+        office,
+        url,
+        phone,
+        uw,
+        appts,
+        office_key,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Day {
+        server,
+        office,
+        url,
+        phone,
+        uw,
+        appts,
+        office_key,
+    } = field_day(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let a2 = RecordId::parse(&appts[2]).expect("id");
 
     // Bad requests change nothing and say why.
     for (bad, code) in [
@@ -495,6 +548,19 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
     flipped[at] = if flipped[at] == b'0' { b'1' } else { b'0' };
     let v = verify(&flipped, Some(&pack.pdf), Some(&office_key));
     assert!(!v.verified, "{}", v.render());
+    // And at 400 places spread over the whole bundle, each on its own
+    // (the untouched bundle without its PDF verifies: the control).
+    assert!(verify(&pack.bundle, None, Some(&office_key)).verified);
+    let step = (pack.bundle.len() / 400).max(1);
+    let mut tried = 0;
+    for at in (0..pack.bundle.len()).step_by(step) {
+        let mut b = pack.bundle.clone();
+        b[at] = if b[at] == b'0' { b'1' } else { b'0' };
+        let v = verify(&b, None, Some(&office_key));
+        assert!(!v.verified, "a changed byte at {at} went unnoticed");
+        tried += 1;
+    }
+    assert!(tried >= 400);
     let mut pdf_flipped = pack.pdf.clone();
     let at = pdf_flipped.len() / 3;
     pdf_flipped[at] ^= 0x01;
