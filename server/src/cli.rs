@@ -174,14 +174,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     safety: SafetyArgs,
     /// File holding the office's evidence signing key (Ed25519, owner-only);
-    /// created, mode 0600, when missing.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "FIELDBOOK_EVIDENCE_KEY_FILE",
-        default_value = "fieldbook-evidence.key"
-    )]
-    evidence_key_file: PathBuf,
+    /// created, mode 0600, when missing. Default: `fieldbook-evidence.key`
+    /// beside the SQLite database; with PostgreSQL, give every instance the
+    /// same file (without one, packs are signed with a key held in memory).
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_EVIDENCE_KEY_FILE")]
+    evidence_key_file: Option<PathBuf>,
 }
 
 /// The lone-worker safety clock and where its notices go.
@@ -507,7 +504,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         metrics_token,
         limits,
         safety,
-        evidence_key_file: Some(args.evidence_key_file),
+        evidence_key_file: evidence_key_file(args.evidence_key_file, &args.storage.storage()),
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
@@ -570,6 +567,15 @@ async fn enrolment_code(args: CodeArgs) -> Result<(), String> {
     println!("{}", issued.code);
     eprintln!("one-time enrolment code; expires {expires}");
     Ok(())
+}
+
+/// The evidence key file: as given, else beside the SQLite database; none
+/// for PostgreSQL unless given (instances must share one key).
+pub fn evidence_key_file(given: Option<PathBuf>, storage: &Storage) -> Option<PathBuf> {
+    given.or_else(|| match storage {
+        Storage::Sqlite(db) => Some(db.with_file_name("fieldbook-evidence.key")),
+        Storage::Postgres(_) => None,
+    })
 }
 
 fn verify_pack(args: VerifyArgs) -> Result<(), String> {
@@ -722,6 +728,35 @@ mod tests {
             let e = parse(sub).expect_err("help exits");
             assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
         }
+    }
+
+    #[test]
+    fn evidence_commands_parse_and_the_key_file_sits_beside_the_database() {
+        assert!(parse(&[
+            "verify-pack",
+            "--bundle",
+            "b.json",
+            "--pdf",
+            "p.pdf",
+            "--office-key",
+            "ab"
+        ])
+        .is_ok());
+        assert!(parse(&["verify-pack"]).is_err(), "the bundle is required");
+        assert!(parse(&["evidence-key", "--evidence-key-file", "k"]).is_ok());
+        let db = Storage::Sqlite(PathBuf::from("/var/lib/fieldbook/office.db"));
+        assert_eq!(
+            evidence_key_file(None, &db),
+            Some(PathBuf::from("/var/lib/fieldbook/fieldbook-evidence.key"))
+        );
+        assert_eq!(
+            evidence_key_file(Some("k".into()), &db),
+            Some(PathBuf::from("k"))
+        );
+        assert_eq!(
+            evidence_key_file(None, &Storage::Postgres("postgres://x".into())),
+            None
+        );
     }
 
     #[test]
