@@ -69,26 +69,28 @@ fn replace_terms(text: &str, terms: &[String]) -> Option<String> {
     changed.then_some(out)
 }
 
-fn walk(v: &mut Value, path: &str, rules: &Rules, out: &mut Vec<Redaction>) {
+fn walk(v: &mut Value, path: &str, terms: &[String], rule: &str, out: &mut Vec<Redaction>) {
     match v {
         Value::String(s) => {
-            if let Some(new) = replace_terms(s, &rules.terms) {
+            if let Some(new) = replace_terms(s, terms) {
                 *s = new;
-                out.push(Redaction {
-                    path: path.to_owned(),
-                    rule: RULE_NAMED_PERSON.into(),
-                });
+                if !out.iter().any(|r| r.path == path) {
+                    out.push(Redaction {
+                        path: path.to_owned(),
+                        rule: rule.to_owned(),
+                    });
+                }
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                walk(item, &format!("{path}/{i}"), rules, out);
+                walk(item, &format!("{path}/{i}"), terms, rule, out);
             }
         }
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
                 let key = k.replace('~', "~0").replace('/', "~1");
-                walk(item, &format!("{path}/{key}"), rules, out);
+                walk(item, &format!("{path}/{key}"), terms, rule, out);
             }
         }
         _ => {}
@@ -113,17 +115,42 @@ fn set(body: &mut Value, pointer: &str, rule: &str, out: &mut Vec<Redaction>) {
 pub fn redact(body: &str, rules: &Rules) -> Option<(String, Vec<Redaction>)> {
     let mut v: Value = serde_json::from_str(body).ok()?;
     let mut out = Vec::new();
-    if let Some(p) = v.get_mut("payload") {
-        walk(p, "/payload", rules, &mut out);
-    }
-    if let Some(r) = v.get_mut("reason") {
-        walk(r, "/reason", rules, &mut out);
-    }
     let kind = v
         .get("kind")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
+    // Who else was present at a visit is redacted wherever the record
+    // names them (notes, concerns), not only in the list.
+    let present: Vec<String> = if kind == fieldbook_core::events::kinds::VISIT_RECORDED {
+        v.pointer("/payload/form/people_present")
+            .and_then(Value::as_array)
+            .map(|people| {
+                people
+                    .iter()
+                    .filter_map(|p| p.get("name").and_then(Value::as_str))
+                    .filter(|n| n.trim().chars().count() >= 2)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    for (terms, rule) in [
+        (&rules.terms, RULE_NAMED_PERSON),
+        (&present, RULE_VISIT_PEOPLE),
+    ] {
+        if terms.is_empty() {
+            continue;
+        }
+        if let Some(p) = v.get_mut("payload") {
+            walk(p, "/payload", terms, rule, &mut out);
+        }
+        if let Some(r) = v.get_mut("reason") {
+            walk(r, "/reason", terms, rule, &mut out);
+        }
+    }
     if kind == fieldbook_core::events::kinds::VISIT_RECORDED {
         let n = v
             .pointer("/payload/form/people_present")
@@ -187,5 +214,32 @@ mod tests {
             !text.contains("loggs") && text.contains("[redacted]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn people_present_at_a_visit_are_redacted_wherever_named() {
+        let body = serde_json::json!({"kind": "visit.recorded", "payload": {"crn": "X1", "form": {
+            "people_present": [{"name": "Pat Neighbour", "relationship": "neighbour", "child": false}],
+            "notes": "pat neighbour answered the door", "risk_concerns": "", "sensitive": false }}})
+        .to_string();
+        let (text, red) = redact(&body, &Rules::default()).expect("redacted");
+        assert!(
+            !text.to_lowercase().contains("neighbour answered"),
+            "{text}"
+        );
+        assert!(!text.contains("Pat Neighbour"), "{text}");
+        let paths: Vec<(&str, &str)> = red
+            .iter()
+            .map(|r| (r.path.as_str(), r.rule.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("/payload/form/notes", RULE_VISIT_PEOPLE),
+                ("/payload/form/people_present/0/name", RULE_VISIT_PEOPLE)
+            ]
+        );
+        // The relationship stays: it is what the court needs.
+        assert!(text.contains("neighbour\""), "{text}");
     }
 }

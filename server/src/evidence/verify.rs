@@ -450,7 +450,7 @@ pub fn verify(bundle: &[u8], pdf_bytes: Option<&[u8]>, pinned_key: Option<&str>)
                     links += 1;
                 }
             }
-            expected_seq = seq + 1;
+            expected_seq = seq.saturating_add(1);
         }
     }
     v.checked.push(format!(
