@@ -355,6 +355,18 @@ mod tests {
         let v = verify(&bytes, Some(&made.pdf), Some(&office.public_hex()));
         assert!(v.verified, "{}", v.render());
 
+        // A damaged PDF (truncated, or bytes changed anywhere) is reported,
+        // never a panic, whatever the PDF parser makes of it.
+        let pdf = made.pdf.clone();
+        for cut in (0..pdf.len()).step_by(pdf.len() / 12 + 1) {
+            let v = verify(&bytes, Some(&pdf[..cut]), Some(&office.public_hex()));
+            assert!(v.has(FailureKind::PdfChanged) && !v.verified);
+            let mut flipped = pdf.clone();
+            flipped[cut] ^= 0x5a;
+            let v = verify(&bytes, Some(&flipped), Some(&office.public_hex()));
+            assert!(v.has(FailureKind::PdfChanged) && !v.verified);
+        }
+
         // The withheld link dropped: a gap at no. 2.
         let mut b = made.bundle.clone();
         b.chains[0].entries.remove(1);
@@ -391,6 +403,18 @@ mod tests {
         // Garbage is refused with a reason, never a panic.
         let v = verify(b"{not json", Some(b"%PDF-garbage"), None);
         assert!(v.has(FailureKind::Malformed) && !v.verified);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_verifier_never_panics_and_never_passes_garbage(
+            bundle in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            pdf in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let v = verify(&bundle, Some(&pdf), None);
+            proptest::prop_assert!(!v.verified);
+            proptest::prop_assert!(!v.failures.is_empty());
+        }
     }
 
     #[test]
