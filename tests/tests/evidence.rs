@@ -677,9 +677,44 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
     // The audit: who, why, for whom, for each pack.
     let audit = office.get("/v1/office/evidence-packs").await;
     assert_eq!(audit.as_array().expect("array").len(), 3);
+    if let Ok(keep) = std::env::var("FIELDBOOK_EVIDENCE_KEEP") {
+        let _ = std::fs::write(
+            std::path::Path::new(&keep).join("bundle.json"),
+            &pack.bundle,
+        );
+        let _ = std::fs::write(std::path::Path::new(&keep).join("key.txt"), &office_key);
+    }
     assert_eq!(audit[0]["produced_by"], "A. Clerk (enforcement)");
     assert_eq!(audit[0]["recipient"], "Magistrates' court and defence");
     assert_eq!(audit[0]["crn"], "X200000");
+
+    // Sam's pack: the non-attendance with the step the device flagged and
+    // the warning given on site, dated.
+    let a1 = RecordId::parse(&appts[1]).expect("id");
+    uw.record_warning_given(&a1).expect("warning given");
+    phone.sync().await.expect("push");
+    let sam = produce(&office, request("X200001")).await;
+    let v = verify(&sam.bundle, Some(&sam.pdf), Some(&office_key));
+    assert!(v.verified, "{}", v.render());
+    let sam_pdf = dir.path().join("sam.pdf");
+    std::fs::write(&sam_pdf, &sam.pdf).expect("write");
+    let sam_text = pdftotext(&sam_pdf);
+    assert!(sam_text.contains("code UACP"), "{sam_text}");
+    assert!(
+        sam_text.contains(
+            "Enforcement flagged by the device: warning or referral (the office decides)"
+        ),
+        "{sam_text}"
+    );
+    assert!(
+        sam_text.contains(&format!("Warning given on site on {}", today())),
+        "{sam_text}"
+    );
+    assert!(sam_text.contains("Sent to the alert diary"), "{sam_text}");
+    assert!(
+        !sam_text.contains("X200000") && !sam_text.contains("Bloggs"),
+        "nothing of Alex's: {sam_text}"
+    );
 
     // 6. An event from the device after the office revoked it.
     let device_id = phone

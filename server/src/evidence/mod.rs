@@ -399,6 +399,18 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("no office key was pinned")));
+        assert!(!v.pinned && v.render().starts_with("VERDICT: NOT VERIFIED"));
+        let (req, rules) = check(&request()).expect("valid");
+        let fine = make(req, rules, chain(&key, &device), devices, &office, DAY_MS).expect("made");
+        let v = verify(
+            &serde_json::to_vec(&fine.bundle).expect("json"),
+            Some(&fine.pdf),
+            None,
+        );
+        assert!(v.verified, "{}", v.render());
+        assert!(v
+            .render()
+            .starts_with("VERDICT: VERIFIED against the office key the pack names (not pinned)"));
 
         // Garbage is refused with a reason, never a panic.
         let v = verify(b"{not json", Some(b"%PDF-garbage"), None);

@@ -63,6 +63,9 @@ pub struct Failure {
 pub struct Verdict {
     /// Whether everything checked passed.
     pub verified: bool,
+    /// Whether the office key was pinned (otherwise the manifest was checked
+    /// against the key it names itself).
+    pub pinned: bool,
     /// The pack's reference, when the manifest read.
     pub reference: Option<String>,
     /// What was checked, in plain words.
@@ -89,10 +92,12 @@ impl Verdict {
     /// The verdict in plain text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(if self.verified {
-            "VERDICT: VERIFIED\n"
-        } else {
-            "VERDICT: NOT VERIFIED\n"
+        out.push_str(match (self.verified, self.pinned) {
+            (true, true) => "VERDICT: VERIFIED\n",
+            (true, false) => {
+                "VERDICT: VERIFIED against the office key the pack names (not pinned)\n"
+            }
+            (false, _) => "VERDICT: NOT VERIFIED\n",
         });
         if let Some(r) = &self.reference {
             out.push_str(&format!("Pack: {r}\n"));
@@ -161,6 +166,7 @@ pub fn verify(bundle: &[u8], pdf_bytes: Option<&[u8]>, pinned_key: Option<&str>)
     v.reference = Some(manifest.reference.clone());
 
     // 1. The manifest.
+    v.pinned = pinned_key.is_some();
     let key = match pinned_key {
         Some(k) => {
             let k = k.trim().to_lowercase();
