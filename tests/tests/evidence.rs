@@ -304,6 +304,27 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
         "refused requests produced nothing"
     );
 
+    // Downloads of a pack that does not exist, or by a malformed id.
+    let (s, v) = office
+        .send(
+            Method::GET,
+            &format!("/v1/office/evidence-packs/{}/pack.pdf", rid()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_pack"))
+    );
+    let (s, _) = office
+        .send(
+            Method::GET,
+            "/v1/office/evidence-packs/NOT-AN-ID/bundle.json",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
     // The pack for Alex, unredacted, verifies.
     let pack = produce(&office, request("X200000")).await;
     let verdict = verify(&pack.bundle, Some(&pack.pdf), Some(&office_key));

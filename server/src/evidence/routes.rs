@@ -167,7 +167,7 @@ async fn files(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<(St
     }
     store::files(&state.db, id)
         .await?
-        .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "not_found", "no such pack"))
+        .ok_or_else(|| ApiFailure::new(StatusCode::NOT_FOUND, "unknown_pack", "no such pack"))
 }
 
 #[utoipa::path(get, path = "/v1/office/evidence-packs/{id}/bundle.json", tag = "office", security(("officeToken" = [])),
