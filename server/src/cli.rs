@@ -86,14 +86,12 @@ pub struct VerifyArgs {
 /// Options of `evidence-key`.
 #[derive(Debug, Clone, Args)]
 pub struct EvidenceKeyArgs {
-    /// The evidence signing key file.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "FIELDBOOK_EVIDENCE_KEY_FILE",
-        default_value = "fieldbook-evidence.key"
-    )]
-    evidence_key_file: PathBuf,
+    /// The evidence signing key file (as `serve` finds it: by default
+    /// beside the SQLite database).
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_EVIDENCE_KEY_FILE")]
+    evidence_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 /// Where the data lives.
@@ -602,11 +600,13 @@ fn verify_pack(args: VerifyArgs) -> Result<(), String> {
 }
 
 fn evidence_key(args: EvidenceKeyArgs) -> Result<(), String> {
-    let (key, generated) = crate::evidence::OfficeKey::load_or_create(&args.evidence_key_file)?;
+    let file = evidence_key_file(args.evidence_key_file, &args.storage.storage())
+        .ok_or("with PostgreSQL, name the key file with --evidence-key-file")?;
+    let (key, generated) = crate::evidence::OfficeKey::load_or_create(&file)?;
     if generated {
         eprintln!(
             "a new evidence key was written to {} (mode 0600)",
-            args.evidence_key_file.display()
+            file.display()
         );
     }
     println!("{}", key.public_hex());
