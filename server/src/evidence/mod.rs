@@ -417,6 +417,67 @@ mod tests {
         assert!(v.has(FailureKind::Malformed) && !v.verified);
     }
 
+    #[test]
+    fn two_devices_two_chains_and_a_chain_moved_to_the_other_device_is_named() {
+        let (ka, kb) = (
+            DeviceKey::generate().expect("key"),
+            DeviceKey::generate().expect("key"),
+        );
+        let office = OfficeKey::generate().expect("office key");
+        let (da, db) = ("a".repeat(32), "b".repeat(32));
+        let mut links = chain(&ka, &da);
+        links.extend(chain(&kb, &db));
+        let devices = vec![
+            (
+                da.clone(),
+                "sup-1".to_owned(),
+                hex::encode(ka.public_key()),
+                DAY_MS - 1,
+                None,
+                None,
+            ),
+            (
+                db.clone(),
+                "sup-2".to_owned(),
+                hex::encode(kb.public_key()),
+                DAY_MS - 1,
+                None,
+                None,
+            ),
+        ];
+        let (req, rules) = check(&request()).expect("valid");
+        let made = make(req, rules, links, devices, &office, DAY_MS).expect("made");
+        assert_eq!(made.bundle.chains.len(), 2);
+        assert_eq!(made.manifest.statements, 4);
+        let v = verify(
+            &serde_json::to_vec(&made.bundle).expect("json"),
+            Some(&made.pdf),
+            Some(&office.public_hex()),
+        );
+        assert!(v.verified, "{}", v.render());
+        // Device A's events presented as device B's: B's key does not
+        // verify them and their fingerprints name another key.
+        let mut b = made.bundle.clone();
+        b.chains[1].entries = b.chains[0].entries.clone();
+        let v = verify(
+            &serde_json::to_vec(&b).expect("json"),
+            None,
+            Some(&office.public_hex()),
+        );
+        assert!(
+            v.has(FailureKind::BadSignature) && v.has(FailureKind::DeviceKey),
+            "{}",
+            v.render()
+        );
+        assert!(
+            v.failures
+                .iter()
+                .any(|f| f.detail.starts_with("device bbbbbbbb")),
+            "{}",
+            v.render()
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn the_verifier_never_panics_and_never_passes_garbage(
