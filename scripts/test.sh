@@ -13,6 +13,11 @@ if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
 fi
+# Evidence packs: the test renders PDF pages to PNG and reads their text.
+if ! command -v pdftoppm >/dev/null || ! command -v pdftotext >/dev/null || ! command -v pdffonts >/dev/null; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+fi
 cargo --version
 
 echo "== cargo test (workspace)"

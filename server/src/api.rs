@@ -67,6 +67,8 @@ pub struct AppState {
     pub safety: Arc<crate::safety::timer::SafetyService>,
     /// Delivery to the Community Payback API, when configured.
     pub delivery: Option<Arc<crate::delivery::worker::DeliveryService>>,
+    /// The office's evidence signing key.
+    pub evidence_key: Arc<crate::evidence::OfficeKey>,
 }
 
 /// An API error.
@@ -148,6 +150,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(shredded))
         .merge(crate::safety::routes::routes())
         .merge(crate::delivery::routes::routes())
+        .merge(crate::evidence::routes::routes())
         .merge(office::routes())
 }
 

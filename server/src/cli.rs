@@ -1,5 +1,6 @@
 //! The `fieldbook-server` command line: `serve` (the default when no
-//! subcommand is given), `enrolment-code` and `migrate`.
+//! subcommand is given), `enrolment-code`, `migrate`, `verify-pack` and
+//! `evidence-key`.
 //!
 //! Secrets never travel on the command line, where other local users can
 //! read them (`ps`, shell history): the office token comes from the
@@ -59,6 +60,42 @@ enum Command {
     /// comes from FIELDBOOK_ADMIN_PASSWORD, else a new one is generated and
     /// printed once; there is no default password.
     CreateAdmin(AdminArgs),
+    /// Check an evidence pack offline (no server, no network): the office's
+    /// signature, every device signature and chain link, revocations, the
+    /// statements and the PDF's text. Prints the verdict; exits 0 only
+    /// when everything verified.
+    VerifyPack(VerifyArgs),
+    /// Print the office's public evidence key (hex), generating the key
+    /// file (mode 0600) when missing; verifiers pin this key.
+    EvidenceKey(EvidenceKeyArgs),
+}
+
+/// Options of `verify-pack`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The pack's bundle (JSON).
+    #[arg(long, value_name = "PATH")]
+    bundle: PathBuf,
+    /// The pack's PDF, to check its text against the events.
+    #[arg(long, value_name = "PATH")]
+    pdf: Option<PathBuf>,
+    /// The office's public evidence key (hex) to pin.
+    #[arg(long, value_name = "HEX")]
+    office_key: Option<String>,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `evidence-key`.
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceKeyArgs {
+    /// The evidence signing key file (as `serve` finds it: by default
+    /// beside the SQLite database).
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_EVIDENCE_KEY_FILE")]
+    evidence_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 /// Options of `create-admin`.
@@ -199,6 +236,12 @@ pub struct ServeArgs {
     safety: SafetyArgs,
     #[command(flatten)]
     delivery: DeliveryArgs,
+    /// File holding the office's evidence signing key (Ed25519, owner-only);
+    /// created, mode 0600, when missing. Default: `fieldbook-evidence.key`
+    /// beside the SQLite database; with PostgreSQL, give every instance the
+    /// same file (without one, packs are signed with a key held in memory).
+    #[arg(long, value_name = "PATH", env = "FIELDBOOK_EVIDENCE_KEY_FILE")]
+    evidence_key_file: Option<PathBuf>,
 }
 
 /// Delivery of outcomes to the Community Payback API.
@@ -605,6 +648,8 @@ pub fn main() -> ExitCode {
             Some(Command::EnrolmentCode(args)) => enrolment_code(args).await,
             Some(Command::Migrate(args)) => migrate(args).await,
             Some(Command::CreateAdmin(args)) => create_admin(args).await,
+            Some(Command::VerifyPack(args)) => verify_pack(args),
+            Some(Command::EvidenceKey(args)) => evidence_key(args),
         }
     });
     match result {
@@ -677,6 +722,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         console,
         safety,
         delivery,
+        evidence_key_file: evidence_key_file(args.evidence_key_file, &args.storage.storage()),
         ..ServerConfig::new(args.listen, args.storage.storage(), office_token)
     })
     .await
@@ -797,6 +843,52 @@ async fn create_admin(args: AdminArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The evidence key file: as given, else beside the SQLite database; none
+/// for PostgreSQL unless given (instances must share one key).
+pub fn evidence_key_file(given: Option<PathBuf>, storage: &Storage) -> Option<PathBuf> {
+    given.or_else(|| match storage {
+        Storage::Sqlite(db) => Some(db.with_file_name("fieldbook-evidence.key")),
+        Storage::Postgres(_) => None,
+    })
+}
+
+fn verify_pack(args: VerifyArgs) -> Result<(), String> {
+    let read = |p: &Path, what: &str| {
+        std::fs::read(p).map_err(|e| format!("cannot read the {what}: {}", e.kind()))
+    };
+    let bundle = read(&args.bundle, "bundle")?;
+    let pdf = args.pdf.as_deref().map(|p| read(p, "PDF")).transpose()?;
+    let verdict =
+        crate::evidence::verify::verify(&bundle, pdf.as_deref(), args.office_key.as_deref());
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).map_err(|_| "cannot encode the verdict")?
+        );
+    } else {
+        print!("{}", verdict.render());
+    }
+    if verdict.verified {
+        Ok(())
+    } else {
+        Err("the pack did not verify".into())
+    }
+}
+
+fn evidence_key(args: EvidenceKeyArgs) -> Result<(), String> {
+    let file = evidence_key_file(args.evidence_key_file, &args.storage.storage())
+        .ok_or("with PostgreSQL, name the key file with --evidence-key-file")?;
+    let (key, generated) = crate::evidence::OfficeKey::load_or_create(&file)?;
+    if generated {
+        eprintln!(
+            "a new evidence key was written to {} (mode 0600)",
+            file.display()
+        );
+    }
+    println!("{}", key.public_hex());
+    Ok(())
+}
+
 async fn migrate(args: StorageArgs) -> Result<(), String> {
     open(&args).await?;
     println!("schema is up to date");
@@ -912,6 +1004,35 @@ mod tests {
             let e = parse(sub).expect_err("help exits");
             assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
         }
+    }
+
+    #[test]
+    fn evidence_commands_parse_and_the_key_file_sits_beside_the_database() {
+        assert!(parse(&[
+            "verify-pack",
+            "--bundle",
+            "b.json",
+            "--pdf",
+            "p.pdf",
+            "--office-key",
+            "ab"
+        ])
+        .is_ok());
+        assert!(parse(&["verify-pack"]).is_err(), "the bundle is required");
+        assert!(parse(&["evidence-key", "--evidence-key-file", "k"]).is_ok());
+        let db = Storage::Sqlite(PathBuf::from("/var/lib/fieldbook/office.db"));
+        assert_eq!(
+            evidence_key_file(None, &db),
+            Some(PathBuf::from("/var/lib/fieldbook/fieldbook-evidence.key"))
+        );
+        assert_eq!(
+            evidence_key_file(Some("k".into()), &db),
+            Some(PathBuf::from("k"))
+        );
+        assert_eq!(
+            evidence_key_file(None, &Storage::Postgres("postgres://x".into())),
+            None
+        );
     }
 
     #[test]

@@ -284,6 +284,7 @@ impl Db {
             conn.execute_batch(crate::console::schema::SQLITE)?;
             conn.execute_batch(crate::safety::store::SCHEMA)?;
             conn.execute_batch(crate::delivery::outbox::SCHEMA)?;
+            conn.execute_batch(crate::evidence::store::SCHEMA)?;
             Ok(conn)
         })
         .await
@@ -316,7 +317,10 @@ impl Db {
         let created = match client.batch_execute(schema::POSTGRES).await {
             Ok(()) => match client.batch_execute(schema::BACKFILL_CURRENT).await {
                 Ok(()) => match client.batch_execute(crate::safety::store::SCHEMA).await {
-                    Ok(()) => client.batch_execute(crate::delivery::outbox::SCHEMA).await,
+                    Ok(()) => match client.batch_execute(crate::delivery::outbox::SCHEMA).await {
+                        Ok(()) => client.batch_execute(crate::evidence::store::SCHEMA).await,
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 },
                 Err(e) => Err(e),

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod console;
 pub mod db;
 pub mod delivery;
+pub mod evidence;
 pub mod ingest;
 pub mod limits;
 pub mod model;
@@ -61,6 +62,9 @@ pub struct ServerConfig {
     /// Delivery to the Community Payback API (`None`: outcomes wait in
     /// the outbox until it is configured).
     pub delivery: Option<delivery::worker::DeliveryConfig>,
+    /// The office's evidence signing key file (owner-only; generated when
+    /// missing); `None` signs packs with a key held in memory only.
+    pub evidence_key_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -77,6 +81,7 @@ impl ServerConfig {
             console: console::ConsoleConfig::default(),
             safety: safety::timer::SafetyConfig::default(),
             delivery: None,
+            evidence_key_file: None,
         }
     }
 }
@@ -147,6 +152,9 @@ pub async fn start(
             Some(d) => Some(Arc::new(delivery::worker::DeliveryService::new(d.clone())?)),
             None => None,
         },
+        evidence_key: Arc::new(evidence::key::for_server(
+            config.evidence_key_file.as_deref(),
+        )?),
     };
     if config.safety.notifiers.is_empty() {
         tracing::warn!(
