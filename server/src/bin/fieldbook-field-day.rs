@@ -38,9 +38,11 @@ impl Progress {
     fn new(label: &str) -> Self {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("  {prefix:<11} [{bar:30}] {pos}/{len} events  {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "  {prefix:<11} [{bar:30}] {pos}/{len} events  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_prefix(label.to_owned());
         Self(bar)
@@ -127,7 +129,10 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
     };
     let addr = server.addr;
     let base = format!("http://{addr}");
-    println!("The office server is running at {base}, keeping its data in {}.", db.display());
+    println!(
+        "The office server is running at {base}, keeping its data in {}.",
+        db.display()
+    );
     let http = reqwest::Client::new();
     let post = reqwest::Method::POST;
     let put = reqwest::Method::PUT;
@@ -279,7 +284,10 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
         if started.warnings.is_empty() {
             String::new()
         } else {
-            format!(" ({} warning(s) about risks to staff shown)", started.warnings.len())
+            format!(
+                " (the phone shows {} recorded risk(s) to staff)",
+                started.warnings.len()
+            )
         }
     );
     hv.check_in_safe(&started.visit_id)?;
@@ -329,7 +337,10 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
     println!("\nWhat the office now has:");
     for (path, what) in [
         ("/v1/office/attendance", "attendance records"),
-        ("/v1/office/enforcement", "enforcement items waiting for a decision"),
+        (
+            "/v1/office/enforcement",
+            "enforcement items waiting for a decision",
+        ),
         ("/v1/office/visits", "home visit records"),
         ("/v1/office/devices", "enrolled devices"),
     ] {
@@ -372,8 +383,12 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
         .cloned()
         .ok_or("the office has no alert")?;
     println!(
-        "  The office sees an open {} alert{}.",
-        alert["level"].as_str().unwrap_or("-"),
+        "  The office sees an open alert {}{}.",
+        match alert["level"].as_str() {
+            Some("alert") => "raised by the officer",
+            Some("escalated") => "escalated by the office's clock",
+            _ => "for an overdue visit",
+        },
         if alert["silent"] == true {
             " marked silent (do not ring the phone)"
         } else {
@@ -408,9 +423,21 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
     .await?;
     let timeline: Vec<&str> = detail["timeline"]
         .as_array()
-        .map(|t| t.iter().filter_map(|e| e["what"].as_str()).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(|e| e["what"].as_str())
+                .map(|w| match w {
+                    "started" => "visit started",
+                    "silent_alert" => "silent alert raised",
+                    "alert" => "alert raised",
+                    "acknowledged" => "acknowledged by the office",
+                    "ack_seen" => "seen on the officer's phone",
+                    other => other,
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    println!("  The alert's record: {}.", timeline.join(", then "));
+    println!("  The alert's record: {}.", timeline.join("; "));
     hv.check_in_safe(&second.visit_id)?;
     hv.end_visit(&second.visit_id, None, None)?;
     po.1.sync(None, &never).await?;
