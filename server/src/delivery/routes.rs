@@ -45,7 +45,7 @@ fn default_limit() -> i64 {
 /// `state=attention` is the "needs attention" list.
 #[utoipa::path(get, path = "/v1/office/deliveries", tag = "office", security(("officeToken" = [])),
     params(
-        ("state" = Option<String>, Query, description = "pending, delivered, attention or off"),
+        ("state" = Option<DeliveryState>, Query, description = "pending, delivered, attention or off"),
         ("limit" = Option<i64>, Query, description = "Page size, clamped to 1..=500 (default 100)"),
         ("offset" = Option<i64>, Query, description = "Rows to skip (negative counts as 0)"),
     ),
