@@ -589,6 +589,8 @@ pub struct Alarm {
 pub struct SafetyView {
     pub visit_id: String,
     pub status: SafetyStatus,
+    /// What the screen shows: a silent alert shows as the running timer.
+    pub shown_status: SafetyStatus,
     /// Silent alert: no sound, no visible change.
     pub silent: bool,
     pub expected_finish_ms: i64,
@@ -634,19 +636,25 @@ impl From<fieldbook_core::sync::SafetyLaneReport> for SafetyLaneSummary {
     }
 }
 
+fn status(s: fieldbook_core::home_visits::safety::SafetyStatus) -> SafetyStatus {
+    use fieldbook_core::home_visits::safety::SafetyStatus as C;
+    match s {
+        C::Active => SafetyStatus::Active,
+        C::Overdue => SafetyStatus::Overdue,
+        C::Escalated => SafetyStatus::Escalated,
+        C::Alert => SafetyStatus::Alert,
+        C::Ended => SafetyStatus::Ended,
+    }
+}
+
 impl From<fieldbook_core::home_visits::SafetyView> for SafetyView {
     fn from(s: fieldbook_core::home_visits::SafetyView) -> Self {
         use crate::platform::AlarmKind as K;
-        use fieldbook_core::home_visits::safety::{AlarmKind as CK, SafetyStatus as C};
+        use fieldbook_core::home_visits::safety::AlarmKind as CK;
         Self {
             visit_id: s.visit_id.to_string(),
-            status: match s.status {
-                C::Active => SafetyStatus::Active,
-                C::Overdue => SafetyStatus::Overdue,
-                C::Escalated => SafetyStatus::Escalated,
-                C::Alert => SafetyStatus::Alert,
-                C::Ended => SafetyStatus::Ended,
-            },
+            status: status(s.status),
+            shown_status: status(s.shown_status),
             silent: s.silent,
             expected_finish_ms: s.expected_finish_ms,
             remaining_ms: s.remaining_ms,

@@ -110,6 +110,9 @@ pub struct SafetyView {
     pub visit_id: RecordId,
     /// Status.
     pub status: SafetyStatus,
+    /// The status the screen shows: a silent alert shows as the running
+    /// timer, so the phone looks unchanged to anyone watching.
+    pub shown_status: SafetyStatus,
     /// Silent alert (no sound, no visible change on the phone).
     pub silent: bool,
     /// Expected finish (UTC ms).
@@ -118,8 +121,10 @@ pub struct SafetyView {
     pub remaining_ms: i64,
     /// Notifications the shell should schedule.
     pub alarms: Vec<Alarm>,
-    /// The office's latest acknowledgement of an alert on this visit:
-    /// the shell shows "the office has acknowledged" with who and when.
+    /// The office's latest acknowledgement of an alert on this visit, to
+    /// show as "the office has acknowledged" with who and when; none shown
+    /// after a silent alert (the phone must look unchanged; the office
+    /// still learns that the phone received it).
     pub office_ack: Option<OfficeAckSeen>,
 }
 
@@ -369,14 +374,20 @@ impl HomeVisits {
         acks: &[OfficeAckSeen],
         now: Now,
     ) -> SafetyView {
+        let silent_alert = s.silent_alert && s.status == SafetyStatus::Alert;
         SafetyView {
             visit_id: id.clone(),
             status: s.status,
+            shown_status: if silent_alert {
+                SafetyStatus::Active
+            } else {
+                s.status
+            },
             silent: s.silent_alert,
             expected_finish_ms: s.expected_finish_ms,
             remaining_ms: s.remaining_ms(now),
             alarms: s.alarms(&self.policy.safety, now),
-            office_ack: acks.last().cloned(),
+            office_ack: acks.last().filter(|_| !s.silent_alert).cloned(),
         }
     }
 

@@ -552,10 +552,38 @@ fn lone_worker_timer_end_to_end() {
     let silent = fx.hv.raise_alert(&v, true).expect("alert");
     assert_eq!(silent.status, SafetyStatus::Alert);
     assert!(silent.silent);
+    // The screen must look unchanged: the core says to show the timer, and
+    // shows no office acknowledgement (the phone still records receiving it).
+    assert_eq!(silent.shown_status, SafetyStatus::Active);
+    let ack = crate::sync::protocol::OfficeAck {
+        alert_id: "a-1".into(),
+        visit_id: v.to_string(),
+        by: "Sam".into(),
+        at_ms: t0,
+        note: "Police on the way".into(),
+    };
+    let new = fx
+        .hv
+        .store()
+        .write(|w| super::record_office_acks(w, std::slice::from_ref(&ack)))
+        .expect("ack");
+    assert_eq!(new, 1);
+    let view = fx.hv.tick().expect("tick");
+    assert_eq!(
+        view.visits[0].office_ack, None,
+        "not shown after a silent alert"
+    );
+    assert_eq!(view.visits[0].shown_status, SafetyStatus::Active);
     let view = fx.hv.active_visit(&v).expect("view");
     assert_eq!(view.actions.len(), 5);
     assert!(view.actions.contains(&SafetyAction::RaiseSilentAlert));
-    fx.hv.check_in_safe(&v).expect("safe again");
+    let safe = fx.hv.check_in_safe(&v).expect("safe again");
+    assert_eq!(safe.shown_status, SafetyStatus::Active);
+    assert_eq!(
+        safe.office_ack.map(|a| a.by),
+        Some("Sam".to_owned()),
+        "shown once the officer has checked in safe"
+    );
     fx.hv.end_visit(&v, None, None).expect("end");
     assert!(fx.hv.tick().expect("tick").visits.is_empty());
     assert!(matches!(fx.hv.extend(&v, 10), Err(Error::Conflict(_))));

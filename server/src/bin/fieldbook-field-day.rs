@@ -406,10 +406,15 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
     .await?;
     let back = po.1.send_safety(&never).await?;
     let shown = hv.tick()?;
-    if let Some(ack) = shown.visits.first().and_then(|v| v.office_ack.clone()) {
-        let _ = back;
+    println!(
+        "  A safety monitor acknowledges it. The phone receives it ({} acknowledgement) but shows nothing while the alert is silent.",
+        back.acknowledgements
+    );
+    debug_assert!(shown.visits.first().is_some_and(|v| v.office_ack.is_none()));
+    let safe = hv.check_in_safe(&second.visit_id)?;
+    if let Some(ack) = safe.office_ack {
         println!(
-            "  A safety monitor acknowledges it; the officer's phone shows \"The office has acknowledged: {}: {}\".",
+            "  When the officer checks in safe, the phone shows \"The office has acknowledged: {}: {}\".",
             ack.by, ack.note
         );
     }
@@ -438,7 +443,6 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
         })
         .unwrap_or_default();
     println!("  The alert's record: {}.", timeline.join("; "));
-    hv.check_in_safe(&second.visit_id)?;
     hv.end_visit(&second.visit_id, None, None)?;
     po.1.sync(None, &never).await?;
 

@@ -71,9 +71,7 @@ final class ActiveVisitModel {
         }
     }
 
-    /// The status to show: a silent alert shows as the running timer.
-    var shownStatus: SafetyStatus? {
-        guard let safety = visit?.safety else { return nil }
-        return safety.silent && safety.status == .alert ? .active : safety.status
-    }
+    /// The status to show, as the core decides it (a silent alert shows as
+    /// the running timer).
+    var shownStatus: SafetyStatus? { visit?.safety.shownStatus }
 }

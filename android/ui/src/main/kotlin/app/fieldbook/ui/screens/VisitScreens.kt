@@ -104,17 +104,16 @@ fun ActiveVisitView(state: ActiveVisitState, onIntent: (ActiveVisitIntent) -> Un
         Heading(v.label)
         Text(v.address)
         if (v.accessNotes.isNotBlank()) Text(t(S.AccessNotes, v.accessNotes))
-        // A silent alert changes nothing on screen: someone may be watching.
-        val shown = if (v.safety.silent && v.safety.status == SafetyStatus.ALERT) SafetyStatus.ACTIVE else v.safety.status
+        // The core says what to show: a silent alert looks like the running timer.
+        val shown = v.safety.shownStatus
         when (shown) {
             SafetyStatus.OVERDUE -> Banner(t(S.Overdue), Tone.Alarm, "safety-overdue")
             SafetyStatus.ESCALATED -> Banner(t(S.Escalated), Tone.Alarm, "safety-escalated")
             SafetyStatus.ALERT -> Banner(t(S.AlertRaised), Tone.Alarm, "safety-alert")
             else -> Banner(t(S.SafetyActive) + " · " + t(S.TimeLeft, maxOf(0L, v.safety.remainingMs / 60_000)), Tone.Notice, "safety-active")
         }
-        // The office's acknowledgement, as the core holds it; not after a silent alert, which
-        // must leave the screen as it was.
-        v.safety.officeAck?.takeIf { !v.safety.silent }?.let { ack ->
+        // The office's acknowledgement when the core gives one to show (none after a silent alert).
+        v.safety.officeAck?.let { ack ->
             Banner(t(S.OfficeAcknowledged, ack.by, clockTime(Stamp(ack.atMs, offsetNow(ack.atMs)))), Tone.Notice, "office-ack")
             if (ack.note.isNotBlank()) Text(t(S.OfficeAcknowledgedNote, ack.note), Modifier.testTag("office-ack-note"))
         }
