@@ -19,6 +19,7 @@ pub mod model;
 pub mod office;
 pub mod openapi;
 pub mod payload;
+pub mod retry;
 pub mod safety;
 pub mod schema;
 pub mod storage;

@@ -371,11 +371,7 @@ impl DeliveryService {
 
     /// Delay after failed attempt `attempt`: doubling, at most 10 minutes.
     fn retry_delay(&self, attempt: i64) -> i64 {
-        let shift = u32::try_from((attempt - 1).clamp(0, 16)).unwrap_or(0);
-        self.config
-            .retry_base_ms
-            .saturating_mul(1i64 << shift)
-            .min(600_000)
+        crate::retry::backoff_ms(attempt, self.config.retry_base_ms, 600_000)
     }
 
     /// One pass: claims and delivers what is due. Returns attempts made.

@@ -174,12 +174,7 @@ impl Notifier for Webhook {
     }
 }
 
-/// Delay before attempt `attempt + 1` after `attempt` failed: doubling
-/// from `base_ms`, at most `max_ms`.
-pub fn backoff_ms(attempt: i64, base_ms: i64, max_ms: i64) -> i64 {
-    let shift = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
-    base_ms.saturating_mul(1i64 << shift).min(max_ms)
-}
+pub use crate::retry::backoff_ms;
 
 #[cfg(test)]
 mod tests {
