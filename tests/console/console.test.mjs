@@ -145,7 +145,7 @@ describe('the office console', () => {
       method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'x-1', name: 'X', role: 'supervisor' }) });
     assert.equal(write.status, 403, 'a read key does not write');
-    const forged = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${key.slice(0, -1)}0` } });
+    const forged = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}` } });
     assert.equal(forged.status, 401);
     const shared = await fetch(`${base}/v1/office/attendance`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(shared.status, 200, 'the configured office token is a key with every scope');
