@@ -291,6 +291,12 @@ pub struct DeliveryArgs {
         default_value_t = 7
     )]
     cp_import_days: i64,
+    /// On the --cp-import-team schedule, import that team's projects,
+    /// sessions, allocations and people from the Community Payback API
+    /// too, not only the links (people need a requirement loaded by CSV
+    /// first: the API carries no order dates or risk level).
+    #[arg(long, env = "FIELDBOOK_CP_IMPORT_REFERENCE")]
+    cp_import_reference: bool,
     /// How often the delivery worker looks (milliseconds).
     #[arg(
         long,
@@ -363,6 +369,7 @@ impl DeliveryArgs {
         config.tick_ms = self.cp_tick_ms.clamp(10, 60_000);
         config.import_team = self.cp_import_team.clone();
         config.import_days = self.cp_import_days.clamp(0, 31);
+        config.import_reference = self.cp_import_reference;
         Ok(Some(config))
     }
 }

@@ -79,6 +79,20 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 type R<T> = Result<T, DbError>;
 
+/// One reference item to write: entity, id, data (`None` deletes it) and
+/// its audience (officer, restricted).
+#[derive(Debug, Clone)]
+pub struct RefWrite {
+    /// Entity.
+    pub entity: String,
+    /// Id.
+    pub id: String,
+    /// Data as JSON text; `None` deletes the item.
+    pub data: Option<String>,
+    /// (officer, restricted).
+    pub audience: Vec<(String, bool)>,
+}
+
 /// An event as the office reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -893,10 +907,32 @@ impl Db {
         data: Option<String>,
         audience: Vec<(String, bool)>,
     ) -> R<i64> {
-        let (e, i) = (entity.to_owned(), id.to_owned());
+        let item = RefWrite {
+            entity: entity.to_owned(),
+            id: id.to_owned(),
+            data,
+            audience,
+        };
+        let cursors = self.put_references(vec![item], vec![]).await?;
+        cursors
+            .first()
+            .copied()
+            .ok_or_else(|| DbError("reference: no cursor".into()))
+    }
+
+    /// Writes reference items, and `also` (statements belonging to the
+    /// same change), in one transaction: all of it or none. Returns each
+    /// item's cursor.
+    pub async fn put_references(
+        &self,
+        items: Vec<RefWrite>,
+        also: Vec<storage::sql::Stmt>,
+    ) -> R<Vec<i64>> {
         match self {
             Db::Sqlite(c) => blocking(c, move |c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut cursors = Vec::with_capacity(items.len());
+                for RefWrite { entity: e, id: i, data, audience } in &items {
                 let cursor: i64 = tx.query_row("SELECT COALESCE(MAX(cursor), 0) + 1 FROM reference", [], |r| r.get(0))?;
                 tx.execute(
                     "INSERT INTO reference (entity, id, data, cursor) VALUES (?1, ?2, ?3, ?4)
@@ -913,16 +949,21 @@ impl Db {
                          ON CONFLICT (entity, id, officer_id) DO UPDATE SET cursor = excluded.cursor",
                         rusqlite::params![e, i, cursor, serde_json::to_string(&audience.iter().map(|(o, _)| o).collect::<Vec<_>>()).unwrap_or_default()],
                     )?;
-                    tx.execute("DELETE FROM reference_audience WHERE entity = ?1 AND id = ?2", [&e, &i])?;
-                    for (officer, restricted) in &audience {
+                    tx.execute("DELETE FROM reference_audience WHERE entity = ?1 AND id = ?2", [e, i])?;
+                    for (officer, restricted) in audience {
                         tx.execute(
                             "INSERT INTO reference_audience (entity, id, officer_id, restricted) VALUES (?1, ?2, ?3, ?4)",
                             rusqlite::params![e, i, officer, restricted],
                         )?;
                     }
                 }
+                cursors.push(cursor);
+                }
+                for stmt in &also {
+                    storage::sql::lite_exec(&tx, stmt)?;
+                }
                 tx.commit()?;
-                Ok(cursor)
+                Ok(cursors)
             })
             .await,
             Db::Postgres(p) => {
@@ -930,11 +971,13 @@ impl Db {
                 let tx = client.transaction().await?;
                 // Cursors must become visible in order: one writer at a time.
                 tx.batch_execute("LOCK TABLE reference IN SHARE ROW EXCLUSIVE MODE").await?;
+                let mut cursors = Vec::with_capacity(items.len());
+                for RefWrite { entity: e, id: i, data, audience } in &items {
                 let cursor: i64 = tx.query_one("SELECT nextval('reference_cursor_seq')", &[]).await?.get(0);
                 tx.execute(
                     "INSERT INTO reference (entity, id, data, cursor) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, cursor = excluded.cursor",
-                    &[&e, &i, &data, &cursor],
+                    &[e, i, data, &cursor],
                 )
                 .await?;
                 if data.is_some() {
@@ -944,20 +987,25 @@ impl Db {
                          SELECT entity, id, officer_id, $3 FROM reference_audience
                           WHERE entity = $1 AND id = $2 AND NOT (officer_id = ANY($4))
                          ON CONFLICT (entity, id, officer_id) DO UPDATE SET cursor = excluded.cursor",
-                        &[&e, &i, &cursor, &keep],
+                        &[e, i, &cursor, &keep],
                     )
                     .await?;
-                    tx.execute("DELETE FROM reference_audience WHERE entity = $1 AND id = $2", &[&e, &i]).await?;
-                    for (officer, restricted) in &audience {
+                    tx.execute("DELETE FROM reference_audience WHERE entity = $1 AND id = $2", &[e, i]).await?;
+                    for (officer, restricted) in audience {
                         tx.execute(
                             "INSERT INTO reference_audience (entity, id, officer_id, restricted) VALUES ($1, $2, $3, $4)",
-                            &[&e, &i, officer, restricted],
+                            &[e, i, officer, restricted],
                         )
                         .await?;
                     }
                 }
+                cursors.push(cursor);
+                }
+                for stmt in &also {
+                    storage::sql::pg_exec(&*tx, stmt).await?;
+                }
                 tx.commit().await?;
-                Ok(cursor)
+                Ok(cursors)
             }
         }
     }

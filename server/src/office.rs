@@ -140,7 +140,7 @@ pub(crate) async fn office_key_auth(
             Check::Refused => return Err(refused()),
         }
     };
-    let action = if scope == Scope::Read {
+    let action = if matches!(scope, Scope::Read | Scope::Evidence) {
         Action::Disclosure
     } else {
         Action::Alteration
@@ -345,7 +345,7 @@ pub(crate) fn validate(entity: &str, data: &Value) -> ApiResult<Value> {
     })
 }
 
-fn check_id(id: &str) -> ApiResult<()> {
+pub(crate) fn check_id(id: &str) -> ApiResult<()> {
     fieldbook_core::ids::RecordId::parse(id)
         .map(|_| ())
         .map_err(|_| ApiFailure::bad("malformed", "id must be 32 lowercase hex digits"))
@@ -422,18 +422,35 @@ async fn write_item(
     id: &str,
     item: ReferenceBody,
 ) -> ApiResult<i64> {
-    let restricted: HashSet<&String> = item.restricted_for.iter().collect();
-    let audience = item
-        .audience
+    let write = ref_write(entity, id, &item.data, &item.audience, &item.restricted_for)?;
+    let data = write.data.clone();
+    Ok(state
+        .db
+        .put_reference(entity, id, data, write.audience)
+        .await?)
+}
+
+/// A validated item as the database writes it: its audience with who of
+/// them sees it restricted.
+pub(crate) fn ref_write(
+    entity: &str,
+    id: &str,
+    data: &Value,
+    audience: &[String],
+    restricted_for: &[String],
+) -> ApiResult<crate::db::RefWrite> {
+    let restricted: HashSet<&String> = restricted_for.iter().collect();
+    let audience = audience
         .iter()
         .map(|o| (o.clone(), restricted.contains(o)))
         .collect();
-    let data =
-        serde_json::to_string(&item.data).map_err(|_| ApiFailure::bad("malformed", "data"))?;
-    Ok(state
-        .db
-        .put_reference(entity, id, Some(data), audience)
-        .await?)
+    let data = serde_json::to_string(data).map_err(|_| ApiFailure::bad("malformed", "data"))?;
+    Ok(crate::db::RefWrite {
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+        data: Some(data),
+        audience,
+    })
 }
 
 /// Deletes a reference item (devices drop it at their next pull).
@@ -572,19 +589,14 @@ async fn import_csv(
         })?;
     }
     let n = rows.len();
-    for (id, data, audience, restricted_for) in rows {
-        write_item(
-            &state,
-            &entity,
-            &id,
-            ReferenceBody {
-                data,
-                audience,
-                restricted_for,
-            },
-        )
-        .await?;
-    }
+    // One transaction: a storage failure part-way stores no row.
+    let writes = rows
+        .iter()
+        .map(|(id, data, audience, restricted_for)| {
+            ref_write(&entity, id, data, audience, restricted_for)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    state.db.put_references(writes, vec![]).await?;
     Ok(Json(Imported { imported: n }))
 }
 

@@ -497,3 +497,180 @@ describe('the office console', () => {
     assert.ok(shots.length >= 15, `screenshots: ${shots.length}`);
   });
 });
+
+// Deliveries to the Community Payback API: a small fake of the far end
+// (OAuth2 token, its reference lists, the outcome endpoint that refuses
+// with 409 and the API's own message while told to), a server pointed at
+// it, and the field day's outcomes; first unlinked, then linked and
+// refused, then accepted, each Retry pressed in the console as a manager.
+describe('deliveries and evidence packs in the console', () => {
+  const CODES = ['AACL', 'AAEM', 'AAFC', 'AAME', 'AARC', 'AASD', 'AFDA', 'AFTC', 'ATCH', 'ATFI', 'ATSH', 'ATSS', 'ATTC',
+    'CO05', 'CO10', 'CO38', 'CO39', 'CO40', 'RSOF', 'RSSR', 'UACP'];
+  const far = { refuse: true, received: [] };
+  let farServer; let srv; let browser2; let dir2; let page;
+
+  async function attention() {
+    const res = await fetch(`${srv.url}/v1/office/deliveries?state=attention`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return res.json();
+  }
+
+  before(async () => {
+    const http = await import('node:http');
+    farServer = http.createServer((req, res) => {
+      const json = (status, v) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(v)); };
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        if (req.url === '/oauth/token') return json(200, { access_token: 'tok-1', token_type: 'bearer', expires_in: 3600 });
+        if (req.headers.authorization !== 'Bearer tok-1') return json(401, {});
+        if (req.url === '/references/contact-outcomes') {
+          return json(200, { contactOutcomes: CODES.map((c, i) => ({ id: `5b5f8c3a-0000-4000-8000-${String(i).padStart(12, '0')}`, code: c, name: c })) });
+        }
+        if (req.url === '/references/enforcement-actions') {
+          return json(200, { enforcementActions: [{ id: '0b6f0c8e-1f5d-4c1e-9a51-000000000e01', code: 'ROM', name: 'Refer to Offender Manager' }] });
+        }
+        if (/^\/projects\/[^/]+\/appointments\/\d+\/outcome$/.test(req.url) && req.method === 'POST') {
+          if (!req.headers['idempotency-key']) return json(400, { userMessage: 'no Idempotency-key' });
+          if (far.refuse) return json(409, { status: 409, userMessage: 'A newer version of the appointment exists in Delius' });
+          far.received.push(JSON.parse(body));
+          return json(200, {});
+        }
+        return json(404, {});
+      });
+    });
+    await new Promise((resolve) => farServer.listen(0, '127.0.0.1', resolve));
+    const farUrl = `http://127.0.0.1:${farServer.address().port}`;
+    dir2 = tempDir();
+    const db2 = path.join(dir2, 'office', 'office.db');
+    fs.mkdirSync(path.dirname(db2), { recursive: true, mode: 0o700 });
+    await createAdmin(db2, 'admin', ADMIN_PASSWORD);
+    srv = await startServer({
+      db: db2,
+      port: await freePort(),
+      extra: ['--console-assets', GOVUK, '--cp-base-url', farUrl, '--cp-token-url', `${farUrl}/oauth/token`,
+        '--cp-client-id', 'fieldbook', '--cp-tick-ms', '100', '--cp-enforcement-action', 'warning_or_referral=ROM',
+        '--cp-enforcement-action', 'breach_referral=ROM'],
+      env: { FIELDBOOK_CP_CLIENT_SECRET: 'client-secret-for-tests' },
+    });
+    await fixture('setup', srv.url, path.join(dir2, 'devices'));
+    browser2 = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await (await browser2.newContext({ baseURL: srv.url })).newPage();
+  });
+
+  after(async () => {
+    await browser2?.close();
+    srv?.stop();
+    await new Promise((resolve) => (farServer ? farServer.close(resolve) : resolve()));
+    if (dir2) fs.rmSync(dir2, { recursive: true, force: true });
+  });
+
+  test('a refused delivery shows with the far end\'s reason, and Retry sends it again', async () => {
+    // The day's outcomes wait for their nDelius links: the reason says so.
+    let waiting = [];
+    for (let i = 0; i < 100 && waiting.length === 0; i += 1) {
+      waiting = await attention();
+      if (waiting.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(waiting.length > 0, 'unlinked outcomes need attention');
+    await signIn(page, 'admin', ADMIN_PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    await page.waitForURL(/\/console\/deliveries/);
+    const list = page.locator('#attention');
+    assert.match(await list.innerText(), /not linked to an nDelius appointment/);
+    // The office links them (as the API import would); each Retry then
+    // reaches the far end, which refuses.
+    for (const [i, d] of waiting.entries()) {
+      const res = await fetch(`${srv.url}/v1/office/integration/appointments/${d.subject}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ delius_id: 9000 + i, delius_version: '7a0b6c1e-0000-4000-8000-000000000001', project_code: 'PARK01' }),
+      });
+      assert.equal(res.status, 204);
+    }
+    const first = waiting[0].event_id;
+    await page.locator(`#attention-${first}`).getByRole('button', { name: /^Retry/ }).click();
+    await page.waitForURL(/\/console\/deliveries$/);
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i += 1) {
+      refused = (await attention()).some((d) => d.event_id === first && d.status_code === 409);
+      if (!refused) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(refused, 'the far end refused it');
+    await page.goto('/console/deliveries');
+    const row = page.locator(`#attention-${first}`);
+    assert.match(await row.innerText(), /A newer version of the appointment exists in Delius \(answered 409\)/);
+    await check(page, '22-deliveries-refused');
+    // The cause fixed at the far end, Retry delivers it: once.
+    far.refuse = false;
+    await row.getByRole('button', { name: /^Retry/ }).click();
+    await page.waitForURL(/\/console\/deliveries$/);
+    let delivered = false;
+    for (let i = 0; i < 100 && !delivered; i += 1) {
+      await page.goto('/console/deliveries');
+      delivered = /Delivered/.test(await page.locator(`#delivery-${first}`).innerText());
+      if (!delivered) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(delivered, 'shown as delivered');
+    assert.equal(await page.locator(`#attention-${first}`).count(), 0, 'no longer needs attention');
+    assert.equal(far.received.length, 1, 'the far end recorded it once');
+    await check(page, '23-deliveries-delivered');
+    // Each Retry is in the audit log as the signed-in account.
+    await page.goto('/console/audit');
+    const retried = page.locator('main').getByRole('row', { name: /delivery retried/ });
+    assert.equal(await retried.count(), 2);
+    assert.match(await retried.first().innerText(), /account:admin/);
+  });
+
+  test('a Retry without the form\'s token is refused and changes nothing', async () => {
+    const before = (await attention()).length;
+    assert.ok(before > 0);
+    const target = (await attention())[0].event_id;
+    const res = await page.request.post(`/console/deliveries/${target}/retry`, { form: { csrf: 'guess' } });
+    assert.equal(res.status(), 403);
+    assert.ok((await attention()).some((d) => d.event_id === target), 'still waiting');
+  });
+
+  test('an evidence pack is produced from the person page as the signed-in account and downloaded', async () => {
+    await page.goto('/console/people');
+    await page.locator('main').getByRole('link', { name: /Alex Example/ }).click();
+    await page.waitForURL(/\/console\/people\//);
+    const day = (d) => new Date(Date.now() + d * 86400000).toISOString().slice(0, 10);
+    const form = page.locator('form[action$="/evidence-pack"]');
+    await form.getByLabel(/^From/).fill(day(-1));
+    await form.getByLabel(/^To/).fill(day(1));
+    await form.getByLabel(/^Who it is for/).fill('Magistrates court and the defence');
+    await check(page, '24-person-evidence-form');
+    // The reason is required: refused, nothing produced.
+    await form.getByRole('button', { name: 'Produce the evidence pack' }).click();
+    await page.getByText(/reason: is required/).first().waitFor();
+    await page.goBack();
+    await form.getByLabel(/^From/).fill(day(-1));
+    await form.getByLabel(/^To/).fill(day(1));
+    await form.getByLabel(/^Who it is for/).fill('Magistrates court and the defence');
+    await form.getByLabel(/^Why it is needed/).fill('Breach hearing listed');
+    await form.getByRole('button', { name: 'Produce the evidence pack' }).click();
+    await page.locator('#pack').waitFor();
+    const reference = (await page.locator('#pack strong').innerText()).trim();
+    assert.match(reference, /^FB-EP-\d{8}-[0-9A-F]{8}$/);
+    await check(page, '25-evidence-pack');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-pdf').click()]);
+    const file = path.join(dir2, 'pack.pdf');
+    await download.saveAs(file);
+    assert.equal(fs.readFileSync(file).subarray(0, 4).toString(), '%PDF');
+    const bundle = await page.request.get(await page.locator('#download-bundle').getAttribute('href'));
+    assert.equal(bundle.status(), 200);
+    const manifest = JSON.parse((await bundle.json()).manifest);
+    assert.equal(manifest.request.produced_by, 'Avery Admin (admin)', 'produced as the signed-in account');
+    assert.equal(manifest.request.reason, 'Breach hearing listed');
+    await page.goto('/console/audit');
+    const made = page.locator('main').getByRole('row', { name: new RegExp(`disclosure evidence pack .*${reference} for Magistrates`) });
+    assert.equal(await made.count(), 1);
+    assert.match(await made.innerText(), /account:admin/);
+    assert.match(await made.innerText(), /Magistrates court and the defence: Breach hearing listed/);
+    assert.ok(await page.locator('main').getByRole('row', { name: /evidence pack download/ }).count() >= 2);
+  });
+});

@@ -26,6 +26,8 @@ use serde_json::{json, Value};
 const CLIENT: &str = "fieldbook";
 const SECRET: &str = "client-secret-0123456789";
 const ROM: &str = "0b6f0c8e-1f5d-4c1e-9a51-000000000e01";
+/// The supervisor's nDelius staff code, which is their Fieldbook officer id.
+const SUPERVISOR: &str = "N56A108";
 
 fn outcome_uuid(code: &str) -> String {
     let n: u64 = code.bytes().fold(0, |a, b| a * 31 + u64::from(b)) % 1_000_000_000_000;
@@ -44,6 +46,13 @@ struct Far {
     down: AtomicBool,
     refuse: Mutex<BTreeSet<i64>>,
     appointments: Mutex<FarAppointments>,
+    /// A person's requirement minutes (`requirementMinutes`) where not the
+    /// default 6000 (100 hours).
+    minutes: Mutex<BTreeMap<String, i64>>,
+    /// CRNs the caller may see only as `Limited` (restricted cases).
+    limited: Mutex<BTreeSet<String>>,
+    /// Session-search queries that lacked a published parameter.
+    reads: AtomicU32,
 }
 
 type S = Arc<Far>;
@@ -244,10 +253,42 @@ async fn outcome(
 /// The far end's appointments: (project code, date, CRN, nDelius id).
 type FarAppointments = Vec<(String, String, String, i64)>;
 
-async fn session_search(State(f): State<S>, headers: HeaderMap) -> Response {
+/// The published `OffenderDto`: `Full` with the name, or `Limited`.
+fn offender(f: &Far, crn: &str, i: i64) -> Value {
+    if f.limited.lock().expect("lock").contains(crn) {
+        json!({ "crn": crn, "objectType": "Limited" })
+    } else {
+        json!({ "crn": crn, "objectType": "Full", "forename": format!("Forename{i}"),
+                "surname": format!("Surname{i}"), "middleNames": [], "dateOfBirth": "1990-01-01" })
+    }
+}
+
+fn location() -> Value {
+    json!({ "buildingName": null, "buildingNumber": "1", "streetName": "Park Road",
+            "townCity": "Leeds", "county": null, "postCode": "LS1 1AA" })
+}
+
+/// `AdminSessionController` session search: `SessionSummariesDto`.
+async fn session_search(
+    State(f): State<S>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
     if !authorised(&headers) || f.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    let q = query.unwrap_or_default();
+    if !["startDate=", "endDate=", "teamCode="]
+        .iter()
+        .all(|p| q.contains(p))
+    {
+        f.problems
+            .lock()
+            .expect("lock")
+            .push(format!("session-search without its parameters: {q}"));
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    f.reads.fetch_add(1, Ordering::SeqCst);
     let appts = f.appointments.lock().expect("lock").clone();
     let sessions: BTreeSet<(String, String)> = appts
         .iter()
@@ -264,6 +305,7 @@ async fn session_search(State(f): State<S>, headers: HeaderMap) -> Response {
     Json(json!({ "allocations": allocations })).into_response()
 }
 
+/// One session: `SessionDto` with its `AppointmentSummaryDto`s.
 async fn session(
     State(f): State<S>,
     Path((project, date)): Path<(String, String)>,
@@ -272,31 +314,54 @@ async fn session(
     if !authorised(&headers) || f.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    let minutes = f.minutes.lock().expect("lock").clone();
     let summaries: Vec<Value> = f
         .appointments
         .lock()
         .expect("lock")
         .iter()
         .filter(|(p, d, _, _)| *p == project && *d == date)
-        .map(|(_, _, crn, id)| json!({ "id": id, "offender": { "crn": crn, "objectType": "Limited" } }))
+        .map(|(_, _, crn, id)| {
+            json!({ "id": id, "contactOutcome": null,
+                    "requirementMinutes": minutes.get(crn).copied().unwrap_or(6000),
+                    "adjustmentMinutes": 0, "completedMinutes": 120,
+                    "offender": offender(&f, crn, *id) })
+        })
         .collect();
-    Json(
-        json!({ "projectName": "Park", "projectCode": project, "date": date,
-        "appointmentSummaries": summaries }),
-    )
+    Json(json!({ "projectName": "Park", "projectCode": project,
+        "projectLocation": "1 Park Road, Leeds", "location": location(), "date": date,
+        "startTime": "09:00", "endTime": "16:00", "appointmentSummaries": summaries }))
     .into_response()
 }
 
+/// One appointment: `AppointmentDto`.
 async fn appointment(
     State(f): State<S>,
-    Path((_project, id)): Path<(String, i64)>,
+    Path((project, id)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Response {
     if !authorised(&headers) || f.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    Json(json!({ "id": id, "version": format!("7a0b6c1e-0000-4000-8000-{id:012}") }))
-        .into_response()
+    let found = f
+        .appointments
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|(_, _, _, i)| *i == id)
+        .cloned();
+    let Some((_, date, crn, _)) = found else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    Json(json!({ "id": id, "version": format!("7a0b6c1e-0000-4000-8000-{id:012}"),
+        "projectName": "Park", "projectCode": project, "projectTypeName": "Group Placement - Regional Project",
+        "projectTypeCode": "NP1", "offender": offender(&f, &crn, id), "supervisingTeam": "Team 1",
+        "supervisingTeamCode": "N56T01", "providerCode": "N56",
+        "pickUpData": { "location": location(), "time": "08:30" },
+        "date": date, "startTime": "09:00", "endTime": "16:00", "contactOutcomeCode": null,
+        "attendanceData": null, "enforcementData": null, "supervisorOfficerCode": SUPERVISOR,
+        "notes": null, "sensitive": null, "alertActive": null }))
+    .into_response()
 }
 
 async fn far_end() -> (String, S) {
@@ -924,5 +989,271 @@ async fn links_are_imported_from_the_far_end_and_a_failed_import_changes_nothing
     assert_eq!(link.delius_id, 702);
     assert_eq!(link.delius_version, "7a0b6c1e-0000-4000-8000-000000000702");
     assert_eq!(link.project_code, "N56PARK");
+    server.shutdown().await;
+}
+
+/// The far end's read shapes for one person missing from Fieldbook: three
+/// people allocated to one session, of whom Fieldbook holds requirements
+/// (loaded by CSV, with the order dates the API does not carry) for two.
+async fn people_by_csv(office: &Office) -> (String, String) {
+    let (r1, r2) = (
+        RecordId::random().expect("id").to_string(),
+        RecordId::random().expect("id").to_string(),
+    );
+    let csv = format!(
+        "id,audience,crn,name,restricted:json,risk_level,registrations:json,hours_required:json,minutes_credited_office:json,order_start,order_end\n\
+         {r1},,X100001,Alex Example,false,medium,[],100,0,2026-01-05,2027-01-04\n\
+         {r2},,X100002,Sam Sample,false,low,[],80,0,2026-02-02,2027-02-01\n"
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/office/import/upw_requirement", office.base))
+        .bearer_auth(OFFICE_TOKEN)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(resp.status(), StatusCode::OK, "{:?}", resp.text().await);
+    (r1, r2)
+}
+
+fn far_day() -> FarAppointments {
+    vec![
+        ("N56PARK".into(), "2026-11-23".into(), "X100001".into(), 801),
+        ("N56PARK".into(), "2026-11-23".into(), "X100002".into(), 802),
+        ("N56PARK".into(), "2026-11-23".into(), "X100003".into(), 803),
+    ]
+}
+
+async fn items(server: &RunningServer, entity: &str) -> Vec<(String, Value)> {
+    server
+        .state
+        .db
+        .reference_items(entity)
+        .await
+        .expect("db")
+        .into_iter()
+        .map(|(id, d)| (id, serde_json::from_str(&d).expect("json")))
+        .collect()
+}
+
+/// Reference data from the far end's read endpoints: a record that does
+/// not validate (a negative requirement) fails the whole import and writes
+/// nothing; the import then creates the project, session and appointments
+/// (each linked to nDelius), updates the people Fieldbook holds, reports
+/// the one it does not; the supervisor's device pulls them; an outcome on
+/// an imported appointment reaches the far end's appointment; a repeat
+/// import changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_data_is_imported_from_the_far_end_through_the_csv_validation() {
+    use fieldbook_core::unpaid_work::model as upw;
+    let (base, far) = far_end().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server_with(Storage::Sqlite(dir.path().join("office.db")), &base).await;
+    let office = Office::new(server.addr);
+    office.officer(SUPERVISOR, "supervisor").await;
+    let (r1, r2) = people_by_csv(&office).await;
+    *far.appointments.lock().expect("lock") = far_day();
+    far.limited.lock().expect("lock").insert("X100002".into());
+    let req =
+        json!({ "team_code": "N56T01", "start_date": "2026-11-23", "end_date": "2026-11-23" });
+
+    // One bad record: nothing at all is written.
+    far.minutes
+        .lock()
+        .expect("lock")
+        .insert("X100002".into(), -60);
+    let (s, v) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-reference",
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{v}");
+    assert_eq!(v["error"], "invalid_reference", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("upw_requirement")),
+        "{v}"
+    );
+    assert!(items(&server, "upw_project").await.is_empty());
+    assert!(items(&server, "upw_session").await.is_empty());
+    assert!(items(&server, "upw_appointment").await.is_empty());
+    let people = items(&server, "upw_requirement").await;
+    assert!(
+        people
+            .iter()
+            .all(|(_, p)| p["minutes_credited_office"] == 0),
+        "people untouched"
+    );
+
+    // The far end down: nothing written either.
+    far.minutes.lock().expect("lock").clear();
+    far.down.store(true, Ordering::SeqCst);
+    let (s, _) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-reference",
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY);
+    assert!(items(&server, "upw_session").await.is_empty());
+    far.down.store(false, Ordering::SeqCst);
+
+    let (s, report) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-reference",
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["projects"], 1);
+    assert_eq!(report["sessions"], 1);
+    assert_eq!(report["appointments"], 2);
+    assert_eq!(report["people"], 2);
+    assert_eq!(report["without_requirement"], json!(["X100003"]));
+    let projects = items(&server, "upw_project").await;
+    assert_eq!(projects.len(), 1);
+    let (project_id, project) = &projects[0];
+    assert_eq!(project["code"], "N56PARK");
+    assert_eq!(project["address"], "1 Park Road, Leeds, LS1 1AA");
+    assert_eq!(project["project_type"], "group_placement");
+    let sessions = items(&server, "upw_session").await;
+    let (session_id, session) = &sessions[0];
+    assert_eq!(session["project_id"], project_id.as_str());
+    assert_eq!(session["date"], "2026-11-23");
+    assert_eq!(session["planned_start"], "09:00:00");
+    assert_eq!(session["supervisor_id"], SUPERVISOR);
+    assert_eq!(session["pick_up_time"], "08:30:00");
+    let appts = items(&server, "upw_appointment").await;
+    let appt_of = |crn: &str| {
+        appts
+            .iter()
+            .find(|(_, a)| a["crn"] == crn)
+            .map(|(id, a)| (id.clone(), a.clone()))
+            .expect("appointment")
+    };
+    let (a1, appt1) = appt_of("X100001");
+    assert_eq!(appt1["requirement_id"], r1.as_str());
+    assert_eq!(appt1["session_id"], session_id.as_str());
+    assert_eq!(appt_of("X100002").1["requirement_id"], r2.as_str());
+    let people: BTreeMap<String, Value> = items(&server, "upw_requirement")
+        .await
+        .into_iter()
+        .collect();
+    // What the API says is updated; what only the CSV gave is kept.
+    assert_eq!(people[&r1]["minutes_credited_office"], 120);
+    assert_eq!(people[&r1]["name"], "Forename801 Surname801");
+    assert_eq!(people[&r1]["order_start"], "2026-01-05");
+    assert_eq!(people[&r1]["risk_level"], "medium");
+    let link = server
+        .state
+        .db
+        .appointment_link(&a1)
+        .await
+        .expect("db")
+        .expect("linked");
+    assert_eq!(
+        (link.delius_id, link.project_code.as_str()),
+        (801, "N56PARK")
+    );
+
+    // The supervisor's device pulls what was imported; the restricted
+    // person arrives without a name.
+    let url = format!("http://{}", server.addr);
+    let phone = SyncDevice::enrol(&office, SUPERVISOR, &url, None).await;
+    phone.sync().await.expect("pull");
+    let on_phone = |id: &str| RecordId::parse(id).expect("id");
+    let (s_id, a_id, r2_id) = (on_phone(session_id), on_phone(&a1), on_phone(&r2));
+    let held = phone
+        .store
+        .read(|r| {
+            let rec = r.records();
+            Ok((
+                rec.get::<upw::WorkSession>(&s_id)?,
+                rec.get::<upw::Appointment>(&a_id)?,
+                rec.get::<upw::Requirement>(&r2_id)?,
+                rec.all::<upw::Project>()?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(
+        held.0.expect("session on the phone").value.supervisor_id,
+        SUPERVISOR
+    );
+    assert_eq!(
+        held.1.expect("appointment on the phone").value.crn,
+        "X100001"
+    );
+    assert_eq!(held.2.expect("restricted person").value.name, None);
+    assert_eq!(held.3.len(), 1);
+
+    // An outcome on an imported appointment reaches nDelius appointment 801.
+    let mut p = payloads::outcome(session_id, &a1, "ATTC");
+    if let Payload::Outcome(o) = &mut p {
+        o.crn = "X100001".into();
+        o.requirement_id = Some(RecordId::parse(&r1).expect("id"));
+    }
+    phone.store.append(payloads::draft(&p)).expect("append");
+    phone.sync().await.expect("push");
+    eventually("delivered", || async {
+        far.order.lock().expect("lock").contains_key(&801)
+    })
+    .await;
+
+    // A repeat import updates the same items: no duplicates.
+    let (s, _) = office
+        .send(
+            Method::POST,
+            "/v1/office/integration/import-reference",
+            Some(req),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(items(&server, "upw_appointment").await.len(), 2);
+    assert_eq!(items(&server, "upw_session").await.len(), 1);
+    let problems = far.problems.lock().expect("lock").clone();
+    assert!(problems.is_empty(), "{problems:?}");
+    server.shutdown().await;
+}
+
+/// With `--cp-import-team` and `--cp-import-reference` the import runs on
+/// the reference schedule, with no office call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_import_runs_on_its_schedule() {
+    let (base, far) = far_end().await;
+    *far.appointments.lock().expect("lock") = far_day();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = test_config(Storage::Sqlite(dir.path().join("office.db")));
+    let mut d = delivery(&base);
+    d.import_team = Some("N56T01".into());
+    d.import_reference = true;
+    d.references_every = Duration::from_millis(200);
+    config.delivery = Some(d);
+    let server = start(config).await.expect("server");
+    let office = Office::new(server.addr);
+    office.officer(SUPERVISOR, "supervisor").await;
+    people_by_csv(&office).await;
+    eventually("the scheduled import", || async {
+        server
+            .state
+            .db
+            .reference_items("upw_appointment")
+            .await
+            .expect("db")
+            .len()
+            == 2
+    })
+    .await;
+    let before = far.reads.load(Ordering::SeqCst);
+    eventually("a second scheduled run", || async {
+        far.reads.load(Ordering::SeqCst) > before
+    })
+    .await;
+    assert_eq!(items(&server, "upw_session").await.len(), 1);
     server.shutdown().await;
 }

@@ -163,7 +163,8 @@ async fn a_pack_from_postgresql_verifies() {
     let pack = produce(&day.office, req).await;
     let v = verify(&pack.bundle, Some(&pack.pdf), Some(&day.office_key));
     assert!(v.verified, "{}", v.render());
-    assert_eq!(manifest_of(&bundle_of(&pack.bundle)).statements, 3);
+    // Three of the events and one of the office's record of the order.
+    assert_eq!(manifest_of(&bundle_of(&pack.bundle)).statements, 4);
     assert!(!String::from_utf8_lossy(&pack.bundle).contains("Bloggs"));
     let audit = day.office.get("/v1/office/evidence-packs").await;
     assert_eq!(audit[0]["reference"], pack.reference.as_str());
@@ -358,7 +359,8 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
         !text.contains("X200001"),
         "another person's CRN is not disclosed"
     );
-    assert_eq!(manifest.statements, 3);
+    // Three of the events and one of the office's record of the order.
+    assert_eq!(manifest.statements, 4);
     // Pinned to another key, the same pack fails.
     let other = fieldbook_server::evidence::OfficeKey::generate().expect("key");
     assert_fails(
@@ -536,7 +538,8 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
                 });
             }
         }
-        fieldbook_server::evidence::statements::statements(&views)
+        // The events' statements and the office records', as the pack has.
+        fieldbook_server::evidence::statements::all(&views, bundle.office_records.as_ref())
     };
     let mut edited = stated.clone();
     let target = edited
@@ -578,7 +581,13 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
         let mut b = pack.bundle.clone();
         b[at] = if b[at] == b'0' { b'1' } else { b'0' };
         let v = verify(&b, None, Some(&office_key));
-        assert!(!v.verified, "a changed byte at {at} went unnoticed");
+        assert!(
+            !v.verified,
+            "a changed byte at {at} went unnoticed: {:?}",
+            String::from_utf8_lossy(
+                &pack.bundle[at.saturating_sub(80)..(at + 40).min(pack.bundle.len())]
+            )
+        );
         tried += 1;
     }
     assert!(tried >= 400);
@@ -649,7 +658,10 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
         im.request.appointment_id.as_deref(),
         Some(appts[0].as_str())
     );
-    assert_eq!(im.statements, 3, "arrival, outcome, correction");
+    assert_eq!(
+        im.statements, 4,
+        "arrival, outcome, correction; the office's record of the order"
+    );
     let mut req = request("X200000");
     req["appointment_id"] = json!(appts[1]);
     let (s, _) = office
@@ -764,4 +776,199 @@ async fn a_pack_for_a_person_verifies_offline_and_every_tampering_is_named() {
     let v = verify(&pack.bundle, Some(&pack.pdf), Some(&office_key));
     assert!(v.verified, "{}", v.render());
     server.shutdown().await;
+}
+
+/// The evidence routes take scoped API keys: a key with the evidence scope
+/// produces and downloads a pack (each call in the audit log under the
+/// key's name, as a disclosure); a key with only the read scope is refused
+/// with 403 and no pack is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_routes_take_an_api_key_with_the_evidence_scope() {
+    use fieldbook_server::console::apikeys::{self, Scope};
+    let dir = tempfile::tempdir().expect("tmp");
+    let day = field_day(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let db = &day.server.state.db;
+    let (_, evidence) = apikeys::create(db, "court-bundles", &[Scope::Evidence], "admin", 1)
+        .await
+        .expect("key");
+    let (_, read) = apikeys::create(db, "reports", &[Scope::Read], "admin", 1)
+        .await
+        .expect("key");
+    let http = reqwest::Client::new();
+    let post = |key: String| {
+        http.post(format!("{}/v1/office/evidence-packs", day.office.base))
+            .bearer_auth(key)
+            .json(&request("X200000"))
+            .send()
+    };
+    let refused = post(read.clone()).await.expect("post");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let listed = http
+        .get(format!("{}/v1/office/evidence-packs", day.office.base))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        day.office.get("/v1/office/evidence-packs").await,
+        json!([]),
+        "a refused key made no pack"
+    );
+    let made = post(evidence.clone()).await.expect("post");
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: Value = made.json().await.expect("json");
+    let pdf = http
+        .get(format!(
+            "{}{}",
+            day.office.base,
+            made["pdf"].as_str().expect("pdf")
+        ))
+        .bearer_auth(&evidence)
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(pdf.bytes().await.expect("bytes").starts_with(b"%PDF"));
+    let by_key = fieldbook_server::console::audit::recent(db, 50, Some("api:court-bundles"))
+        .await
+        .expect("audit");
+    assert!(
+        by_key
+            .iter()
+            .any(|e| e.what == "evidence pack" && e.action == "disclosure"),
+        "{by_key:?}"
+    );
+    assert!(by_key.iter().any(|e| e.what == "evidence pack download"));
+    day.server.shutdown().await;
+}
+
+/// The office's own records in the pack: the order and requirement (hours
+/// required, an adjustment, credited, outstanding, the warning's date) and
+/// the enforcement decision the console recorded on Sam's non-attendance,
+/// in the PDF and the bundle, checked by the verifier; a changed or a
+/// removed decision is named, and the decision's note is redacted by the
+/// pack's name rule like everything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pack_holds_the_order_and_the_offices_decisions_and_a_changed_decision_is_named() {
+    use fieldbook_server::console::sql::{exec, Val};
+    use fieldbook_server::evidence::office::OfficeRecords;
+    let dir = tempfile::tempdir().expect("tmp");
+    let day = field_day(Storage::Sqlite(dir.path().join("office.db"))).await;
+    let db = &day.server.state.db;
+    // Sam's requirement gains an adjustment and the warning's date, as the
+    // office's reference data and the console's warning decision set them.
+    let (req_id, mut req) = db
+        .reference_items("upw_requirement")
+        .await
+        .expect("db")
+        .into_iter()
+        .map(|(id, d)| (id, serde_json::from_str::<Value>(&d).expect("json")))
+        .find(|(_, r)| r["crn"] == "X200001")
+        .expect("Sam's requirement");
+    let warned = today();
+    req["warnings"] = json!([warned]);
+    req["minutes_credited_office"] = json!(600);
+    req["adjustments"] =
+        json!([{ "direction": "negative", "minutes": 120, "reason_code": "TTX", "date": warned }]);
+    day.office
+        .reference("upw_requirement", &req_id, req, &["sup-1"], &[])
+        .await;
+    // The decision, as the console's enforcement page writes it.
+    let events = day.office.get("/v1/office/events?limit=500").await;
+    let sams = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "upw.outcome_recorded" && e["payload"]["crn"] == "X200001")
+        .expect("Sam's outcome");
+    let event_id = sams["event_id"].as_str().expect("id").to_owned();
+    exec(
+        db,
+        "INSERT INTO console_decisions (id, event_id, appointment_id, requirement_id, crn, decision, decision_date, note, account_id, at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        vec![
+            Val::from(rid()),
+            Val::from(event_id.clone()),
+            Val::from(day.appts[1].clone()),
+            Val::from(req_id.clone()),
+            Val::from("X200001"),
+            Val::from("warning_given"),
+            Val::from(warned.clone()),
+            Val::from("Warned by phone; Jo Bloggs answered first"),
+            Val::from("acct-uma"),
+            Val::I(wall_now()),
+        ],
+    )
+    .await
+    .expect("decision");
+
+    let mut r = request("X200001");
+    r["redact_names"] = json!(["Jo Bloggs"]);
+    let pack = produce(&day.office, r).await;
+    let v = verify(&pack.bundle, Some(&pack.pdf), Some(&day.office_key));
+    assert!(v.verified, "{}", v.render());
+    assert!(
+        v.checked
+            .iter()
+            .any(|c| c.contains("1 requirement(s), 1 enforcement decision(s)")),
+        "{}",
+        v.render()
+    );
+    let bundle = bundle_of(&pack.bundle);
+    let records = bundle.office_records.clone().expect("office records");
+    assert_eq!(records.requirements.len(), 1);
+    let order = &records.requirements[0];
+    assert_eq!(order.hours_required, 100);
+    assert_eq!(order.credited_office_minutes, 600);
+    // 100 h − 2 h adjustment − 10 h office − 0 on site (a non-attendance).
+    assert_eq!(order.outstanding_minutes(), 6000 - 120 - 600);
+    assert_eq!(order.warnings, vec![warned.clone()]);
+    assert_eq!(records.decisions.len(), 1);
+    assert_eq!(records.decisions[0].decision, "Warning given");
+    assert!(!String::from_utf8_lossy(&pack.bundle).contains("Bloggs"));
+
+    let pdf_path = dir.path().join("sam.pdf");
+    std::fs::write(&pdf_path, &pack.pdf).expect("write");
+    let text = pdftotext(&pdf_path);
+    for want in [
+        "Order and requirement (office record)".to_owned(),
+        "Required: 100 h 00 min; adjustments: -2 h 00 min".to_owned(),
+        "Outstanding: 88 h 00 min".to_owned(),
+        format!("Warnings given by the office: {warned}"),
+        format!("Enforcement decision (office record): Warning given on {warned}"),
+        "decided by acct-uma".to_owned(),
+        "Note: Warned by phone; [redacted] answered first".to_owned(),
+    ] {
+        assert!(text.contains(&want), "{want}:\n{text}");
+    }
+
+    // A changed decision.
+    let tamper = |f: &dyn Fn(&mut OfficeRecords)| {
+        let mut b = bundle.clone();
+        if let Some(r) = b.office_records.as_mut() {
+            f(r);
+        }
+        verify(
+            &serde_json::to_vec(&b).expect("json"),
+            Some(&pack.pdf),
+            Some(&day.office_key),
+        )
+    };
+    let v = tamper(&|r| r.decisions[0].decision = "No further action".into());
+    assert_fails(&v, FailureKind::OfficeRecords, "a changed decision");
+    assert!(v.has(FailureKind::Statements), "{}", v.render());
+    let v = tamper(&|r| r.decisions.clear());
+    assert_fails(&v, FailureKind::OfficeRecords, "a removed decision");
+    let v = tamper(&|r| r.requirements[0].warnings.clear());
+    assert_fails(&v, FailureKind::OfficeRecords, "a removed warning");
+    let mut b = bundle.clone();
+    b.office_records = None;
+    let v = verify(
+        &serde_json::to_vec(&b).expect("json"),
+        Some(&pack.pdf),
+        Some(&day.office_key),
+    );
+    assert_fails(&v, FailureKind::OfficeRecords, "the office records dropped");
+    day.server.shutdown().await;
 }

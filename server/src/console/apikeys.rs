@@ -20,11 +20,19 @@ pub enum Scope {
     Devices,
     /// Acknowledge and resolve lone-worker alerts.
     Safety,
+    /// Produce and download evidence packs (a disclosure of personal data).
+    Evidence,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Reference, Scope::Devices, Scope::Safety];
+    pub const ALL: [Scope; 5] = [
+        Scope::Read,
+        Scope::Reference,
+        Scope::Devices,
+        Scope::Safety,
+        Scope::Evidence,
+    ];
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +40,7 @@ impl Scope {
             Scope::Reference => "reference",
             Scope::Devices => "devices",
             Scope::Safety => "safety",
+            Scope::Evidence => "evidence",
         }
     }
     /// What it allows, in words.
@@ -41,6 +50,7 @@ impl Scope {
             Scope::Reference => "Write reference data and import CSV",
             Scope::Devices => "Manage officers, enrolment codes and devices",
             Scope::Safety => "Acknowledge and resolve lone-worker alerts",
+            Scope::Evidence => "Produce and download evidence packs",
         }
     }
     /// Parses a stored name.

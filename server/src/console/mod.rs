@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod apikeys;
 pub mod audit;
 pub mod data;
+pub mod deliveries;
 pub mod oidc;
 pub mod pages;
 pub mod safety;
@@ -308,6 +309,8 @@ impl FromRequestParts<AppState> for Viewer {
 pub fn router(state: &AppState) -> Router<AppState> {
     pages::routes()
         .merge(safety::routes())
+        .merge(deliveries::routes())
+        .merge(crate::evidence::console::routes())
         .merge(oidc::routes())
         .merge(view::asset_routes(&state.console.config))
         .layer(axum::middleware::from_fn_with_state(

@@ -61,6 +61,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "accounts.html",
         include_str!("../../templates/accounts.html"),
     ),
+    (
+        "deliveries.html",
+        include_str!("../../templates/deliveries.html"),
+    ),
+    (
+        "evidence_pack.html",
+        include_str!("../../templates/evidence_pack.html"),
+    ),
 ];
 
 const CONSOLE_CSS: &str = include_str!("../../templates/static/console.css");
@@ -173,6 +181,11 @@ pub const NAV: &[(&str, &str, &[Role])] = &[
             Role::UnpaidWorkManager,
             Role::OffenderManager,
         ],
+    ),
+    (
+        "/console/deliveries",
+        "Deliveries",
+        super::deliveries::DELIVERY_ROLES,
     ),
     ("/console/devices", "Devices", &[Role::Administrator]),
     (

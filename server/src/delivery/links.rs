@@ -52,6 +52,10 @@ pub enum ImportError {
     /// The far end could not be read (nothing was written).
     #[error("the Community Payback API could not be read: {0}")]
     Far(String),
+    /// A record the far end sent does not validate as Fieldbook's type
+    /// (nothing was written).
+    #[error("a record from the Community Payback API does not validate: {0}")]
+    Rejected(String),
     /// Storage failed (nothing was written).
     #[error("storage is unavailable")]
     Storage,
@@ -97,7 +101,7 @@ struct AppointmentDetail {
 type Key = (String, NaiveDate, String);
 
 impl LinkImport {
-    fn check(&self) -> Result<(), ImportError> {
+    pub(crate) fn check(&self) -> Result<(), ImportError> {
         let ok = !self.team_code.is_empty()
             && self.team_code.len() <= 32
             && self.team_code.bytes().all(|b| b.is_ascii_alphanumeric());

@@ -21,6 +21,7 @@
 
 pub mod links;
 pub mod outbox;
+pub mod reference;
 pub mod routes;
 pub mod worker;
 

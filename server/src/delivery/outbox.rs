@@ -97,6 +97,30 @@ pub fn enqueue_stmts(plan: &Plan<'_>, now: i64) -> Vec<Stmt> {
         .collect()
 }
 
+/// The statements that link appointments to nDelius's (run alone, or in
+/// a reference import's transaction).
+pub fn link_stmts(links: &[(String, AppointmentLink)], now: i64) -> Vec<Stmt> {
+    links
+        .iter()
+        .map(|(id, link)| {
+            st(
+                "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (appointment_id) DO UPDATE SET delius_id = excluded.delius_id,
+                     delius_version = excluded.delius_version, project_code = excluded.project_code,
+                     updated_ms = excluded.updated_ms",
+                vec![
+                    P::T(id.clone()),
+                    P::I(link.delius_id),
+                    P::T(link.delius_version.clone()),
+                    P::T(link.project_code.clone()),
+                    P::I(now),
+                ],
+            )
+        })
+        .collect()
+}
+
 /// A claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
@@ -124,8 +148,12 @@ pub struct DeliveryRow {
     pub kind: String,
     /// The appointment or visit.
     pub subject: String,
+    /// The recording officer (whose teams see it).
+    pub officer_id: String,
     /// State.
     pub state: State,
+    /// When a pending delivery is next tried (UTC ms).
+    pub next_attempt_ms: Option<i64>,
     /// Attempts so far.
     pub attempts: i64,
     /// The far end's reason, or the missing link, when it needs attention.
@@ -151,6 +179,31 @@ pub struct Attempt {
     pub outcome: String,
     /// Why not delivered.
     pub reason: Option<String>,
+}
+
+fn delivery_row(r: Vec<Option<String>>) -> R<DeliveryRow> {
+    let mut it = r.into_iter();
+    let mut next = || it.next().flatten();
+    let text = |v: Option<String>| v.ok_or_else(|| DbError("delivery: row".into()));
+    let event_id = text(next())?;
+    let kind = text(next())?;
+    let subject = text(next())?;
+    let officer_id = text(next())?;
+    let state: State = serde_json::from_value(serde_json::Value::String(text(next())?))
+        .map_err(|_| DbError("delivery: state".into()))?;
+    let next_attempt = parse_i64(next())?;
+    Ok(DeliveryRow {
+        event_id,
+        kind,
+        subject,
+        officer_id,
+        next_attempt_ms: (state == State::Pending).then_some(next_attempt),
+        state,
+        attempts: parse_i64(next())?,
+        reason: next(),
+        status_code: next().and_then(|t| t.parse().ok()),
+        updated_ms: parse_i64(next())?,
+    })
 }
 
 fn parse_i64(v: Option<String>) -> R<i64> {
@@ -260,8 +313,8 @@ impl Db {
     ) -> R<Vec<DeliveryRow>> {
         let rows = self
             .query_rows(st(
-                "SELECT event_id, kind, subject, state, CAST(attempts AS TEXT), reason,
-                        CAST(status_code AS TEXT), CAST(updated_ms AS TEXT)
+                "SELECT event_id, kind, subject, officer_id, state, CAST(next_attempt_ms AS TEXT),
+                        CAST(attempts AS TEXT), reason, CAST(status_code AS TEXT), CAST(updated_ms AS TEXT)
                    FROM delivery_outbox WHERE $1 = '' OR state = $1
                   ORDER BY created_ms, seq, event_id LIMIT $2 OFFSET $3",
                 vec![
@@ -271,28 +324,20 @@ impl Db {
                 ],
             ))
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let mut it = r.into_iter();
-                let mut next = || it.next().flatten();
-                let text = |v: Option<String>| v.ok_or_else(|| DbError("delivery: row".into()));
-                let event_id = text(next())?;
-                let kind = text(next())?;
-                let subject = text(next())?;
-                let state: State = serde_json::from_value(serde_json::Value::String(text(next())?))
-                    .map_err(|_| DbError("delivery: state".into()))?;
-                Ok(DeliveryRow {
-                    event_id,
-                    kind,
-                    subject,
-                    state,
-                    attempts: parse_i64(next())?,
-                    reason: next(),
-                    status_code: next().and_then(|t| t.parse().ok()),
-                    updated_ms: parse_i64(next())?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(delivery_row).collect()
+    }
+
+    /// One delivery.
+    pub async fn delivery(&self, event_id: &str) -> R<Option<DeliveryRow>> {
+        let rows = self
+            .query_rows(st(
+                "SELECT event_id, kind, subject, officer_id, state, CAST(next_attempt_ms AS TEXT),
+                        CAST(attempts AS TEXT), reason, CAST(status_code AS TEXT), CAST(updated_ms AS TEXT)
+                   FROM delivery_outbox WHERE event_id = $1",
+                vec![P::T(event_id.to_owned())],
+            ))
+            .await?;
+        rows.into_iter().next().map(delivery_row).transpose()
     }
 
     /// Every attempt for one delivery.
@@ -336,26 +381,7 @@ impl Db {
 
     /// Links many appointments in one transaction.
     pub async fn link_appointments(&self, links: &[(String, AppointmentLink)], now: i64) -> R<()> {
-        let stmts = links
-            .iter()
-            .map(|(id, link)| {
-                st(
-                    "INSERT INTO cp_appointments (appointment_id, delius_id, delius_version, project_code, updated_ms)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (appointment_id) DO UPDATE SET delius_id = excluded.delius_id,
-                         delius_version = excluded.delius_version, project_code = excluded.project_code,
-                         updated_ms = excluded.updated_ms",
-                    vec![
-                        P::T(id.clone()),
-                        P::I(link.delius_id),
-                        P::T(link.delius_version.clone()),
-                        P::T(link.project_code.clone()),
-                        P::I(now),
-                    ],
-                )
-            })
-            .collect();
-        self.run_stmts(stmts).await?;
+        self.run_stmts(link_stmts(links, now)).await?;
         Ok(())
     }
 

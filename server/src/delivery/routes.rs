@@ -25,6 +25,35 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retry))
         .routes(routes!(link))
         .routes(routes!(import_links))
+        .routes(routes!(import_reference))
+}
+
+fn import_failure(e: super::links::ImportError) -> ApiFailure {
+    use super::links::ImportError;
+    match e {
+        ImportError::Invalid(why) => {
+            ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why)
+        }
+        ImportError::Far(_) => ApiFailure::new(StatusCode::BAD_GATEWAY, "far_end", e.to_string()),
+        ImportError::Rejected(_) => {
+            ApiFailure::new(StatusCode::BAD_GATEWAY, "invalid_reference", e.to_string())
+        }
+        ImportError::Storage => ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "storage is unavailable; retry",
+        ),
+    }
+}
+
+fn configured(state: &AppState) -> ApiResult<&super::worker::DeliveryService> {
+    state.delivery.as_deref().ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            "no Community Payback API is configured",
+        )
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,32 +227,45 @@ async fn import_links(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<super::links::LinkReport>> {
-    use super::links::ImportError;
     crate::office::office_key_auth(&state, &headers, Scope::Reference, "nDelius link import")
         .await?;
     let req: super::links::LinkImport = crate::office::json_body(&headers, &body)?;
-    let Some(service) = &state.delivery else {
-        return Err(ApiFailure::new(
-            StatusCode::CONFLICT,
-            "not_configured",
-            "no Community Payback API is configured",
-        ));
-    };
-    service
+    configured(&state)?
         .import_links(&state.db, &req)
         .await
         .map(Json)
-        .map_err(|e| match e {
-            ImportError::Invalid(why) => {
-                ApiFailure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", why)
-            }
-            ImportError::Far(_) => {
-                ApiFailure::new(StatusCode::BAD_GATEWAY, "far_end", e.to_string())
-            }
-            ImportError::Storage => ApiFailure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "storage is unavailable; retry",
-            ),
-        })
+        .map_err(import_failure)
+}
+
+/// Imports projects, sessions, allocations and people from the Community
+/// Payback API (a team and up to 31 days), through the same validation as
+/// the CSV import, with each appointment's nDelius link, in one
+/// transaction: a far end that fails part-way, or one record that does not
+/// validate, changes nothing. People Fieldbook holds no requirement for are
+/// reported (their order dates and risk level come by CSV).
+#[utoipa::path(post, path = "/v1/office/integration/import-reference", tag = "office", security(("officeToken" = [])),
+    request_body = super::links::LinkImport,
+    responses(
+        (status = 200, description = "What was imported", body = super::reference::ReferenceReport),
+        (status = 400, description = "Malformed body", body = ErrorDoc),
+        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 403, description = "The API key lacks the reference scope", body = ErrorDoc),
+        (status = 409, description = "No Community Payback API is configured", body = ErrorDoc),
+        (status = 415, description = "Not JSON", body = ErrorDoc),
+        (status = 422, description = "Team code or dates out of bounds", body = ErrorDoc),
+        (status = 502, description = "The Community Payback API could not be read, or sent a record that does not validate; nothing changed", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn import_reference(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<super::reference::ReferenceReport>> {
+    crate::office::office_key_auth(&state, &headers, Scope::Reference, "reference import").await?;
+    let req: super::links::LinkImport = crate::office::json_body(&headers, &body)?;
+    configured(&state)?
+        .import_reference(&state.db, &req)
+        .await
+        .map(Json)
+        .map_err(import_failure)
 }

@@ -45,6 +45,9 @@ pub struct DeliveryConfig {
     pub import_team: Option<String>,
     /// See `import_team`.
     pub import_days: i64,
+    /// On that schedule, import the team's projects, sessions, allocations
+    /// and people too ([`super::reference`]), not only the links.
+    pub import_reference: bool,
 }
 
 impl std::fmt::Debug for DeliveryConfig {
@@ -74,6 +77,7 @@ impl DeliveryConfig {
             references_every: Duration::from_secs(3600),
             import_team: None,
             import_days: 7,
+            import_reference: false,
         }
     }
 }
@@ -223,13 +227,27 @@ impl DeliveryService {
                 start_date: today,
                 end_date: today + chrono::Duration::days(self.config.import_days.clamp(0, 31)),
             };
-            match self.import_links(db, &req).await {
-                Ok(r) => tracing::info!(
-                    linked = r.linked,
-                    unmatched = r.unmatched.len(),
-                    "nDelius appointment links imported"
-                ),
-                Err(e) => tracing::warn!(error = %e, "nDelius appointment links not imported"),
+            if self.config.import_reference {
+                match self.import_reference(db, &req).await {
+                    Ok(r) => tracing::info!(
+                        sessions = r.sessions,
+                        appointments = r.appointments,
+                        without_requirement = r.without_requirement.len(),
+                        "Community Payback reference data imported"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Community Payback reference data not imported")
+                    }
+                }
+            } else {
+                match self.import_links(db, &req).await {
+                    Ok(r) => tracing::info!(
+                        linked = r.linked,
+                        unmatched = r.unmatched.len(),
+                        "nDelius appointment links imported"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "nDelius appointment links not imported"),
+                }
             }
         }
         Ok(())

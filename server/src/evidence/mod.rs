@@ -7,7 +7,9 @@
 //! ([`statements::statements`]), so the verifier recomputes them from the
 //! bundle and compares them with the manifest and with the PDF's text.
 
+pub mod console;
 pub mod key;
+pub mod office;
 pub mod pack;
 pub mod pdf;
 pub mod redact;
@@ -30,8 +32,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
-/// The machine-readable bundle (`bundle.json`).
+/// The machine-readable bundle (`bundle.json`). Here and in the records
+/// below unknown fields are refused: digests are over the values as read,
+/// so a renamed key must not read as an absent (`null`) value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Bundle {
     /// [`BUNDLE_FORMAT`].
     pub format: String,
@@ -44,10 +49,15 @@ pub struct Bundle {
     /// Each device's chain, from its first event to the last one the
     /// office held when the pack was made.
     pub chains: Vec<Chain>,
+    /// The office's own records: the order and requirement, and its
+    /// enforcement decisions (bound by [`Manifest::office_records_sha256`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_records: Option<office::OfficeRecords>,
 }
 
 /// A device and its enrolment, as the office holds them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceRecord {
     /// Device id.
     pub device_id: String,
@@ -191,6 +201,10 @@ pub struct Manifest {
     pub statements: usize,
     /// SHA-256 of the PDF.
     pub pdf_sha256: String,
+    /// SHA-256 of the bundle's office records
+    /// ([`office::OfficeRecords::digest`]), when it holds them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_records_sha256: Option<String>,
 }
 
 /// The audited request.
@@ -340,6 +354,7 @@ mod tests {
             rules.clone(),
             chain(&key, &device),
             devices.clone(),
+            None,
             &office,
             DAY_MS,
         )
@@ -387,7 +402,16 @@ mod tests {
         // Revoked before the third event was recorded.
         let mut revoked = devices.clone();
         revoked[0].4 = Some(DAY_MS + 150_000);
-        let made = make(req, rules, chain(&key, &device), revoked, &office, DAY_MS).expect("made");
+        let made = make(
+            req,
+            rules,
+            chain(&key, &device),
+            revoked,
+            None,
+            &office,
+            DAY_MS,
+        )
+        .expect("made");
         let v = verify(
             &serde_json::to_vec(&made.bundle).expect("json"),
             Some(&made.pdf),
@@ -401,7 +425,16 @@ mod tests {
             .any(|n| n.contains("no office key was pinned")));
         assert!(!v.pinned && v.render().starts_with("VERDICT: NOT VERIFIED"));
         let (req, rules) = check(&request()).expect("valid");
-        let fine = make(req, rules, chain(&key, &device), devices, &office, DAY_MS).expect("made");
+        let fine = make(
+            req,
+            rules,
+            chain(&key, &device),
+            devices,
+            None,
+            &office,
+            DAY_MS,
+        )
+        .expect("made");
         let v = verify(
             &serde_json::to_vec(&fine.bundle).expect("json"),
             Some(&fine.pdf),
@@ -446,7 +479,7 @@ mod tests {
             ),
         ];
         let (req, rules) = check(&request()).expect("valid");
-        let made = make(req, rules, links, devices, &office, DAY_MS).expect("made");
+        let made = make(req, rules, links, devices, None, &office, DAY_MS).expect("made");
         assert_eq!(made.bundle.chains.len(), 2);
         assert_eq!(made.manifest.statements, 4);
         let v = verify(

@@ -159,6 +159,7 @@ pub fn make(
     rules: Rules,
     links: Vec<Link>,
     devices: Vec<super::store::DeviceTuple>,
+    office: Option<super::office::OfficeRecords>,
     key: &OfficeKey,
     now_ms: i64,
 ) -> Result<Made, PackError> {
@@ -289,7 +290,9 @@ pub fn make(
             shredded_ms: d.5,
         })
         .collect();
-    let stated = statements::statements(&views);
+    let in_pack: HashSet<String> = views.iter().map(|v| v.body.id.clone()).collect();
+    let office = office.map(|o| o.for_pack(&in_pack, &rules.terms));
+    let stated = statements::all(&views, office.as_ref());
     let pack_id = random_hex(16)?;
     let day = chrono::DateTime::from_timestamp_millis(now_ms)
         .map(|t| t.format("%Y%m%d").to_string())
@@ -333,6 +336,7 @@ pub fn make(
         statements_sha256: statements::digest(&stated),
         statements: stated.len(),
         pdf_sha256: String::new(),
+        office_records_sha256: office.as_ref().map(super::office::OfficeRecords::digest),
     };
     let pdf = super::pdf::render(&manifest, &stated).map_err(PackError::Failed)?;
     manifest.pdf_sha256 = sha256_hex(&pdf);
@@ -344,6 +348,7 @@ pub fn make(
         manifest: text,
         devices: records,
         chains,
+        office_records: office,
     };
     Ok(Made {
         bundle,

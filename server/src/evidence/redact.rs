@@ -50,7 +50,7 @@ impl Rules {
 /// Replaces every case-insensitive occurrence of each term (ASCII case
 /// folding, so byte offsets stay put) with [`MARK`], scanning past each
 /// replacement so a term found inside the mark cannot loop.
-fn replace_terms(text: &str, terms: &[String]) -> Option<String> {
+pub(crate) fn replace_terms(text: &str, terms: &[String]) -> Option<String> {
     let mut out = text.to_owned();
     let mut changed = false;
     for t in terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {

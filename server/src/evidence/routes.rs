@@ -15,7 +15,8 @@ use utoipa_axum::routes;
 use super::pack::{self, PackError, PackRequest};
 use super::store::{self, PackRow};
 use crate::api::{now_ms, ApiFailure, ApiResult, AppState};
-use crate::office::{json_body, office_auth};
+use crate::console::apikeys::Scope;
+use crate::office::{json_body, office_key_auth};
 use crate::openapi::{ErrorDoc, RecordIdText};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -71,46 +72,26 @@ fn pack_failure(e: PackError) -> ApiFailure {
     }
 }
 
-fn valid_pack_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
-#[utoipa::path(post, path = "/v1/office/evidence-packs", tag = "office", security(("officeToken" = [])),
-    request_body = PackRequest,
-    responses(
-        (status = 201, description = "Produced and recorded in the audit", body = Produced),
-        (status = 400, description = "Malformed or invalid request", body = ErrorDoc),
-        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
-        (status = 404, description = "No events about this person in the period", body = ErrorDoc),
-        (status = 413, description = "Body too large", body = ErrorDoc),
-        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
-        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
-    ))]
-async fn produce(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<(StatusCode, Json<Produced>)> {
-    office_auth(&state, &headers)?;
-    let req: PackRequest = json_body(&headers, &body)?;
-    let (request, rules) = pack::check(&req).map_err(pack_failure)?;
+/// Produces a pack and records it (who, why, for whom, about whom) with
+/// its files; the API and the console both come here.
+pub(crate) async fn produce_pack(state: &AppState, req: &PackRequest) -> ApiResult<pack::Made> {
+    let (request, rules) = pack::check(req).map_err(pack_failure)?;
     let (links, devices) = store::load(&state.db).await?;
+    let office = super::office::load(&state.db, &request.crn).await?;
     let key = state.evidence_key.clone();
     let now = now_ms();
-    let made =
-        tokio::task::spawn_blocking(move || pack::make(request, rules, links, devices, &key, now))
-            .await
-            .map_err(|_| {
-                ApiFailure::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "worker failed",
-                )
-            })?
-            .map_err(pack_failure)?;
+    let made = tokio::task::spawn_blocking(move || {
+        pack::make(request, rules, links, devices, Some(office), &key, now)
+    })
+    .await
+    .map_err(|_| {
+        ApiFailure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "worker failed",
+        )
+    })?
+    .map_err(pack_failure)?;
     let m = &made.manifest;
     let bundle_json = serde_json::to_string_pretty(&made.bundle).map_err(|_| {
         ApiFailure::new(
@@ -131,8 +112,39 @@ async fn produce(
         to: m.request.to.clone(),
     };
     store::insert(&state.db, row, bundle_json, &made.pdf).await?;
-    // The audit row holds who, why and for whom; the log holds ids only.
+    // The audit rows hold who, why and for whom; the log holds ids only.
     tracing::info!(pack = %m.pack_id, statements = m.statements, "evidence pack produced");
+    Ok(made)
+}
+
+pub(crate) fn valid_pack_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+#[utoipa::path(post, path = "/v1/office/evidence-packs", tag = "office", security(("officeToken" = [])),
+    request_body = PackRequest,
+    responses(
+        (status = 201, description = "Produced and recorded in the audit", body = Produced),
+        (status = 400, description = "Malformed or invalid request", body = ErrorDoc),
+        (status = 401, description = "Office token or API key missing or wrong", body = ErrorDoc),
+        (status = 403, description = "The API key lacks the evidence scope", body = ErrorDoc),
+        (status = 404, description = "No events about this person in the period", body = ErrorDoc),
+        (status = 413, description = "Body too large", body = ErrorDoc),
+        (status = 415, description = "Not JSON, or an encoding other than gzip", body = ErrorDoc),
+        (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
+    ))]
+async fn produce(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Produced>)> {
+    office_key_auth(&state, &headers, Scope::Evidence, "evidence pack").await?;
+    let req: PackRequest = json_body(&headers, &body)?;
+    let made = produce_pack(&state, &req).await?;
+    let m = &made.manifest;
     Ok((
         StatusCode::CREATED,
         Json(Produced {
@@ -149,16 +161,17 @@ async fn produce(
 #[utoipa::path(get, path = "/v1/office/evidence-packs", tag = "office", security(("officeToken" = [])),
     responses(
         (status = 200, description = "Every pack produced: who, why, for whom, about whom", body = [PackRow]),
-        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 401, description = "Office token or API key missing or wrong", body = ErrorDoc),
+        (status = 403, description = "The API key lacks the evidence scope", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<PackRow>>> {
-    office_auth(&state, &headers)?;
+    office_key_auth(&state, &headers, Scope::Evidence, "evidence pack list").await?;
     Ok(Json(store::list(&state.db).await?))
 }
 
 async fn files(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<(String, Vec<u8>)> {
-    office_auth(state, headers)?;
+    office_key_auth(state, headers, Scope::Evidence, "evidence pack download").await?;
     if !valid_pack_id(id) {
         return Err(ApiFailure::bad(
             "malformed",
@@ -175,7 +188,8 @@ async fn files(state: &AppState, headers: &HeaderMap, id: &str) -> ApiResult<(St
     responses(
         (status = 200, description = "The bundle (signed events, device keys, signed manifest)", content_type = "application/json"),
         (status = 400, description = "Malformed id", body = ErrorDoc),
-        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 401, description = "Office token or API key missing or wrong", body = ErrorDoc),
+        (status = 403, description = "The API key lacks the evidence scope", body = ErrorDoc),
         (status = 404, description = "No such pack", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]
@@ -203,7 +217,8 @@ async fn bundle(
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf"),
         (status = 400, description = "Malformed id", body = ErrorDoc),
-        (status = 401, description = "Office token missing or wrong", body = ErrorDoc),
+        (status = 401, description = "Office token or API key missing or wrong", body = ErrorDoc),
+        (status = 403, description = "The API key lacks the evidence scope", body = ErrorDoc),
         (status = 404, description = "No such pack", body = ErrorDoc),
         (status = 503, description = "Storage unavailable; retry", body = ErrorDoc),
     ))]

@@ -227,6 +227,17 @@ pub fn statements(events: &[EventView]) -> Vec<Statement> {
     out
 }
 
+/// Every statement of a pack: the events' ([`statements`]), then the
+/// office records' ([`super::office::statements`]).
+pub fn all(events: &[EventView], office: Option<&super::office::OfficeRecords>) -> Vec<Statement> {
+    let mut out = statements(events);
+    if let Some(records) = office {
+        let more = super::office::statements(records, events, &out);
+        out.extend(more);
+    }
+    out
+}
+
 /// SHA-256 of the statements' JSON (the manifest records it).
 pub fn digest(statements: &[Statement]) -> String {
     super::sha256_hex(&serde_json::to_vec(statements).unwrap_or_default())

@@ -43,6 +43,9 @@ pub enum FailureKind {
     /// The statements recomputed from the events differ from the signed
     /// ones.
     Statements,
+    /// The office's records (the order and requirement, the enforcement
+    /// decisions) differ from those the office signed.
+    OfficeRecords,
     /// The PDF is not the one the office signed.
     PdfChanged,
     /// A line of the PDF does not read as the events say.
@@ -471,21 +474,45 @@ pub fn verify(bundle: &[u8], pdf_bytes: Option<&[u8]>, pinned_key: Option<&str>)
     v.checked
         .push("events recorded after their device's revocation (none allowed)".into());
 
-    // 4. Statements.
-    let stated = statements::statements(&views);
+    // 4. The office's records.
+    match (&manifest.office_records_sha256, &bundle.office_records) {
+        (None, None) => v
+            .notes
+            .push("the pack holds no office records (order, requirement, decisions)".into()),
+        (Some(signed), Some(records)) if *signed == records.digest() => v.checked.push(format!(
+            "the office records against the manifest: {} requirement(s), {} enforcement decision(s)",
+            records.requirements.len(),
+            records.decisions.len()
+        )),
+        (Some(_), Some(_)) => v.fail(
+            FailureKind::OfficeRecords,
+            "the office records (order, requirement, enforcement decisions) differ from those the office signed",
+        ),
+        (Some(_), None) => v.fail(
+            FailureKind::OfficeRecords,
+            "the office records the manifest lists are missing from the bundle",
+        ),
+        (None, Some(_)) => v.fail(
+            FailureKind::OfficeRecords,
+            "the bundle holds office records the office did not sign",
+        ),
+    }
+
+    // 5. Statements.
+    let stated = statements::all(&views, bundle.office_records.as_ref());
     if statements::digest(&stated) == manifest.statements_sha256 {
         v.checked.push(format!(
-            "{} statement(s) recomputed from the events match the manifest",
+            "{} statement(s) recomputed from the events and office records match the manifest",
             stated.len()
         ));
     } else {
         v.fail(
             FailureKind::Statements,
-            "the statements recomputed from the events differ from those the office signed",
+            "the statements recomputed from the events and office records differ from those the office signed",
         );
     }
 
-    // 5. The PDF.
+    // 6. The PDF.
     match pdf_bytes {
         None => v
             .notes
