@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { TOKEN, freePort, tempDir, startServer, createAdmin, fixture, startProvider } from './harness.mjs';
 
 const SHOTS = process.env.FIELDBOOK_SCREENSHOTS || path.resolve('../../build/console');
@@ -504,6 +506,7 @@ describe('the office console', () => {
 // it, and the field day's outcomes; first unlinked, then linked and
 // refused, then accepted, each Retry pressed in the console as a manager.
 describe('deliveries and evidence packs in the console', () => {
+  const run = promisify(execFile);
   const CODES = ['AACL', 'AAEM', 'AAFC', 'AAME', 'AARC', 'AASD', 'AFDA', 'AFTC', 'ATCH', 'ATFI', 'ATSH', 'ATSS', 'ATTC',
     'CO05', 'CO10', 'CO38', 'CO39', 'CO40', 'RSOF', 'RSSR', 'UACP'];
   const far = { refuse: true, received: [] };
@@ -543,14 +546,26 @@ describe('deliveries and evidence packs in the console', () => {
     dir2 = tempDir();
     const db2 = path.join(dir2, 'office', 'office.db');
     fs.mkdirSync(path.dirname(db2), { recursive: true, mode: 0o700 });
-    await createAdmin(db2, 'admin', ADMIN_PASSWORD);
+    // A database of its own: on the PostgreSQL run, a second database on
+    // the run's cluster (the suite above holds the first).
+    let dbEnv = {};
+    if (process.env.FIELDBOOK_DATABASE_URL) {
+      const u = new URL(process.env.FIELDBOOK_DATABASE_URL);
+      const name = `deliveries_${Date.now()}`;
+      await run('/usr/lib/postgresql/15/bin/createdb', ['-h', u.hostname, '-p', u.port, '-U', u.username, name]);
+      u.pathname = `/${name}`;
+      dbEnv = { FIELDBOOK_DATABASE_URL: u.toString() };
+    }
+    await run(path.join(process.env.FIELDBOOK_BIN_DIR || path.resolve('../../target/debug'), 'fieldbook-server'),
+      ['create-admin', '--username', 'admin', '--name', 'Avery Admin', '--db', db2],
+      { env: { ...process.env, FIELDBOOK_ADMIN_PASSWORD: ADMIN_PASSWORD, ...dbEnv } });
     srv = await startServer({
       db: db2,
       port: await freePort(),
       extra: ['--console-assets', GOVUK, '--cp-base-url', farUrl, '--cp-token-url', `${farUrl}/oauth/token`,
         '--cp-client-id', 'fieldbook', '--cp-tick-ms', '100', '--cp-enforcement-action', 'warning_or_referral=ROM',
         '--cp-enforcement-action', 'breach_referral=ROM'],
-      env: { FIELDBOOK_CP_CLIENT_SECRET: 'client-secret-for-tests' },
+      env: { FIELDBOOK_CP_CLIENT_SECRET: 'client-secret-for-tests', ...dbEnv },
     });
     await fixture('setup', srv.url, path.join(dir2, 'devices'));
     browser2 = await chromium.launch({
@@ -672,5 +687,21 @@ describe('deliveries and evidence packs in the console', () => {
     assert.match(await made.innerText(), /account:admin/);
     assert.match(await made.innerText(), /Magistrates court and the defence: Breach hearing listed/);
     assert.ok(await page.locator('main').getByRole('row', { name: /evidence pack download/ }).count() >= 2);
+  });
+
+  test('an evidence pack for one enforcement item holds only that appointment', async () => {
+    await page.goto('/console/enforcement');
+    await page.locator('#open').getByRole('link', { name: /View evidence and decide/ }).first().click();
+    await page.waitForURL(/\/console\/enforcement\/[0-9a-f]+$/);
+    const form = page.locator('form[action$="/evidence-pack"]');
+    assert.match(await form.getByLabel(/^From/).inputValue(), /^\d{4}-\d{2}-\d{2}$/, 'the session date is given');
+    await form.getByLabel(/^Why it is needed/).fill('Breach hearing for this absence');
+    await form.getByLabel(/^Who it is for/).fill('Defence solicitor');
+    await form.getByRole('button', { name: 'Produce the evidence pack' }).click();
+    await page.locator('#pack').waitFor();
+    const bundle = await page.request.get(await page.locator('#download-bundle').getAttribute('href'));
+    const manifest = JSON.parse((await bundle.json()).manifest);
+    assert.match(manifest.request.appointment_id, /^[0-9a-f]{32}$/, 'narrowed to the item');
+    assert.equal(manifest.request.recipient, 'Defence solicitor');
   });
 });

@@ -11,6 +11,7 @@ pub mod apikeys;
 pub mod audit;
 pub mod data;
 pub mod deliveries;
+pub mod evidence;
 pub mod oidc;
 pub mod pages;
 pub mod safety;
@@ -310,7 +311,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     pages::routes()
         .merge(safety::routes())
         .merge(deliveries::routes())
-        .merge(crate::evidence::console::routes())
+        .merge(evidence::routes())
         .merge(oidc::routes())
         .merge(view::asset_routes(&state.console.config))
         .layer(axum::middleware::from_fn_with_state(

@@ -7,7 +7,6 @@
 //! ([`statements::statements`]), so the verifier recomputes them from the
 //! bundle and compares them with the manifest and with the PDF's text.
 
-pub mod console;
 pub mod key;
 pub mod office;
 pub mod pack;

@@ -1,4 +1,4 @@
-//! Evidence packs from the console: the form on a person's page (a date
+//! Evidence packs ([`crate::evidence`]) from the console: the form on a person's page (a date
 //! range) and on an enforcement item's page (that appointment), a reason
 //! and a recipient required, produces the pack as the signed-in account
 //! (recorded in the pack audit and in the s.62 log as a disclosure: who,
@@ -13,12 +13,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde_json::json;
 
-use super::pack::PackRequest;
 use crate::api::AppState;
 use crate::console::accounts::{Account, Role};
 use crate::console::audit::{self, Action};
 use crate::console::pages::field;
 use crate::console::{data, Failure, Viewer};
+use crate::evidence::pack::PackRequest;
 use crate::payload::{kinds, outcome_of};
 
 /// Who produces and downloads packs (those who see a person's record).
@@ -81,7 +81,7 @@ async fn produce(
         withhold_sensitive_notes: field(form, "withhold_sensitive_notes") == "yes",
         appointment_id,
     };
-    let made = super::routes::produce_pack(state, &req).await?;
+    let made = crate::evidence::routes::produce_pack(state, &req).await?;
     let m = &made.manifest;
     audit::record(
         &state.db,
@@ -149,12 +149,12 @@ async fn download(
     Path((pack_id, file)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
     viewer.require(PRODUCERS)?;
-    if !super::routes::valid_pack_id(&pack_id)
+    if !crate::evidence::routes::valid_pack_id(&pack_id)
         || !matches!(file.as_str(), "pack.pdf" | "bundle.json")
     {
         return Err(Failure::NotFound);
     }
-    let Some(row) = super::store::list(&state.db)
+    let Some(row) = crate::evidence::store::list(&state.db)
         .await?
         .into_iter()
         .find(|r| r.pack_id == pack_id)
@@ -164,7 +164,7 @@ async fn download(
     if !sees_person(&state, &viewer.account, &row.crn).await? {
         return Err(Failure::NotFound);
     }
-    let Some((bundle, pdf)) = super::store::files(&state.db, &pack_id).await? else {
+    let Some((bundle, pdf)) = crate::evidence::store::files(&state.db, &pack_id).await? else {
         return Err(Failure::NotFound);
     };
     audit::record(
