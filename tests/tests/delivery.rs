@@ -1255,5 +1255,18 @@ async fn the_reference_import_runs_on_its_schedule() {
     })
     .await;
     assert_eq!(items(&server, "upw_session").await.len(), 1);
+    let audit = fieldbook_server::console::audit::recent(
+        &server.state.db,
+        10,
+        Some("system:community-payback-schedule"),
+    )
+    .await
+    .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.what == "reference import" && e.detail.contains("2 appointment(s)")),
+        "{audit:?}"
+    );
     server.shutdown().await;
 }

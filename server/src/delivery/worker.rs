@@ -229,12 +229,32 @@ impl DeliveryService {
             };
             if self.config.import_reference {
                 match self.import_reference(db, &req).await {
-                    Ok(r) => tracing::info!(
-                        sessions = r.sessions,
-                        appointments = r.appointments,
-                        without_requirement = r.without_requirement.len(),
-                        "Community Payback reference data imported"
-                    ),
+                    Ok(r) => {
+                        tracing::info!(
+                            sessions = r.sessions,
+                            appointments = r.appointments,
+                            without_requirement = r.without_requirement.len(),
+                            "Community Payback reference data imported"
+                        );
+                        // The schedule changes personal data: in the office's
+                        // audit log as the system, like an office call would be.
+                        let detail = format!(
+                            "team {}: {} project(s), {} session(s), {} appointment(s), {} person(s)",
+                            team, r.projects, r.sessions, r.appointments, r.people
+                        );
+                        if let Err(e) = crate::console::audit::record(
+                            db,
+                            "system:community-payback-schedule",
+                            crate::console::audit::Action::Alteration,
+                            "reference import",
+                            "",
+                            &detail,
+                        )
+                        .await
+                        {
+                            tracing::error!(error = %e, "the scheduled import is not in the audit log");
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "Community Payback reference data not imported")
                     }
