@@ -9,9 +9,11 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
+pub mod conflicts;
 pub mod data;
 pub mod oidc;
 pub mod pages;
+pub mod reports;
 pub mod safety;
 pub mod schema;
 pub mod sessions;
@@ -19,6 +21,7 @@ pub mod sql;
 #[cfg(test)]
 mod tests;
 pub mod view;
+pub mod visits;
 
 use std::path::PathBuf;
 use std::sync::Arc;
