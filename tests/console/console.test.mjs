@@ -545,6 +545,45 @@ describe('the office console', () => {
     await admin.getByRole('heading', { name: /Riverside Park north \(PARK01\)/ }).waitFor();
   });
 
+  test('a reference edit with a bad value shows the error and writes nothing; long lists are paged', async () => {
+    await admin.goto('/console/reference/upw_session');
+    await admin.locator('#items tbody tr a').first().click();
+    const itemUrl = admin.url();
+    const field = admin.getByLabel(/^The item/);
+    const original = JSON.parse(await field.inputValue());
+    await field.fill(JSON.stringify({ ...original, date: '2026-13-45' }));
+    await admin.getByLabel(/^Officers who receive it/).fill('sup-ada, not an id!');
+    await admin.getByRole('button', { name: 'Save and send to devices' }).click();
+    const summary = admin.locator('.govuk-error-summary');
+    await summary.waitFor();
+    assert.match(await summary.innerText(), /upw_session does not validate/, 'the bad date is refused by the session type');
+    assert.equal(await summary.getByRole('link', { name: /does not validate/ }).getAttribute('href'), '#data');
+    assert.match(await summary.innerText(), /not an officer id/, 'the bad audience is named');
+    await axe(admin, 'reference-item-bad-value');
+    await shot(admin, '19b-reference-item-bad-value');
+    await admin.goto(itemUrl);
+    assert.deepEqual(JSON.parse(await admin.getByLabel(/^The item/).inputValue()), original, 'nothing written');
+    await admin.goto('/console/today');
+    await admin.getByRole('heading', { name: /Riverside Park north/ }).waitFor();
+    // Sixty cases arrive by CSV: the list shows fifty a page.
+    const header = 'id,audience,crn,name,restricted:json,risk_level,registrations:json,staff_risks:json,known_occupants:json,addresses:json,assessment,supervision_start';
+    const rows = Array.from({ length: 60 }, (_, i) => `${(i + 1).toString(16).padStart(32, 'b')},po-cat,X5${String(i).padStart(5, '0')},Paged Person ${i},false,low,[],[],[],[],current,2026-11-01`);
+    await admin.goto('/console/reference');
+    await admin.getByLabel('What the file holds').selectOption('hv_case');
+    await admin.getByLabel('Or paste the CSV').fill([header, ...rows].join('\n'));
+    await admin.getByRole('button', { name: 'Check the file' }).click();
+    await admin.getByRole('button', { name: 'Import 60 rows' }).click();
+    await admin.locator('#imported').waitFor();
+    await admin.getByRole('link', { name: 'hv_case' }).click();
+    assert.equal(await admin.locator('#items tbody tr').count(), 50, 'fifty on the first page');
+    assert.match(await admin.locator('main').innerText(), /Showing 1 to 50 of 63/);
+    await check(admin, '19c-reference-list-paged');
+    await admin.getByRole('link', { name: /Next/ }).click();
+    await admin.waitForURL(/page=2/);
+    assert.equal(await admin.locator('#items tbody tr').count(), 13);
+    assert.match(await admin.locator('main').innerText(), /Showing 51 to 63 of 63/);
+  });
+
   test('the audit log lists reads and decisions and cannot be edited', async () => {
     await admin.goto('/console/audit');
     const text = await admin.locator('#audit').innerText();

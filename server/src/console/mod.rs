@@ -1,8 +1,9 @@
 //! The office console in the browser: personal accounts with roles and
 //! team scope, sessions and CSRF, optional single sign-on (OIDC with
 //! PKCE), scoped API keys, the office audit log, and server-rendered
-//! GOV.UK Design System pages (Today, Safety, Enforcement, People,
-//! Devices, Reference data, Audit, Accounts) that work without
+//! GOV.UK Design System pages (Today, Safety, Enforcement, Conflicts,
+//! People, Visits, Reports, Devices, Reference data, Audit, Accounts)
+//! that work without
 //! JavaScript. Everything it keeps is in the database, so any instance
 //! serves any request.
 

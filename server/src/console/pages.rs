@@ -1,5 +1,6 @@
 //! The console's pages and forms: sign-in and sign-out, Today, Enforcement
-//! (evidence and decisions), People (ledger, attendance, visits), Devices
+//! (evidence and decisions), Conflicts (versions and resolutions), Reports,
+//! People (ledger, attendance, visits), Devices
 //! (enrolment codes, revocation), Reference data (CSV import with a
 //! preview), Accounts and API keys, and the Audit log. Every read of
 //! personal data and every change is written to the audit log.
@@ -1640,30 +1641,91 @@ async fn reference(State(state): State<AppState>, viewer: Viewer) -> Page {
         .page("reference.html", &viewer, "/console/reference", ctx)
 }
 
-/// Checks every row of a CSV import: its id, and its data as the core's
-/// type. Returns each row's id and problem (if any), and the items.
+/// What one reference item must hold, whether it comes from a CSV row
+/// or the item form: a well-formed id, an audience of valid officer ids
+/// (someone receives it), restricted officers within the audience, and
+/// data the core's type accepts. Returns the data as validated, or each
+/// problem with the form field it belongs to.
+pub fn check_item(
+    entity: &str,
+    id: &str,
+    data: &Value,
+    audience: &[String],
+    restricted_for: &[String],
+) -> Result<Value, Vec<(&'static str, String)>> {
+    let mut problems = vec![];
+    if fieldbook_core::ids::RecordId::parse(id).is_err() {
+        problems.push(("id", "the id must be 32 lowercase hex digits".to_owned()));
+    }
+    if audience.is_empty() {
+        problems.push((
+            "audience",
+            "no audience: no officer would receive it".to_owned(),
+        ));
+    } else if let Some(bad) = audience
+        .iter()
+        .find(|o| !crate::office::valid_officer_id(o))
+    {
+        problems.push((
+            "audience",
+            format!(
+                "the audience holds \"{}\", which is not an officer id",
+                bad.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    if restricted_for.iter().any(|o| !audience.contains(o)) {
+        problems.push((
+            "restricted_for",
+            "everyone who receives it restricted must also be in the audience".to_owned(),
+        ));
+    }
+    let value = match crate::office::validate(entity, data) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(("data", e.to_string()));
+            None
+        }
+    };
+    match value {
+        Some(v) if problems.is_empty() => Ok(v),
+        _ => Err(problems),
+    }
+}
+
+fn capitalise(t: &str) -> String {
+    let mut c = t.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Checks every row of a CSV import as [`check_item`] checks an item.
+/// Returns each row's id and problem (if any), and the items.
 pub fn check_csv(
     entity: &str,
     text: &str,
 ) -> Result<(Vec<Value>, Vec<crate::office::CsvItem>), String> {
     let mut rows = crate::office::parse_csv(text)?;
     let mut preview = vec![];
-    for (i, (id, item, audience, _)) in rows.iter_mut().enumerate() {
-        let mut problems = vec![];
-        if fieldbook_core::ids::RecordId::parse(id).is_err() {
-            problems.push("the id must be 32 lowercase hex digits".to_owned());
-        }
-        if audience.is_empty() {
-            problems.push("no audience: no officer would receive it".to_owned());
-        }
-        match crate::office::validate(entity, item) {
-            Ok(v) => *item = v,
-            Err(e) => problems.push(e.to_string()),
-        }
+    for (i, (id, item, audience, restricted_for)) in rows.iter_mut().enumerate() {
+        let problem = match check_item(entity, id, item, audience, restricted_for) {
+            Ok(v) => {
+                *item = v;
+                Value::Null
+            }
+            Err(problems) => Value::String(
+                problems
+                    .into_iter()
+                    .map(|p| p.1)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        };
         preview.push(json!({
             "row": i + 1, "id": id, "audience": audience.join(", "),
             "summary": item.get("name").or(item.get("code")).or(item.get("crn")).cloned().unwrap_or(Value::Null),
-            "problem": if problems.is_empty() { Value::Null } else { Value::String(problems.join("; ")) },
+            "problem": problem,
         }));
     }
     Ok((preview, rows))
@@ -1880,18 +1942,15 @@ async fn save_reference_item(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let mut errors = vec![];
-    if audience.is_empty() || audience.iter().any(|o| !crate::office::valid_officer_id(o)) {
-        errors.push(json!({"text": "Enter the officer ids who receive it, separated by commas", "href": "#audience"}));
-    }
-    if let Some(o) = restricted_for.iter().find(|o| !audience.contains(o)) {
-        let _ = o;
-        errors.push(json!({"text": "Everyone who receives it restricted must also be in the audience", "href": "#restricted_for"}));
-    }
     let checked = match serde_json::from_str::<Value>(&raw) {
-        Ok(v) => match crate::office::validate(&entity, &v) {
+        Ok(v) => match check_item(&entity, &id, &v, &audience, &restricted_for) {
             Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(json!({"text": e.to_string(), "href": "#data"}));
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|(f, t)| {
+                    // The data's reason starts with the entity's name: kept.
+                    let text = if f == "data" { t } else { capitalise(&t) };
+                    json!({"text": text, "href": format!("#{f}")})
+                }));
                 None
             }
         },
