@@ -366,7 +366,7 @@ describe('the office console', () => {
     await page.locator('#to-day').fill('1');
     await page.locator('#to-month').fill('12');
     await page.locator('#to-year').fill('2026');
-    await page.getByRole('button', { name: 'Show the figures' }).click();
+    await page.keyboard.press('Enter');
     await page.getByText('The end date must be the same as or after the start date').first().waitFor();
     assert.equal(await page.locator('#hours-report').count(), 0, 'no figures for a bad range');
     await axe(page, 'reports-error');
@@ -394,7 +394,15 @@ describe('the office console', () => {
     assert.match(await cases.first().innerText(), /1 overdue/);
     assert.equal(await page.getByText('Dana Other').count(), 0);
     await check(page, '23-visits');
-    await page.getByRole('link', { name: 'Only cases with overdue follow-ups' }).click();
+    // By keyboard alone: Tab from the top of the page to the filter, Enter.
+    await page.keyboard.press('Tab');
+    let label = '';
+    for (let i = 0; i < 40 && label !== 'Only cases with overdue follow-ups'; i += 1) {
+      await page.keyboard.press('Tab');
+      label = await page.evaluate(() => document.activeElement.textContent.trim());
+    }
+    assert.equal(label, 'Only cases with overdue follow-ups');
+    await page.keyboard.press('Enter');
     await page.waitForURL(/show=overdue/);
     assert.equal(await page.locator('#cases tbody tr').count(), 1);
     await page.getByRole('link', { name: /Casey Client/ }).click();
