@@ -104,17 +104,16 @@ fn version_of(r: &Row) -> Version {
 const VERSION_COLUMNS: &str =
     "e.appointment_id, e.event_id, e.device_id, e.officer_id, e.recorded_ms, e.received_ms, e.supersedes, e.body";
 
+/// The records with a conflict: one grouped pass over the pair rows,
+/// read in index order (`conflicts_subject`).
+pub const GROUPS: &str = "SELECT c.kind, c.subject, MIN(c.created_ms), MAX(c.created_ms),
+        (SELECT MAX(r.at_ms) FROM console_conflict_resolutions r WHERE r.kind = c.kind AND r.subject = c.subject)
+ FROM conflicts c WHERE c.kind = ?1 GROUP BY c.kind, c.subject ORDER BY MIN(c.created_ms), c.subject";
+
 /// Every record with a conflict, oldest first, with its versions: one
 /// grouped pass over the conflict rows and one over their events.
 pub async fn records(db: &Db) -> Result<Vec<Record>, DbError> {
-    let groups = sql::query(
-        db,
-        "SELECT c.kind, c.subject, MIN(c.created_ms), MAX(c.created_ms),
-                (SELECT MAX(r.at_ms) FROM console_conflict_resolutions r WHERE r.kind = c.kind AND r.subject = c.subject)
-         FROM conflicts c WHERE c.kind = ?1 GROUP BY c.kind, c.subject ORDER BY MIN(c.created_ms), c.subject",
-        vec![Val::from(OUTCOME)],
-    )
-    .await?;
+    let groups = sql::query(db, GROUPS, vec![Val::from(OUTCOME)]).await?;
     let sql_text = format!(
         "SELECT {VERSION_COLUMNS} FROM events e
          WHERE e.kind = ?1 AND e.appointment_id IN (SELECT DISTINCT subject FROM conflicts WHERE kind = ?2)"

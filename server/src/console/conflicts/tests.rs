@@ -280,3 +280,56 @@ async fn pairs_are_one_record_per_appointment_and_a_resolution_updates_what_the_
     let f = outcome_of(&current_of(&db, APPT_1).await.payload);
     assert_eq!((f.code.as_deref(), f.minutes_credited), (Some("ATTC"), 30));
 }
+
+#[tokio::test]
+async fn three_phones_on_960_appointments_are_960_records_read_through_the_index() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = Db::open_sqlite(&dir.path().join("office.db"))
+        .await
+        .expect("open");
+    let mut statements = vec![];
+    for n in 0..960u32 {
+        let appointment = format!("{n:032x}");
+        for d in 0..3i64 {
+            let body =
+                json!({ "payload": outcome(&appointment, "ATTC", 60 * (d + 1)) }).to_string();
+            statements.push((
+                "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
+                    session_id, case_id, visit_id, appointment_id, body, signature)
+                 VALUES (?1, ?2, ?3, 'sup-ada', ?4, ?5, ?5, NULL, ?6, NULL, NULL, ?7, ?8, 'sig')",
+                vec![
+                    Val::from(format!("{n}-{d}")), Val::from(format!("phone-{d}")), Val::I(i64::from(n) + 1),
+                    Val::from(kinds::OUTCOME_RECORDED), Val::I(d), Val::from(SESSION), Val::from(appointment.clone()),
+                    Val::from(body),
+                ],
+            ));
+        }
+        // Every pair, as ingest stores them.
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            statements.push((
+                "INSERT INTO conflicts (kind, subject, event_a, event_b, created_ms) VALUES ('outcome', ?1, ?2, ?3, ?4)",
+                vec![Val::from(appointment.clone()), Val::from(format!("{n}-{a}")), Val::from(format!("{n}-{b}")), Val::I(b)],
+            ));
+        }
+    }
+    sql::transaction(&db, statements).await.expect("written");
+    let list = records(&db).await.expect("records");
+    assert_eq!(list.len(), 960, "one item per record");
+    assert!(list.iter().all(|r| r.versions.len() == 3 && r.open()));
+    let plan = sql::query(
+        &db,
+        &format!("EXPLAIN QUERY PLAN {GROUPS}"),
+        vec![Val::from(OUTCOME)],
+    )
+    .await
+    .expect("plan");
+    let plan: Vec<String> = plan.iter().map(|r| r.text(3)).collect();
+    assert!(
+        plan.iter().any(|d| d.contains("INDEX conflicts_subject")),
+        "grouped through the index: {plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|d| d.contains("TEMP B-TREE FOR GROUP BY")),
+        "no sort to group: {plan:?}"
+    );
+}
