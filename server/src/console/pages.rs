@@ -429,11 +429,7 @@ async fn enforcement(State(state): State<AppState>, viewer: Viewer) -> Page {
     let db = &state.db;
     let a = &viewer.account;
     let decided = decisions_by_event(db).await?;
-    let names: HashMap<String, String> = data::items(db, "upw_requirement")
-        .await?
-        .into_iter()
-        .map(|r| (r.id.clone(), r.s("name")))
-        .collect();
+    let names = requirement_names(db).await?;
     let accounts_: HashMap<String, String> = accounts::list(db)
         .await?
         .into_iter()
@@ -507,10 +503,8 @@ async fn item_context(
         return Err(Failure::NotFound);
     }
     let name = match &f.requirement_id {
-        Some(r) => data::items(db, "upw_requirement")
+        Some(r) => data::item(db, "upw_requirement", r)
             .await?
-            .into_iter()
-            .find(|i| &i.id == r)
             .map(|i| i.s("name"))
             .unwrap_or_default(),
         None => String::new(),
@@ -629,11 +623,7 @@ async fn decide(
     // A warning reaches the devices as reference data: the requirement's
     // `warnings` gain the date, so the statutory step counts it.
     if let (Some(d), Some(req_id)) = (date, f.requirement_id.as_ref()) {
-        let Some(item) = data::items(&state.db, "upw_requirement")
-            .await?
-            .into_iter()
-            .find(|i| &i.id == req_id)
-        else {
+        let Some(item) = data::item(&state.db, "upw_requirement", req_id).await? else {
             return Err(Failure::Bad("The requirement this outcome counts towards is no longer held, so the warning cannot reach devices.".into()));
         };
         let mut value = item.data.clone();
@@ -1420,33 +1410,20 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
     let mut visits = vec![];
     let mut next_due = None;
     if !cases.is_empty() {
-        let recorded = data::current(db, kinds::VISIT_RECORDED).await?;
+        // The same visits, and the same next-visit rule, as the Visits page.
+        let today = chrono::Local::now().date_naive();
+        let mut by_case = super::visits::by_case(db, today).await?;
         for c in &cases {
             if name.is_empty() {
                 name = c.s("name");
             }
-            let mine: Vec<&Ev> = recorded
-                .iter()
-                .filter(|e| e.case_id.as_deref() == Some(c.id.as_str()))
-                .collect();
-            let mut last_seen = None;
-            for e in &mine {
-                let code = crate::payload::visit_outcome_of(&e.payload).unwrap_or_default();
-                let day =
-                    chrono::DateTime::from_timestamp_millis(e.recorded_ms).map(|t| t.date_naive());
-                if super::visits::seen(&code) {
-                    last_seen = last_seen.max(day);
-                }
-                visits.push(json!({"at": e.recorded_ms, "code": code, "by": e.officer_id, "device": e.device_id}));
-            }
-            if let Ok(case) =
-                serde_json::from_value::<fieldbook_core::home_visits::model::Case>(c.data.clone())
-            {
-                let due = fieldbook_core::home_visits::policy::VisitPolicy::default().next_due(
-                    &case,
-                    last_seen,
-                    chrono::Local::now().date_naive(),
+            let rows = by_case.remove(&c.id).unwrap_or_default();
+            for r in &rows {
+                visits.push(
+                    json!({"at": r.at_ms, "code": r.outcome, "by": r.by, "device": r.device}),
                 );
+            }
+            if let Some(due) = super::visits::next_due(&c.data, &rows, today) {
                 next_due = Some(due.to_string());
             }
         }
