@@ -573,6 +573,22 @@ describe('the office console', () => {
     assert.deepEqual(JSON.parse(await admin.getByLabel(/^The item/).inputValue()), original, 'nothing written');
     await admin.goto('/console/today');
     await admin.getByRole('heading', { name: /Riverside Park north/ }).waitFor();
+    // Field by field: a JSON field with a bad value is refused, nothing written; a text field saves.
+    await admin.goto('/console/reference/upw_project');
+    await admin.getByRole('link', { name: /Riverside Park north/ }).click();
+    const projectUrl = admin.url();
+    const before = JSON.parse(await admin.getByLabel(/^The item/).inputValue());
+    await admin.getByLabel('hi vis required (JSON)').fill('maybe');
+    await admin.getByRole('button', { name: 'Save the fields and send to devices' }).click();
+    await admin.locator('.govuk-error-summary').getByText('field hi_vis_required: not JSON').waitFor();
+    assert.equal(await admin.getByLabel('hi vis required (JSON)').inputValue(), 'maybe', 'the value as entered is shown again');
+    await axe(admin, 'reference-fields-error');
+    await admin.goto(projectUrl);
+    assert.deepEqual(JSON.parse(await admin.getByLabel(/^The item/).inputValue()), before, 'nothing written');
+    await admin.getByLabel('name', { exact: true }).fill('Riverside Park north field');
+    await admin.getByRole('button', { name: 'Save the fields and send to devices' }).click();
+    await admin.waitForURL(/\/console\/reference\/upw_project$/);
+    await admin.getByRole('link', { name: /Riverside Park north field/ }).waitFor();
     // Sixty cases arrive by CSV: the list shows fifty a page.
     const header = 'id,audience,crn,name,restricted:json,risk_level,registrations:json,staff_risks:json,known_occupants:json,addresses:json,assessment,supervision_start';
     const rows = Array.from({ length: 60 }, (_, i) => `${(i + 1).toString(16).padStart(32, 'b')},po-cat,X5${String(i).padStart(5, '0')},Paged Person ${i},false,low,[],[],[],[],current,2026-11-01`);
@@ -590,6 +606,10 @@ describe('the office console', () => {
     await admin.waitForURL(/page=2/);
     assert.equal(await admin.locator('#items tbody tr').count(), 13);
     assert.match(await admin.locator('main').innerText(), /Showing 51 to 63 of 63/);
+    // A new item offers the fields an item of its kind has, empty.
+    await admin.goto('/console/reference/upw_project/new');
+    assert.equal(await admin.getByLabel('name', { exact: true }).inputValue(), '');
+    await check(admin, '19d-reference-new');
   });
 
   test('the audit log lists reads and decisions and cannot be edited', async () => {

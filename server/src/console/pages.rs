@@ -1849,14 +1849,79 @@ async fn reference_list(
     )
 }
 
+/// An item's fields as the form shows them, one input each: text for a
+/// text value, JSON for anything else (as a CSV import's `:json` column).
+fn fields_of(data: &Value, blank: bool) -> Vec<Value> {
+    let Some(obj) = data.as_object() else {
+        return vec![];
+    };
+    obj.iter()
+        .map(|(k, v)| {
+            let json = !v.is_string();
+            let value = match v {
+                _ if blank => String::new(),
+                Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            json!({"key": k, "label": k.replace('_', " "), "json": json, "value": value})
+        })
+        .collect()
+}
+
 fn item_form(entity: &str, id: &str, item: Option<&data::Item>) -> Value {
     json!({
         "entity": entity, "id": id, "new": item.is_none(),
         "data": item.map(|i| serde_json::to_string_pretty(&i.data).unwrap_or_default()).unwrap_or_else(|| "{}".into()),
+        "fields": item.map(|i| fields_of(&i.data, false)).unwrap_or_default(),
         "audience": item.map(|i| i.audience.join(", ")).unwrap_or_default(),
         "restricted_for": item.map(|i| i.restricted_for.join(", ")).unwrap_or_default(),
         "errors": [],
     })
+}
+
+/// The form's fields (`f:KEY` text, `j:KEY` JSON) as the one CSV row an
+/// import would hold, read by the import's own parser and checks: the
+/// form and the import cannot disagree on what an item is.
+pub(crate) fn fields_item(
+    entity: &str,
+    id: &str,
+    form: &Fields,
+    audience: &[String],
+    restricted_for: &[String],
+) -> Result<Value, Vec<(&'static str, String)>> {
+    let mut header = vec!["id".to_owned(), "audience".into(), "restricted_for".into()];
+    let mut row = vec![id.to_owned(), audience.join(";"), restricted_for.join(";")];
+    for (k, v) in form {
+        if let Some(name) = k.strip_prefix("f:") {
+            // An empty text field is empty text (a CSV cell left empty
+            // would leave the field out).
+            if v.is_empty() {
+                header.push(format!("{name}:json"));
+                row.push("\"\"".to_owned());
+            } else {
+                header.push(name.to_owned());
+                row.push(v.clone());
+            }
+        } else if let Some(name) = k.strip_prefix("j:") {
+            header.push(format!("{name}:json"));
+            row.push(v.trim().to_owned());
+        }
+    }
+    let mut w = csv::Writer::from_writer(vec![]);
+    let text = w
+        .write_record(&header)
+        .and_then(|()| w.write_record(&row))
+        .ok()
+        .and_then(|()| w.into_inner().ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| vec![("fields", "the fields cannot be read".to_owned())])?;
+    let (preview, mut rows) = check_csv(entity, &text)
+        .map_err(|why| vec![("fields", why.replace("row 1 column ", "field "))])?;
+    match (preview.first().map(|p| p["problem"].clone()), rows.pop()) {
+        (Some(Value::Null), Some((_, item, _, _))) => Ok(item),
+        (Some(Value::String(p)), _) => Err(vec![("fields", p)]),
+        _ => Err(vec![("fields", "the fields cannot be read".to_owned())]),
+    }
 }
 
 /// One item's form (`new` for a new one).
@@ -1870,7 +1935,12 @@ async fn reference_item(
         return Err(Failure::NotFound);
     }
     let ctx = if id == "new" {
-        item_form(&entity, &super::random_token(16)?, None)
+        let mut ctx = item_form(&entity, &super::random_token(16)?, None);
+        // The fields an item of this entity has, from the first one held.
+        if let Some(first) = data::items_page(&state.db, &entity, 1, 0).await?.0.first() {
+            ctx["fields"] = json!(fields_of(&first.data, true));
+        }
+        ctx
     } else {
         let item = data::item(&state.db, &entity, &id)
             .await?
@@ -1919,20 +1989,33 @@ async fn save_reference_item(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let mut errors = vec![];
-    let checked = match serde_json::from_str::<Value>(&raw) {
-        Ok(v) => match check_item(&entity, &id, &v, &audience, &restricted_for) {
-            Ok(v) => Some(v),
-            Err(problems) => {
-                errors.extend(problems.into_iter().map(|(f, t)| {
-                    // The data's reason starts with the entity's name: kept.
-                    let text = if f == "data" { t } else { capitalise(&t) };
-                    json!({"text": text, "href": format!("#{f}")})
-                }));
-                None
-            }
-        },
-        Err(e) => {
-            errors.push(json!({"text": format!("The data is not JSON (line {}, column {})", e.line(), e.column()), "href": "#data"}));
+    let result = if field(&form, "mode") == "fields" {
+        fields_item(&entity, &id, &form, &audience, &restricted_for)
+    } else {
+        match serde_json::from_str::<Value>(&raw) {
+            Ok(v) => check_item(&entity, &id, &v, &audience, &restricted_for),
+            Err(e) => Err(vec![(
+                "data",
+                format!(
+                    "The data is not JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )]),
+        }
+    };
+    let checked = match result {
+        Ok(v) => Some(v),
+        Err(problems) => {
+            errors.extend(problems.into_iter().map(|(f, t)| {
+                // The data's reason starts with the entity's name: kept.
+                let text = if matches!(f, "data" | "fields") {
+                    t
+                } else {
+                    capitalise(&t)
+                };
+                json!({"text": text, "href": format!("#{f}")})
+            }));
             None
         }
     };
@@ -1942,6 +2025,19 @@ async fn save_reference_item(
         ctx["data"] = json!(raw);
         ctx["audience"] = json!(field(&form, "audience"));
         ctx["restricted_for"] = json!(field(&form, "restricted_for"));
+        ctx["fields"] = form
+            .iter()
+            .filter_map(|(k, v)| {
+                let (name, json) = match (k.strip_prefix("f:"), k.strip_prefix("j:")) {
+                    (Some(n), _) => (n, false),
+                    (None, Some(n)) => (n, true),
+                    _ => return None,
+                };
+                Some(
+                    json!({"key": name, "label": name.replace('_', " "), "json": json, "value": v}),
+                )
+            })
+            .collect();
         ctx["errors"] = Value::Array(errors);
         return state
             .console
