@@ -260,26 +260,175 @@ describe('the office console', () => {
     assert.ok(await audit.getByRole('row', { name: /consultation.*enforcement evidence/ }).count() > 0);
   });
 
-  test('conflicts are one record with every version side by side, in the team only', async () => {
+  test('a conflict from two devices is one record; it is resolved by choosing, and the audit log shows it', async () => {
     const page = await newPage();
     await signIn(page, 'upw', PASSWORD);
     await page.waitForURL(/\/console\/today/);
     await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'Conflicts' }).click();
+    const open = page.locator('#open-conflicts tbody tr');
+    assert.equal(await open.count(), 1, 'one record, not one row per pair');
+    assert.match(await open.first().innerText(), /Alex Example \(X100001\)/);
+    assert.equal((await open.first().locator('td').nth(2).innerText()).trim(), '2', 'two versions');
+    await page.getByText('None resolved yet.').waitFor();
+    await check(page, '10b-conflicts');
+    await open.first().getByRole('link', { name: /Compare and resolve/ }).click();
     const table = page.locator('table.fb-conflict');
-    assert.equal(await table.count(), 1, 'one record, not one row per pair');
+    assert.equal(await table.count(), 1);
     assert.match(await table.locator('caption').innerText(), /Alex Example \(X100001\): 2 versions/);
     assert.equal(await table.getByText('Current').count(), 1, 'exactly one version is current');
     const text = await table.innerText();
     assert.match(text, /3 h 00 min/);
     assert.match(text, /2 h 00 min/);
     assert.ok(text.includes(data.devices.supervisor) && text.includes(data.devices.supervisor2), 'both devices named');
-    await check(page, '10b-conflicts');
+    assert.match(await table.getByRole('row', { name: /Credited/ }).innerText(), /Differs/);
+    await check(page, '10c-conflict-record');
+    // Without a reason: refused, nothing resolved.
+    const first = page.getByLabel(`Version 1, from device ${data.devices.supervisor}`);
+    await first.check();
+    await page.getByRole('button', { name: 'Resolve the conflict' }).click();
+    await page.getByText('Enter the reason for this resolution').first().waitFor();
+    await axe(page, 'conflict-error');
+    await page.getByLabel(`Version 1, from device ${data.devices.supervisor}`).check();
+    await page.getByLabel('Reason').fill('Ada\'s sign-in sheet shows three hours');
+    await page.getByRole('button', { name: 'Resolve the conflict' }).click();
+    await page.waitForURL(/resolved=1/);
+    const history = page.locator('#history');
+    assert.match(await history.innerText(), /Chose version 1/);
+    assert.match(await history.innerText(), /Uma Manager \(upw\)/);
+    assert.match(await history.innerText(), /sign-in sheet shows three hours/);
+    assert.equal(await page.getByRole('button', { name: 'Resolve the conflict' }).count(), 0, 'no form once resolved');
+    const header = await page.locator('table.fb-conflict thead th').nth(1).innerText();
+    assert.match(header, /Version 1\s+Current/, 'the chosen version is current');
+    await shot(page, '10d-conflict-resolved');
+    // The office's reads show the chosen version.
+    await page.goto('/console/today');
+    assert.match(await page.locator('main').getByRole('row', { name: /Alex Example/ }).innerText(), /3 h 00 min/);
+    // Resolved conflicts stay listed, as history.
+    await page.goto('/console/conflicts');
+    await page.getByText('No conflicts.').waitFor();
+    assert.equal(await page.locator('#resolved-conflicts tbody tr').count(), 1);
+    // Posting another resolution is refused.
+    const csrf = await page.locator('input[name=csrf]').first().inputValue();
+    const subject = (await page.locator('#resolved-conflicts a').getAttribute('href')).split('/').pop();
+    const again = await page.request.post(`${base}/console/conflicts/${subject}`, { form: { csrf, choice: 'correct', code: 'UACP', minutes: '0', reason: 'again' } });
+    assert.equal(again.status(), 400);
     await page.context().close();
     const om = await newPage();
     await signIn(om, 'om', PASSWORD);
     await om.goto('/console/conflicts');
     await om.getByText('No conflicts.').waitFor();
+    const byLink = await om.goto(`/console/conflicts/${subject}`);
+    assert.equal(byLink.status(), 404, 'another team\'s record by link');
     await om.context().close();
+    await admin.goto('/console/audit');
+    const row = admin.locator('#audit').getByRole('row', { name: /conflict resolved/ }).first();
+    assert.match(await row.innerText(), /account:upw/);
+    assert.match(await row.innerText(), /alteration/);
+    assert.match(await row.innerText(), new RegExp(`from device ${data.devices.supervisor}`));
+  });
+
+  test('reports show the field day\'s figures with charts, and their CSV files hold the same numbers', async () => {
+    const page = await newPage();
+    await signIn(page, 'upw', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'Reports' }).click();
+    assert.equal(await page.locator('#hours-total').innerText(), '3 h 00 min', 'Alex\'s chosen version; Sam none');
+    const hoursRow = page.locator('#hours tbody tr', { hasText: 'Riverside Park clean-up' });
+    const [project, week, minutes] = (await hoursRow.locator('td').allInnerTexts()).map((t) => t.trim());
+    assert.equal(project, 'Riverside Park clean-up');
+    assert.equal(minutes, '180');
+    const charts = page.locator('svg[role=img]');
+    assert.equal(await charts.count(), 4, 'a chart for each figure');
+    assert.match(await page.locator('#hours-week-desc').textContent(), new RegExp(`Week of ${week}: 3 h 00 min`));
+    const attendance = await page.locator('#attendance-desc').textContent();
+    assert.match(attendance, /Attended: 1;/);
+    assert.match(attendance, /Failed to attend: 1;/);
+    const weekRow = (await page.locator('#attendance tbody tr').first().locator('th, td').allInnerTexts()).map((t) => t.trim());
+    assert.deepEqual(weekRow, [week, '1', '0', '1', '0', '0', '0', '0', '2']);
+    assert.match(await page.locator('#enforcement tbody').innerText(), /Warning or referral\s+Warning given\s+1/);
+    await check(page, '22-reports');
+    // The CSV files hold the same numbers.
+    const hours = await page.request.get(await page.locator('#hours-csv').getAttribute('href'));
+    assert.equal(hours.status(), 200);
+    assert.equal(hours.headers()['content-type'], 'text/csv; charset=utf-8');
+    assert.match(hours.headers()['content-disposition'], /^attachment; filename="hours-by-project-and-week-\d{4}-\d\d-\d\d-to-\d{4}-\d\d-\d\d\.csv"$/);
+    assert.deepEqual((await hours.text()).trim().split('\r\n'), [
+      'Project,Week beginning,Minutes credited,Hours credited', `Riverside Park clean-up,${week},180,3`]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#attendance-csv').click()]);
+    assert.match(download.suggestedFilename(), /^attendance-by-week-.*\.csv$/);
+    const lines = fs.readFileSync(await download.path(), 'utf8').trim().split('\r\n');
+    assert.equal(lines[0], 'Week beginning,Attended,Sent home,Failed to attend,Failed to comply,Acceptable absence,Rescheduled,Other,Total');
+    assert.equal(lines[1], weekRow.join(','));
+    const enforcement = await page.request.get(await page.locator('#enforcement-csv').getAttribute('href'));
+    assert.match(await enforcement.text(), /\r\nWarning or referral,Warning given,1\r\n/);
+    // A range that ends before it starts is refused with the reason.
+    await page.locator('#from-day').fill('2');
+    await page.locator('#from-month').fill('12');
+    await page.locator('#from-year').fill('2026');
+    await page.locator('#to-day').fill('1');
+    await page.locator('#to-month').fill('12');
+    await page.locator('#to-year').fill('2026');
+    await page.keyboard.press('Enter');
+    await page.getByText('The end date must be the same as or after the start date').first().waitFor();
+    assert.equal(await page.locator('#hours-report').count(), 0, 'no figures for a bad range');
+    await axe(page, 'reports-error');
+    const bad = await page.request.get(`${base}/console/reports/hours/download?from-day=31&from-month=2&from-year=2026`);
+    assert.equal(bad.status(), 400, 'the CSV checks the range too');
+    await page.context().close();
+    // Another team's manager sees none of these hours.
+    const om = await newPage();
+    await signIn(om, 'om', PASSWORD);
+    await om.goto('/console/reports');
+    assert.equal(await om.locator('#hours-total').innerText(), '0 h 00 min');
+    await om.context().close();
+    await admin.goto('/console/audit');
+    assert.match(await admin.locator('#audit').getByRole('row', { name: /report CSV download/ }).first().innerText(), /disclosure/);
+  });
+
+  test('visits and follow-ups: arranged or not, who was seen, overdue follow-ups filtered, in the team only', async () => {
+    const page = await newPage();
+    await signIn(page, 'om', PASSWORD);
+    await page.waitForURL(/\/console\/today/);
+    await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'Visits' }).click();
+    const cases = page.locator('#cases tbody tr');
+    assert.equal(await cases.count(), 1, 'only the team\'s case');
+    assert.match(await cases.first().innerText(), /Casey Client/);
+    assert.match(await cases.first().innerText(), /1 overdue/);
+    assert.equal(await page.getByText('Dana Other').count(), 0);
+    await check(page, '23-visits');
+    // By keyboard alone: Tab from the top of the page to the filter, Enter.
+    await page.keyboard.press('Tab');
+    let label = '';
+    for (let i = 0; i < 40 && label !== 'Only cases with overdue follow-ups'; i += 1) {
+      await page.keyboard.press('Tab');
+      label = await page.evaluate(() => document.activeElement.textContent.trim());
+    }
+    assert.equal(label, 'Only cases with overdue follow-ups');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/show=overdue/);
+    assert.equal(await page.locator('#cases tbody tr').count(), 1);
+    await page.getByRole('link', { name: /Casey Client/ }).click();
+    assert.match(await page.locator('#next-due').innerText(), /\d{4}-\d\d-\d\d/);
+    const card = page.locator('.govuk-summary-card').first();
+    assert.match(await card.innerText(), /ATTC/);
+    assert.match(await card.innerText(), /Arranged/);
+    assert.match(await card.innerText(), /The person on probation/);
+    const followUps = card.locator('.fb-follow-ups');
+    assert.match(await followUps.getByRole('row', { name: /tenancy agreement/ }).innerText(), /Overdue/);
+    assert.match(await followUps.getByRole('row', { name: /GP registration/ }).innerText(), /Open/);
+    await check(page, '24-visit-case');
+    const caseUrl = page.url();
+    await page.context().close();
+    // Another team's manager: not in the menu's list, and not by link.
+    const upw = await newPage();
+    await signIn(upw, 'upw', PASSWORD);
+    await upw.goto('/console/visits?show=overdue');
+    await upw.getByText('No case has an overdue follow-up.').waitFor();
+    const byLink = await upw.goto(caseUrl);
+    assert.equal(byLink.status(), 404);
+    await upw.context().close();
+    await admin.goto('/console/audit');
+    assert.match(await admin.locator('#audit').getByRole('row', { name: /case visits/ }).first().innerText(), /account:om/);
   });
 
   test('safety alerts arrive live with an alarm and are acknowledged by the signed-in monitor', async () => {
@@ -404,6 +553,65 @@ describe('the office console', () => {
     await check(admin, '19-reference-list');
     await admin.goto('/console/today');
     await admin.getByRole('heading', { name: /Riverside Park north \(PARK01\)/ }).waitFor();
+  });
+
+  test('a reference edit with a bad value shows the error and writes nothing; long lists are paged', async () => {
+    await admin.goto('/console/reference/upw_session');
+    await admin.locator('#items tbody tr a').first().click();
+    const itemUrl = admin.url();
+    const field = admin.getByLabel(/^The item/);
+    const original = JSON.parse(await field.inputValue());
+    await field.fill(JSON.stringify({ ...original, date: '2026-13-45' }));
+    await admin.getByLabel(/^Officers who receive it/).fill('sup-ada, not an id!');
+    await admin.getByRole('button', { name: 'Save and send to devices' }).click();
+    const summary = admin.locator('.govuk-error-summary');
+    await summary.waitFor();
+    assert.match(await summary.innerText(), /upw_session does not validate/, 'the bad date is refused by the session type');
+    assert.equal(await summary.getByRole('link', { name: /does not validate/ }).getAttribute('href'), '#data');
+    assert.match(await summary.innerText(), /not an officer id/, 'the bad audience is named');
+    await axe(admin, 'reference-item-bad-value');
+    await shot(admin, '19b-reference-item-bad-value');
+    await admin.goto(itemUrl);
+    assert.deepEqual(JSON.parse(await admin.getByLabel(/^The item/).inputValue()), original, 'nothing written');
+    await admin.goto('/console/today');
+    await admin.getByRole('heading', { name: /Riverside Park north/ }).waitFor();
+    // Field by field: a JSON field with a bad value is refused, nothing written; a text field saves.
+    await admin.goto('/console/reference/upw_project');
+    await admin.getByRole('link', { name: /Riverside Park north/ }).click();
+    const projectUrl = admin.url();
+    const before = JSON.parse(await admin.getByLabel(/^The item/).inputValue());
+    await admin.getByLabel('hi vis required (JSON)').fill('maybe');
+    await admin.getByRole('button', { name: 'Save the fields and send to devices' }).click();
+    await admin.locator('.govuk-error-summary').getByText('field hi_vis_required: not JSON').waitFor();
+    assert.equal(await admin.getByLabel('hi vis required (JSON)').inputValue(), 'maybe', 'the value as entered is shown again');
+    await axe(admin, 'reference-fields-error');
+    await admin.goto(projectUrl);
+    assert.deepEqual(JSON.parse(await admin.getByLabel(/^The item/).inputValue()), before, 'nothing written');
+    await admin.getByLabel('name', { exact: true }).fill('Riverside Park north field');
+    await admin.getByRole('button', { name: 'Save the fields and send to devices' }).click();
+    await admin.waitForURL(/\/console\/reference\/upw_project$/);
+    await admin.getByRole('link', { name: /Riverside Park north field/ }).waitFor();
+    // Sixty cases arrive by CSV: the list shows fifty a page.
+    const header = 'id,audience,crn,name,restricted:json,risk_level,registrations:json,staff_risks:json,known_occupants:json,addresses:json,assessment,supervision_start';
+    const rows = Array.from({ length: 60 }, (_, i) => `${(i + 1).toString(16).padStart(32, 'b')},po-cat,X5${String(i).padStart(5, '0')},Paged Person ${i},false,low,[],[],[],[],current,2026-11-01`);
+    await admin.goto('/console/reference');
+    await admin.getByLabel('What the file holds').selectOption('hv_case');
+    await admin.getByLabel('Or paste the CSV').fill([header, ...rows].join('\n'));
+    await admin.getByRole('button', { name: 'Check the file' }).click();
+    await admin.getByRole('button', { name: 'Import 60 rows' }).click();
+    await admin.locator('#imported').waitFor();
+    await admin.getByRole('link', { name: 'hv_case' }).click();
+    assert.equal(await admin.locator('#items tbody tr').count(), 50, 'fifty on the first page');
+    assert.match(await admin.locator('main').innerText(), /Showing 1 to 50 of 63/);
+    await check(admin, '19c-reference-list-paged');
+    await admin.getByRole('link', { name: /Next/ }).click();
+    await admin.waitForURL(/page=2/);
+    assert.equal(await admin.locator('#items tbody tr').count(), 13);
+    assert.match(await admin.locator('main').innerText(), /Showing 51 to 63 of 63/);
+    // A new item offers the fields an item of its kind has, empty.
+    await admin.goto('/console/reference/upw_project/new');
+    assert.equal(await admin.getByLabel('name', { exact: true }).inputValue(), '');
+    await check(admin, '19d-reference-new');
   });
 
   test('the audit log lists reads and decisions and cannot be edited', async () => {

@@ -4,7 +4,7 @@
 //! (two supervisors', two officers' and a spare) and has them capture and sync
 //! signed events: a roll call (attended, unacceptable absence, on site; one person recorded on two
 //! phones, a conflict),
-//! a finished home visit, and two lone-worker alerts in different teams.
+//! a finished home visit (with an overdue follow-up), and two lone-worker alerts in different teams.
 //! `sync --device NAME` syncs one device again and prints, as JSON,
 //! whether it shredded and the warnings its ledger holds; `alert` has
 //! Cat's second device (enrolled by `setup`, idle until then) start a
@@ -235,7 +235,20 @@ async fn setup(office: &Office, dir: &Path) -> Res<Value> {
             risk_concerns: String::new(),
             safeguarding_concerns: String::new(),
             visor: false,
-            follow_ups: vec![],
+            // One follow-up already overdue, one not yet due: the
+            // console's Visits page filters by the overdue one.
+            follow_ups: vec![
+                fieldbook_core::home_visits::model::FollowUp {
+                    action: "Check the tenancy agreement".into(),
+                    due: chrono::Local::now().date_naive() - chrono::Duration::days(3),
+                    done: false,
+                },
+                fieldbook_core::home_visits::model::FollowUp {
+                    action: "Confirm the GP registration".into(),
+                    due: chrono::Local::now().date_naive() + chrono::Duration::days(7),
+                    done: false,
+                },
+            ],
             enforcement: None,
             notes: "Seen at home".into(),
             sensitive: false,

@@ -78,6 +78,79 @@ pub async fn items(db: &Db, entity: &str) -> Result<Vec<Item>, DbError> {
         .collect())
 }
 
+/// One page of `entity`'s live items, in id order, and how many there
+/// are: a long list is never read whole.
+pub async fn items_page(
+    db: &Db,
+    entity: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<(Vec<Item>, usize), DbError> {
+    let total = count(db, entity).await?;
+    let rows = sql::query(
+        db,
+        "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL ORDER BY id LIMIT ?2 OFFSET ?3",
+        vec![
+            Val::from(entity),
+            Val::I(i64::try_from(limit).unwrap_or(i64::MAX)),
+            Val::I(i64::try_from(offset).unwrap_or(i64::MAX)),
+        ],
+    )
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(with_audience(db, entity, r.text(0), &r.text(1)).await?);
+    }
+    Ok((out, total))
+}
+
+/// How many live items `entity` has.
+pub async fn count(db: &Db, entity: &str) -> Result<usize, DbError> {
+    Ok(sql::one(
+        db,
+        "SELECT COUNT(*) FROM reference WHERE entity = ?1 AND data IS NOT NULL",
+        vec![Val::from(entity)],
+    )
+    .await?
+    .map_or(0, |r| usize::try_from(r.int(0)).unwrap_or(0)))
+}
+
+/// One live item.
+pub async fn item(db: &Db, entity: &str, id: &str) -> Result<Option<Item>, DbError> {
+    let Some(r) = sql::one(
+        db,
+        "SELECT id, data FROM reference WHERE entity = ?1 AND id = ?2 AND data IS NOT NULL",
+        vec![Val::from(entity), Val::from(id)],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        with_audience(db, entity, r.text(0), &r.text(1)).await?,
+    ))
+}
+
+async fn with_audience(db: &Db, entity: &str, id: String, data: &str) -> Result<Item, DbError> {
+    let aud = sql::query(
+        db,
+        "SELECT officer_id, restricted FROM reference_audience WHERE entity = ?1 AND id = ?2 ORDER BY officer_id",
+        vec![Val::from(entity), Val::from(&id)],
+    )
+    .await?;
+    Ok(Item {
+        entity: entity.to_owned(),
+        data: serde_json::from_str(data).unwrap_or(Value::Null),
+        audience: aud.iter().map(|r| r.text(0)).collect(),
+        restricted_for: aud
+            .iter()
+            .filter(|r| r.int(1) != 0)
+            .map(|r| r.text(0))
+            .collect(),
+        id,
+    })
+}
+
 /// Items of `entity` the account sees, by id.
 pub async fn visible_items(
     db: &Db,
@@ -147,16 +220,46 @@ fn ev_of(r: &Row) -> Ev {
     }
 }
 
-/// The current event of each subject of `kind` (the ingest projection).
+/// The current event of each subject of `kind` (the ingest projection,
+/// with the office's conflict resolutions: a chosen version is the
+/// projection's event, a correction is laid over it).
 pub async fn current(db: &Db, kind: &str) -> Result<Vec<Ev>, DbError> {
-    let sql = format!(
-        "SELECT {EV_COLUMNS} FROM current_records c JOIN events e ON e.event_id = c.event_id
-         WHERE c.kind = ?1 ORDER BY c.received_ms"
-    );
-    Ok(sql::query(db, &sql, vec![Val::from(kind)])
+    current_of(db, kind, None).await
+}
+
+/// The current event of one subject of `kind`, as [`current`] reads it.
+pub async fn current_one(db: &Db, kind: &str, subject: &str) -> Result<Option<Ev>, DbError> {
+    Ok(current_of(db, kind, Some(subject))
         .await?
+        .into_iter()
+        .next())
+}
+
+async fn current_of(db: &Db, kind: &str, subject: Option<&str>) -> Result<Vec<Ev>, DbError> {
+    let sql = format!(
+        "SELECT {EV_COLUMNS}, c.received_ms FROM current_records c JOIN events e ON e.event_id = c.event_id
+         WHERE c.kind = ?1 AND (?2 = '' OR c.subject = ?2) ORDER BY c.received_ms"
+    );
+    let rows = sql::query(
+        db,
+        &sql,
+        vec![Val::from(kind), Val::from(subject.unwrap_or_default())],
+    )
+    .await?;
+    let corrections = if kind == crate::payload::kinds::OUTCOME_RECORDED {
+        super::conflicts::corrections(db).await?
+    } else {
+        Default::default()
+    };
+    Ok(rows
         .iter()
-        .map(ev_of)
+        .map(|r| {
+            let mut e = ev_of(r);
+            if let Some(c) = e.appointment_id.as_ref().and_then(|a| corrections.get(a)) {
+                super::conflicts::overlay(&mut e.payload, c, r.int(13));
+            }
+            e
+        })
         .collect())
 }
 

@@ -1,19 +1,22 @@
 //! The office console in the browser: personal accounts with roles and
 //! team scope, sessions and CSRF, optional single sign-on (OIDC with
 //! PKCE), scoped API keys, the office audit log, and server-rendered
-//! GOV.UK Design System pages (Today, Safety, Enforcement, People,
-//! Devices, Reference data, Audit, Accounts) that work without
+//! GOV.UK Design System pages (Today, Safety, Enforcement, Conflicts,
+//! People, Visits, Reports, Devices, Reference data, Audit, Accounts)
+//! that work without
 //! JavaScript. Everything it keeps is in the database, so any instance
 //! serves any request.
 
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
+pub mod conflicts;
 pub mod data;
 pub mod deliveries;
 pub mod evidence;
 pub mod oidc;
 pub mod pages;
+pub mod reports;
 pub mod safety;
 pub mod schema;
 pub mod sessions;
@@ -21,6 +24,7 @@ pub mod sql;
 #[cfg(test)]
 mod tests;
 pub mod view;
+pub mod visits;
 
 use std::path::PathBuf;
 use std::sync::Arc;

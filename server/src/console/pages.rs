@@ -1,5 +1,6 @@
 //! The console's pages and forms: sign-in and sign-out, Today, Enforcement
-//! (evidence and decisions), People (ledger, attendance, visits), Devices
+//! (evidence and decisions), Conflicts (versions and resolutions), Reports,
+//! People (ledger, attendance, visits), Devices
 //! (enrolment codes, revocation), Reference data (CSV import with a
 //! preview), Accounts and API keys, and the Audit log. Every read of
 //! personal data and every change is written to the audit log.
@@ -16,7 +17,9 @@ use serde_json::{json, Value};
 use super::accounts::{self, NewAccount, Role, SignIn};
 use super::apikeys::{self, Scope};
 use super::audit::{self, Action};
+use super::conflicts;
 use super::data::{self, Ev};
+use super::reports;
 use super::sessions;
 use super::{same_origin, Failure, Viewer};
 use crate::api::{now_ms, AppState};
@@ -65,6 +68,14 @@ pub(crate) fn routes() -> Router<AppState> {
             get(enforcement_item).post(decide),
         )
         .route("/console/conflicts", get(conflicts))
+        .route(
+            "/console/conflicts/{subject}",
+            get(conflict_item).post(resolve_conflict),
+        )
+        .route("/console/visits", get(super::visits::list))
+        .route("/console/visits/{case_id}", get(super::visits::case))
+        .route("/console/reports", get(reports_page))
+        .route("/console/reports/{report}/download", get(report_csv))
         .route("/console/people", get(people))
         .route("/console/people/{crn}", get(person))
         .route("/console/devices", get(devices))
@@ -418,11 +429,7 @@ async fn enforcement(State(state): State<AppState>, viewer: Viewer) -> Page {
     let db = &state.db;
     let a = &viewer.account;
     let decided = decisions_by_event(db).await?;
-    let names: HashMap<String, String> = data::items(db, "upw_requirement")
-        .await?
-        .into_iter()
-        .map(|r| (r.id.clone(), r.s("name")))
-        .collect();
+    let names = requirement_names(db).await?;
     let accounts_: HashMap<String, String> = accounts::list(db)
         .await?
         .into_iter()
@@ -496,10 +503,8 @@ async fn item_context(
         return Err(Failure::NotFound);
     }
     let name = match &f.requirement_id {
-        Some(r) => data::items(db, "upw_requirement")
+        Some(r) => data::item(db, "upw_requirement", r)
             .await?
-            .into_iter()
-            .find(|i| &i.id == r)
             .map(|i| i.s("name"))
             .unwrap_or_default(),
         None => String::new(),
@@ -618,11 +623,7 @@ async fn decide(
     // A warning reaches the devices as reference data: the requirement's
     // `warnings` gain the date, so the statutory step counts it.
     if let (Some(d), Some(req_id)) = (date, f.requirement_id.as_ref()) {
-        let Some(item) = data::items(&state.db, "upw_requirement")
-            .await?
-            .into_iter()
-            .find(|i| &i.id == req_id)
-        else {
+        let Some(item) = data::item(&state.db, "upw_requirement", req_id).await? else {
             return Err(Failure::Bad("The requirement this outcome counts towards is no longer held, so the warning cannot reach devices.".into()));
         };
         let mut value = item.data.clone();
@@ -686,79 +687,591 @@ async fn decide(
 
 // ---------- Conflicts ----------
 
-/// Conflicts grouped per record: every version devices sent for one
-/// subject, side by side, instead of one row per pair of versions.
-async fn conflicts(State(state): State<AppState>, viewer: Viewer) -> Page {
-    viewer.require(MANAGERS)?;
-    let db = &state.db;
-    let a = &viewer.account;
-    let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for c in db.conflicts().await? {
-        let ids = groups
-            .entry((c.kind.clone(), c.subject.clone()))
-            .or_default();
-        for e in [c.event_a, c.event_b] {
-            if !ids.contains(&e) {
-                ids.push(e);
-            }
-        }
-    }
-    let current: HashMap<String, String> = data::current(db, kinds::OUTCOME_RECORDED)
-        .await?
-        .into_iter()
-        .filter_map(|e| e.appointment_id.clone().map(|k| (k, e.event_id)))
-        .collect();
-    let names: HashMap<String, String> = data::items(db, "upw_requirement")
+/// How one field of an outcome version reads.
+type FieldOf =
+    Box<dyn Fn(&fieldbook_core::events::payload::OutcomeRecorded) -> String + Send + Sync>;
+
+/// Who resolves conflicts.
+const RESOLVERS: &[Role] = &[Role::Administrator, Role::UnpaidWorkManager];
+
+/// Whether the viewer's teams hold a record: any of its versions is
+/// their work.
+fn sees_record(a: &accounts::Account, r: &conflicts::Record) -> bool {
+    a.sees_any(r.versions.iter().map(|v| v.officer_id.as_str()))
+}
+
+async fn requirement_names(db: &crate::db::Db) -> Result<HashMap<String, String>, Failure> {
+    Ok(data::items(db, "upw_requirement")
         .await?
         .into_iter()
         .map(|r| (r.id.clone(), r.s("name")))
-        .collect();
-    let mut out = vec![];
-    for ((kind, subject), ids) in groups {
-        let mut versions = vec![];
-        let (mut crn, mut name) = (String::new(), String::new());
-        for id in &ids {
-            let Some(e) = data::event(db, id).await? else {
-                continue;
-            };
-            if !a.sees(&e.officer_id) {
-                continue;
-            }
-            let f = outcome_of(&e.payload);
-            if crn.is_empty() {
-                crn = f.crn.clone().unwrap_or_default();
-                name = f
-                    .requirement_id
-                    .as_ref()
-                    .and_then(|r| names.get(r))
-                    .cloned()
-                    .unwrap_or_default();
-            }
-            versions.push(json!({
-                "event_id": e.event_id, "kind": e.kind, "officer": e.officer_id, "device": e.device_id,
-                "recorded": e.recorded_ms, "code": f.code, "minutes": f.minutes_credited,
-                "current": current.get(&subject) == Some(&e.event_id),
-            }));
+        .collect())
+}
+
+fn record_summary(r: &conflicts::Record, names: &HashMap<String, String>) -> Value {
+    let f = r
+        .versions
+        .first()
+        .map(|v| outcome_of(&v.payload))
+        .unwrap_or_default();
+    json!({
+        "subject": r.subject, "crn": f.crn, "date": f.session_date,
+        "name": f.requirement_id.as_ref().and_then(|x| names.get(x)).cloned().unwrap_or_default(),
+        "versions": r.versions.len(), "first": r.first_ms, "last": r.last_ms, "resolved": r.resolved_ms,
+    })
+}
+
+/// Records with a conflict, one line each: open ones, then resolved ones
+/// (kept as history).
+async fn conflicts(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<PageQuery>,
+) -> Page {
+    viewer.require(MANAGERS)?;
+    let db = &state.db;
+    let a = &viewer.account;
+    let names = requirement_names(db).await?;
+    let (mut open, mut resolved) = (vec![], vec![]);
+    for r in conflicts::records(db).await? {
+        if r.versions.len() < 2 || !sees_record(a, &r) {
+            continue;
         }
-        if versions.len() > 1 {
-            out.push(json!({"kind": kind, "subject": subject, "crn": crn, "name": name, "versions": versions}));
+        if r.open() {
+            open.push(record_summary(&r, &names));
+        } else {
+            resolved.push(record_summary(&r, &names));
         }
     }
+    let (open_page, open_pager) = paged(open, q.page, "/console/conflicts?page=");
+    let (resolved_page, resolved_pager) = paged(
+        resolved,
+        q.resolved_page,
+        "/console/conflicts?resolved_page=",
+    );
     audit::record(
         db,
         &a.actor(),
         Action::Consultation,
         "conflicts",
         "",
-        &format!("{} records", out.len()),
+        &format!("{} open records", open_pager["total"]),
     )
     .await?;
     state.console.views.page(
         "conflicts.html",
         &viewer,
         "/console/conflicts",
-        json!({ "groups": out }),
+        json!({ "open": open_page, "open_pager": open_pager, "resolved": resolved_page, "resolved_pager": resolved_pager }),
     )
+}
+
+/// Every version of one record side by side, its resolutions, and the
+/// form that resolves it.
+async fn conflict_context(
+    state: &AppState,
+    viewer: &Viewer,
+    subject: &str,
+) -> Result<(conflicts::Record, Value), Failure> {
+    let db = &state.db;
+    let Some(r) = conflicts::record(db, subject).await? else {
+        return Err(Failure::NotFound);
+    };
+    if r.versions.len() < 2 || !sees_record(&viewer.account, &r) {
+        return Err(Failure::NotFound);
+    }
+    let names = requirement_names(db).await?;
+    let current = data::current_one(db, kinds::OUTCOME_RECORDED, subject).await?;
+    let accounts_: HashMap<String, String> = accounts::list(db)
+        .await?
+        .into_iter()
+        .map(|x| (x.id, format!("{} ({})", x.display_name, x.username)))
+        .collect();
+    let typed: Vec<Option<fieldbook_core::events::payload::OutcomeRecorded>> = r
+        .versions
+        .iter()
+        .map(
+            |v| match crate::payload::typed(kinds::OUTCOME_RECORDED, &v.payload) {
+                Some(fieldbook_core::events::Payload::Outcome(o)) => Some(*o),
+                _ => None,
+            },
+        )
+        .collect();
+    let time = |s: &Option<fieldbook_core::vocab::Stamp>| {
+        s.map(|s| s.local_minute().format("%H:%M").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let rating = |x: &fieldbook_core::unpaid_work::model::Rating| {
+        serde_json::to_value(x)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default()
+    };
+    let fields: Vec<(&str, FieldOf)> = vec![
+        (
+            "Outcome",
+            Box::new(|o| {
+                let d = fieldbook_core::unpaid_work::codes::outcome(&o.code)
+                    .map(|c| c.description)
+                    .unwrap_or("");
+                format!("{} {}", o.code, d).trim().to_owned()
+            }),
+        ),
+        (
+            "Credited",
+            Box::new(|o| super::view::fmt_hours(o.minutes_credited)),
+        ),
+        ("Arrived", Box::new(move |o| time(&o.arrival))),
+        ("Left", Box::new(move |o| time(&o.departure))),
+        (
+            "Penalty",
+            Box::new(|o| super::view::fmt_hours(o.penalty_minutes)),
+        ),
+        ("Work quality", Box::new(move |o| rating(&o.work_quality))),
+        ("Behaviour", Box::new(move |o| rating(&o.behaviour))),
+        (
+            "Flagged step",
+            Box::new(|o| {
+                step_label(&serde_json::to_value(o.enforcement_step).unwrap_or(Value::Null))
+            }),
+        ),
+        (
+            "Notes",
+            Box::new(|o| {
+                if o.sensitive {
+                    "Sensitive: not shown here".into()
+                } else {
+                    o.notes.clone()
+                }
+            }),
+        ),
+    ];
+    let rows: Vec<Value> = fields
+        .iter()
+        .map(|(label, f)| {
+            let values: Vec<String> = typed
+                .iter()
+                .map(|o| {
+                    o.as_ref()
+                        .map(f.as_ref())
+                        .unwrap_or_else(|| "Unreadable".into())
+                })
+                .collect();
+            let differs = values.iter().any(|x| Some(x) != values.first());
+            json!({"label": label, "values": values, "differs": differs})
+        })
+        .collect();
+    let versions: Vec<Value> = r
+        .versions
+        .iter()
+        .map(|v| {
+            json!({
+                "event_id": v.event_id, "officer": v.officer_id, "device": v.device_id,
+                "recorded": v.recorded_ms, "received": v.received_ms,
+                "current": current.as_ref().is_some_and(|c| c.event_id == v.event_id),
+            })
+        })
+        .collect();
+    let history: Vec<Value> = conflicts::history(db, subject)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let what = match (&p.chosen_event, &p.code) {
+                (Some(e), _) => {
+                    let n = r.versions.iter().position(|v| &v.event_id == e).map_or(0, |i| i + 1);
+                    format!("Chose version {n} (device {})", r.versions.get(n.wrapping_sub(1)).map(|v| v.device_id.as_str()).unwrap_or("no longer held"))
+                }
+                (None, Some(c)) => format!("Corrected to {c}, {}", super::view::fmt_hours(p.minutes.unwrap_or(0))),
+                (None, None) => "Resolved".into(),
+            };
+            json!({"what": what, "reason": p.reason, "at": p.at_ms, "by": accounts_.get(&p.account_id).cloned().unwrap_or_else(|| p.account_id.clone())})
+        })
+        .collect();
+    let f = current
+        .as_ref()
+        .map(|c| outcome_of(&c.payload))
+        .unwrap_or_default();
+    let summary = record_summary(&r, &names);
+    let ctx = json!({
+        "subject": subject, "crn": summary["crn"], "name": summary["name"], "date": summary["date"],
+        "open": r.open(), "versions": versions, "rows": rows, "history": history,
+        "current": {"code": f.code, "minutes": f.minutes_credited},
+        "codes": fieldbook_core::unpaid_work::codes::OUTCOME_CODES.iter()
+            .map(|c| json!({"value": c.code, "label": format!("{} – {}", c.code, c.description)})).collect::<Vec<_>>(),
+        "can_resolve": RESOLVERS.contains(&viewer.account.role),
+        "errors": [], "form": {},
+    });
+    Ok((r, ctx))
+}
+
+async fn conflict_item(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(subject): Path<String>,
+) -> Page {
+    viewer.require(MANAGERS)?;
+    let (_, ctx) = conflict_context(&state, &viewer, &subject).await?;
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Consultation,
+        "conflict versions",
+        ctx["crn"].as_str().unwrap_or_default(),
+        &subject,
+    )
+    .await?;
+    state
+        .console
+        .views
+        .page("conflict.html", &viewer, "/console/conflicts", ctx)
+}
+
+/// Resolves a record: a version chosen or the values corrected, with a
+/// reason; an audited office decision (alteration).
+async fn resolve_conflict(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(subject): Path<String>,
+    Form(form): Form<Fields>,
+) -> Page {
+    viewer.check_form(&headers, &field(&form, "csrf"))?;
+    viewer.require(RESOLVERS)?;
+    let (r, mut ctx) = conflict_context(&state, &viewer, &subject).await?;
+    if !r.open() {
+        return Err(Failure::Bad(
+            "This conflict has already been resolved; nothing was changed.".into(),
+        ));
+    }
+    let asked = conflicts::Asked {
+        choice: field(&form, "choice"),
+        code: field(&form, "code"),
+        minutes: field(&form, "minutes"),
+        reason: field(&form, "reason"),
+    };
+    let resolution = match conflicts::check(&r.versions, &asked) {
+        Ok(x) => x,
+        Err(problems) => {
+            ctx["errors"] = Value::Array(
+                problems
+                    .iter()
+                    .map(|(f, t)| json!({"text": t, "href": format!("#{f}")}))
+                    .collect(),
+            );
+            ctx["form"] = json!({"choice": asked.choice, "code": asked.code, "minutes": asked.minutes, "reason": asked.reason});
+            ctx["form_errors"] = problems
+                .iter()
+                .map(|(f, t)| (f.to_string(), json!(t)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            return state
+                .console
+                .views
+                .page("conflict.html", &viewer, "/console/conflicts", ctx);
+        }
+    };
+    if !conflicts::resolve(
+        &state.db,
+        &subject,
+        &resolution,
+        &r.versions,
+        &viewer.account.id,
+        now_ms(),
+    )
+    .await?
+    {
+        return Err(Failure::Bad(
+            "This conflict has just been resolved by someone else; nothing was changed.".into(),
+        ));
+    }
+    let detail = match &resolution.method {
+        conflicts::Method::Choose(e) => {
+            let d = r
+                .versions
+                .iter()
+                .find(|v| &v.event_id == e)
+                .map(|v| v.device_id.clone())
+                .unwrap_or_default();
+            format!("chose event {e} from device {d}")
+        }
+        conflicts::Method::Correct { code, minutes } => {
+            format!("corrected to {code}, {minutes} min")
+        }
+    };
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Alteration,
+        "conflict resolved",
+        ctx["crn"].as_str().unwrap_or_default(),
+        &detail,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/console/conflicts/{subject}?resolved=1")).into_response())
+}
+
+// ---------- Reports ----------
+
+/// Who reads reports.
+const REPORTERS: &[Role] = &[
+    Role::Administrator,
+    Role::UnpaidWorkManager,
+    Role::OffenderManager,
+];
+
+fn date_fields(q: &HashMap<String, String>, prefix: &str) -> reports::DateFields {
+    let get = |k: &str| q.get(&format!("{prefix}-{k}")).cloned().unwrap_or_default();
+    reports::DateFields {
+        day: get("day"),
+        month: get("month"),
+        year: get("year"),
+    }
+}
+
+/// The outcomes the account's teams recorded, as the reports count them
+/// (the office's current version of each, with its decision).
+async fn counted_outcomes(
+    db: &crate::db::Db,
+    a: &accounts::Account,
+) -> Result<Vec<reports::Counted>, Failure> {
+    let sessions_: HashMap<String, data::Item> = data::items(db, "upw_session")
+        .await?
+        .into_iter()
+        .map(|i| (i.id.clone(), i))
+        .collect();
+    let projects: HashMap<String, String> = data::items(db, "upw_project")
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p.s("name")))
+        .collect();
+    let decided = decisions_by_event(db).await?;
+    let mut out = vec![];
+    for e in data::current(db, kinds::OUTCOME_RECORDED).await? {
+        if !a.sees(&e.officer_id) {
+            continue;
+        }
+        let f = outcome_of(&e.payload);
+        let Some(date) = f
+            .session_date
+            .as_str()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        else {
+            continue;
+        };
+        let project = e
+            .session_id
+            .as_ref()
+            .and_then(|s| sessions_.get(s))
+            .and_then(|s| projects.get(&s.s("project_id")))
+            .cloned()
+            .unwrap_or_else(|| "Unknown project".into());
+        out.push(reports::Counted {
+            date,
+            project,
+            code: f.code.unwrap_or_default(),
+            minutes: f.minutes_credited,
+            step: step_label(&f.enforcement_step),
+            decision: decided
+                .get(&e.event_id)
+                .map(|d| decision_label(&d.text(1)).to_owned())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+fn range_query(r: &reports::Range) -> String {
+    use chrono::Datelike;
+    format!(
+        "from-day={}&from-month={}&from-year={}&to-day={}&to-month={}&to-year={}",
+        r.from.day(),
+        r.from.month(),
+        r.from.year(),
+        r.to.day(),
+        r.to.month(),
+        r.to.year()
+    )
+}
+
+/// The reports page: a date range, then each report's chart, table and
+/// CSV link.
+async fn reports_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<HashMap<String, String>>,
+) -> Page {
+    viewer.require(REPORTERS)?;
+    let today = chrono::Local::now().date_naive();
+    let (from, to) = (date_fields(&q, "from"), date_fields(&q, "to"));
+    let range = match reports::check_range(&from, &to, today) {
+        Ok(r) => r,
+        Err(problems) => {
+            let errors: Vec<Value> = problems
+                .iter()
+                .map(|(f, t)| json!({"text": t, "href": format!("#{f}")}))
+                .collect();
+            let form_errors: serde_json::Map<String, Value> = problems
+                .iter()
+                .map(|(f, t)| (f.to_string(), json!(t)))
+                .collect();
+            return state.console.views.page(
+                "reports.html",
+                &viewer,
+                "/console/reports",
+                json!({"errors": errors, "form_errors": form_errors, "from": from, "to": to, "report": null}),
+            );
+        }
+    };
+    let f = reports::figures(&counted_outcomes(&state.db, &viewer.account).await?, range);
+    let fmt = super::view::fmt_hours;
+    let by_week: Vec<(String, i64, String)> = f
+        .hours_by_week
+        .iter()
+        .map(|(w, m)| (format!("Week of {w}"), *m, fmt(*m)))
+        .collect();
+    let by_project: Vec<(String, i64, String)> = f
+        .hours_by_project
+        .iter()
+        .map(|(p, m)| (p.clone(), *m, fmt(*m)))
+        .collect();
+    let attendance: Vec<(String, i64, String)> = reports::CATEGORIES
+        .iter()
+        .map(|c| {
+            let n = f.attendance_total.get(c).copied().unwrap_or(0);
+            ((*c).to_owned(), n, n.to_string())
+        })
+        .collect();
+    let enforcement: Vec<(String, i64, String)> = f
+        .enforcement_by_state
+        .iter()
+        .map(|(s, n)| (s.clone(), *n, n.to_string()))
+        .collect();
+    let q = range_query(&range);
+    let ctx = json!({
+        "errors": [], "form_errors": {}, "from": reports::DateFields::of(range.from), "to": reports::DateFields::of(range.to),
+        "report": {
+            "from": range.from.to_string(), "to": range.to.to_string(), "query": q,
+            "hours_week_chart": reports::bar_chart("hours-week", &format!("Hours credited by week, {} to {}", range.from, range.to), &by_week),
+            "hours_project_chart": reports::bar_chart("hours-project", &format!("Hours credited by project, {} to {}", range.from, range.to), &by_project),
+            "hours": f.hours.iter().map(|((p, w), m)| json!({"project": p, "week": w.to_string(), "minutes": m})).collect::<Vec<_>>(),
+            "hours_total": f.hours_by_week.values().sum::<i64>(),
+            "attendance_chart": reports::bar_chart("attendance", &format!("Attendance outcomes, {} to {}", range.from, range.to), &attendance),
+            "attendance_header": reports::attendance_header(), "attendance": reports::attendance_rows(&f),
+            "enforcement_chart": reports::bar_chart("enforcement", &format!("Enforcement items by state, {} to {}", range.from, range.to), &enforcement),
+            "enforcement": reports::enforcement_rows(&f),
+        },
+    });
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Consultation,
+        "reports",
+        "",
+        &format!("{} to {}", range.from, range.to),
+    )
+    .await?;
+    state
+        .console
+        .views
+        .page("reports.html", &viewer, "/console/reports", ctx)
+}
+
+/// One report as a CSV download.
+async fn report_csv(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(report): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Page {
+    viewer.require(REPORTERS)?;
+    let today = chrono::Local::now().date_naive();
+    let range = reports::check_range(&date_fields(&q, "from"), &date_fields(&q, "to"), today)
+        .map_err(|p| Failure::Bad(p.into_iter().map(|x| x.1).collect::<Vec<_>>().join(". ")))?;
+    let f = reports::figures(&counted_outcomes(&state.db, &viewer.account).await?, range);
+    let (name, body) = match report.as_str() {
+        "hours" => (
+            "hours-by-project-and-week",
+            reports::csv(reports::HOURS_HEADER, &reports::hours_rows(&f)),
+        ),
+        "attendance" => (
+            "attendance-by-week",
+            reports::csv(&reports::attendance_header(), &reports::attendance_rows(&f)),
+        ),
+        "enforcement" => (
+            "enforcement-by-state",
+            reports::csv(reports::ENFORCEMENT_HEADER, &reports::enforcement_rows(&f)),
+        ),
+        _ => return Err(Failure::NotFound),
+    };
+    audit::record(
+        &state.db,
+        &viewer.account.actor(),
+        Action::Disclosure,
+        "report CSV download",
+        name,
+        &format!("{} to {}", range.from, range.to),
+    )
+    .await?;
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    super::security_headers(h);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!(
+        "attachment; filename=\"{name}-{}-to-{}.csv\"",
+        range.from, range.to
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+// ---------- Paging ----------
+
+/// Page numbers in a query (`?page=2`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct PageQuery {
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    resolved_page: Option<String>,
+}
+
+/// Items on one page.
+pub const PAGE_SIZE: usize = 50;
+
+/// One page of `items` (page numbers from 1; a bad or too-high number
+/// shows the last page) and the pager's links.
+pub fn paged(items: Vec<Value>, page: Option<String>, href: &str) -> (Vec<Value>, Value) {
+    let total = items.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = page
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let shown: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
+    let pager = pager_of(page, total, shown.len(), href);
+    (shown, pager)
+}
+
+/// The pager of page `page` (from 1) showing `shown` of `total` items.
+pub fn pager_of(page: usize, total: usize, shown: usize, href: &str) -> Value {
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let start = (page - 1) * PAGE_SIZE;
+    json!({
+        "page": page, "pages": pages, "total": total,
+        "from": if shown == 0 { 0 } else { start + 1 }, "to": start + shown,
+        "prev": (page > 1).then(|| format!("{href}{}", page - 1)),
+        "next": (page < pages).then(|| format!("{href}{}", page + 1)),
+        "links": (1..=pages).map(|n| json!({"n": n, "href": format!("{href}{n}"), "current": n == page})).collect::<Vec<_>>(),
+    })
 }
 
 // ---------- People ----------
@@ -897,33 +1410,20 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
     let mut visits = vec![];
     let mut next_due = None;
     if !cases.is_empty() {
-        let recorded = data::current(db, kinds::VISIT_RECORDED).await?;
+        // The same visits, and the same next-visit rule, as the Visits page.
+        let today = chrono::Local::now().date_naive();
+        let mut by_case = super::visits::by_case(db, today).await?;
         for c in &cases {
             if name.is_empty() {
                 name = c.s("name");
             }
-            let mine: Vec<&Ev> = recorded
-                .iter()
-                .filter(|e| e.case_id.as_deref() == Some(c.id.as_str()))
-                .collect();
-            let mut last_seen = None;
-            for e in &mine {
-                let code = crate::payload::visit_outcome_of(&e.payload).unwrap_or_default();
-                let day =
-                    chrono::DateTime::from_timestamp_millis(e.recorded_ms).map(|t| t.date_naive());
-                if code.starts_with("ATT") || code == "ATTC" {
-                    last_seen = last_seen.max(day);
-                }
-                visits.push(json!({"at": e.recorded_ms, "code": code, "by": e.officer_id, "device": e.device_id}));
-            }
-            if let Ok(case) =
-                serde_json::from_value::<fieldbook_core::home_visits::model::Case>(c.data.clone())
-            {
-                let due = fieldbook_core::home_visits::policy::VisitPolicy::default().next_due(
-                    &case,
-                    last_seen,
-                    chrono::Local::now().date_naive(),
+            let rows = by_case.remove(&c.id).unwrap_or_default();
+            for r in &rows {
+                visits.push(
+                    json!({"at": r.at_ms, "code": r.outcome, "by": r.by, "device": r.device}),
                 );
+            }
+            if let Some(due) = super::visits::next_due(&c.data, &rows, today) {
                 next_due = Some(due.to_string());
             }
         }
@@ -1102,7 +1602,7 @@ async fn revoke(
 async fn reference_context(state: &AppState) -> Result<Value, Failure> {
     let mut counts = vec![];
     for e in crate::office::ENTITIES {
-        counts.push(json!({"entity": e, "count": data::items(&state.db, e).await?.len()}));
+        counts.push(json!({"entity": e, "count": data::count(&state.db, e).await?}));
     }
     Ok(
         json!({ "counts": counts, "entities": crate::office::ENTITIES, "preview": null, "errors": [], "entity": "", "csv": "", "imported": null }),
@@ -1118,30 +1618,91 @@ async fn reference(State(state): State<AppState>, viewer: Viewer) -> Page {
         .page("reference.html", &viewer, "/console/reference", ctx)
 }
 
-/// Checks every row of a CSV import: its id, and its data as the core's
-/// type. Returns each row's id and problem (if any), and the items.
+/// What one reference item must hold, whether it comes from a CSV row
+/// or the item form: a well-formed id, an audience of valid officer ids
+/// (someone receives it), restricted officers within the audience, and
+/// data the core's type accepts. Returns the data as validated, or each
+/// problem with the form field it belongs to.
+pub fn check_item(
+    entity: &str,
+    id: &str,
+    data: &Value,
+    audience: &[String],
+    restricted_for: &[String],
+) -> Result<Value, Vec<(&'static str, String)>> {
+    let mut problems = vec![];
+    if fieldbook_core::ids::RecordId::parse(id).is_err() {
+        problems.push(("id", "the id must be 32 lowercase hex digits".to_owned()));
+    }
+    if audience.is_empty() {
+        problems.push((
+            "audience",
+            "no audience: no officer would receive it".to_owned(),
+        ));
+    } else if let Some(bad) = audience
+        .iter()
+        .find(|o| !crate::office::valid_officer_id(o))
+    {
+        problems.push((
+            "audience",
+            format!(
+                "the audience holds \"{}\", which is not an officer id",
+                bad.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    if restricted_for.iter().any(|o| !audience.contains(o)) {
+        problems.push((
+            "restricted_for",
+            "everyone who receives it restricted must also be in the audience".to_owned(),
+        ));
+    }
+    let value = match crate::office::validate(entity, data) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(("data", e.to_string()));
+            None
+        }
+    };
+    match value {
+        Some(v) if problems.is_empty() => Ok(v),
+        _ => Err(problems),
+    }
+}
+
+fn capitalise(t: &str) -> String {
+    let mut c = t.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Checks every row of a CSV import as [`check_item`] checks an item.
+/// Returns each row's id and problem (if any), and the items.
 pub fn check_csv(
     entity: &str,
     text: &str,
 ) -> Result<(Vec<Value>, Vec<crate::office::CsvItem>), String> {
     let mut rows = crate::office::parse_csv(text)?;
     let mut preview = vec![];
-    for (i, (id, item, audience, _)) in rows.iter_mut().enumerate() {
-        let mut problems = vec![];
-        if fieldbook_core::ids::RecordId::parse(id).is_err() {
-            problems.push("the id must be 32 lowercase hex digits".to_owned());
-        }
-        if audience.is_empty() {
-            problems.push("no audience: no officer would receive it".to_owned());
-        }
-        match crate::office::validate(entity, item) {
-            Ok(v) => *item = v,
-            Err(e) => problems.push(e.to_string()),
-        }
+    for (i, (id, item, audience, restricted_for)) in rows.iter_mut().enumerate() {
+        let problem = match check_item(entity, id, item, audience, restricted_for) {
+            Ok(v) => {
+                *item = v;
+                Value::Null
+            }
+            Err(problems) => Value::String(
+                problems
+                    .into_iter()
+                    .map(|p| p.1)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        };
         preview.push(json!({
             "row": i + 1, "id": id, "audience": audience.join(", "),
             "summary": item.get("name").or(item.get("code")).or(item.get("crn")).cloned().unwrap_or(Value::Null),
-            "problem": if problems.is_empty() { Value::Null } else { Value::String(problems.join("; ")) },
+            "problem": problem,
         }));
     }
     Ok((preview, rows))
@@ -1234,18 +1795,27 @@ async fn import(
         .page("reference.html", &viewer, "/console/reference", ctx)
 }
 
-/// One entity's items.
+/// One entity's items, a page at a time.
 async fn reference_list(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(entity): Path<String>,
+    Query(q): Query<PageQuery>,
 ) -> Page {
     viewer.require(ADMIN)?;
     if !crate::office::ENTITIES.contains(&entity.as_str()) {
         return Err(Failure::NotFound);
     }
-    let items: Vec<Value> = data::items(&state.db, &entity)
-        .await?
+    let total = data::count(&state.db, &entity).await?;
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = q
+        .page
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let (found, total) =
+        data::items_page(&state.db, &entity, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let items: Vec<Value> = found
         .into_iter()
         .map(|i| {
             let summary = ["name", "code", "crn", "date"]
@@ -1256,31 +1826,102 @@ async fn reference_list(
             json!({"id": i.id, "summary": summary, "audience": i.audience.join(", ")})
         })
         .collect();
+    let pager = pager_of(
+        page,
+        total,
+        items.len(),
+        &format!("/console/reference/{entity}?page="),
+    );
     audit::record(
         &state.db,
         &viewer.account.actor(),
         Action::Consultation,
         "reference list",
         &entity,
-        &format!("{} items", items.len()),
+        &format!("page {page}: {} items", items.len()),
     )
     .await?;
     state.console.views.page(
         "reference_list.html",
         &viewer,
         "/console/reference",
-        json!({ "entity": entity, "items": items }),
+        json!({ "entity": entity, "items": items, "pager": pager }),
     )
+}
+
+/// An item's fields as the form shows them, one input each: text for a
+/// text value, JSON for anything else (as a CSV import's `:json` column).
+fn fields_of(data: &Value, blank: bool) -> Vec<Value> {
+    let Some(obj) = data.as_object() else {
+        return vec![];
+    };
+    obj.iter()
+        .map(|(k, v)| {
+            let json = !v.is_string();
+            let value = match v {
+                _ if blank => String::new(),
+                Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            json!({"key": k, "label": k.replace('_', " "), "json": json, "value": value})
+        })
+        .collect()
 }
 
 fn item_form(entity: &str, id: &str, item: Option<&data::Item>) -> Value {
     json!({
         "entity": entity, "id": id, "new": item.is_none(),
         "data": item.map(|i| serde_json::to_string_pretty(&i.data).unwrap_or_default()).unwrap_or_else(|| "{}".into()),
+        "fields": item.map(|i| fields_of(&i.data, false)).unwrap_or_default(),
         "audience": item.map(|i| i.audience.join(", ")).unwrap_or_default(),
         "restricted_for": item.map(|i| i.restricted_for.join(", ")).unwrap_or_default(),
         "errors": [],
     })
+}
+
+/// The form's fields (`f:KEY` text, `j:KEY` JSON) as the one CSV row an
+/// import would hold, read by the import's own parser and checks: the
+/// form and the import cannot disagree on what an item is.
+pub(crate) fn fields_item(
+    entity: &str,
+    id: &str,
+    form: &Fields,
+    audience: &[String],
+    restricted_for: &[String],
+) -> Result<Value, Vec<(&'static str, String)>> {
+    let mut header = vec!["id".to_owned(), "audience".into(), "restricted_for".into()];
+    let mut row = vec![id.to_owned(), audience.join(";"), restricted_for.join(";")];
+    for (k, v) in form {
+        if let Some(name) = k.strip_prefix("f:") {
+            // An empty text field is empty text (a CSV cell left empty
+            // would leave the field out).
+            if v.is_empty() {
+                header.push(format!("{name}:json"));
+                row.push("\"\"".to_owned());
+            } else {
+                header.push(name.to_owned());
+                row.push(v.clone());
+            }
+        } else if let Some(name) = k.strip_prefix("j:") {
+            header.push(format!("{name}:json"));
+            row.push(v.trim().to_owned());
+        }
+    }
+    let mut w = csv::Writer::from_writer(vec![]);
+    let text = w
+        .write_record(&header)
+        .and_then(|()| w.write_record(&row))
+        .ok()
+        .and_then(|()| w.into_inner().ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| vec![("fields", "the fields cannot be read".to_owned())])?;
+    let (preview, mut rows) = check_csv(entity, &text)
+        .map_err(|why| vec![("fields", why.replace("row 1 column ", "field "))])?;
+    match (preview.first().map(|p| p["problem"].clone()), rows.pop()) {
+        (Some(Value::Null), Some((_, item, _, _))) => Ok(item),
+        (Some(Value::String(p)), _) => Err(vec![("fields", p)]),
+        _ => Err(vec![("fields", "the fields cannot be read".to_owned())]),
+    }
 }
 
 /// One item's form (`new` for a new one).
@@ -1294,12 +1935,15 @@ async fn reference_item(
         return Err(Failure::NotFound);
     }
     let ctx = if id == "new" {
-        item_form(&entity, &super::random_token(16)?, None)
+        let mut ctx = item_form(&entity, &super::random_token(16)?, None);
+        // The fields an item of this entity has, from the first one held.
+        if let Some(first) = data::items_page(&state.db, &entity, 1, 0).await?.0.first() {
+            ctx["fields"] = json!(fields_of(&first.data, true));
+        }
+        ctx
     } else {
-        let item = data::items(&state.db, &entity)
+        let item = data::item(&state.db, &entity, &id)
             .await?
-            .into_iter()
-            .find(|i| i.id == id)
             .ok_or(Failure::NotFound)?;
         audit::record(
             &state.db,
@@ -1345,23 +1989,33 @@ async fn save_reference_item(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let mut errors = vec![];
-    if audience.is_empty() || audience.iter().any(|o| !crate::office::valid_officer_id(o)) {
-        errors.push(json!({"text": "Enter the officer ids who receive it, separated by commas", "href": "#audience"}));
-    }
-    if let Some(o) = restricted_for.iter().find(|o| !audience.contains(o)) {
-        let _ = o;
-        errors.push(json!({"text": "Everyone who receives it restricted must also be in the audience", "href": "#restricted_for"}));
-    }
-    let checked = match serde_json::from_str::<Value>(&raw) {
-        Ok(v) => match crate::office::validate(&entity, &v) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(json!({"text": e.to_string(), "href": "#data"}));
-                None
-            }
-        },
-        Err(e) => {
-            errors.push(json!({"text": format!("The data is not JSON (line {}, column {})", e.line(), e.column()), "href": "#data"}));
+    let result = if field(&form, "mode") == "fields" {
+        fields_item(&entity, &id, &form, &audience, &restricted_for)
+    } else {
+        match serde_json::from_str::<Value>(&raw) {
+            Ok(v) => check_item(&entity, &id, &v, &audience, &restricted_for),
+            Err(e) => Err(vec![(
+                "data",
+                format!(
+                    "The data is not JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )]),
+        }
+    };
+    let checked = match result {
+        Ok(v) => Some(v),
+        Err(problems) => {
+            errors.extend(problems.into_iter().map(|(f, t)| {
+                // The data's reason starts with the entity's name: kept.
+                let text = if matches!(f, "data" | "fields") {
+                    t
+                } else {
+                    capitalise(&t)
+                };
+                json!({"text": text, "href": format!("#{f}")})
+            }));
             None
         }
     };
@@ -1371,6 +2025,19 @@ async fn save_reference_item(
         ctx["data"] = json!(raw);
         ctx["audience"] = json!(field(&form, "audience"));
         ctx["restricted_for"] = json!(field(&form, "restricted_for"));
+        ctx["fields"] = form
+            .iter()
+            .filter_map(|(k, v)| {
+                let (name, json) = match (k.strip_prefix("f:"), k.strip_prefix("j:")) {
+                    (Some(n), _) => (n, false),
+                    (None, Some(n)) => (n, true),
+                    _ => return None,
+                };
+                Some(
+                    json!({"key": name, "label": name.replace('_', " "), "json": json, "value": v}),
+                )
+            })
+            .collect();
         ctx["errors"] = Value::Array(errors);
         return state
             .console

@@ -1,7 +1,8 @@
 //! The console's tables, for SQLite and PostgreSQL, run after the main
 //! schema: accounts, sessions, sign-in flows (OIDC), API keys, the
 //! office's own audit log (append-only: triggers refuse any change or
-//! deletion), and enforcement decisions. Safety acknowledgements live in the safety
+//! deletion), enforcement decisions and conflict resolutions (and the index
+//! that groups conflicts per record). Safety acknowledgements live in the safety
 //! lane's own tables ([`crate::safety`]).
 
 /// SQLite.
@@ -32,6 +33,12 @@ CREATE TABLE IF NOT EXISTS console_decisions (
     requirement_id TEXT, crn TEXT NOT NULL, decision TEXT NOT NULL, decision_date TEXT,
     note TEXT NOT NULL, account_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS console_decisions_event ON console_decisions (event_id);
+CREATE INDEX IF NOT EXISTS conflicts_subject ON conflicts (kind, subject, created_ms);
+CREATE TABLE IF NOT EXISTS console_conflict_resolutions (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, method TEXT NOT NULL,
+    chosen_event TEXT, code TEXT, minutes INTEGER, reason TEXT NOT NULL, versions TEXT NOT NULL,
+    account_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS console_conflict_resolutions_subject ON console_conflict_resolutions (kind, subject, at_ms);
 ";
 
 /// PostgreSQL.
@@ -64,4 +71,10 @@ CREATE TABLE IF NOT EXISTS console_decisions (
     requirement_id TEXT, crn TEXT NOT NULL, decision TEXT NOT NULL, decision_date TEXT,
     note TEXT NOT NULL, account_id TEXT NOT NULL, at_ms BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS console_decisions_event ON console_decisions (event_id);
+CREATE INDEX IF NOT EXISTS conflicts_subject ON conflicts (kind, subject, created_ms);
+CREATE TABLE IF NOT EXISTS console_conflict_resolutions (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, method TEXT NOT NULL,
+    chosen_event TEXT, code TEXT, minutes BIGINT, reason TEXT NOT NULL, versions TEXT NOT NULL,
+    account_id TEXT NOT NULL, at_ms BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS console_conflict_resolutions_subject ON console_conflict_resolutions (kind, subject, at_ms);
 ";

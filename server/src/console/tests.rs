@@ -289,6 +289,99 @@ fn a_csv_preview_names_each_bad_row() {
 }
 
 #[test]
+fn an_item_from_the_form_or_a_csv_row_is_checked_the_same_way() {
+    let id = "0123456789abcdef0123456789abcdef";
+    let aud = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let fields = |r: Result<serde_json::Value, Vec<(&'static str, String)>>| -> Vec<&'static str> {
+        r.expect_err("refused").iter().map(|p| p.0).collect()
+    };
+    let bad = json!({"name": "Park", "colour": "green"});
+    assert_eq!(
+        fields(super::pages::check_item(
+            "upw_project",
+            "nope",
+            &bad,
+            &aud(&["not an id!"]),
+            &aud(&["sup-2"])
+        )),
+        ["id", "audience", "restricted_for", "data"]
+    );
+    assert_eq!(
+        fields(super::pages::check_item("upw_project", id, &bad, &[], &[])),
+        ["audience", "data"]
+    );
+    // The CSV path says the same about the same row.
+    let text = format!("id,audience,restricted_for,name,colour\n{id},sup-1,sup-2,Park,green\n");
+    let (preview, _) = super::pages::check_csv("upw_project", &text).expect("reads");
+    let problem = preview[0]["problem"].as_str().expect("problem");
+    assert!(
+        problem.contains("restricted must also be in the audience"),
+        "{problem}"
+    );
+    assert!(
+        problem.contains("upw_project does not validate"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn the_item_forms_fields_are_read_as_a_csv_row() {
+    let id = "0123456789abcdef0123456789abcdef";
+    let aud = vec!["sup-1".to_owned()];
+    let form = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let problem = |r: Result<serde_json::Value, Vec<(&'static str, String)>>| -> String {
+        let p = r.expect_err("refused");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].0, "fields");
+        p[0].1.clone()
+    };
+    // A JSON field that is not JSON, named.
+    let bad_json = form(&[
+        ("csrf", "x"),
+        ("f:name", "Park"),
+        ("j:hi_vis_required", "maybe"),
+    ]);
+    assert_eq!(
+        problem(super::pages::fields_item(
+            "upw_project",
+            id,
+            &bad_json,
+            &aud,
+            &[]
+        )),
+        "field hi_vis_required: not JSON"
+    );
+    // JSON of the wrong type, or a field the type lacks: the core's type says so.
+    let wrong = form(&[
+        ("f:name", "Park"),
+        ("j:hi_vis_required", "\"yes\""),
+        ("f:colour", "green"),
+    ]);
+    assert!(problem(super::pages::fields_item(
+        "upw_project",
+        id,
+        &wrong,
+        &aud,
+        &[]
+    ))
+    .contains("upw_project does not validate"));
+    // And the import's own row checks: an audience is required.
+    assert!(problem(super::pages::fields_item(
+        "upw_project",
+        id,
+        &form(&[("f:name", "Park")]),
+        &[],
+        &[]
+    ))
+    .contains("no audience"));
+}
+
+#[test]
 fn id_tokens_are_checked_for_signature_issuer_audience_and_nonce() {
     use base64::Engine;
     use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};

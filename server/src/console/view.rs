@@ -50,6 +50,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/conflicts.html"),
     ),
     (
+        "conflict.html",
+        include_str!("../../templates/conflict.html"),
+    ),
+    ("reports.html", include_str!("../../templates/reports.html")),
+    ("visits.html", include_str!("../../templates/visits.html")),
+    (
+        "visit_case.html",
+        include_str!("../../templates/visit_case.html"),
+    ),
+    (
         "reference_list.html",
         include_str!("../../templates/reference_list.html"),
     ),
@@ -176,6 +186,24 @@ pub const NAV: &[(&str, &str, &[Role])] = &[
     (
         "/console/people",
         "People",
+        &[
+            Role::Administrator,
+            Role::UnpaidWorkManager,
+            Role::OffenderManager,
+        ],
+    ),
+    (
+        "/console/visits",
+        "Visits",
+        &[
+            Role::Administrator,
+            Role::UnpaidWorkManager,
+            Role::OffenderManager,
+        ],
+    ),
+    (
+        "/console/reports",
+        "Reports",
         &[
             Role::Administrator,
             Role::UnpaidWorkManager,
