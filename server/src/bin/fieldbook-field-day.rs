@@ -86,6 +86,11 @@ async fn office(
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// "1 item", "2 items": the demo is read by people, not parsed.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn rid() -> Res<String> {
     Ok(RecordId::random()?.to_string())
 }
@@ -212,8 +217,8 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
             .await?;
         let r = client.sync(None, &never).await?;
         println!(
-            "The {label}'s phone is enrolled and has received {} items of reference data.",
-            r.pulled
+            "The {label}'s phone is enrolled and has received {} of reference data.",
+            counted(r.pulled as u64, "item", "items")
         );
     }
 
@@ -285,8 +290,12 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
             String::new()
         } else {
             format!(
-                " (the phone shows {} recorded risk(s) to staff)",
-                started.warnings.len()
+                " (the phone shows {} to staff)",
+                counted(
+                    started.warnings.len() as u64,
+                    "recorded risk",
+                    "recorded risks"
+                )
             )
         }
     );
@@ -329,23 +338,37 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
         let r = client.sync(Some(&bar), &never).await?;
         bar.0.finish();
         println!(
-            "  the office stored {} new records ({} already held, {} refused); {} bytes sent; {} left to send",
-            r.accepted, r.duplicates, r.quarantined, r.bytes_sent, store.pending_count()?
+            "  the office stored {} ({} already held, {} refused); {} bytes sent; {} left to send",
+            counted(r.accepted as u64, "new record", "new records"),
+            r.duplicates,
+            r.quarantined,
+            r.bytes_sent,
+            store.pending_count()?
         );
     }
 
     println!("\nWhat the office now has:");
-    for (path, what) in [
-        ("/v1/office/attendance", "attendance records"),
+    for (path, one, many) in [
+        (
+            "/v1/office/attendance",
+            "attendance record",
+            "attendance records",
+        ),
         (
             "/v1/office/enforcement",
+            "enforcement item waiting for a decision",
             "enforcement items waiting for a decision",
         ),
-        ("/v1/office/visits", "home visit records"),
-        ("/v1/office/devices", "enrolled devices"),
+        (
+            "/v1/office/visits",
+            "home visit record",
+            "home visit records",
+        ),
+        ("/v1/office/devices", "enrolled device", "enrolled devices"),
     ] {
         let v = office(&http, &base, reqwest::Method::GET, path, None).await?;
-        println!("  {} {what}", v.as_array().map(Vec::len).unwrap_or(0));
+        let n = v.as_array().map(Vec::len).unwrap_or(0) as u64;
+        println!("  {}", counted(n, one, many));
     }
 
     println!("\nLone-worker safety:");
@@ -407,8 +430,8 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
     let back = po.1.send_safety(&never).await?;
     let shown = hv.tick()?;
     println!(
-        "  A safety monitor acknowledges it. The phone receives it ({} acknowledgement) but shows nothing while the alert is silent.",
-        back.acknowledgements
+        "  A safety monitor acknowledges it. The phone receives it ({}) but shows nothing while the alert is silent.",
+        counted(back.acknowledgements as u64, "acknowledgement", "acknowledgements")
     );
     debug_assert!(shown.visits.first().is_some_and(|v| v.office_ack.is_none()));
     let safe = hv.check_in_safe(&second.visit_id)?;
