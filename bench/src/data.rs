@@ -17,7 +17,9 @@ use fieldbook_core::unpaid_work::model::*;
 use fieldbook_core::unpaid_work::{CheckIn, ReferenceBatch, UnpaidWork};
 use rusqlite::params;
 
+use crate::plain_arm::{self, PlainCheckIn};
 use crate::report::{ms, ratio, stats, Table};
+use crate::sqlcipher;
 
 const PIN: &str = "274913";
 const T0: i64 = 1_795_424_400_000 + 3_600_000; // 2026-11-23 10:00 UTC
@@ -152,27 +154,35 @@ pub fn capture_latency(table: &mut Table, n: usize) {
         .expect("check in");
         ours.push(t.elapsed());
     }
-    // Baseline: the same fields, plain, same durability settings.
+    // Baselines: the same fields, plain, same durability settings; then
+    // the same inserts on SQLCipher (a child process: it links SQLCipher).
+    let rows: Vec<PlainCheckIn> = appts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| PlainCheckIn {
+            appointment_id: a.to_string(),
+            session_id: s.to_string(),
+            crn: format!("X{i:06}"),
+            arrival_ms: T0,
+        })
+        .collect();
     let conn = rusqlite::Connection::open(dir.path().join("plain.db")).expect("plain");
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;
-         CREATE TABLE attendance (appointment_id TEXT PRIMARY KEY, session_id TEXT, crn TEXT, arrival_ms INTEGER,
-             offset_min INTEGER, identity_checked INTEGER, hi_vis_issued INTEGER, hi_vis_worn INTEGER);",
-    )
-    .expect("schema");
-    let mut base = Vec::with_capacity(n);
-    for (i, a) in appts.iter().enumerate() {
-        let t = Instant::now();
-        conn.prepare_cached("INSERT INTO attendance VALUES (?1, ?2, ?3, ?4, 0, 1, 1, 1)")
-            .expect("prepare")
-            .execute(params![a.as_str(), s.as_str(), format!("X{i:06}"), T0])
-            .expect("insert");
-        base.push(t.elapsed());
-    }
+    conn.execute_batch(plain_arm::PRAGMAS).expect("pragmas");
+    conn.execute_batch(plain_arm::CAPTURE_SCHEMA).expect("schema");
+    let mut base = plain_arm::capture(&conn, &rows).expect("plain inserts");
+    let cipher = sqlcipher::capture(&dir.path().join("cipher.db"), &rows);
     let (m1, p1) = stats(&mut ours);
     let (m2, p2) = stats(&mut base);
     table.row("1. check-in, median", ms(m1), ms(m2), ratio(m1, m2), "seal + sign + chain + outbox + derived state, synchronous=FULL, vs plain INSERT, same settings");
     table.row("1. check-in, p99", ms(p1), ms(p2), ratio(p1, p2), "");
+    match cipher {
+        Ok(mut c) => {
+            let (m3, p3) = stats(&mut c);
+            table.row("1. check-in vs SQLCipher 4, median", ms(m1), ms(m3), ratio(m1, m3), "baseline: the same plain INSERT on a SQLCipher 4 database (same schema and PRAGMAs, child process)");
+            table.row("1. check-in vs SQLCipher 4, p99", ms(p1), ms(p3), ratio(p1, p3), "");
+        }
+        Err(e) => table.row("1. check-in vs SQLCipher 4", ms(m1), "-".into(), "-".into(), &format!("SQLCipher arm not run: {e}")),
+    }
 }
 
 struct Plain {
@@ -183,80 +193,18 @@ struct Plain {
 impl Plain {
     fn new(path: &std::path::Path) -> Self {
         let conn = rusqlite::Connection::open(path).expect("plain");
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;
-             CREATE TABLE projects (id TEXT PRIMARY KEY, body TEXT);
-             CREATE TABLE sessions (id TEXT PRIMARY KEY, body TEXT);
-             CREATE TABLE requirements (id TEXT PRIMARY KEY, crn TEXT, body TEXT);
-             CREATE TABLE appointments (id TEXT PRIMARY KEY, session_id TEXT, requirement_id TEXT, body TEXT);
-             CREATE INDEX ap_session ON appointments (session_id);
-             CREATE INDEX ap_req ON appointments (requirement_id);
-             CREATE TABLE attendance (id TEXT PRIMARY KEY, body TEXT);
-             CREATE TABLE enforcement (id TEXT PRIMARY KEY, requirement_id TEXT, body TEXT);
-             CREATE INDEX en_req ON enforcement (requirement_id);
-             CREATE TABLE visits (id TEXT PRIMARY KEY, case_id TEXT, body TEXT);",
-        )
-        .expect("schema");
+        conn.execute_batch(plain_arm::PRAGMAS).expect("pragmas");
+        conn.execute_batch(plain_arm::ROLL_SCHEMA).expect("schema");
         Self { conn }
     }
 
-    fn roll_call(&self, session_id: &str) -> usize {
-        let get = |table: &str, id: &str| -> Option<String> {
-            self.conn
-                .prepare_cached(&format!("SELECT body FROM {table} WHERE id = ?1"))
-                .ok()?
-                .query_row([id], |r| r.get(0))
-                .ok()
-        };
-        let _session: WorkSession =
-            serde_json::from_str(&get("sessions", session_id).unwrap_or_default())
-                .expect("session");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, requirement_id, body FROM appointments WHERE session_id = ?1",
-            )
-            .expect("prep");
-        let rows: Vec<(String, String, String)> = stmt
-            .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("q")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let mut n = 0;
-        for (appt, req, body) in rows {
-            let _a: Appointment = serde_json::from_str(&body).expect("appt");
-            let _att: Option<Attendance> =
-                get("attendance", &appt).map(|b| serde_json::from_str(&b).expect("att"));
-            let _r: Requirement =
-                serde_json::from_str(&get("requirements", &req).unwrap_or_default()).expect("req");
-            let mut credited = 0;
-            let mut s2 = self
-                .conn
-                .prepare_cached("SELECT id FROM appointments WHERE requirement_id = ?1")
-                .expect("prep");
-            let others: Vec<String> = s2
-                .query_map([&req], |r| r.get(0))
-                .expect("q")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            for o in others {
-                if let Some(b) = get("attendance", &o) {
-                    let att: Attendance = serde_json::from_str(&b).expect("att");
-                    credited += att.outcome.map(|x| x.minutes_credited).unwrap_or(0);
-                }
-            }
-            let mut s3 = self
-                .conn
-                .prepare_cached("SELECT body FROM enforcement WHERE requirement_id = ?1")
-                .expect("prep");
-            let _e: Vec<String> = s3
-                .query_map([&req], |r| r.get(0))
-                .expect("q")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            n += usize::from(credited >= 0);
-        }
-        n
+    /// One timed roll call (the code the SQLCipher arm runs too).
+    fn roll_call(&self, session_id: &str) -> std::time::Duration {
+        plain_arm::roll_calls(&self.conn, session_id, 1, 30)
+            .expect("plain roll call")
+            .first()
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -487,9 +435,7 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
             let view = uw.roll_call_unlogged(&target).expect("roll call");
             ours.push(t.elapsed());
             assert_eq!(view.rows.len(), 30);
-            let t = Instant::now();
-            assert_eq!(plain.roll_call(target.as_str()), 30);
-            base.push(t.elapsed());
+            base.push(plain.roll_call(target.as_str()));
         }
         let mut logged = Vec::new();
         for _ in 0..(iterations / 4).max(5) {
@@ -497,6 +443,16 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
             uw.roll_call(&target).expect("roll call");
             logged.push(t.elapsed());
         }
+        plain
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("checkpoint");
+        let cipher = sqlcipher::roll(
+            &dir.path().join("plain.db"),
+            &dir.path().join("cipher.db"),
+            target.as_str(),
+            iterations,
+        );
         let (m1, p1) = stats(&mut ours);
         let (m2, p2) = stats(&mut base);
         let (m3, _) = stats(&mut logged);
@@ -514,6 +470,20 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
             "sealed records + blind indexes vs the same lookups on plaintext JSON tables",
         );
         table.row(&format!("{label}, p99"), ms(p1), ms(p2), ratio(p1, p2), "");
+        match cipher {
+            Ok(mut c) => {
+                let (m4, p4) = stats(&mut c);
+                table.row(
+                    &format!("{label} vs SQLCipher 4, median"),
+                    ms(m1),
+                    ms(m4),
+                    ratio(m1, m4),
+                    "baseline: the same plaintext-table lookups on a SQLCipher 4 copy of those tables (child process)",
+                );
+                table.row(&format!("{label} vs SQLCipher 4, p99"), ms(p1), ms(p4), ratio(p1, p4), "");
+            }
+            Err(e) => table.row(&format!("{label} vs SQLCipher 4"), ms(m1), "-".into(), "-".into(), &format!("SQLCipher arm not run: {e}")),
+        }
         table.row(
             &format!("{label}, with its access-log entry"),
             ms(m3),
@@ -578,6 +548,14 @@ pub fn unlock(table: &mut Table) {
         platform.unwrap(wrapped.clone()).expect("unwrap");
         unwrap.push(t.elapsed());
     }
+    let cipher_db = dir.path().join("cipher.db");
+    let one = [PlainCheckIn {
+        appointment_id: id().to_string(),
+        session_id: id().to_string(),
+        crn: "X000001".into(),
+        arrival_ms: T0,
+    }];
+    let cipher = sqlcipher::capture(&cipher_db, &one).and_then(|_| sqlcipher::open(&cipher_db, 5));
     let (f, _) = stats(&mut full);
     let (k, _) = stats(&mut kdf);
     let (u, _) = stats(&mut unwrap);
@@ -588,6 +566,19 @@ pub fn unlock(table: &mut Table) {
         ratio(f, k),
         &format!("baseline: the PBKDF2-HMAC-SHA256 alone, {MIN_ITERATIONS} iterations"),
     );
+    match cipher {
+        Ok(mut c) => {
+            let (o, _) = stats(&mut c);
+            table.row(
+                "3. unlock vs SQLCipher 4 open",
+                ms(f),
+                ms(o),
+                ratio(f, o),
+                "baseline: open + PRAGMA key + first read, SQLCipher 4 default KDF (PBKDF2-HMAC-SHA512, 256,000 iterations)",
+            );
+        }
+        Err(e) => table.row("3. unlock vs SQLCipher 4 open", ms(f), "-".into(), "-".into(), &format!("SQLCipher arm not run: {e}")),
+    }
     table.row(
         "3. platform-key unwrap alone (software key store)",
         format!("{:.1} µs", u.as_secs_f64() * 1e6),
