@@ -1,26 +1,28 @@
 //! `fieldbook-bench-sqlcipher`: the plain baseline's captures, roll call
 //! and open on a SQLCipher 4 database (default key derivation), run by
-//! `fieldbook-bench` as a child process; prints one JSON line per measure
-//! (`{"measure": …, "samples_ns": […]}`) for the main benchmark's table.
+//! `fieldbook-bench` as a child process, whose table shows its figures
+//! beside Fieldbook's and plain SQLite's.
 //!
 //! A separate binary because one binary links one SQLite: this one links
 //! SQLCipher, the main benchmark (and Fieldbook) plain SQLite.
 //!
-//! Commands:
-//! - `capture DB` — reads `appointment session crn arrival_ms` lines on
-//!   stdin, inserts each as its own durable transaction.
-//! - `roll PLAIN_DB DB SESSION ITERATIONS` — copies the plain arm's
-//!   roll-call database into an encrypted one (`sqlcipher_export`), reopens
-//!   it with the key, times the same roll call.
+//! Commands (the first two serve one measurement per stdin line, so the
+//! main benchmark can interleave them with its own arms, sample by sample):
+//! - `capture DB` — each stdin line `appointment session crn arrival_ms`
+//!   is inserted as its own durable transaction; prints its time in ns.
+//! - `roll PLAIN_DB DB SESSION` — copies the plain arm's roll-call
+//!   database into an encrypted one (`sqlcipher_export`), reopens it with
+//!   the key, then runs one roll call per stdin line and prints its time.
 //! - `open DB ITERATIONS` — times open + key + first read (the key
-//!   derivation runs on the first read).
+//!   derivation runs on the first read); prints
+//!   `{"measure": "open", "samples_ns": […]}`.
 
 // The roll-call schema is the main benchmark's to create.
 #[allow(dead_code)]
 #[path = "../../bench/src/plain_arm.rs"]
 mod plain_arm;
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -45,28 +47,42 @@ fn emit(measure: &str, samples: &[Duration]) {
     );
 }
 
+/// Answers each stdin line with `f`'s time for it, in ns, one per line.
+fn serve(
+    mut f: impl FnMut(&str) -> Result<Duration, Box<dyn std::error::Error>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        let took = f(&line?)?;
+        writeln!(out, "{}", took.as_nanos())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     match args {
         [cmd, db] if cmd == "capture" => {
-            let mut rows = Vec::new();
-            for line in std::io::stdin().lock().lines() {
-                let line = line?;
-                let f: Vec<&str> = line.split_whitespace().collect();
-                if let [a, s, c, t] = f[..] {
-                    rows.push(plain_arm::PlainCheckIn {
-                        appointment_id: a.into(),
-                        session_id: s.into(),
-                        crn: c.into(),
-                        arrival_ms: t.parse()?,
-                    });
-                }
-            }
             let conn = open(db)?;
             conn.execute_batch(plain_arm::CAPTURE_SCHEMA)?;
-            emit("capture", &plain_arm::capture(&conn, &rows)?);
+            serve(|line| {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                let [a, s, c, t] = f[..] else {
+                    return Err("capture: expected `appointment session crn arrival_ms`".into());
+                };
+                let row = plain_arm::PlainCheckIn {
+                    appointment_id: a.into(),
+                    session_id: s.into(),
+                    crn: c.into(),
+                    arrival_ms: t.parse()?,
+                };
+                Ok(plain_arm::capture(&conn, std::slice::from_ref(&row))?
+                    .first()
+                    .copied()
+                    .unwrap_or_default())
+            })?;
         }
-        [cmd, plain, db, session, iterations] if cmd == "roll" => {
-            let iterations: usize = iterations.parse()?;
+        [cmd, plain, db, session] if cmd == "roll" => {
             {
                 // Unkeyed: SQLCipher reads a plaintext database as SQLite.
                 let src = Connection::open(plain)?;
@@ -76,10 +92,12 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             }
             let conn = open(db)?;
             let expect = plain_arm::roll_call(&conn, session)?;
-            emit(
-                "roll",
-                &plain_arm::roll_calls(&conn, session, iterations, expect)?,
-            );
+            serve(|_| {
+                Ok(plain_arm::roll_calls(&conn, session, 1, expect)?
+                    .first()
+                    .copied()
+                    .unwrap_or_default())
+            })?;
         }
         [cmd, db, iterations] if cmd == "open" => {
             let mut samples = Vec::new();
@@ -91,7 +109,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             }
             emit("open", &samples);
         }
-        _ => return Err("usage: capture DB | roll PLAIN_DB DB SESSION N | open DB N".into()),
+        _ => return Err("usage: capture DB | roll PLAIN_DB DB SESSION | open DB N".into()),
     }
     Ok(())
 }

@@ -106,10 +106,25 @@ fn new_store(
     (Arc::new(store), platform, clock)
 }
 
-/// 1. One check-in committed durably vs a plain insert of the same fields.
+/// 1. One check-in committed durably vs a plain insert of the same fields
+/// (and on SQLCipher), in the temporary directory (a disk), then on tmpfs
+/// when there is one: there an fsync costs nothing, so the figures are the
+/// CPU cost alone, which a phone's slower flash would otherwise hide.
 pub fn capture_latency(table: &mut Table, n: usize) {
-    eprintln!("capture latency ({n} check-ins)…");
-    let dir = tempfile::tempdir().expect("tmp");
+    capture_in(table, n, None, "");
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        capture_in(table, n, Some(shm), " (tmpfs: CPU only)");
+    }
+}
+
+fn capture_in(table: &mut Table, n: usize, base: Option<&std::path::Path>, label: &str) {
+    eprintln!("capture latency ({n} check-ins){label}…");
+    let dir = match base {
+        Some(b) => tempfile::tempdir_in(b),
+        None => tempfile::tempdir(),
+    }
+    .expect("tmp");
     let (store, _, _) = new_store(dir.path(), "capture.db");
     let uw = UnpaidWork::new(store.clone());
     let p = id();
@@ -139,23 +154,10 @@ pub fn capture_latency(table: &mut Table, n: usize) {
     }
     uw.import(batch).expect("import");
     uw.start_session(&s).expect("start");
-    let mut ours = Vec::with_capacity(n);
-    for a in &appts {
-        let t = Instant::now();
-        uw.check_in(
-            a,
-            CheckIn {
-                arrival: None,
-                identity_checked: true,
-                hi_vis_issued: true,
-                hi_vis_worn: true,
-            },
-        )
-        .expect("check in");
-        ours.push(t.elapsed());
-    }
-    // Baselines: the same fields, plain, same durability settings; then
+    // Baselines: the same fields, plain, same durability settings; and
     // the same inserts on SQLCipher (a child process: it links SQLCipher).
+    // The three arms take turns, one capture each, so the machine's noise
+    // falls on all of them alike.
     let rows: Vec<PlainCheckIn> = appts
         .iter()
         .enumerate()
@@ -168,20 +170,89 @@ pub fn capture_latency(table: &mut Table, n: usize) {
         .collect();
     let conn = rusqlite::Connection::open(dir.path().join("plain.db")).expect("plain");
     conn.execute_batch(plain_arm::PRAGMAS).expect("pragmas");
-    conn.execute_batch(plain_arm::CAPTURE_SCHEMA).expect("schema");
-    let mut base = plain_arm::capture(&conn, &rows).expect("plain inserts");
-    let cipher = sqlcipher::capture(&dir.path().join("cipher.db"), &rows);
+    conn.execute_batch(plain_arm::CAPTURE_SCHEMA)
+        .expect("schema");
+    let mut served = sqlcipher::capture(&dir.path().join("cipher.db"));
+    // WAL frames (pages) per durable commit, over the first captures: a
+    // side connection empties each WAL first and counts its frames after.
+    let side = |name: &str| {
+        let c = rusqlite::Connection::open(dir.path().join(name)).expect("side");
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        c
+    };
+    let sides = [side("capture.db"), side("plain.db")];
+    let counted = n.min(100);
+    let mut pages = [0f64; 2];
+    let mut ours = Vec::with_capacity(n);
+    let mut base = Vec::with_capacity(n);
+    let mut cipher = Vec::with_capacity(n);
+    for (a, row) in appts.iter().zip(&rows) {
+        let t = Instant::now();
+        uw.check_in(
+            a,
+            CheckIn {
+                arrival: None,
+                identity_checked: true,
+                hi_vis_issued: true,
+                hi_vis_worn: true,
+            },
+        )
+        .expect("check in");
+        ours.push(t.elapsed());
+        base.extend(plain_arm::capture(&conn, std::slice::from_ref(row)).expect("plain insert"));
+        if let Ok(arm) = served.as_mut() {
+            match arm.measure(&sqlcipher::capture_line(row)) {
+                Ok(d) => cipher.push(d),
+                Err(e) => served = Err(e),
+            }
+        }
+        if ours.len() == counted {
+            for (c, p) in sides.iter().zip(&mut pages) {
+                let frames: i64 = c
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                    .expect("frames");
+                *p = frames as f64 / counted as f64;
+            }
+        }
+    }
+    let cipher = served.map(|_| cipher);
     let (m1, p1) = stats(&mut ours);
     let (m2, p2) = stats(&mut base);
-    table.row("1. check-in, median", ms(m1), ms(m2), ratio(m1, m2), "seal + sign + chain + outbox + derived state, synchronous=FULL, vs plain INSERT, same settings");
-    table.row("1. check-in, p99", ms(p1), ms(p2), ratio(p1, p2), "");
+    table.row(&format!("1. check-in, median{label}"), ms(m1), ms(m2), ratio(m1, m2), "seal + sign + chain + outbox + derived state, synchronous=FULL, vs plain INSERT, same settings");
+    table.row(
+        &format!("1. check-in, p99{label}"),
+        ms(p1),
+        ms(p2),
+        ratio(p1, p2),
+        "",
+    );
+    table.row(
+        &format!("1. check-in, WAL pages per durable commit{label}"),
+        format!("{:.1}", pages[0]),
+        format!("{:.1}", pages[1]),
+        format!("{:.2}x", pages[0] / pages[1].max(0.1)),
+        &format!("WAL frames written over the first {counted} captures, per capture (4 KiB pages)"),
+    );
     match cipher {
         Ok(mut c) => {
             let (m3, p3) = stats(&mut c);
-            table.row("1. check-in vs SQLCipher 4, median", ms(m1), ms(m3), ratio(m1, m3), "baseline: the same plain INSERT on a SQLCipher 4 database (same schema and PRAGMAs, child process)");
-            table.row("1. check-in vs SQLCipher 4, p99", ms(p1), ms(p3), ratio(p1, p3), "");
+            table.row(&format!("1. check-in vs SQLCipher 4, median{label}"), ms(m1), ms(m3), ratio(m1, m3), "baseline: the same plain INSERT on a SQLCipher 4 database (same schema and PRAGMAs, child process)");
+            table.row(
+                &format!("1. check-in vs SQLCipher 4, p99{label}"),
+                ms(p1),
+                ms(p3),
+                ratio(p1, p3),
+                "",
+            );
         }
-        Err(e) => table.row("1. check-in vs SQLCipher 4", ms(m1), "-".into(), "-".into(), &format!("SQLCipher arm not run: {e}")),
+        Err(e) => table.row(
+            &format!("1. check-in vs SQLCipher 4{label}"),
+            ms(m1),
+            "-".into(),
+            "-".into(),
+            &format!("SQLCipher arm not run: {e}"),
+        ),
     }
 }
 
@@ -428,31 +499,39 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
         eprintln!("  built in {:.1} s", t.elapsed().as_secs_f64());
         let uw = UnpaidWork::new(store.clone());
         let iterations = if quick { 30 } else { 200 };
+        plain
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("checkpoint");
+        let mut served = sqlcipher::roll(
+            &dir.path().join("plain.db"),
+            &dir.path().join("cipher.db"),
+            target.as_str(),
+        );
         let mut ours = Vec::new();
         let mut base = Vec::new();
+        let mut cipher = Vec::new();
+        // The arms take turns, one roll call each (see capture_latency).
         for _ in 0..iterations {
             let t = Instant::now();
             let view = uw.roll_call_unlogged(&target).expect("roll call");
             ours.push(t.elapsed());
             assert_eq!(view.rows.len(), 30);
             base.push(plain.roll_call(target.as_str()));
+            if let Ok(arm) = served.as_mut() {
+                match arm.measure("roll") {
+                    Ok(d) => cipher.push(d),
+                    Err(e) => served = Err(e),
+                }
+            }
         }
+        let cipher = served.map(|_| cipher);
         let mut logged = Vec::new();
         for _ in 0..(iterations / 4).max(5) {
             let t = Instant::now();
             uw.roll_call(&target).expect("roll call");
             logged.push(t.elapsed());
         }
-        plain
-            .conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .expect("checkpoint");
-        let cipher = sqlcipher::roll(
-            &dir.path().join("plain.db"),
-            &dir.path().join("cipher.db"),
-            target.as_str(),
-            iterations,
-        );
         let (m1, p1) = stats(&mut ours);
         let (m2, p2) = stats(&mut base);
         let (m3, _) = stats(&mut logged);
@@ -480,9 +559,21 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
                     ratio(m1, m4),
                     "baseline: the same plaintext-table lookups on a SQLCipher 4 copy of those tables (child process)",
                 );
-                table.row(&format!("{label} vs SQLCipher 4, p99"), ms(p1), ms(p4), ratio(p1, p4), "");
+                table.row(
+                    &format!("{label} vs SQLCipher 4, p99"),
+                    ms(p1),
+                    ms(p4),
+                    ratio(p1, p4),
+                    "",
+                );
             }
-            Err(e) => table.row(&format!("{label} vs SQLCipher 4"), ms(m1), "-".into(), "-".into(), &format!("SQLCipher arm not run: {e}")),
+            Err(e) => table.row(
+                &format!("{label} vs SQLCipher 4"),
+                ms(m1),
+                "-".into(),
+                "-".into(),
+                &format!("SQLCipher arm not run: {e}"),
+            ),
         }
         table.row(
             &format!("{label}, with its access-log entry"),
@@ -555,7 +646,9 @@ pub fn unlock(table: &mut Table) {
         crn: "X000001".into(),
         arrival_ms: T0,
     }];
-    let cipher = sqlcipher::capture(&cipher_db, &one).and_then(|_| sqlcipher::open(&cipher_db, 5));
+    let cipher = sqlcipher::capture(&cipher_db)
+        .and_then(|mut arm| arm.measure(&sqlcipher::capture_line(&one[0])))
+        .and_then(|_| sqlcipher::open(&cipher_db, 5));
     let (f, _) = stats(&mut full);
     let (k, _) = stats(&mut kdf);
     let (u, _) = stats(&mut unwrap);
@@ -577,7 +670,13 @@ pub fn unlock(table: &mut Table) {
                 "baseline: open + PRAGMA key + first read, SQLCipher 4 default KDF (PBKDF2-HMAC-SHA512, 256,000 iterations)",
             );
         }
-        Err(e) => table.row("3. unlock vs SQLCipher 4 open", ms(f), "-".into(), "-".into(), &format!("SQLCipher arm not run: {e}")),
+        Err(e) => table.row(
+            "3. unlock vs SQLCipher 4 open",
+            ms(f),
+            "-".into(),
+            "-".into(),
+            &format!("SQLCipher arm not run: {e}"),
+        ),
     }
     table.row(
         "3. platform-key unwrap alone (software key store)",

@@ -1,10 +1,12 @@
 //! Runs the SQLCipher arm (`fieldbook-bench-sqlcipher`, a separate binary
 //! because one binary links one SQLite) as a child process and reads back
-//! its samples.
+//! its samples. Captures and roll calls are served one per request, so
+//! they interleave sample by sample with the other arms (a machine's
+//! noise then falls on all three alike).
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use crate::plain_arm::PlainCheckIn;
@@ -21,26 +23,88 @@ fn binary() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// Runs one command of the arm, feeding `stdin`; returns the samples of
-/// the measure it printed, or why not (the table then says the arm is
-/// missing rather than failing the run).
-fn run(args: &[&str], stdin: &str, measure: &str) -> Result<Vec<Duration>, String> {
-    let bin = binary().ok_or("fieldbook-bench-sqlcipher not built (scripts/bench.sh builds it)")?;
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start the SQLCipher arm: {e}"))?;
-    if let Some(mut input) = child.stdin.take() {
-        input
-            .write_all(stdin.as_bytes())
-            .map_err(|e| format!("stdin: {e}"))?;
+/// A running arm answering one measurement per request line.
+#[derive(Debug)]
+pub struct Served {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Result<Self, String> {
+        let bin =
+            binary().ok_or("fieldbook-bench-sqlcipher not built (scripts/bench.sh builds it)")?;
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the SQLCipher arm: {e}"))?;
+        let input = child.stdin.take().ok_or("no stdin")?;
+        let output = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        Ok(Self {
+            child,
+            input,
+            output,
+        })
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("SQLCipher arm: {e}"))?;
+
+    /// Sends one request line; returns the arm's time for it (its own
+    /// clock: the pipe is not in the figure).
+    pub fn measure(&mut self, line: &str) -> Result<Duration, String> {
+        writeln!(self.input, "{line}")
+            .and_then(|()| self.input.flush())
+            .map_err(|e| format!("SQLCipher arm: {e}"))?;
+        let mut answer = String::new();
+        self.output
+            .read_line(&mut answer)
+            .map_err(|e| format!("SQLCipher arm: {e}"))?;
+        answer
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_nanos)
+            .map_err(|_| "the SQLCipher arm stopped".to_owned())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // Closing stdin ends the arm's loop.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The capture baseline's inserts on a SQLCipher database at `db`, one
+/// per [`Served::measure`] of a row's [`capture_line`].
+pub fn capture(db: &Path) -> Result<Served, String> {
+    Served::start(&["capture", &path(db)])
+}
+
+/// The request line for one check-in.
+pub fn capture_line(r: &PlainCheckIn) -> String {
+    format!(
+        "{} {} {} {}",
+        r.appointment_id, r.session_id, r.crn, r.arrival_ms
+    )
+}
+
+/// The roll-call baseline on an encrypted copy (at `db`) of the plain
+/// arm's database at `plain`, one roll call per [`Served::measure`].
+pub fn roll(plain: &Path, db: &Path, session: &str) -> Result<Served, String> {
+    Served::start(&["roll", &path(plain), &path(db), session])
+}
+
+/// Runs a batch command; returns the samples of the measure it printed.
+fn run(args: &[&str], measure: &str) -> Result<Vec<Duration>, String> {
+    let bin = binary().ok_or("fieldbook-bench-sqlcipher not built (scripts/bench.sh builds it)")?;
+    let out = Command::new(bin)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot start the SQLCipher arm: {e}"))?;
     if !out.status.success() {
         return Err(format!("SQLCipher arm exited with {}", out.status));
     }
@@ -62,42 +126,7 @@ fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The capture baseline's inserts on a SQLCipher database at `db`.
-pub fn capture(db: &Path, rows: &[PlainCheckIn]) -> Result<Vec<Duration>, String> {
-    let input: String = rows
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {} {}\n",
-                r.appointment_id, r.session_id, r.crn, r.arrival_ms
-            )
-        })
-        .collect();
-    run(&["capture", &path(db)], &input, "capture")
-}
-
-/// The roll-call baseline on an encrypted copy (at `db`) of the plain
-/// arm's database at `plain`.
-pub fn roll(
-    plain: &Path,
-    db: &Path,
-    session: &str,
-    iterations: usize,
-) -> Result<Vec<Duration>, String> {
-    run(
-        &[
-            "roll",
-            &path(plain),
-            &path(db),
-            session,
-            &iterations.to_string(),
-        ],
-        "",
-        "roll",
-    )
-}
-
 /// Open + key + first read of the SQLCipher database at `db`.
 pub fn open(db: &Path, iterations: usize) -> Result<Vec<Duration>, String> {
-    run(&["open", &path(db), &iterations.to_string()], "", "open")
+    run(&["open", &path(db), &iterations.to_string()], "open")
 }

@@ -202,3 +202,149 @@ mod tests {
         assert_eq!(c.len(), 0);
     }
 }
+
+/// The cache through the store: never stale, emptied on lock and rotation.
+#[cfg(test)]
+mod store_tests {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::clock::ManualClock;
+    use crate::error::Error;
+    use crate::ids::RecordId;
+    use crate::platform::SoftwareKeyStore;
+    use crate::store::{Record, Store, StoreSettings};
+
+    const PIN: &str = "274913";
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Note {
+        text: String,
+        tag: String,
+    }
+
+    impl Record for Note {
+        const COLLECTION: &'static str = "test_note";
+        fn index_terms(&self) -> Vec<(&'static str, String)> {
+            vec![("tag", self.tag.clone())]
+        }
+    }
+
+    fn note(text: &str) -> Note {
+        Note {
+            text: text.into(),
+            tag: "t".into(),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut settings = StoreSettings::new("sup");
+        settings.kdf_iterations = 1000;
+        let store = Store::create(
+            &dir.path().join("db"),
+            settings,
+            PIN,
+            Arc::new(SoftwareKeyStore::random().expect("rng")),
+            Arc::new(ManualClock::new(1_795_424_400_000)),
+        )
+        .expect("store");
+        (dir, store)
+    }
+
+    fn get(store: &Store, id: &RecordId) -> Option<(u64, String)> {
+        store
+            .read(|r| r.records().get::<Note>(id))
+            .expect("read")
+            .map(|s| (s.version, s.value.text))
+    }
+
+    fn find(store: &Store) -> Vec<String> {
+        store
+            .read(|r| r.records().find::<Note>("tag", "t"))
+            .expect("find")
+            .into_iter()
+            .map(|s| s.value.text)
+            .collect()
+    }
+
+    #[test]
+    fn reads_after_a_write_never_see_the_old_value() {
+        let (_dir, store) = store();
+        let id = RecordId::random().expect("rng");
+        assert_eq!(get(&store, &id), None);
+        store.write(|w| w.put(&id, &note("one"))).expect("put");
+        assert_eq!(get(&store, &id), Some((1, "one".into())));
+        assert!(store.cached_records() > 0, "the read was cached");
+        store.write(|w| w.put(&id, &note("two"))).expect("put");
+        assert_eq!(get(&store, &id), Some((2, "two".into())));
+        assert_eq!(find(&store), vec!["two".to_owned()]);
+        store
+            .write(|w| w.remove::<Note>(&id).map(|_| ()))
+            .expect("remove");
+        assert_eq!(get(&store, &id), None);
+        assert!(find(&store).is_empty());
+        // A write's own later reads see what it wrote.
+        let seen = store
+            .write(|w| {
+                w.put(&id, &note("three"))?;
+                w.records().get::<Note>(&id)
+            })
+            .expect("write");
+        assert_eq!(seen.map(|s| s.value.text), Some("three".into()));
+        assert_eq!(get(&store, &id), Some((1, "three".into())));
+    }
+
+    #[test]
+    fn a_rolled_back_write_leaves_nothing_in_the_cache() {
+        let (_dir, store) = store();
+        let id = RecordId::random().expect("rng");
+        store.write(|w| w.put(&id, &note("kept"))).expect("put");
+        assert_eq!(get(&store, &id), Some((1, "kept".into())));
+        let err = store
+            .write(|w| {
+                w.put(&id, &note("dropped"))?;
+                let inside = w.records().require::<Note>(&id)?;
+                assert_eq!(inside.value.text, "dropped");
+                Err::<(), _>(Error::invalid("test", "fails on purpose"))
+            })
+            .expect_err("rolled back");
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert_eq!(get(&store, &id), Some((1, "kept".into())));
+        assert_eq!(find(&store), vec!["kept".to_owned()]);
+        // The version the cache reports for the next put is the stored one.
+        assert_eq!(store.write(|w| w.put(&id, &note("next"))).expect("put"), 2);
+    }
+
+    #[test]
+    fn lock_empties_the_cache_and_unlock_starts_cold() {
+        let (_dir, store) = store();
+        let id = RecordId::random().expect("rng");
+        store.write(|w| w.put(&id, &note("one"))).expect("put");
+        assert_eq!(get(&store, &id), Some((1, "one".into())));
+        assert!(store.cached_records() > 0);
+        store.lock();
+        assert_eq!(store.cached_records(), 0);
+        assert!(matches!(
+            store.read(|r| r.records().get::<Note>(&id)),
+            Err(Error::Locked)
+        ));
+        store.unlock(PIN).expect("unlock");
+        assert_eq!(store.cached_records(), 0, "a new session starts empty");
+        assert_eq!(get(&store, &id), Some((1, "one".into())));
+    }
+
+    #[test]
+    fn key_rotation_empties_the_cache() {
+        let (_dir, store) = store();
+        let id = RecordId::random().expect("rng");
+        store.write(|w| w.put(&id, &note("one"))).expect("put");
+        assert_eq!(get(&store, &id), Some((1, "one".into())));
+        assert!(store.cached_records() > 0);
+        store.rotate_data_key(PIN).expect("rotate");
+        assert_eq!(store.cached_records(), 0);
+        assert_eq!(get(&store, &id), Some((1, "one".into())));
+        assert_eq!(find(&store), vec!["one".to_owned()]);
+    }
+}
