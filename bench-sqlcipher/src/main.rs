@@ -6,16 +6,16 @@
 //! A separate binary because one binary links one SQLite: this one links
 //! SQLCipher, the main benchmark (and Fieldbook) plain SQLite.
 //!
-//! Commands (the first two serve one measurement per stdin line, so the
-//! main benchmark can interleave them with its own arms, sample by sample):
+//! Each command serves one measurement per stdin line (answering its time
+//! in ns), so the main benchmark can interleave it with its own arms,
+//! sample by sample:
 //! - `capture DB` — each stdin line `appointment session crn arrival_ms`
 //!   is inserted as its own durable transaction; prints its time in ns.
 //! - `roll PLAIN_DB DB SESSION` — copies the plain arm's roll-call
 //!   database into an encrypted one (`sqlcipher_export`), reopens it with
 //!   the key, then runs one roll call per stdin line and prints its time.
-//! - `open DB ITERATIONS` — times open + key + first read (the key
-//!   derivation runs on the first read); prints
-//!   `{"measure": "open", "samples_ns": […]}`.
+//! - `open DB` — open + key + first read (the key derivation runs on the
+//!   first read).
 
 // The roll-call schema is the main benchmark's to create.
 #[allow(dead_code)]
@@ -37,14 +37,6 @@ fn open(path: &str) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "key", KEY)?;
     conn.execute_batch(plain_arm::PRAGMAS)?;
     Ok(conn)
-}
-
-fn emit(measure: &str, samples: &[Duration]) {
-    let ns: Vec<u128> = samples.iter().map(Duration::as_nanos).collect();
-    println!(
-        "{}",
-        serde_json::json!({ "measure": measure, "samples_ns": ns })
-    );
 }
 
 /// Answers each stdin line with `f`'s time for it, in ns, one per line.
@@ -99,17 +91,13 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
                     .unwrap_or_default())
             })?;
         }
-        [cmd, db, iterations] if cmd == "open" => {
-            let mut samples = Vec::new();
-            for _ in 0..iterations.parse::<usize>()? {
-                let t = Instant::now();
-                let conn = open(db)?;
-                conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-                samples.push(t.elapsed());
-            }
-            emit("open", &samples);
-        }
-        _ => return Err("usage: capture DB | roll PLAIN_DB DB SESSION | open DB N".into()),
+        [cmd, db] if cmd == "open" => serve(|_| {
+            let t = Instant::now();
+            let conn = open(db)?;
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+            Ok(t.elapsed())
+        })?,
+        _ => return Err("usage: capture DB | roll PLAIN_DB DB SESSION | open DB".into()),
     }
     Ok(())
 }

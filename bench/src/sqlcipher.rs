@@ -97,36 +97,12 @@ pub fn roll(plain: &Path, db: &Path, session: &str) -> Result<Served, String> {
     Served::start(&["roll", &path(plain), &path(db), session])
 }
 
-/// Runs a batch command; returns the samples of the measure it printed.
-fn run(args: &[&str], measure: &str) -> Result<Vec<Duration>, String> {
-    let bin = binary().ok_or("fieldbook-bench-sqlcipher not built (scripts/bench.sh builds it)")?;
-    let out = Command::new(bin)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot start the SQLCipher arm: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("SQLCipher arm exited with {}", out.status));
-    }
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        if v["measure"] == measure {
-            let ns = v["samples_ns"].as_array().ok_or("no samples")?;
-            return Ok(ns
-                .iter()
-                .filter_map(serde_json::Value::as_u64)
-                .map(Duration::from_nanos)
-                .collect());
-        }
-    }
-    Err(format!("SQLCipher arm printed no {measure} samples"))
-}
-
 fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// Open + key + first read of the SQLCipher database at `db`.
-pub fn open(db: &Path, iterations: usize) -> Result<Vec<Duration>, String> {
-    run(&["open", &path(db), &iterations.to_string()], "open")
+/// Open + key + first read of the SQLCipher database at `db`, one per
+/// [`Served::measure`].
+pub fn open(db: &Path) -> Result<Served, String> {
+    Served::start(&["open", &path(db)])
 }
