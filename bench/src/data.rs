@@ -106,10 +106,11 @@ fn new_store(
     (Arc::new(store), platform, clock)
 }
 
-/// 1. One check-in committed durably vs a plain insert of the same fields
-/// (and on SQLCipher), in the temporary directory (a disk), then on tmpfs
-/// when there is one: there an fsync costs nothing, so the figures are the
-/// CPU cost alone, which a phone's slower flash would otherwise hide.
+/// Capture (1.): one check-in committed durably vs a plain insert of the
+/// same fields (and on SQLCipher), in the temporary directory (a disk),
+/// then on tmpfs when there is one: there an fsync costs nothing, so the
+/// figures are the CPU cost alone, which a phone's slower flash would
+/// otherwise hide.
 pub fn capture_latency(table: &mut Table, n: usize) {
     capture_in(table, n, None, "");
     let shm = std::path::Path::new("/dev/shm");
