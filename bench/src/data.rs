@@ -17,7 +17,9 @@ use fieldbook_core::unpaid_work::model::*;
 use fieldbook_core::unpaid_work::{CheckIn, ReferenceBatch, UnpaidWork};
 use rusqlite::params;
 
+use crate::plain_arm::{self, PlainCheckIn};
 use crate::report::{ms, ratio, stats, Table};
+use crate::sqlcipher;
 
 const PIN: &str = "274913";
 const T0: i64 = 1_795_424_400_000 + 3_600_000; // 2026-11-23 10:00 UTC
@@ -104,10 +106,26 @@ fn new_store(
     (Arc::new(store), platform, clock)
 }
 
-/// 1. One check-in committed durably vs a plain insert of the same fields.
+/// Capture (1.): one check-in committed durably vs a plain insert of the
+/// same fields (and on SQLCipher), in the temporary directory (a disk),
+/// then on tmpfs when there is one: there an fsync costs nothing, so the
+/// figures are the CPU cost alone, which a phone's slower flash would
+/// otherwise hide.
 pub fn capture_latency(table: &mut Table, n: usize) {
-    eprintln!("capture latency ({n} check-ins)…");
-    let dir = tempfile::tempdir().expect("tmp");
+    capture_in(table, n, None, "");
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        capture_in(table, n, Some(shm), " (tmpfs: CPU only)");
+    }
+}
+
+fn capture_in(table: &mut Table, n: usize, base: Option<&std::path::Path>, label: &str) {
+    eprintln!("capture latency ({n} check-ins){label}…");
+    let dir = match base {
+        Some(b) => tempfile::tempdir_in(b),
+        None => tempfile::tempdir(),
+    }
+    .expect("tmp");
     let (store, _, _) = new_store(dir.path(), "capture.db");
     let uw = UnpaidWork::new(store.clone());
     let p = id();
@@ -137,8 +155,40 @@ pub fn capture_latency(table: &mut Table, n: usize) {
     }
     uw.import(batch).expect("import");
     uw.start_session(&s).expect("start");
+    // Baselines: the same fields, plain, same durability settings; and
+    // the same inserts on SQLCipher (a child process: it links SQLCipher).
+    // The three arms take turns, one capture each, so the machine's noise
+    // falls on all of them alike.
+    let rows: Vec<PlainCheckIn> = appts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| PlainCheckIn {
+            appointment_id: a.to_string(),
+            session_id: s.to_string(),
+            crn: format!("X{i:06}"),
+            arrival_ms: T0,
+        })
+        .collect();
+    let conn = rusqlite::Connection::open(dir.path().join("plain.db")).expect("plain");
+    conn.execute_batch(plain_arm::PRAGMAS).expect("pragmas");
+    conn.execute_batch(plain_arm::CAPTURE_SCHEMA)
+        .expect("schema");
+    let mut served = sqlcipher::capture(&dir.path().join("cipher.db"));
+    // WAL frames (pages) per durable commit, over the first captures: a
+    // side connection empties each WAL first and counts its frames after.
+    let side = |name: &str| {
+        let c = rusqlite::Connection::open(dir.path().join(name)).expect("side");
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        c
+    };
+    let sides = [side("capture.db"), side("plain.db")];
+    let counted = n.min(100);
+    let mut pages = [0f64; 2];
     let mut ours = Vec::with_capacity(n);
-    for a in &appts {
+    let mut base = Vec::with_capacity(n);
+    let mut cipher = Vec::with_capacity(n);
+    for (a, row) in appts.iter().zip(&rows) {
         let t = Instant::now();
         uw.check_in(
             a,
@@ -151,28 +201,60 @@ pub fn capture_latency(table: &mut Table, n: usize) {
         )
         .expect("check in");
         ours.push(t.elapsed());
+        base.extend(plain_arm::capture(&conn, std::slice::from_ref(row)).expect("plain insert"));
+        if let Ok(arm) = served.as_mut() {
+            match arm.measure(&sqlcipher::capture_line(row)) {
+                Ok(d) => cipher.push(d),
+                Err(e) => served = Err(e),
+            }
+        }
+        if ours.len() == counted {
+            for (c, p) in sides.iter().zip(&mut pages) {
+                let frames: i64 = c
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                    .expect("frames");
+                *p = frames as f64 / counted as f64;
+            }
+        }
     }
-    // Baseline: the same fields, plain, same durability settings.
-    let conn = rusqlite::Connection::open(dir.path().join("plain.db")).expect("plain");
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;
-         CREATE TABLE attendance (appointment_id TEXT PRIMARY KEY, session_id TEXT, crn TEXT, arrival_ms INTEGER,
-             offset_min INTEGER, identity_checked INTEGER, hi_vis_issued INTEGER, hi_vis_worn INTEGER);",
-    )
-    .expect("schema");
-    let mut base = Vec::with_capacity(n);
-    for (i, a) in appts.iter().enumerate() {
-        let t = Instant::now();
-        conn.prepare_cached("INSERT INTO attendance VALUES (?1, ?2, ?3, ?4, 0, 1, 1, 1)")
-            .expect("prepare")
-            .execute(params![a.as_str(), s.as_str(), format!("X{i:06}"), T0])
-            .expect("insert");
-        base.push(t.elapsed());
-    }
+    let cipher = served.map(|_| cipher);
     let (m1, p1) = stats(&mut ours);
     let (m2, p2) = stats(&mut base);
-    table.row("1. check-in, median", ms(m1), ms(m2), ratio(m1, m2), "seal + sign + chain + outbox + derived state, synchronous=FULL, vs plain INSERT, same settings");
-    table.row("1. check-in, p99", ms(p1), ms(p2), ratio(p1, p2), "");
+    table.row(&format!("1. check-in, median{label}"), ms(m1), ms(m2), ratio(m1, m2), "seal + sign + chain + outbox + derived state, synchronous=FULL, vs plain INSERT, same settings");
+    table.row(
+        &format!("1. check-in, p99{label}"),
+        ms(p1),
+        ms(p2),
+        ratio(p1, p2),
+        "",
+    );
+    table.row(
+        &format!("1. check-in, WAL pages per durable commit{label}"),
+        format!("{:.1}", pages[0]),
+        format!("{:.1}", pages[1]),
+        format!("{:.2}x", pages[0] / pages[1].max(0.1)),
+        &format!("WAL frames written over the first {counted} captures, per capture (4 KiB pages)"),
+    );
+    match cipher {
+        Ok(mut c) => {
+            let (m3, p3) = stats(&mut c);
+            table.row(&format!("1. check-in vs SQLCipher 4, median{label}"), ms(m1), ms(m3), ratio(m1, m3), "baseline: the same plain INSERT on a SQLCipher 4 database (same schema and PRAGMAs, child process)");
+            table.row(
+                &format!("1. check-in vs SQLCipher 4, p99{label}"),
+                ms(p1),
+                ms(p3),
+                ratio(p1, p3),
+                "",
+            );
+        }
+        Err(e) => table.row(
+            &format!("1. check-in vs SQLCipher 4{label}"),
+            ms(m1),
+            "-".into(),
+            "-".into(),
+            &format!("SQLCipher arm not run: {e}"),
+        ),
+    }
 }
 
 struct Plain {
@@ -183,80 +265,18 @@ struct Plain {
 impl Plain {
     fn new(path: &std::path::Path) -> Self {
         let conn = rusqlite::Connection::open(path).expect("plain");
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -8192;
-             CREATE TABLE projects (id TEXT PRIMARY KEY, body TEXT);
-             CREATE TABLE sessions (id TEXT PRIMARY KEY, body TEXT);
-             CREATE TABLE requirements (id TEXT PRIMARY KEY, crn TEXT, body TEXT);
-             CREATE TABLE appointments (id TEXT PRIMARY KEY, session_id TEXT, requirement_id TEXT, body TEXT);
-             CREATE INDEX ap_session ON appointments (session_id);
-             CREATE INDEX ap_req ON appointments (requirement_id);
-             CREATE TABLE attendance (id TEXT PRIMARY KEY, body TEXT);
-             CREATE TABLE enforcement (id TEXT PRIMARY KEY, requirement_id TEXT, body TEXT);
-             CREATE INDEX en_req ON enforcement (requirement_id);
-             CREATE TABLE visits (id TEXT PRIMARY KEY, case_id TEXT, body TEXT);",
-        )
-        .expect("schema");
+        conn.execute_batch(plain_arm::PRAGMAS).expect("pragmas");
+        conn.execute_batch(plain_arm::ROLL_SCHEMA).expect("schema");
         Self { conn }
     }
 
-    fn roll_call(&self, session_id: &str) -> usize {
-        let get = |table: &str, id: &str| -> Option<String> {
-            self.conn
-                .prepare_cached(&format!("SELECT body FROM {table} WHERE id = ?1"))
-                .ok()?
-                .query_row([id], |r| r.get(0))
-                .ok()
-        };
-        let _session: WorkSession =
-            serde_json::from_str(&get("sessions", session_id).unwrap_or_default())
-                .expect("session");
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, requirement_id, body FROM appointments WHERE session_id = ?1",
-            )
-            .expect("prep");
-        let rows: Vec<(String, String, String)> = stmt
-            .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("q")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let mut n = 0;
-        for (appt, req, body) in rows {
-            let _a: Appointment = serde_json::from_str(&body).expect("appt");
-            let _att: Option<Attendance> =
-                get("attendance", &appt).map(|b| serde_json::from_str(&b).expect("att"));
-            let _r: Requirement =
-                serde_json::from_str(&get("requirements", &req).unwrap_or_default()).expect("req");
-            let mut credited = 0;
-            let mut s2 = self
-                .conn
-                .prepare_cached("SELECT id FROM appointments WHERE requirement_id = ?1")
-                .expect("prep");
-            let others: Vec<String> = s2
-                .query_map([&req], |r| r.get(0))
-                .expect("q")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            for o in others {
-                if let Some(b) = get("attendance", &o) {
-                    let att: Attendance = serde_json::from_str(&b).expect("att");
-                    credited += att.outcome.map(|x| x.minutes_credited).unwrap_or(0);
-                }
-            }
-            let mut s3 = self
-                .conn
-                .prepare_cached("SELECT body FROM enforcement WHERE requirement_id = ?1")
-                .expect("prep");
-            let _e: Vec<String> = s3
-                .query_map([&req], |r| r.get(0))
-                .expect("q")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            n += usize::from(credited >= 0);
-        }
-        n
+    /// One timed roll call (the code the SQLCipher arm runs too).
+    fn roll_call(&self, session_id: &str) -> std::time::Duration {
+        plain_arm::roll_calls(&self.conn, session_id, 1, 30)
+            .expect("plain roll call")
+            .first()
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -480,17 +500,33 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
         eprintln!("  built in {:.1} s", t.elapsed().as_secs_f64());
         let uw = UnpaidWork::new(store.clone());
         let iterations = if quick { 30 } else { 200 };
+        plain
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("checkpoint");
+        let mut served = sqlcipher::roll(
+            &dir.path().join("plain.db"),
+            &dir.path().join("cipher.db"),
+            target.as_str(),
+        );
         let mut ours = Vec::new();
         let mut base = Vec::new();
+        let mut cipher = Vec::new();
+        // The arms take turns, one roll call each (see capture_latency).
         for _ in 0..iterations {
             let t = Instant::now();
             let view = uw.roll_call_unlogged(&target).expect("roll call");
             ours.push(t.elapsed());
             assert_eq!(view.rows.len(), 30);
-            let t = Instant::now();
-            assert_eq!(plain.roll_call(target.as_str()), 30);
-            base.push(t.elapsed());
+            base.push(plain.roll_call(target.as_str()));
+            if let Ok(arm) = served.as_mut() {
+                match arm.measure("roll") {
+                    Ok(d) => cipher.push(d),
+                    Err(e) => served = Err(e),
+                }
+            }
         }
+        let cipher = served.map(|_| cipher);
         let mut logged = Vec::new();
         for _ in 0..(iterations / 4).max(5) {
             let t = Instant::now();
@@ -514,6 +550,32 @@ pub fn roll_call_and_rotation(table: &mut Table, quick: bool) {
             "sealed records + blind indexes vs the same lookups on plaintext JSON tables",
         );
         table.row(&format!("{label}, p99"), ms(p1), ms(p2), ratio(p1, p2), "");
+        match cipher {
+            Ok(mut c) => {
+                let (m4, p4) = stats(&mut c);
+                table.row(
+                    &format!("{label} vs SQLCipher 4, median"),
+                    ms(m1),
+                    ms(m4),
+                    ratio(m1, m4),
+                    "baseline: the same plaintext-table lookups on a SQLCipher 4 copy of those tables (child process)",
+                );
+                table.row(
+                    &format!("{label} vs SQLCipher 4, p99"),
+                    ms(p1),
+                    ms(p4),
+                    ratio(p1, p4),
+                    "",
+                );
+            }
+            Err(e) => table.row(
+                &format!("{label} vs SQLCipher 4"),
+                ms(m1),
+                "-".into(),
+                "-".into(),
+                &format!("SQLCipher arm not run: {e}"),
+            ),
+        }
         table.row(
             &format!("{label}, with its access-log entry"),
             ms(m3),
@@ -552,8 +614,24 @@ pub fn unlock(table: &mut Table) {
     let dir = tempfile::tempdir().expect("tmp");
     let (store, platform, clock) = new_store(dir.path(), "unlock.db");
     drop(store);
+    // A SQLCipher database holding one capture, for its open.
+    let cipher_db = dir.path().join("cipher.db");
+    let one = PlainCheckIn {
+        appointment_id: id().to_string(),
+        session_id: id().to_string(),
+        crn: "X000001".into(),
+        arrival_ms: T0,
+    };
+    let mut served = sqlcipher::capture(&cipher_db)
+        .and_then(|mut arm| arm.measure(&sqlcipher::capture_line(&one)))
+        .and_then(|_| sqlcipher::open(&cipher_db));
+    let params = KdfParams::new(MIN_ITERATIONS).expect("kdf");
     let mut full = Vec::new();
-    for _ in 0..5 {
+    let mut kdf = Vec::new();
+    let mut cipher = Vec::new();
+    // In turns, as the other measures: unlock, the KDF alone, SQLCipher's
+    // open.
+    for _ in 0..7 {
         let t = Instant::now();
         let s = Store::open(
             &dir.path().join("unlock.db"),
@@ -563,14 +641,17 @@ pub fn unlock(table: &mut Table) {
         .expect("open");
         s.unlock(PIN).expect("unlock");
         full.push(t.elapsed());
-    }
-    let params = KdfParams::new(MIN_ITERATIONS).expect("kdf");
-    let mut kdf = Vec::new();
-    for _ in 0..5 {
         let t = Instant::now();
         params.derive(PIN).expect("derive");
         kdf.push(t.elapsed());
+        if let Ok(arm) = served.as_mut() {
+            match arm.measure("open") {
+                Ok(d) => cipher.push(d),
+                Err(e) => served = Err(e),
+            }
+        }
     }
+    let cipher = served.map(|_| cipher);
     let wrapped = platform.wrap(vec![7u8; 200]).expect("wrap");
     let mut unwrap = Vec::new();
     for _ in 0..100 {
@@ -588,6 +669,25 @@ pub fn unlock(table: &mut Table) {
         ratio(f, k),
         &format!("baseline: the PBKDF2-HMAC-SHA256 alone, {MIN_ITERATIONS} iterations"),
     );
+    match cipher {
+        Ok(mut c) => {
+            let (o, _) = stats(&mut c);
+            table.row(
+                "3. unlock vs SQLCipher 4 open",
+                ms(f),
+                ms(o),
+                ratio(f, o),
+                "baseline: open + PRAGMA key + first read, SQLCipher 4 default KDF (PBKDF2-HMAC-SHA512, 256,000 iterations)",
+            );
+        }
+        Err(e) => table.row(
+            "3. unlock vs SQLCipher 4 open",
+            ms(f),
+            "-".into(),
+            "-".into(),
+            &format!("SQLCipher arm not run: {e}"),
+        ),
+    }
     table.row(
         "3. platform-key unwrap alone (software key store)",
         format!("{:.1} µs", u.as_secs_f64() * 1e6),

@@ -9,10 +9,16 @@
 //! 4. sync push of 10,000 events to a loopback server (SQLite, PostgreSQL)
 //! 5. server ingest from 200 concurrent devices (SQLite, PostgreSQL)
 //! 6. data-key rotation of the two-year store
+//!
+//! Captures, roll call and unlock are also run against SQLCipher 4 (the
+//! whole-database encryption CommCare and DHIS2 Android ship) by the
+//! `fieldbook-bench-sqlcipher` child process.
 
 mod data;
 mod ingest;
+mod plain_arm;
 mod report;
+mod sqlcipher;
 
 use std::time::Instant;
 
@@ -30,6 +36,7 @@ fn main() {
     let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let mut table = Table::default();
     let started = Instant::now();
+    let load_before = report::load_average();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -51,5 +58,11 @@ fn main() {
         rt.block_on(ingest::server_ingest(&mut table, quick));
     }
     table.print();
+    println!();
+    println!(
+        "Load average (1, 5, 15 min) before the run: {load_before}; after: {} ({} CPUs).",
+        report::load_average(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     eprintln!("benchmarks took {:.0} s", started.elapsed().as_secs_f64());
 }

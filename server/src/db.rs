@@ -277,6 +277,15 @@ impl Db {
             prepare_private_file(&path)?;
             let conn = rusqlite::Connection::open(path)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            // Ingest's statements alone outnumber rusqlite's default cache
+            // of 16; and the bundled SQLite (STAT4) re-compiles a statement
+            // whose plan might depend on a bound value each time the value
+            // changes, unless the planner's stability guarantee is on.
+            conn.set_prepared_statement_cache_capacity(256);
+            conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                true,
+            )?;
             conn.execute_batch(schema::SQLITE)?;
             for (table, column, definition) in schema::SQLITE_ADDED_COLUMNS {
                 let has: bool = conn.query_row(

@@ -35,14 +35,25 @@ fn queue_id() -> Result<RecordId> {
 }
 
 pub(crate) fn load(conn: &Connection, keys: &KeySet) -> Result<BeaconQueue> {
-    let r = Records { conn, keys };
+    let r = Records {
+        conn,
+        keys,
+        cache: None,
+    };
     Ok(r.get::<BeaconQueue>(&queue_id()?)?
         .map(|s| s.value)
         .unwrap_or_default())
 }
 
 fn save(conn: &Connection, keys: &KeySet, q: &BeaconQueue) -> Result<()> {
-    records::put(conn, keys, &queue_id()?, q)?;
+    // Uncached: the queue is also saved outside a transaction (by the
+    // push), where nothing could stage it.
+    let r = Records {
+        conn,
+        keys,
+        cache: None,
+    };
+    records::put(&r, &queue_id()?, q)?;
     Ok(())
 }
 

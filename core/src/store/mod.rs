@@ -9,12 +9,14 @@
 //! it changes commit together or not at all.
 
 mod beacons;
+mod cache;
 mod lockout;
 mod log;
 mod meta;
 mod records;
 mod schema;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -103,6 +105,8 @@ struct Session {
     officer: String,
     head: ChainHead,
     sync_deadline_ms: Option<i64>,
+    /// Opened record bodies, zeroised when the session drops (lock).
+    cache: RefCell<cache::RecordCache>,
 }
 
 struct Inner {
@@ -202,6 +206,7 @@ impl Store {
                     officer: settings.officer_id,
                     head: ChainHead::EMPTY,
                     sync_deadline_ms: None,
+                    cache: RefCell::default(),
                 }),
             }),
         })
@@ -276,13 +281,28 @@ impl Store {
             officer,
             head,
             sync_deadline_ms,
+            cache: RefCell::default(),
         });
         Ok(())
     }
 
-    /// Locks the store: the working keys are dropped (and zeroised).
+    /// Locks the store: the working keys and the cache of opened records
+    /// are dropped (and zeroised).
     pub fn lock(&self) {
-        self.lock_inner().session = None;
+        let mut inner = self.lock_inner();
+        if let Some(session) = inner.session.as_mut() {
+            session.cache.get_mut().clear();
+        }
+        inner.session = None;
+    }
+
+    /// How many opened records the session's cache holds (0 while locked).
+    #[cfg(test)]
+    pub(crate) fn cached_records(&self) -> usize {
+        self.lock_inner()
+            .session
+            .as_ref()
+            .map_or(0, |s| s.cache.borrow().len())
     }
 
     /// Whether the store was crypto-shredded.
@@ -391,6 +411,8 @@ impl Store {
         tx.commit()?;
         if let Some(session) = inner.session.as_mut() {
             session.keys = new_keys;
+            // Every body was re-sealed: start the cache over.
+            session.cache.get_mut().clear();
         }
         tracing::info!(records, events, "data key rotated");
         Ok(RotationReport { records, events })
@@ -568,6 +590,7 @@ impl Store {
             conn: &tx,
             sync_deadline_ms: session.sync_deadline_ms,
             keys: &session.keys,
+            cache: &session.cache,
             signer: log::Signer {
                 device: &session.device,
                 officer: &session.officer,
@@ -575,11 +598,22 @@ impl Store {
             },
             head: session.head,
         };
-        let result = f(&mut writer)?;
+        let result = f(&mut writer);
         let head = writer.head;
-        tx.commit()?;
-        session.head = head;
-        Ok(result)
+        // The cache takes what the transaction staged only once it has
+        // committed; an error anywhere drops it (the transaction rolls back
+        // as `tx` drops).
+        match result.and_then(|r| Ok((r, tx.commit()?))) {
+            Ok((r, ())) => {
+                session.head = head;
+                session.cache.get_mut().commit();
+                Ok(r)
+            }
+            Err(e) => {
+                session.cache.get_mut().rollback();
+                Err(e)
+            }
+        }
     }
 
     /// Runs `f` with read access, on one consistent snapshot.
@@ -591,6 +625,7 @@ impl Store {
         let reader = Reader {
             conn: &tx,
             keys: &session.keys,
+            cache: &session.cache,
         };
         f(&reader)
     }
@@ -686,6 +721,7 @@ impl Store {
 pub struct Reader<'a> {
     conn: &'a Connection,
     keys: &'a KeySet,
+    cache: &'a RefCell<cache::RecordCache>,
 }
 
 impl Reader<'_> {
@@ -694,6 +730,7 @@ impl Reader<'_> {
         Records {
             conn: self.conn,
             keys: self.keys,
+            cache: Some(self.cache),
         }
     }
 
@@ -709,6 +746,7 @@ pub struct Writer<'a> {
     conn: &'a Connection,
     sync_deadline_ms: Option<i64>,
     keys: &'a KeySet,
+    cache: &'a RefCell<cache::RecordCache>,
     signer: log::Signer<'a>,
     head: ChainHead,
 }
@@ -719,6 +757,7 @@ impl Writer<'_> {
         Records {
             conn: self.conn,
             keys: self.keys,
+            cache: Some(self.cache),
         }
     }
 
@@ -729,19 +768,19 @@ impl Writer<'_> {
 
     /// Writes `value` under `id`; returns its new version.
     pub fn put<T: Record>(&mut self, id: &RecordId, value: &T) -> Result<u64> {
-        records::put(self.conn, self.keys, id, value)
+        records::put(&self.records(), id, value)
     }
 
     /// Removes a record without an access-log entry: for reference data the
     /// office withdrew (the office logs that side). Returns whether it
     /// existed.
     pub fn remove<T: Record>(&mut self, id: &RecordId) -> Result<bool> {
-        records::delete(self.conn, T::COLLECTION, id)
+        records::delete(&self.records(), T::COLLECTION, id)
     }
 
     /// Erases a record and logs the erasure with `purpose`.
     pub fn erase<T: Record>(&mut self, id: &RecordId, purpose: &str) -> Result<bool> {
-        let existed = records::delete(self.conn, T::COLLECTION, id)?;
+        let existed = records::delete(&self.records(), T::COLLECTION, id)?;
         if existed {
             self.record_access(
                 AccessAction::Erasure,

@@ -7,10 +7,13 @@
 //! values are kept inside the sealed body too, so key rotation can
 //! recompute the terms without knowing the record's type.
 
+use std::cell::RefCell;
+
 use rusqlite::{Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::cache::{Entry, Lookup, RecordCache};
 use crate::crypto::keys::KeySet;
 use crate::crypto::seal::{Binding, Sealer};
 use crate::error::{Error, Result};
@@ -56,18 +59,21 @@ pub(crate) fn binding<'a>(collection: &'a str, id: &'a str, version: u64) -> Bin
     }
 }
 
-fn open_row<T: DeserializeOwned>(
+fn open_plain(
     keys: &KeySet,
     collection: &str,
     id: &str,
     version: u64,
     sealed: &[u8],
-) -> Result<Stored<T>> {
-    let plain = zeroize::Zeroizing::new(
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    Ok(zeroize::Zeroizing::new(
         keys.sealer
             .open(&binding(collection, id, version), sealed)?,
-    );
-    let body: Body<T> = serde_json::from_slice(&plain)?;
+    ))
+}
+
+fn decode<T: DeserializeOwned>(id: &str, version: u64, plain: &[u8]) -> Result<Stored<T>> {
+    let body: Body<T> = serde_json::from_slice(plain)?;
     Ok(Stored {
         id: RecordId::parse(id)?,
         version,
@@ -80,19 +86,67 @@ fn open_row<T: DeserializeOwned>(
 pub struct Records<'a> {
     pub(crate) conn: &'a Connection,
     pub(crate) keys: &'a KeySet,
+    /// The session's cache of opened bodies; `None` reads the database
+    /// every time (the safety lane's queue, written outside transactions).
+    pub(crate) cache: Option<&'a RefCell<RecordCache>>,
+}
+
+impl Records<'_> {
+    fn lookup(&self, collection: &str, id: &str) -> Lookup {
+        self.cache
+            .map_or(Lookup::Bypass, |c| c.borrow().lookup(collection, id))
+    }
+
+    /// The stored version and opened body of a record, through the cache.
+    fn opened(&self, collection: &str, id: &str) -> Result<Entry> {
+        let lookup = self.lookup(collection, id);
+        if let Lookup::Hit(e) = lookup {
+            return Ok(e);
+        }
+        let row: Option<(u64, Vec<u8>)> = self
+            .conn
+            .prepare_cached("SELECT version, body FROM records WHERE collection = ?1 AND id = ?2")?
+            .query_row(rusqlite::params![collection, id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let entry = match row {
+            Some((version, sealed)) => Some((
+                version,
+                open_plain(self.keys, collection, id, version, &sealed)?,
+            )),
+            None => None,
+        };
+        if let (Lookup::Miss, Some(c)) = (lookup, self.cache) {
+            c.borrow_mut().remember(collection, id, entry.clone());
+        }
+        Ok(entry)
+    }
+
+    /// A row read with its body: opened from the cache when it holds this
+    /// version, else opened (and remembered).
+    fn open_read_row<T: Record>(&self, id: &str, version: u64, sealed: &[u8]) -> Result<Stored<T>> {
+        let lookup = self.lookup(T::COLLECTION, id);
+        if let Lookup::Hit(Some((v, plain))) = &lookup {
+            if *v == version {
+                return decode(id, version, plain);
+            }
+        }
+        let plain = open_plain(self.keys, T::COLLECTION, id, version, sealed)?;
+        let out = decode(id, version, &plain);
+        if let (Lookup::Miss, Some(c)) = (lookup, self.cache) {
+            c.borrow_mut()
+                .remember(T::COLLECTION, id, Some((version, plain)));
+        }
+        out
+    }
 }
 
 impl<'a> Records<'a> {
     /// The record with `id`, if present.
     pub fn get<T: Record>(&self, id: &RecordId) -> Result<Option<Stored<T>>> {
-        let row: Option<(u64, Vec<u8>)> = self
-            .conn
-            .prepare_cached("SELECT version, body FROM records WHERE collection = ?1 AND id = ?2")?
-            .query_row(rusqlite::params![T::COLLECTION, id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        row.map(|(version, body)| open_row(self.keys, T::COLLECTION, id.as_str(), version, &body))
+        self.opened(T::COLLECTION, id.as_str())?
+            .map(|(version, plain)| decode(id.as_str(), version, &plain))
             .transpose()
     }
 
@@ -129,7 +183,7 @@ impl<'a> Records<'a> {
         let mut out = Vec::new();
         for row in rows {
             let (id, version, body) = row?;
-            out.push(open_row(self.keys, T::COLLECTION, &id, version, &body)?);
+            out.push(self.open_read_row(&id, version, &body)?);
         }
         Ok(out)
     }
@@ -166,16 +220,17 @@ fn row_triple(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, Vec<u8>)>
 }
 
 /// Writes a record; returns its new version.
-pub(crate) fn put<T: Record>(
-    conn: &Connection,
-    keys: &KeySet,
-    id: &RecordId,
-    value: &T,
-) -> Result<u64> {
-    let current: Option<u64> = conn
-        .prepare_cached("SELECT version FROM records WHERE collection = ?1 AND id = ?2")?
-        .query_row(rusqlite::params![T::COLLECTION, id.as_str()], |r| r.get(0))
-        .optional()?;
+pub(crate) fn put<T: Record>(records: &Records<'_>, id: &RecordId, value: &T) -> Result<u64> {
+    let Records { conn, keys, cache } = *records;
+    let current: Option<u64> = match records.lookup(T::COLLECTION, id.as_str()) {
+        // The cache knows the version (or that there is none): one
+        // statement fewer per capture.
+        Lookup::Hit(e) => e.map(|(v, _)| v),
+        Lookup::Miss | Lookup::Bypass => conn
+            .prepare_cached("SELECT version FROM records WHERE collection = ?1 AND id = ?2")?
+            .query_row(rusqlite::params![T::COLLECTION, id.as_str()], |r| r.get(0))
+            .optional()?,
+    };
     let version = current.unwrap_or(0) + 1;
     let index: Vec<(String, String)> = value
         .index_terms()
@@ -195,11 +250,19 @@ pub(crate) fn put<T: Record>(
     if version > 1 || !body.index.is_empty() {
         write_index(conn, keys, T::COLLECTION, id.as_str(), &body.index)?;
     }
+    if let Some(c) = cache {
+        c.borrow_mut()
+            .stage(T::COLLECTION, id.as_str(), Some((version, plain)));
+    }
     Ok(version)
 }
 
 /// Removes a record and its index terms; returns whether it existed.
-pub(crate) fn delete(conn: &Connection, collection: &str, id: &RecordId) -> Result<bool> {
+pub(crate) fn delete(records: &Records<'_>, collection: &str, id: &RecordId) -> Result<bool> {
+    let conn = records.conn;
+    if let Some(c) = records.cache {
+        c.borrow_mut().stage(collection, id.as_str(), None);
+    }
     conn.execute(
         "DELETE FROM record_index WHERE collection = ?1 AND id = ?2",
         rusqlite::params![collection, id.as_str()],
