@@ -1313,6 +1313,26 @@ async fn a_conflict_the_office_corrects_reaches_the_far_end_once_after_the_versi
     assert!(!conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
         .await
         .expect("db"));
+    // The office API reads the correction as the console does.
+    let attendance = office.get("/v1/office/attendance").await;
+    let now = attendance
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|e| e["payload"]["appointment_id"] == appt.as_str())
+        .expect("the appointment")
+        .clone();
+    assert_eq!(now["payload"]["code"], "AFTC", "{now}");
+    assert_eq!(now["payload"]["minutes_credited"], 240);
+    let queue = office.get("/v1/office/enforcement").await;
+    assert!(
+        queue
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|i| i["appointment_id"] == appt.as_str() && i["step"] == "warning_or_referral"),
+        "the corrected, enforceable outcome is in the queue: {queue}"
+    );
     far.down.store(false, Ordering::SeqCst);
     eventually("all delivered", || async {
         deliveries(&office, "pending").await.is_empty()
