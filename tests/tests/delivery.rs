@@ -1306,13 +1306,17 @@ async fn a_conflict_the_office_corrects_reaches_the_far_end_once_after_the_versi
         reason: "Left early: site log".into(),
     };
     let fix = conflicts::check(&record.versions, &asked).expect("valid");
-    assert!(conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
-        .await
-        .expect("db"));
+    assert!(
+        conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
+            .await
+            .expect("db")
+    );
     // Resolving again (a double submit) records nothing more.
-    assert!(!conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
-        .await
-        .expect("db"));
+    assert!(
+        !conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
+            .await
+            .expect("db")
+    );
     // The office API reads the correction as the console does.
     let attendance = office.get("/v1/office/attendance").await;
     let now = attendance

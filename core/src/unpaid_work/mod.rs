@@ -1065,7 +1065,6 @@ fn at(list: &str, index: usize, err: Error) -> Error {
     }
 }
 
-
 /// The requirements of `req`'s order on this device (itself included).
 fn order_requirements(
     records: &Records<'_>,

@@ -2,8 +2,8 @@
 //! names are looked up): written once, applied by the device's import and
 //! by the office server before it stores or sends an item.
 
-use crate::error::{Error, Result};
 use super::model::normalise_crn;
+use crate::error::{Error, Result};
 
 use super::codes::{self, OutcomeKind};
 use super::model::{self, Appointment, Project, Requirement, WorkSession};

@@ -514,8 +514,8 @@ pub fn overlay(
     }
     payload["code"] = Value::String(correction.code.clone());
     payload["minutes_credited"] = Value::from(correction.minutes);
-    let enforceable =
-        fieldbook_core::unpaid_work::codes::outcome(&correction.code).is_some_and(|c| c.enforceable);
+    let enforceable = fieldbook_core::unpaid_work::codes::outcome(&correction.code)
+        .is_some_and(|c| c.enforceable);
     let flagged = !payload.get("enforcement_step").is_none_or(Value::is_null);
     if !enforceable {
         if flagged {

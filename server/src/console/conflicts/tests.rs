@@ -377,7 +377,11 @@ async fn a_resolution_is_queued_for_delivery_once_in_its_own_transaction() {
         .await
         .expect("db")
         .expect("held");
-    assert_eq!(to_send.base_event.as_deref(), Some("e2"), "the version shown");
+    assert_eq!(
+        to_send.base_event.as_deref(),
+        Some("e2"),
+        "the version shown"
+    );
     assert_eq!(
         to_send.correction,
         Some(("ATTC".to_owned(), 150, 3_000)),
@@ -412,14 +416,20 @@ async fn a_correction_to_an_enforceable_code_joins_the_queue_and_one_away_closes
     event(&db, "f2", "p2", 2, APPT_2, ("UACP", 0), 2_500).await;
     pair(&db, APPT_2, "f1", "f2", 2_500).await;
     let two = record(&db, APPT_2).await.expect("db").expect("held");
-    let fix = check(&two.versions, &asked("correct", "ATTC", "240", "Was on site: CCTV"))
-        .expect("ok");
+    let fix = check(
+        &two.versions,
+        &asked("correct", "ATTC", "240", "Was on site: CCTV"),
+    )
+    .expect("ok");
     assert!(resolve(&db, APPT_2, &fix, &two.versions, "acct-1", 3_500)
         .await
         .expect("db"));
     let now = current_of(&db, APPT_2).await.payload;
     assert!(now["enforcement_step"].is_null(), "out of the queue");
-    assert_eq!(now[CLOSED_BY], "Was on site: CCTV", "closed with the reason");
+    assert_eq!(
+        now[CLOSED_BY], "Was on site: CCTV",
+        "closed with the reason"
+    );
 }
 
 #[test]
