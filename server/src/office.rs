@@ -1019,7 +1019,8 @@ pub struct EnforcementItem {
     /// Outcome code.
     pub code: Option<String>,
     /// The step the device flagged (`warning`, `breach_referral`), as the
-    /// device signed it.
+    /// device signed it, or the one an office correction of the outcome
+    /// carries (see `/v1/office/attendance`).
     pub step: Value,
     /// Whether the device raised an alert, as signed.
     pub raise_alert: Value,
