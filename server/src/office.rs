@@ -306,14 +306,26 @@ async fn issue_code(
 pub(crate) fn validate(entity: &str, data: &Value) -> ApiResult<Value> {
     use fieldbook_core::home_visits::model as hv;
     use fieldbook_core::unpaid_work::model as upw;
+    use fieldbook_core::unpaid_work::validate as rules;
+    /// The core's type, then the core's rules for it (the ones the device
+    /// applies on import), so nothing a device would refuse is stored.
     fn check<T: serde::de::DeserializeOwned + serde::Serialize>(
         v: &Value,
+        rule: Option<fn(&T) -> fieldbook_core::Result<()>>,
     ) -> Result<Value, String> {
         let typed = serde_json::from_value::<T>(v.clone()).map_err(|e| {
             // Keep serde's category, not its quote of the value.
             let text = e.to_string();
             text.split(':').next().unwrap_or("invalid").to_owned()
         })?;
+        if let Some(rule) = rule {
+            rule(&typed).map_err(|e| match e {
+                fieldbook_core::Error::InvalidInput { field, reason } => {
+                    format!("{field} {reason}")
+                }
+                _ => "invalid".to_owned(),
+            })?;
+        }
         let again = serde_json::to_value(&typed).map_err(|_| "invalid".to_owned())?;
         if let (Some(given), Some(known)) = (v.as_object(), again.as_object()) {
             if let Some(extra) = given.keys().find(|k| !known.contains_key(*k)) {
@@ -323,12 +335,12 @@ pub(crate) fn validate(entity: &str, data: &Value) -> ApiResult<Value> {
         Ok(again)
     }
     let result = match entity {
-        "upw_project" => check::<upw::Project>(data),
-        "upw_session" => check::<upw::WorkSession>(data),
-        "upw_requirement" => check::<upw::Requirement>(data),
-        "upw_appointment" => check::<upw::Appointment>(data),
-        "hv_case" => check::<hv::Case>(data),
-        "hv_scheduled" => check::<hv::ScheduledVisit>(data),
+        "upw_project" => check::<upw::Project>(data, Some(rules::project)),
+        "upw_session" => check::<upw::WorkSession>(data, Some(rules::session)),
+        "upw_requirement" => check::<upw::Requirement>(data, Some(rules::requirement)),
+        "upw_appointment" => check::<upw::Appointment>(data, Some(rules::appointment)),
+        "hv_case" => check::<hv::Case>(data, None),
+        "hv_scheduled" => check::<hv::ScheduledVisit>(data, None),
         _ => {
             return Err(ApiFailure::new(
                 StatusCode::NOT_FOUND,
@@ -793,7 +805,9 @@ pub struct OfficeEvent {
     /// The event it corrects.
     pub supersedes: Option<String>,
     /// The captured facts, as the device signed them (any JSON: the
-    /// server stores what a newer device sends).
+    /// server stores what a newer device sends); on the current-record
+    /// reads, an outcome the office corrected in resolving a conflict
+    /// carries the office's code and minutes (as the console shows it).
     pub payload: Value,
     /// Why it corrects `supersedes` (null otherwise), as signed.
     pub reason: Value,
@@ -919,10 +933,32 @@ async fn current(
             }
         },
     }
+    // The office's conflict corrections, as the console reads them (one
+    // rule: `console::conflicts::lay_over`).
+    let corrections = if kind == kinds::OUTCOME_RECORDED {
+        crate::console::conflicts::corrections(&state.db).await?
+    } else {
+        Default::default()
+    };
+    let mut views = Vec::with_capacity(events.len());
+    for e in &events {
+        let mut v = office_event(e);
+        if !corrections.is_empty() {
+            crate::console::conflicts::lay_over(
+                &state.db,
+                &corrections,
+                &mut v.payload,
+                // A device event reaches the projection as it arrives, so
+                // its own arrival is when the projection took it.
+                e.received_ms,
+            )
+            .await?;
+        }
+        views.push(v);
+    }
     off_executor(move || {
         let mut out = BTreeMap::new();
-        for e in &events {
-            let v = office_event(e);
+        for v in views {
             if let Some(k) = key(&subject_of(&v.kind, &v.payload)) {
                 out.insert(k, v);
             }
@@ -983,7 +1019,8 @@ pub struct EnforcementItem {
     /// Outcome code.
     pub code: Option<String>,
     /// The step the device flagged (`warning`, `breach_referral`), as the
-    /// device signed it.
+    /// device signed it, or the one an office correction of the outcome
+    /// carries (see `/v1/office/attendance`).
     pub step: Value,
     /// Whether the device raised an alert, as signed.
     pub raise_alert: Value,

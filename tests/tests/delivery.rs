@@ -1270,3 +1270,115 @@ async fn the_reference_import_runs_on_its_schedule() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_the_office_corrects_reaches_the_far_end_once_after_the_versions() {
+    use fieldbook_server::console::conflicts;
+    let (base, far) = far_end().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = server_with(Storage::Sqlite(dir.path().join("office.db")), &base).await;
+    let office = Office::new(server.addr);
+    let url = format!("http://{}", server.addr);
+    let (session, appts) = field_day(&office, 2).await;
+    let appt = &appts[0];
+    // Two phones record the appointment differently while the far end is
+    // down.
+    far.down.store(true, Ordering::SeqCst);
+    let mut versions = Vec::new();
+    for code in ["ATTC", "ATSH"] {
+        let phone = SyncDevice::enrol(&office, "sup-1", &url, None).await;
+        let p = payloads::outcome(&session, appt, code);
+        versions.push(phone.store.append(payloads::draft(&p)).expect("append").id);
+        let report = phone.sync().await.expect("sync");
+        assert_eq!(report.accepted, 1, "{report:?}");
+    }
+    let db = &server.state.db;
+    let record = conflicts::record(db, appt)
+        .await
+        .expect("db")
+        .expect("a conflict");
+    assert_eq!(record.versions.len(), 2);
+    // The office corrects it to an enforceable outcome.
+    let asked = conflicts::Asked {
+        choice: "correct".into(),
+        code: "AFTC".into(),
+        minutes: "240".into(),
+        reason: "Left early: site log".into(),
+    };
+    let fix = conflicts::check(&record.versions, &asked).expect("valid");
+    assert!(
+        conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
+            .await
+            .expect("db")
+    );
+    // Resolving again (a double submit) records nothing more.
+    assert!(
+        !conflicts::resolve(db, appt, &fix, &record.versions, "acct-1", wall_now())
+            .await
+            .expect("db")
+    );
+    // The office API reads the correction as the console does.
+    let attendance = office.get("/v1/office/attendance").await;
+    let now = attendance
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|e| e["payload"]["appointment_id"] == appt.as_str())
+        .expect("the appointment")
+        .clone();
+    assert_eq!(now["payload"]["code"], "AFTC", "{now}");
+    assert_eq!(now["payload"]["minutes_credited"], 240);
+    let queue = office.get("/v1/office/enforcement").await;
+    assert!(
+        queue
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|i| i["appointment_id"] == appt.as_str() && i["step"] == "warning_or_referral"),
+        "the corrected, enforceable outcome is in the queue: {queue}"
+    );
+    far.down.store(false, Ordering::SeqCst);
+    eventually("all delivered", || async {
+        deliveries(&office, "pending").await.is_empty()
+    })
+    .await;
+    let problems = far.problems.lock().expect("lock").clone();
+    assert!(problems.is_empty(), "{problems:?}");
+    let applied = far.applied.lock().expect("lock").clone();
+    let order = far.order.lock().expect("lock")[&1000].clone();
+    assert_eq!(order.len(), 3, "each version and the resolution: {order:?}");
+    assert_eq!(
+        order[..2].iter().collect::<BTreeSet<_>>(),
+        versions
+            .iter()
+            .map(|v| format!("fieldbook-{v}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<BTreeSet<_>>(),
+        "the devices' versions first"
+    );
+    assert!(order[2].starts_with("fieldbook-resolution-"), "{order:?}");
+    assert!(applied.values().all(|(times, _)| *times == 1), "each once");
+    let resolved = &applied[&order[2]].1;
+    assert_eq!(resolved["contactOutcomeId"], outcome_uuid("AFTC"));
+    assert_eq!(resolved["supervisorOfficerCode"], "sup-1");
+    assert_eq!(
+        (resolved["startTime"].as_str(), resolved["endTime"].as_str()),
+        (Some("09:00"), Some("16:00")),
+        "the version's times"
+    );
+    assert!(
+        resolved["attendanceData"].is_null(),
+        "the version's attendance data (it recorded no arrival)"
+    );
+    assert_eq!(
+        resolved["enforcementData"]["enforcementActionId"], ROM,
+        "an enforceable correction carries its enforcement data"
+    );
+    assert_eq!(
+        deliveries(&office, "delivered").await.len(),
+        3,
+        "the unlinked appointment had nothing"
+    );
+    server.shutdown().await;
+}

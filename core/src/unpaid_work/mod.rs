@@ -10,6 +10,7 @@
 pub mod codes;
 pub mod model;
 pub mod policy;
+pub mod validate;
 pub mod views;
 
 #[cfg(test)]
@@ -28,7 +29,6 @@ use crate::ids::RecordId;
 use crate::store::{Records, Store, Stored, Writer};
 pub use crate::vocab::{now_stamp, Recorded};
 
-use codes::OutcomeKind;
 use model::{
     normalise_crn, Appointment, Attendance, EnforcementItem, EnforcementStatus, EnforcementStep,
     OutcomeRecord, Project, Requirement, SessionState, SessionStatus, Stamp, TravelTimeTask,
@@ -990,7 +990,7 @@ pub fn import_in(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
 /// records one for everything it imports).
 pub fn import_items(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
     for (i, (id, p)) in batch.projects.iter().enumerate() {
-        validate_project(p).map_err(|e| at("projects", i, e))?;
+        validate::project(p).map_err(|e| at("projects", i, e))?;
         w.put(id, p)?;
     }
     for (i, (id, s)) in batch.sessions.iter().enumerate() {
@@ -1001,28 +1001,12 @@ pub fn import_items(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
                 Error::invalid("project_id", "unknown project"),
             ));
         }
-        if s.supervisor_id.trim().is_empty() {
-            return Err(at(
-                "sessions",
-                i,
-                Error::invalid("supervisor_id", "required"),
-            ));
-        }
-        if s.planned_end <= s.planned_start {
-            return Err(at(
-                "sessions",
-                i,
-                Error::invalid(
-                    "planned_end",
-                    "must be after the start on the same day (sessions that cross midnight are not accepted)",
-                ),
-            ));
-        }
+        validate::session(s).map_err(|e| at("sessions", i, e))?;
         w.put(id, s)?;
     }
     for (i, (id, r)) in batch.requirements.iter().enumerate() {
         let mut r = r.clone();
-        validate_requirement(&r).map_err(|e| at("requirements", i, e))?;
+        validate::requirement(&r).map_err(|e| at("requirements", i, e))?;
         if r.restricted {
             // A restricted case is held as its CRN only.
             r.name = None;
@@ -1047,25 +1031,7 @@ pub fn import_items(w: &mut Writer<'_>, batch: &ReferenceBatch) -> Result<()> {
                 ));
             }
         }
-        if let Some(code) = &a.agreed_absence {
-            let ok = codes::outcome(code).is_some_and(|c| c.kind == OutcomeKind::AcceptableAbsence);
-            if !ok {
-                return Err(at(
-                    "appointments",
-                    i,
-                    Error::invalid("agreed_absence", "not an acceptable absence code"),
-                ));
-            }
-        }
-        if let Some(code) = &a.office_outcome {
-            if codes::outcome(code).is_none() {
-                return Err(at(
-                    "appointments",
-                    i,
-                    Error::invalid("office_outcome", "unknown outcome code"),
-                ));
-            }
-        }
+        validate::appointment(a).map_err(|e| at("appointments", i, e))?;
         w.put(id, a)?;
     }
     Ok(())
@@ -1098,75 +1064,6 @@ fn at(list: &str, index: usize, err: Error) -> Error {
         other => other,
     }
 }
-
-fn validate_project(p: &Project) -> Result<()> {
-    if p.code.trim().is_empty() || p.name.trim().is_empty() {
-        return Err(Error::invalid("code", "code and name are required"));
-    }
-    if p.available_days.is_empty() {
-        return Err(Error::invalid("available_days", "at least one day"));
-    }
-    if p.available_from >= p.available_until {
-        return Err(Error::invalid(
-            "available_from",
-            "must be before available_until",
-        ));
-    }
-    Ok(())
-}
-
-fn validate_requirement(r: &Requirement) -> Result<()> {
-    if normalise_crn(&r.crn).is_empty() {
-        return Err(Error::invalid("crn", "required"));
-    }
-    // Below 40 is valid (fine default, breach); the statutory range is a
-    // warning on the order's aggregate. This bound only catches nonsense.
-    if !(1..=MAX_REQUIREMENT_HOURS).contains(&r.hours_required) {
-        return Err(Error::invalid(
-            "hours_required",
-            format!("must be 1 to {MAX_REQUIREMENT_HOURS}"),
-        ));
-    }
-    if r.order_start > r.order_end {
-        return Err(Error::invalid(
-            "order_end",
-            "must not be before order_start",
-        ));
-    }
-    if r.minutes_credited_office < 0 || r.ete_minutes_credited_office < 0 {
-        return Err(Error::invalid(
-            "minutes_credited_office",
-            "cannot be negative",
-        ));
-    }
-    if r.ete_minutes_credited_office > r.minutes_credited_office {
-        return Err(Error::invalid(
-            "ete_minutes_credited_office",
-            "cannot exceed the minutes credited",
-        ));
-    }
-    for (i, a) in r.adjustments.iter().enumerate() {
-        if a.minutes <= 0 || a.reason_code.trim().is_empty() {
-            return Err(Error::invalid(
-                format!("adjustments[{i}]"),
-                "needs positive minutes and a reason code",
-            ));
-        }
-        if a.reason_code == model::TRAVEL_TIME_REASON
-            && (a.direction != model::AdjustmentDirection::Negative
-                || a.minutes > i64::from(Policy::default().travel_time_max_minutes))
-        {
-            return Err(Error::invalid(
-                format!("adjustments[{i}]"),
-                "travel time (TTX) is a negative adjustment of at most 180 minutes",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Hours no single requirement can plausibly carry.
-const MAX_REQUIREMENT_HOURS: u32 = 1000;
 
 /// The requirements of `req`'s order on this device (itself included).
 fn order_requirements(

@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::sql::{self, Row, Val};
@@ -349,6 +350,17 @@ pub async fn resolve(
             ],
         ));
     }
+    // The system of record gets the resolved outcome, after what the
+    // devices sent (queued only when the resolution above was written).
+    statements.push((
+        crate::delivery::outbox::RESOLUTION_ENQUEUE,
+        vec![
+            Val::from(crate::delivery::outbox::resolution_delivery_id(&id)),
+            Val::from(subject),
+            Val::I(now),
+            Val::from(&id),
+        ],
+    ));
     let n = sql::transaction(db, statements).await?;
     Ok(n.first().copied().unwrap_or(0) == 1)
 }
@@ -394,42 +406,182 @@ pub async fn history(db: &Db, subject: &str) -> Result<Vec<Past>, DbError> {
     .collect())
 }
 
+/// A correction in force: the office's code and minutes, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// Outcome code.
+    pub code: String,
+    /// Minutes credited.
+    pub minutes: i64,
+    /// When the office corrected it (ms).
+    pub at_ms: i64,
+    /// The resolution's reason.
+    pub reason: String,
+}
+
 /// The corrections in force: per appointment, the latest resolution when
-/// it is a correction, with its time (it holds while no device event
-/// reached the projection after it).
-pub async fn corrections(db: &Db) -> Result<BTreeMap<String, (String, i64, i64)>, DbError> {
+/// it is a correction (it holds while no device event reached the
+/// projection after it).
+pub async fn corrections(db: &Db) -> Result<BTreeMap<String, Correction>, DbError> {
+    corrections_of(db, None).await
+}
+
+/// The correction in force on one appointment, as [`corrections`] reads it.
+pub async fn correction(db: &Db, subject: &str) -> Result<Option<Correction>, DbError> {
+    Ok(corrections_of(db, Some(subject)).await?.remove(subject))
+}
+
+async fn corrections_of(
+    db: &Db,
+    subject: Option<&str>,
+) -> Result<BTreeMap<String, Correction>, DbError> {
     Ok(sql::query(
         db,
-        "SELECT r.subject, r.code, r.minutes, r.at_ms FROM console_conflict_resolutions r
-         WHERE r.kind = ?1 AND r.method = 'correct'
+        "SELECT r.subject, r.code, r.minutes, r.at_ms, r.reason FROM console_conflict_resolutions r
+         WHERE r.kind = ?1 AND r.method = 'correct' AND (?2 = '' OR r.subject = ?2)
            AND NOT EXISTS (SELECT 1 FROM console_conflict_resolutions l
                WHERE l.kind = r.kind AND l.subject = r.subject
                  AND (l.at_ms > r.at_ms OR (l.at_ms = r.at_ms AND l.id > r.id)))",
-        vec![Val::from(OUTCOME)],
+        vec![Val::from(OUTCOME), Val::from(subject.unwrap_or_default())],
     )
     .await?
     .iter()
-    .map(|r| (r.text(0), (r.text(1), r.int(2), r.int(3))))
+    .map(|r| {
+        (
+            r.text(0),
+            Correction {
+                code: r.text(1),
+                minutes: r.int(2),
+                at_ms: r.int(3),
+                reason: r.text(4),
+            },
+        )
+    })
     .collect())
 }
 
+/// The key an overlaid payload carries when the correction took an
+/// enforceable outcome out of the enforcement queue: the resolution's
+/// reason, which closes the item.
+pub const CLOSED_BY: &str = "enforcement_closed_by_resolution";
+
+/// The warnings the office gave on a requirement (its reference item's
+/// `warnings`, the dates the devices count for the statutory step).
+pub async fn requirement_warnings(
+    db: &Db,
+    requirement_id: Option<&str>,
+) -> Result<Vec<NaiveDate>, DbError> {
+    let Some(id) = requirement_id else {
+        return Ok(vec![]);
+    };
+    let Some(r) = sql::one(
+        db,
+        "SELECT data FROM reference WHERE entity = 'upw_requirement' AND id = ?1 AND data IS NOT NULL",
+        vec![Val::from(id)],
+    )
+    .await?
+    else {
+        return Ok(vec![]);
+    };
+    let data: Value = serde_json::from_str(&r.text(0)).unwrap_or(Value::Null);
+    Ok(data
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| {
+            w.iter()
+                .filter_map(|d| d.as_str()?.parse::<NaiveDate>().ok())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// Lays a correction over a current outcome's payload: the office's code
-/// and minutes; no enforcement step when the code is not enforceable.
+/// and minutes. An enforceable code carries the statutory step a device
+/// would have flagged (the core's rule over the order's `warnings`; a
+/// version that already flagged one keeps it), so it joins the
+/// enforcement queue; a code that is not enforceable carries none, and an
+/// item that was in the queue is closed with the resolution's reason.
 /// `projected_ms` is when the projection last changed: a device event
 /// after the correction wins (and reopened the conflict).
-pub fn overlay(payload: &mut Value, correction: &(String, i64, i64), projected_ms: i64) -> bool {
-    let (code, minutes, at_ms) = correction;
-    if *at_ms < projected_ms || !payload.is_object() {
+pub fn overlay(
+    payload: &mut Value,
+    correction: &Correction,
+    projected_ms: i64,
+    warnings: &[NaiveDate],
+) -> bool {
+    if correction.at_ms < projected_ms || !payload.is_object() {
         return false;
     }
-    payload["code"] = Value::String(code.clone());
-    payload["minutes_credited"] = Value::from(*minutes);
-    let enforceable =
-        fieldbook_core::unpaid_work::codes::outcome(code).is_some_and(|c| c.enforceable);
+    payload["code"] = Value::String(correction.code.clone());
+    payload["minutes_credited"] = Value::from(correction.minutes);
+    let enforceable = fieldbook_core::unpaid_work::codes::outcome(&correction.code)
+        .is_some_and(|c| c.enforceable);
+    let flagged = !payload.get("enforcement_step").is_none_or(Value::is_null);
     if !enforceable {
+        if flagged {
+            payload[CLOSED_BY] = Value::String(correction.reason.clone());
+        }
         payload["enforcement_step"] = Value::Null;
+    } else if !flagged {
+        let date = payload
+            .get("session_date")
+            .and_then(Value::as_str)
+            .and_then(|d| d.parse::<NaiveDate>().ok());
+        if let Some(date) = date {
+            let step = fieldbook_core::unpaid_work::policy::statutory_step(
+                &fieldbook_core::unpaid_work::policy::Policy::default(),
+                warnings,
+                date,
+            );
+            payload["enforcement_step"] = serde_json::to_value(step).unwrap_or(Value::Null);
+        }
     }
     true
+}
+
+/// The one rule every office read of current outcomes follows (the
+/// console's pages and the office API): the correction in force on the
+/// payload's appointment, if any, laid over it with the order's warnings.
+pub async fn lay_over(
+    db: &Db,
+    corrections: &BTreeMap<String, Correction>,
+    payload: &mut Value,
+    projected_ms: i64,
+) -> Result<bool, DbError> {
+    let Some(c) = payload
+        .get("appointment_id")
+        .and_then(Value::as_str)
+        .and_then(|a| corrections.get(a))
+    else {
+        return Ok(false);
+    };
+    let requirement = payload
+        .get("requirement_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let warnings = requirement_warnings(db, requirement.as_deref()).await?;
+    Ok(overlay(payload, c, projected_ms, &warnings))
+}
+
+/// [`overlay`] for one payload, reading the order's warnings (a
+/// resolution's delivery: the correction is in force by construction).
+pub async fn overlay_for_delivery(
+    db: &Db,
+    payload: &mut Value,
+    correction: &(String, i64, i64),
+) -> Result<bool, DbError> {
+    let requirement = payload
+        .get("requirement_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let warnings = requirement_warnings(db, requirement.as_deref()).await?;
+    let c = Correction {
+        code: correction.0.clone(),
+        minutes: correction.1,
+        at_ms: correction.2,
+        reason: String::new(),
+    };
+    Ok(overlay(payload, &c, i64::MIN, &warnings))
 }
 
 #[cfg(test)]

@@ -251,16 +251,13 @@ async fn current_of(db: &Db, kind: &str, subject: Option<&str>) -> Result<Vec<Ev
     } else {
         Default::default()
     };
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let mut e = ev_of(r);
-            if let Some(c) = e.appointment_id.as_ref().and_then(|a| corrections.get(a)) {
-                super::conflicts::overlay(&mut e.payload, c, r.int(13));
-            }
-            e
-        })
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut e = ev_of(r);
+        super::conflicts::lay_over(db, &corrections, &mut e.payload, r.int(13)).await?;
+        out.push(e);
+    }
+    Ok(out)
 }
 
 /// Every event of `kind`, in arrival order.

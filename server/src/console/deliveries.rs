@@ -54,18 +54,23 @@ async fn shown(
             .event_body(&r.event_id)
             .await?
             .and_then(|b| serde_json::from_str(&b).ok());
-        let (what, crn, name, date) = if r.kind == kinds::OUTCOME_RECORDED {
+        let resolution = r.kind == crate::delivery::outbox::RESOLUTION;
+        let (what, crn, name, date) = if r.kind == kinds::OUTCOME_RECORDED || resolution {
             let f = body
                 .as_ref()
                 .map(|b| outcome_of(&b.payload))
                 .unwrap_or_default();
             let (crn, name) = people.get(&r.subject).cloned().unwrap_or_default();
             let corrected = body.as_ref().is_some_and(|b| b.supersedes.is_some());
-            let what = format!(
-                "{} {}",
-                if corrected { "Correction" } else { "Outcome" },
-                f.code.unwrap_or_default()
-            );
+            let what = if resolution {
+                "The office's conflict resolution".to_owned()
+            } else {
+                format!(
+                    "{} {}",
+                    if corrected { "Correction" } else { "Outcome" },
+                    f.code.unwrap_or_default()
+                )
+            };
             (
                 what,
                 crn,

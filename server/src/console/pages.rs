@@ -403,6 +403,9 @@ pub const DECISIONS: &[(&str, &str)] = &[
     ("absence_accepted", "Absence accepted"),
 ];
 
+/// How an item a conflict correction took out of the queue shows.
+const CLOSED_LABEL: &str = "Closed by a conflict resolution";
+
 fn decision_label(d: &str) -> &'static str {
     DECISIONS
         .iter()
@@ -441,7 +444,18 @@ async fn enforcement(State(state): State<AppState>, viewer: Viewer) -> Page {
             continue;
         }
         let f = outcome_of(&e.payload);
-        if f.enforcement_step.is_null() {
+        // Corrected away from an enforceable code: closed with the
+        // resolution's reason.
+        let closed_by = e.payload.get(conflicts::CLOSED_BY).and_then(Value::as_str);
+        if f.enforcement_step.is_null() && closed_by.is_none() {
+            continue;
+        }
+        if let Some(reason) = closed_by {
+            closed.push(json!({
+                "event_id": e.event_id, "crn": f.crn, "code": f.code,
+                "name": f.requirement_id.as_ref().and_then(|r| names.get(r)).cloned().unwrap_or_default(),
+                "decision": format!("{CLOSED_LABEL}: {reason}"), "decided_by": Value::Null,
+            }));
             continue;
         }
         let item = json!({
@@ -492,12 +506,26 @@ async fn item_context(
     event_id: &str,
 ) -> Result<(Ev, Value), Failure> {
     let db = &state.db;
-    let Some(e) = data::event(db, event_id).await? else {
+    let Some(mut e) = data::event(db, event_id).await? else {
         return Err(Failure::NotFound);
     };
+    // The item as the office holds it: a conflict correction in force on
+    // the current outcome is laid over it (one rule, `data::current`).
+    if let Some(ap) = e.appointment_id.clone() {
+        if let Some(cur) = data::current_one(db, kinds::OUTCOME_RECORDED, &ap).await? {
+            if cur.event_id == e.event_id {
+                e.payload = cur.payload;
+            }
+        }
+    }
     let f = outcome_of(&e.payload);
+    let closed_by = e
+        .payload
+        .get(conflicts::CLOSED_BY)
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if e.kind != kinds::OUTCOME_RECORDED
-        || f.enforcement_step.is_null()
+        || (f.enforcement_step.is_null() && closed_by.is_none())
         || !viewer.account.sees(&e.officer_id)
     {
         return Err(Failure::NotFound);
@@ -522,9 +550,12 @@ async fn item_context(
         None => vec![],
     };
     let decided = decisions_by_event(db).await?;
-    let decision = decided.get(&e.event_id).map(|d| json!({
-        "label": decision_label(&d.text(1)), "date": d.opt_text(2), "note": d.text(3), "at": d.int(5),
-    }));
+    let decision = match closed_by {
+        Some(reason) => Some(json!({ "label": CLOSED_LABEL, "date": Value::Null, "note": reason })),
+        None => decided.get(&e.event_id).map(|d| json!({
+            "label": decision_label(&d.text(1)), "date": d.opt_text(2), "note": d.text(3), "at": d.int(5),
+        })),
+    };
     let ctx = json!({
         "event_id": e.event_id, "crn": f.crn, "name": name, "code": f.code, "step": step_label(&f.enforcement_step),
         "session_date": f.session_date, "minutes": f.minutes_credited, "by": e.officer_id, "device": e.device_id,

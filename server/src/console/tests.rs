@@ -435,3 +435,41 @@ fn id_tokens_are_checked_for_signature_issuer_audience_and_nonce() {
     );
     assert!(verify(&none).is_err());
 }
+
+#[test]
+fn a_session_ending_before_it_starts_is_refused_by_the_cores_rule_on_import_and_form() {
+    let id = "0123456789abcdef0123456789abcdef";
+    let project = "00000000000000000000000000000001";
+    let text = format!(
+        "id,audience,project_id,date,planned_start,planned_end,supervisor_id\n\
+         {id},sup-1,{project},2026-12-02,09:00:00,16:00:00,sup-1\n\
+         00000000000000000000000000000002,sup-1,{project},2026-12-02,16:00:00,09:00:00,sup-1\n"
+    );
+    let (preview, rows) = super::pages::check_csv("upw_session", &text).expect("reads");
+    assert_eq!(rows.len(), 2);
+    assert!(preview[0]["problem"].is_null(), "{}", preview[0]);
+    let problem = preview[1]["problem"].as_str().expect("the row is refused");
+    assert!(
+        problem.contains("planned_end must be after the start"),
+        "{problem}"
+    );
+    // The item form says the same, through the same check.
+    let form: Vec<(String, String)> = [
+        ("f:project_id", project),
+        ("f:date", "2026-12-02"),
+        ("f:planned_start", "16:00:00"),
+        ("f:planned_end", "09:00:00"),
+        ("f:supervisor_id", "sup-1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let refused = super::pages::fields_item("upw_session", id, &form, &["sup-1".to_owned()], &[])
+        .expect_err("refused");
+    assert!(
+        refused
+            .iter()
+            .any(|p| p.1.contains("planned_end must be after the start")),
+        "{refused:?}"
+    );
+}

@@ -64,6 +64,40 @@ impl State {
     }
 }
 
+/// The outbox kind of an office conflict resolution's delivery.
+pub const RESOLUTION: &str = "office.conflict_resolution";
+
+/// The outbox id of a resolution's delivery (its idempotency key is
+/// derived from it, so a retried resolution never records twice).
+pub fn resolution_delivery_id(resolution_id: &str) -> String {
+    format!("resolution-{resolution_id}")
+}
+
+/// Queues a resolution's delivery, in the resolution's transaction (the
+/// console's `?N` SQL): `?1` outbox id, `?2` appointment, `?3` now, `?4`
+/// the resolution id (nothing is queued unless it was written). The
+/// officer is the recorder of the version the projection now shows; it
+/// sorts after every delivery the appointment already has (the largest
+/// sequence number breaks a tie on time).
+pub const RESOLUTION_ENQUEUE: &str = "INSERT INTO delivery_outbox (event_id, kind, subject, officer_id,
+        recorded_ms, seq, created_ms, next_attempt_ms, attempts, state, updated_ms)
+     SELECT ?1, 'office.conflict_resolution', ?2,
+            COALESCE((SELECT e.officer_id FROM current_records c JOIN events e ON e.event_id = c.event_id
+                       WHERE c.kind = 'upw.outcome_recorded' AND c.subject = ?2), ''),
+            ?3, 9223372036854775807, ?3, ?3, 0, 'pending', ?3
+      WHERE EXISTS (SELECT 1 FROM console_conflict_resolutions WHERE id = ?4)
+     ON CONFLICT (event_id) DO NOTHING";
+
+/// A resolution as its delivery needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolutionToDeliver {
+    /// The version whose times and attendance data are sent: the chosen
+    /// one, or for a correction the one the projection shows.
+    pub base_event: Option<String>,
+    /// The corrected code and minutes, and when (a correction).
+    pub correction: Option<(String, i64, i64)>,
+}
+
 /// The statements that queue a plan's deliverable events (in ingest's
 /// transaction).
 pub fn enqueue_stmts(plan: &Plan<'_>, now: i64) -> Vec<Stmt> {
@@ -476,6 +510,48 @@ impl Db {
             ))
             .await?;
         Ok(first(&rows).cloned())
+    }
+
+    /// A resolution's delivery, by its outbox id.
+    pub async fn resolution_to_deliver(&self, delivery_id: &str) -> R<Option<ResolutionToDeliver>> {
+        let Some(id) = delivery_id.strip_prefix("resolution-") else {
+            return Ok(None);
+        };
+        let rows = self
+            .query_rows(st(
+                "SELECT r.method, r.chosen_event, r.code, CAST(r.minutes AS TEXT), CAST(r.at_ms AS TEXT),
+                        (SELECT c.event_id FROM current_records c
+                          WHERE c.kind = 'upw.outcome_recorded' AND c.subject = r.subject)
+                   FROM console_conflict_resolutions r WHERE r.id = $1",
+                vec![P::T(id.to_owned())],
+            ))
+            .await?;
+        let Some(r) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut it = r.into_iter();
+        let mut next = || it.next().flatten();
+        let method = next().unwrap_or_default();
+        let chosen = next();
+        let code = next();
+        let minutes = next();
+        let at = next();
+        let current = next();
+        Ok(Some(if method == "choose" {
+            ResolutionToDeliver {
+                base_event: chosen,
+                correction: None,
+            }
+        } else {
+            ResolutionToDeliver {
+                base_event: current,
+                correction: Some((
+                    code.unwrap_or_default(),
+                    parse_i64(minutes)?,
+                    parse_i64(at)?,
+                )),
+            }
+        }))
     }
 
     /// A reference item's data (JSON text).

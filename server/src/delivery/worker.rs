@@ -300,12 +300,36 @@ impl DeliveryService {
         db: &Db,
         c: &Claimed,
     ) -> Result<Result<(String, String), Attention>, DbError> {
-        let Some(body) = db.event_body(&c.event_id).await? else {
+        // An office resolution sends the version it settled on, with the
+        // office's correction laid over it as every office read does.
+        let resolution = if c.kind == super::outbox::RESOLUTION {
+            match db.resolution_to_deliver(&c.event_id).await? {
+                Some(r) => Some(r),
+                None => return Ok(Err(Attention::Unreadable)),
+            }
+        } else {
+            None
+        };
+        let event_id = match &resolution {
+            Some(r) => match &r.base_event {
+                Some(e) => e.clone(),
+                None => return Ok(Err(Attention::Unreadable)),
+            },
+            None => c.event_id.clone(),
+        };
+        let Some(body) = db.event_body(&event_id).await? else {
             return Ok(Err(Attention::Unreadable));
         };
-        let Ok(event) = serde_json::from_str::<fieldbook_core::events::EventBody>(&body) else {
+        let Ok(mut event) = serde_json::from_str::<fieldbook_core::events::EventBody>(&body) else {
             return Ok(Err(Attention::Unreadable));
         };
+        if let Some(correction) = resolution.as_ref().and_then(|r| r.correction.as_ref()) {
+            if event.kind != kinds::OUTCOME_RECORDED {
+                return Ok(Err(Attention::Unreadable));
+            }
+            crate::console::conflicts::overlay_for_delivery(db, &mut event.payload, correction)
+                .await?;
+        }
         match crate::payload::typed(&event.kind, &event.payload) {
             Some(Payload::Outcome(o)) => {
                 let session = db

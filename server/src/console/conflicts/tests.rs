@@ -333,3 +333,122 @@ async fn three_phones_on_960_appointments_are_960_records_read_through_the_index
         "no sort to group: {plan:?}"
     );
 }
+
+async fn outbox(db: &Db) -> Vec<(String, String, String, i64)> {
+    sql::query(
+        db,
+        "SELECT event_id, kind, subject, seq FROM delivery_outbox ORDER BY created_ms, seq",
+        vec![],
+    )
+    .await
+    .expect("outbox")
+    .iter()
+    .map(|r| (r.text(0), r.text(1), r.text(2), r.int(3)))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_resolution_is_queued_for_delivery_once_in_its_own_transaction() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = Db::open_sqlite(&dir.path().join("office.db"))
+        .await
+        .expect("open");
+    event(&db, "e1", "p1", 1, APPT_1, ("ATTC", 180), 1_000).await;
+    event(&db, "e2", "p2", 1, APPT_1, ("ATTC", 120), 2_000).await;
+    pair(&db, APPT_1, "e1", "e2", 2_000).await;
+    let one = record(&db, APPT_1).await.expect("db").expect("held");
+    let fix = check(&one.versions, &asked("correct", "ATTC", "150", "Sheet")).expect("valid");
+    assert!(resolve(&db, APPT_1, &fix, &one.versions, "acct-1", 3_000)
+        .await
+        .expect("db"));
+    // A second submit of the same resolution writes nothing.
+    assert!(!resolve(&db, APPT_1, &fix, &one.versions, "acct-1", 3_001)
+        .await
+        .expect("db"));
+    let queued = outbox(&db).await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let (id, kind, subject, seq) = &queued[0];
+    assert!(id.starts_with("resolution-"), "{id}");
+    assert_eq!(kind, crate::delivery::outbox::RESOLUTION);
+    assert_eq!(subject, APPT_1);
+    assert_eq!(*seq, i64::MAX, "after any device delivery at the same time");
+    let to_send = db
+        .resolution_to_deliver(id)
+        .await
+        .expect("db")
+        .expect("held");
+    assert_eq!(
+        to_send.base_event.as_deref(),
+        Some("e2"),
+        "the version shown"
+    );
+    assert_eq!(
+        to_send.correction,
+        Some(("ATTC".to_owned(), 150, 3_000)),
+        "the office's values"
+    );
+}
+
+#[tokio::test]
+async fn a_correction_to_an_enforceable_code_joins_the_queue_and_one_away_closes_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = Db::open_sqlite(&dir.path().join("office.db"))
+        .await
+        .expect("open");
+    // APPT_1: two attended versions, corrected to an unacceptable absence.
+    event(&db, "e1", "p1", 1, APPT_1, ("ATTC", 180), 1_000).await;
+    event(&db, "e2", "p2", 1, APPT_1, ("ATTC", 120), 2_000).await;
+    pair(&db, APPT_1, "e1", "e2", 2_000).await;
+    let one = record(&db, APPT_1).await.expect("db").expect("held");
+    let fix = check(&one.versions, &asked("correct", "UACP", "0", "Not on site")).expect("ok");
+    assert!(resolve(&db, APPT_1, &fix, &one.versions, "acct-1", 3_000)
+        .await
+        .expect("db"));
+    let now = current_of(&db, APPT_1).await.payload;
+    assert_eq!(
+        now["enforcement_step"], "warning_or_referral",
+        "the step a device flags with no warning on the order"
+    );
+    assert!(now.get(CLOSED_BY).is_none());
+
+    // APPT_2: an unacceptable absence (flagged) corrected to attended.
+    event(&db, "f1", "p1", 2, APPT_2, ("UACP", 0), 1_500).await;
+    event(&db, "f2", "p2", 2, APPT_2, ("UACP", 0), 2_500).await;
+    pair(&db, APPT_2, "f1", "f2", 2_500).await;
+    let two = record(&db, APPT_2).await.expect("db").expect("held");
+    let fix = check(
+        &two.versions,
+        &asked("correct", "ATTC", "240", "Was on site: CCTV"),
+    )
+    .expect("ok");
+    assert!(resolve(&db, APPT_2, &fix, &two.versions, "acct-1", 3_500)
+        .await
+        .expect("db"));
+    let now = current_of(&db, APPT_2).await.payload;
+    assert!(now["enforcement_step"].is_null(), "out of the queue");
+    assert_eq!(
+        now[CLOSED_BY], "Was on site: CCTV",
+        "closed with the reason"
+    );
+}
+
+#[test]
+fn a_corrected_enforceable_outcome_counts_the_orders_warnings() {
+    let correction = Correction {
+        code: "UACP".into(),
+        minutes: 0,
+        at_ms: 10,
+        reason: "why".into(),
+    };
+    let mut p = outcome(APPT_1, "ATTC", 60);
+    let warned = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+    assert!(overlay(&mut p, &correction, 5, &[warned]));
+    assert_eq!(
+        p["enforcement_step"], "breach_referral",
+        "a warning within the window makes it a breach referral"
+    );
+    // A device event after the correction wins: nothing laid over it.
+    let mut p = outcome(APPT_1, "ATTC", 60);
+    assert!(!overlay(&mut p, &correction, 11, &[]));
+    assert_eq!(p["code"], "ATTC");
+}
