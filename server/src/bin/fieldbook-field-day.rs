@@ -119,9 +119,16 @@ enum After {
     Exit,
 }
 
-async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
+async fn run(
+    dir: &Path,
+    db: std::path::PathBuf,
+    after: After,
+    assets: Option<std::path::PathBuf>,
+) -> Res<()> {
     let config = |listen| {
         let mut c = ServerConfig::new(listen, Storage::Sqlite(db.clone()), TOKEN.into());
+        // GOV.UK Frontend from npm when scripts/demo.sh could install it.
+        c.console.assets_dir = assets.clone();
         // The demonstration enrols its devices in a burst from loopback.
         c.limits.enrolments_per_minute = 1_000;
         c
@@ -521,7 +528,9 @@ async fn run(dir: &Path, db: std::path::PathBuf, after: After) -> Res<()> {
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut kept = None;
+    let mut assets = None;
     let mut after = After::Serve;
+    let usage = "usage: fieldbook-field-day [--exit] [--office-db PATH] [--console-assets DIR]";
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match (a.as_str(), kept.is_none()) {
@@ -529,12 +538,21 @@ async fn main() -> ExitCode {
             ("--office-db", true) => match it.next() {
                 Some(p) => kept = Some(std::path::PathBuf::from(p)),
                 None => {
-                    eprintln!("usage: fieldbook-field-day [--exit] [--office-db PATH]");
+                    eprintln!("{usage}");
+                    return ExitCode::from(2);
+                }
+            },
+            ("--console-assets", _) => match it.next() {
+                Some(p) if std::path::Path::new(p).is_dir() => {
+                    assets = Some(std::path::PathBuf::from(p))
+                }
+                _ => {
+                    eprintln!("--console-assets needs an existing folder\n{usage}");
                     return ExitCode::from(2);
                 }
             },
             _ => {
-                eprintln!("usage: fieldbook-field-day [--exit] [--office-db PATH]");
+                eprintln!("{usage}");
                 return ExitCode::from(2);
             }
         }
@@ -545,7 +563,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let db = kept.unwrap_or_else(|| dir.join("office.db"));
-    let result = run(&dir, db, after).await;
+    let result = run(&dir, db, after, assets).await;
     let _ = std::fs::remove_dir_all(&dir);
     match result {
         Ok(()) => ExitCode::SUCCESS,
