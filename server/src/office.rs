@@ -807,7 +807,8 @@ pub struct OfficeEvent {
     /// The captured facts, as the device signed them (any JSON: the
     /// server stores what a newer device sends); on the current-record
     /// reads, an outcome the office corrected in resolving a conflict
-    /// carries the office's code and minutes (as the console shows it).
+    /// carries the office's code and minutes (as the console shows it),
+    /// and `office_corrected` says so.
     pub payload: Value,
     /// Why it corrects `supersedes` (null otherwise), as signed.
     pub reason: Value,
@@ -817,6 +818,11 @@ pub struct OfficeEvent {
     /// Received after the office revoked the device that sent it: the
     /// office should treat it with suspicion (the phone may be lost).
     pub after_revocation: bool,
+    /// The payload is not the one the device signed: the office's conflict
+    /// resolution laid its code and minutes over it. The signed original
+    /// is in `/v1/office/events`, so evidence never mistakes one for the
+    /// other.
+    pub office_corrected: bool,
 }
 
 fn office_event(e: &StoredEvent) -> OfficeEvent {
@@ -835,6 +841,7 @@ fn office_event(e: &StoredEvent) -> OfficeEvent {
         payload,
         reason: body.get("reason").cloned().unwrap_or(Value::Null),
         after_revocation: e.after_revocation,
+        office_corrected: false,
     }
 }
 
@@ -944,7 +951,7 @@ async fn current(
     for e in &events {
         let mut v = office_event(e);
         if !corrections.is_empty() {
-            crate::console::conflicts::lay_over(
+            v.office_corrected = crate::console::conflicts::lay_over(
                 &state.db,
                 &corrections,
                 &mut v.payload,

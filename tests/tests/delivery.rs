@@ -1328,6 +1328,27 @@ async fn a_conflict_the_office_corrects_reaches_the_far_end_once_after_the_versi
         .clone();
     assert_eq!(now["payload"]["code"], "AFTC", "{now}");
     assert_eq!(now["payload"]["minutes_credited"], 240);
+    // It says the payload is the office's, not the one the device signed.
+    assert_eq!(now["office_corrected"], true, "{now}");
+    for e in attendance.as_array().expect("a list") {
+        if e["payload"]["appointment_id"] != appt.as_str() {
+            assert_eq!(e["office_corrected"], false, "{e}");
+        }
+    }
+    let signed = office.get("/v1/office/events").await;
+    let signed_versions: Vec<&Value> = signed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|e| e["payload"]["appointment_id"] == appt.as_str())
+        .collect();
+    assert_eq!(signed_versions.len(), 2, "both phones' versions: {signed}");
+    assert!(
+        signed_versions
+            .iter()
+            .all(|e| e["office_corrected"] == false && e["payload"]["code"] != "AFTC"),
+        "the signed events keep the devices' own payloads: {signed}"
+    );
     let queue = office.get("/v1/office/enforcement").await;
     assert!(
         queue
