@@ -73,10 +73,11 @@ pub(crate) fn batch(conn: &Connection, keys: &KeySet, limit: usize) -> Result<Ve
     let mut q = load(conn, keys)?;
     let mut out = Vec::new();
     let mut keep = Vec::with_capacity(q.seqs.len());
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.id, e.body FROM outbox o JOIN events e ON e.seq = o.seq WHERE o.seq = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached("SELECT id, body FROM events WHERE seq = ?1")?;
     for &seq in &q.seqs {
+        if !super::log::in_outbox(conn, seq)? {
+            continue;
+        }
         let row: Option<(String, Vec<u8>)> = stmt
             .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;

@@ -1,5 +1,6 @@
-//! The event log's storage: appending (with its outbox entry, in the
-//! caller's transaction), reading back, chain verification and re-sealing.
+//! The event log's storage: appending (in the caller's transaction),
+//! reading back, chain verification, re-sealing, and the outbox: a
+//! watermark over the log with rows only for its exceptions.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -82,8 +83,8 @@ impl std::fmt::Debug for Signer<'_> {
     }
 }
 
-/// Appends `draft` after `head`, writes its outbox entry, and advances
-/// `head`. Runs inside the caller's transaction.
+/// Appends `draft` after `head` (pending for sync from then on) and
+/// advances `head`. Runs inside the caller's transaction.
 pub(crate) fn append(
     conn: &Connection,
     keys: &KeySet,
@@ -107,7 +108,7 @@ pub(crate) fn append(
     if let Some(target) = &draft.supersedes {
         // A correction resolves a quarantined event it supersedes.
         conn.prepare_cached(
-            "UPDATE outbox SET state = ?2 WHERE state = ?3 AND seq = (SELECT seq FROM events WHERE id = ?1)",
+            "UPDATE outbox_state SET state = ?2 WHERE state = ?3 AND seq = (SELECT seq FROM events WHERE id = ?1)",
         )?
         .execute(rusqlite::params![target, RESOLVED, QUARANTINED])?;
     }
@@ -133,10 +134,9 @@ pub(crate) fn append(
     let key = record_key(seq, &id);
     let plain = zeroize::Zeroizing::new(signed.encode());
     let sealed = keys.sealer.seal(&binding(&key, seq), &plain)?;
+    // Pending for sync by being above the outbox watermark: no outbox row.
     conn.prepare_cached("INSERT INTO events (seq, id, body) VALUES (?1, ?2, ?3)")?
         .execute(rusqlite::params![seq, id, sealed])?;
-    conn.prepare_cached("INSERT INTO outbox (seq, state) VALUES (?1, 0)")?
-        .execute([seq])?;
     *head = ChainHead { seq, hash };
     Ok(Appended { id, seq, hash })
 }
@@ -251,27 +251,63 @@ pub(crate) fn verify(conn: &Connection, keys: &KeySet, public_key: &[u8]) -> Res
     }
 }
 
-/// Outbox states.
-pub(crate) const PENDING: i64 = 0;
+/// Outbox exception states (`outbox_state.state`). An event with no row is
+/// acknowledged at or below the watermark (`outbox_mark.acked`) and pending
+/// above it.
+pub(crate) const ACKED: i64 = 1;
 pub(crate) const QUARANTINED: i64 = 2;
 pub(crate) const RESOLVED: i64 = 3;
 
+/// SQL: the event `e` has no exception row. Above the watermark, that is
+/// what pending means; each query binds the watermark itself (so SQLite
+/// seeks straight to it rather than scanning the log from the start).
+const NO_EXCEPTION: &str = "NOT EXISTS (SELECT 1 FROM outbox_state s WHERE s.seq = e.seq)";
+
+/// The outbox watermark: every event at or below it without an exception
+/// row was acknowledged.
+fn watermark(conn: &Connection) -> Result<u64> {
+    Ok(conn
+        .prepare_cached("SELECT acked FROM outbox_mark WHERE id = 0")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Events waiting to be sent to the office.
 pub(crate) fn pending_count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE state = ?1",
-        [PENDING],
-        |r| r.get(0),
-    )?)
+    let acked = watermark(conn)?;
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM events e WHERE e.seq > ?1 AND {NO_EXCEPTION}"
+        ))?
+        .query_row([acked], |r| r.get(0))?)
 }
 
 /// Events the office does not hold: pending or quarantined.
 pub(crate) fn unsent_count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE state IN (?1, ?2)",
-        [PENDING, QUARANTINED],
-        |r| r.get(0),
-    )?)
+    let quarantined: u64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM outbox_state WHERE state = ?1")?
+        .query_row([QUARANTINED], |r| r.get(0))?;
+    Ok(pending_count(conn)? + quarantined)
+}
+
+/// Whether event `seq` is still the outbox's: pending, quarantined or
+/// resolved (never purged by retention, still owed to the safety lane).
+pub(crate) fn in_outbox(conn: &Connection, seq: u64) -> Result<bool> {
+    let state: Option<i64> = conn
+        .prepare_cached("SELECT state FROM outbox_state WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))
+        .optional()?;
+    Ok(match state {
+        Some(state) => state != ACKED,
+        None => seq > watermark(conn)? && event_exists(conn, seq)?,
+    })
+}
+
+fn event_exists(conn: &Connection, seq: u64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM events WHERE seq = ?1")?
+        .query_row([seq], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// An event ready to push.
@@ -298,11 +334,12 @@ pub(crate) fn pending_batch(
     after: u64,
     limit: u32,
 ) -> Result<Vec<Outgoing>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.id, e.body FROM outbox o JOIN events e ON e.seq = o.seq
-          WHERE o.state = ?1 AND o.seq > ?2 ORDER BY o.seq LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(rusqlite::params![PENDING, after, limit], |r| {
+    let from = after.max(watermark(conn)?);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT e.seq, e.id, e.body FROM events e
+          WHERE e.seq > ?1 AND {NO_EXCEPTION} ORDER BY e.seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params![from, limit], |r| {
         Ok((
             r.get::<_, u64>(0)?,
             r.get::<_, String>(1)?,
@@ -318,29 +355,78 @@ pub(crate) fn pending_batch(
     Ok(out)
 }
 
-/// Removes acknowledged events from the outbox.
+/// Marks acknowledged events (those still pending; others are left as
+/// they are) and moves the watermark up over every acknowledged or
+/// quarantined/resolved event directly above it, dropping the rows of the
+/// acknowledged ones it passes.
 pub(crate) fn acknowledge(conn: &Connection, seqs: &[u64]) -> Result<()> {
-    let mut stmt = conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1 AND state = ?2")?;
+    let start = watermark(conn)?;
+    let mut seqs = seqs.to_vec();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let mut pending = conn.prepare_cached(&format!(
+        "SELECT 1 FROM events e WHERE e.seq = ?1 AND e.seq > ?2 AND {NO_EXCEPTION}"
+    ))?;
+    let mut mark = conn.prepare_cached("INSERT INTO outbox_state (seq, state) VALUES (?1, ?2)")?;
+    let mut acked = start;
     for seq in seqs {
-        stmt.execute(rusqlite::params![seq, PENDING])?;
+        if !pending.exists(rusqlite::params![seq, start])? {
+            continue;
+        }
+        if seq == acked + 1 {
+            // In order, the usual case: the watermark moves, no row.
+            acked = seq;
+        } else {
+            mark.execute(rusqlite::params![seq, ACKED])?;
+        }
+    }
+    let from = acked;
+    let mut passed_acked = false;
+    {
+        let mut above =
+            conn.prepare_cached("SELECT seq, state FROM outbox_state WHERE seq > ?1 ORDER BY seq")?;
+        let mut rows = above.query([from])?;
+        while let Some(row) = rows.next()? {
+            let (seq, state): (u64, i64) = (row.get(0)?, row.get(1)?);
+            if seq != acked + 1 {
+                break;
+            }
+            acked = seq;
+            passed_acked |= state == ACKED;
+        }
+    }
+    if acked != start {
+        if passed_acked {
+            conn.prepare_cached(
+                "DELETE FROM outbox_state WHERE seq > ?1 AND seq <= ?2 AND state = ?3",
+            )?
+            .execute(rusqlite::params![from, acked, ACKED])?;
+        }
+        conn.prepare_cached("UPDATE outbox_mark SET acked = ?1 WHERE id = 0")?
+            .execute([acked])?;
     }
     Ok(())
 }
 
-/// Moves a refused event to quarantine with the office's reason.
+/// Moves a refused event to quarantine with the office's reason (an event
+/// already acknowledged, or not on this device, is left alone).
 pub(crate) fn quarantine(conn: &Connection, seq: u64, reason: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET state = ?2, reason = ?3 WHERE seq = ?1",
-        rusqlite::params![seq, QUARANTINED, reason],
-    )?;
+    if !in_outbox(conn, seq)? {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO outbox_state (seq, state, reason) VALUES (?1, ?2, ?3)
+         ON CONFLICT (seq) DO UPDATE SET state = excluded.state, reason = excluded.reason",
+    )?
+    .execute(rusqlite::params![seq, QUARANTINED, reason])?;
     Ok(())
 }
 
 /// Quarantined events with their reasons.
 pub(crate) fn quarantined(conn: &Connection, keys: &KeySet) -> Result<Vec<(LoggedEvent, String)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.id, e.body, o.reason FROM outbox o JOIN events e ON e.seq = o.seq
-          WHERE o.state = ?1 ORDER BY o.seq",
+        "SELECT e.seq, e.id, e.body, s.reason FROM outbox_state s JOIN events e ON e.seq = s.seq
+          WHERE s.state = ?1 ORDER BY s.seq",
     )?;
     let rows = stmt.query_map([QUARANTINED], |r| {
         Ok((
@@ -365,8 +451,11 @@ pub(crate) fn quarantined(conn: &Connection, keys: &KeySet) -> Result<Vec<(Logge
 
 /// Sequence numbers still to be sent, in order.
 pub(crate) fn pending_seqs(conn: &Connection) -> Result<Vec<u64>> {
-    let mut stmt = conn.prepare_cached("SELECT seq FROM outbox WHERE state = 0 ORDER BY seq")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
+    let acked = watermark(conn)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT e.seq FROM events e WHERE e.seq > ?1 AND {NO_EXCEPTION} ORDER BY e.seq"
+    ))?;
+    let rows = stmt.query_map([acked], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
@@ -387,12 +476,7 @@ pub(crate) fn purge_acknowledged(
         }
         for e in batch {
             after = e.seq;
-            let unsent: bool = conn
-                .prepare_cached("SELECT 1 FROM outbox WHERE seq = ?1")?
-                .query_row([e.seq], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if unsent || e.body.recorded_at_ms >= cutoff_ms {
+            if in_outbox(conn, e.seq)? || e.body.recorded_at_ms >= cutoff_ms {
                 break 'scan;
             }
             last = Some((e.seq, e.signed.hash()));
@@ -404,7 +488,7 @@ pub(crate) fn purge_acknowledged(
     // The append-only guard is lifted for this one statement, in this
     // transaction, and restored before it commits.
     conn.execute_batch("DROP TRIGGER events_no_delete;")?;
-    conn.execute("DELETE FROM outbox WHERE seq <= ?1", [seq])?;
+    conn.execute("DELETE FROM outbox_state WHERE seq <= ?1", [seq])?;
     let n = conn.execute("DELETE FROM events WHERE seq <= ?1", [seq])?;
     conn.execute_batch(
         "CREATE TRIGGER events_no_delete BEFORE DELETE ON events

@@ -5,8 +5,8 @@
 //! afterwards [`Store::open`] (locked) then [`Store::unlock`] with the PIN.
 //! All reads and writes go through [`Store::read`] and [`Store::write`],
 //! which hand out a view of the records and, for writes, the event log, in
-//! one SQLite transaction: an event, its outbox entry and the derived state
-//! it changes commit together or not at all.
+//! one SQLite transaction: an event (pending for sync from its commit) and
+//! the derived state it changes commit together or not at all.
 
 mod beacons;
 mod cache;
@@ -794,7 +794,7 @@ impl Writer<'_> {
         Ok(existed)
     }
 
-    /// Appends an event (and its outbox entry). Refused with
+    /// Appends an event (pending for sync once committed). Refused with
     /// [`Error::SyncRequired`] once the sync deadline has passed, except
     /// lone-worker safety events and access-log records.
     pub fn append(&mut self, draft: EventDraft) -> Result<Appended> {

@@ -12,7 +12,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// The schema this build writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// One upgrade step: brings a database at `to - 1` to `to`.
 pub(crate) struct Step {
@@ -21,7 +21,76 @@ pub(crate) struct Step {
 }
 
 /// The steps from an empty database to [`CURRENT_VERSION`].
-pub(crate) const STEPS: &[Step] = &[Step { to: 1, apply: v1 }, Step { to: 2, apply: v2 }];
+pub(crate) const STEPS: &[Step] = &[
+    Step { to: 1, apply: v1 },
+    Step { to: 2, apply: v2 },
+    Step { to: 3, apply: v3 },
+];
+
+/// Version 3: the outbox becomes a watermark over the event log. Every
+/// event at or below `outbox_mark.acked` that has no `outbox_state` row was
+/// acknowledged; above it, an event without a row is pending. Rows are kept
+/// only for the exceptions: acknowledged ahead of the watermark (the safety
+/// lane's events, or a batch acknowledged out of order), quarantined and
+/// resolved. A capture then writes no outbox page at all: the v2 outbox
+/// row was one of the ~5.8 WAL pages of every durable check-in.
+fn v3(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE outbox_mark (
+            id    INTEGER PRIMARY KEY CHECK (id = 0),
+            acked INTEGER NOT NULL
+        );
+        -- state: 1 acknowledged above the watermark, 2 quarantined (with
+        -- the office's reason), 3 resolved (a correction superseded it).
+        CREATE TABLE outbox_state (
+            seq    INTEGER PRIMARY KEY REFERENCES events(seq),
+            state  INTEGER NOT NULL CHECK (state IN (1, 2, 3)),
+            reason TEXT
+        );
+        ",
+    )?;
+    // The v2 outbox held a row for every event not acknowledged (pending,
+    // quarantined, resolved); an acknowledged event had none. The watermark
+    // goes just below the first pending event, or to the head when nothing
+    // is pending (the retention checkpoint's when retention purged all).
+    let first_pending: Option<u64> =
+        tx.query_row("SELECT MIN(seq) FROM outbox WHERE state = 0", [], |r| {
+            r.get(0)
+        })?;
+    let last_event: Option<u64> = tx.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
+    let acked = match (first_pending, last_event) {
+        (Some(p), _) => p - 1,
+        (None, Some(last)) => last,
+        (None, None) => super::log::checkpoint(tx)?.map_or(0, |c| c.seq),
+    };
+    tx.execute(
+        "INSERT INTO outbox_mark (id, acked) VALUES (0, ?1)",
+        [acked],
+    )?;
+    tx.execute(
+        "INSERT INTO outbox_state (seq, state, reason)
+         SELECT seq, state, reason FROM outbox WHERE state IN (2, 3)",
+        [],
+    )?;
+    // Acknowledged events above the watermark need their exception row.
+    tx.execute(
+        "INSERT INTO outbox_state (seq, state)
+         SELECT e.seq, 1 FROM events e
+          WHERE e.seq > ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.seq = e.seq)",
+        [acked],
+    )?;
+    let unknown: u64 = tx.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE state NOT IN (0, 2, 3)",
+        [],
+        |r| r.get(0),
+    )?;
+    if unknown > 0 {
+        return Err(Error::Corrupt("outbox state unknown".into()));
+    }
+    tx.execute_batch("DROP TABLE outbox;")?;
+    Ok(())
+}
 
 /// Version 2: outbox states for sync. 0 pending, 2 quarantined (refused by
 /// the office, with a machine-readable reason), 3 resolved (a correction
@@ -293,14 +362,161 @@ mod tests {
         .expect("event");
         old.execute("INSERT INTO outbox (seq, state) VALUES (1, 0)", [])
             .expect("outbox");
-        migrate(&mut old, STEPS).expect("upgrade");
-        let mut fresh = Connection::open_in_memory().expect("open");
-        migrate(&mut fresh, STEPS).expect("fresh");
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        migrate(&mut old, &STEPS[..2]).expect("upgrade to v2");
         let reason: Option<String> = old
             .query_row("SELECT reason FROM outbox WHERE seq = 1", [], |r| r.get(0))
             .expect("row kept");
         assert_eq!(reason, None);
+        migrate(&mut old, STEPS).expect("upgrade");
+        let mut fresh = Connection::open_in_memory().expect("open");
+        migrate(&mut fresh, STEPS).expect("fresh");
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        assert_eq!(
+            super::super::log::pending_seqs(&old).expect("pending"),
+            vec![1]
+        );
+    }
+
+    /// A v2 database: events 1 to 9; 1, 2 and 5 acknowledged (no outbox
+    /// row), 3 quarantined, 4 resolved, 6 and 8 pending, 7 and 9
+    /// acknowledged ahead of them (the safety lane's, say).
+    fn v2_database() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn, &STEPS[..2]).expect("v2");
+        for seq in 1..=9 {
+            conn.execute(
+                "INSERT INTO events (seq, id, body) VALUES (?1, ?2, x'00')",
+                rusqlite::params![seq, format!("e{seq}")],
+            )
+            .expect("event");
+        }
+        conn.execute_batch(
+            "INSERT INTO outbox (seq, state, reason) VALUES
+                (3, 2, 'unknown_appointment'), (4, 3, 'superseded'), (6, 0, NULL), (8, 0, NULL);",
+        )
+        .expect("outbox");
+        conn
+    }
+
+    #[test]
+    fn v2_outbox_upgrades_losslessly() {
+        use super::super::log;
+        let mut conn = v2_database();
+        migrate(&mut conn, STEPS).expect("upgrade");
+        assert_eq!(version(&conn).expect("version"), 3);
+        assert!(!tables(&conn).contains(&"outbox".to_owned()));
+        let events: u64 = conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(events, 9, "every event kept");
+        assert_eq!(log::pending_seqs(&conn).expect("pending"), vec![6, 8]);
+        assert_eq!(log::pending_count(&conn).expect("count"), 2);
+        assert_eq!(log::unsent_count(&conn).expect("unsent"), 3);
+        let states: Vec<(u64, i64, Option<String>)> = conn
+            .prepare("SELECT seq, state, reason FROM outbox_state ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            states,
+            vec![
+                (3, log::QUARANTINED, Some("unknown_appointment".into())),
+                (4, log::RESOLVED, Some("superseded".into())),
+                (7, log::ACKED, None),
+                (9, log::ACKED, None),
+            ]
+        );
+        // Still the outbox's: quarantined, resolved, pending; not the
+        // acknowledged ones.
+        let kept: Vec<u64> = (1..=9)
+            .filter(|&s| log::in_outbox(&conn, s).expect("in outbox"))
+            .collect();
+        assert_eq!(kept, vec![3, 4, 6, 8]);
+        // Acknowledging 6 moves the watermark over 6 and 7 only; then 8
+        // takes it to the head and the acknowledged rows are gone.
+        log::acknowledge(&conn, &[6]).expect("ack");
+        assert_eq!(log::pending_seqs(&conn).expect("pending"), vec![8]);
+        log::acknowledge(&conn, &[8]).expect("ack");
+        assert!(log::pending_seqs(&conn).expect("pending").is_empty());
+        let rows: u64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox_state WHERE state = ?1",
+                [log::ACKED],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(rows, 0);
+        let mark: u64 = conn
+            .query_row("SELECT acked FROM outbox_mark", [], |r| r.get(0))
+            .expect("mark");
+        assert_eq!(mark, 9);
+        // A new event is pending.
+        conn.execute(
+            "INSERT INTO events (seq, id, body) VALUES (10, 'e10', x'00')",
+            [],
+        )
+        .expect("event");
+        assert_eq!(log::pending_seqs(&conn).expect("pending"), vec![10]);
+        assert_eq!(log::unsent_count(&conn).expect("unsent"), 2);
+    }
+
+    #[test]
+    fn v2_with_nothing_pending_upgrades_to_the_head() {
+        let mut conn = v2_database();
+        conn.execute("DELETE FROM outbox WHERE state = 0", [])
+            .expect("ack all");
+        migrate(&mut conn, STEPS).expect("upgrade");
+        let mark: u64 = conn
+            .query_row("SELECT acked FROM outbox_mark", [], |r| r.get(0))
+            .expect("mark");
+        assert_eq!(mark, 9);
+        assert!(super::super::log::pending_seqs(&conn)
+            .expect("pending")
+            .is_empty());
+        let acked_rows: u64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox_state WHERE state = 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(acked_rows, 0);
+    }
+
+    #[test]
+    fn failing_v3_rolls_back_to_v2_intact() {
+        fn v3_then_crash(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+            v3(tx)?;
+            Err(Error::invalid("test", "crash after the data moved"))
+        }
+        let mut conn = v2_database();
+        let steps = [
+            Step { to: 1, apply: v1 },
+            Step { to: 2, apply: v2 },
+            Step {
+                to: 3,
+                apply: v3_then_crash,
+            },
+        ];
+        let err = migrate(&mut conn, &steps).expect_err("must fail");
+        assert!(matches!(err, Error::Migration { to: 3, .. }), "{err}");
+        assert_eq!(version(&conn).expect("version"), 2);
+        let t = tables(&conn);
+        assert!(t.contains(&"outbox".to_owned()));
+        assert!(!t.contains(&"outbox_state".to_owned()));
+        assert!(!t.contains(&"outbox_mark".to_owned()));
+        let rows: u64 = conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 4);
+        // And the real step then upgrades it.
+        migrate(&mut conn, STEPS).expect("upgrade");
+        assert_eq!(
+            super::super::log::pending_seqs(&conn).expect("pending"),
+            vec![6, 8]
+        );
     }
 
     #[test]
