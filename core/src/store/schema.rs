@@ -240,6 +240,20 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` with its commits written to the WAL but not flushed
+/// (`synchronous = NORMAL`): durable only from the next flushed commit.
+/// Only for a write whose loss in a crash is harmless; `synchronous = FULL`
+/// is back before this returns, whatever `f` did.
+pub(crate) fn without_flush<R>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<R>,
+) -> Result<R> {
+    conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+    let out = f(conn);
+    conn.execute_batch("PRAGMA synchronous = FULL;")?;
+    out
+}
+
 /// Checks the file's structure: a truncated or damaged file is refused.
 pub(crate) fn check_integrity(conn: &Connection) -> Result<()> {
     let result: String = conn
@@ -527,6 +541,31 @@ mod tests {
         let err = migrate(&mut conn, STEPS).expect_err("refused");
         assert!(matches!(err, Error::SchemaTooNew { .. }));
         assert!(tables(&conn).is_empty());
+    }
+
+    fn synchronous(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("synchronous")
+    }
+
+    #[test]
+    fn without_flush_restores_full_even_when_the_write_fails() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conn = open_or_create(&dir.path().join("db")).expect("open");
+        configure(&conn).expect("configure");
+        assert_eq!(synchronous(&conn), 2, "FULL");
+        without_flush(&conn, |c| {
+            assert_eq!(synchronous(c), 1, "NORMAL inside");
+            Ok(())
+        })
+        .expect("ok");
+        assert_eq!(synchronous(&conn), 2);
+        let err = without_flush(&conn, |c| {
+            c.execute_batch("INSERT INTO no_such_table VALUES (1);")?;
+            Ok(())
+        });
+        assert!(err.is_err());
+        assert_eq!(synchronous(&conn), 2, "FULL again after a failure");
     }
 
     #[test]
