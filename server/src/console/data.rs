@@ -360,7 +360,12 @@ const EV_COLUMNS: &str =
      e.appointment_id, e.session_id, e.case_id, e.visit_id, e.seq, e.signature, e.body";
 
 fn ev_of(r: &Row) -> Ev {
-    let body: Value = serde_json::from_str(&r.text(12)).unwrap_or(Value::Null);
+    // The body is parsed in place and its payload moved out, not copied:
+    // pages read thousands of events.
+    let payload = match serde_json::from_str::<Value>(r.text_ref(12)) {
+        Ok(Value::Object(mut body)) => body.remove("payload").unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
     Ev {
         event_id: r.text(0),
         device_id: r.text(1),
@@ -374,7 +379,7 @@ fn ev_of(r: &Row) -> Ev {
         visit_id: r.opt_text(9),
         seq: r.int(10),
         signature: r.text(11),
-        payload: body.get("payload").cloned().unwrap_or(Value::Null),
+        payload,
     }
 }
 
