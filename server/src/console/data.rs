@@ -131,7 +131,10 @@ async fn items_matching(
         let rows = sql::query(
             db,
             &format!(
-                "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL AND {column} IN ({}) ORDER BY id",
+                // No ORDER BY: it would lead the planner to walk the whole
+                // entity by id instead of seeking the field's index (the
+                // items are sorted below).
+                "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL AND {column} IN ({})",
                 placeholders(2, chunk.len())
             ),
             params,
