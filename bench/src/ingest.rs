@@ -19,11 +19,11 @@ use serde_json::json;
 
 use crate::report::{ms, peak_rss_kib, stats, Table};
 
-const TOKEN: &str = "bench-office-token-0123456789";
+pub(crate) const TOKEN: &str = "bench-office-token-0123456789";
 
-struct ServerProc {
-    child: Child,
-    url: String,
+pub(crate) struct ServerProc {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Drop for ServerProc {
@@ -33,7 +33,7 @@ impl Drop for ServerProc {
     }
 }
 
-fn server(db_args: &[String]) -> ServerProc {
+pub(crate) fn server(db_args: &[String]) -> ServerProc {
     let exe = std::env::current_exe().expect("exe");
     let bin = exe.with_file_name("fieldbook-server");
     let mut child = Command::new(bin)
@@ -68,7 +68,7 @@ fn server(db_args: &[String]) -> ServerProc {
 /// CPU time (user + system) the process `pid` has used so far, from
 /// `/proc/<pid>/stat` (Linux; clock ticks of 1/100 s, the kernel's
 /// `USER_HZ` on every Linux architecture this runs on).
-fn cpu_time(pid: u32) -> Duration {
+pub(crate) fn cpu_time(pid: u32) -> Duration {
     let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {

@@ -9,6 +9,8 @@
 //! 4. sync push of 10,000 events to a loopback server (SQLite, PostgreSQL)
 //! 5. server ingest from 200 concurrent devices (SQLite, PostgreSQL)
 //! 6. data-key rotation of the two-year store
+//! 7. office reads: every console page and office API list on a year of
+//!    a region's data, against the running server
 //!
 //! Captures, roll call and unlock are also run against SQLCipher 4 (the
 //! whole-database encryption CommCare and DHIS2 Android ship) by the
@@ -16,6 +18,7 @@
 
 mod data;
 mod ingest;
+mod office_reads;
 mod plain_arm;
 mod report;
 mod sqlcipher;
@@ -27,7 +30,7 @@ use report::Table;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only capture|roll|unlock|push|ingest` runs one part (for profiling).
+    // `--only capture|roll|unlock|push|ingest|office` runs one part (for profiling).
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -56,6 +59,9 @@ fn main() {
     }
     if run("ingest") {
         rt.block_on(ingest::server_ingest(&mut table, quick));
+    }
+    if run("office") {
+        rt.block_on(office_reads::office_reads(&mut table, quick));
     }
     table.print();
     println!();

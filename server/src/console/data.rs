@@ -54,6 +54,11 @@ pub async fn items(db: &Db, entity: &str) -> Result<Vec<Item>, DbError> {
         vec![Val::from(entity)],
     )
     .await?;
+    Ok(assemble(entity, rows, aud))
+}
+
+/// Rows of `(id, data)` and of `(id, officer_id, restricted)` as items.
+fn assemble(entity: &str, rows: Vec<Row>, aud: Vec<Row>) -> Vec<Item> {
     let mut by_id: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
     for r in aud {
         let e = by_id.entry(r.text(0)).or_default();
@@ -62,8 +67,7 @@ pub async fn items(db: &Db, entity: &str) -> Result<Vec<Item>, DbError> {
             e.1.push(r.text(1));
         }
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
             let id = r.text(0);
             let (audience, restricted_for) = by_id.remove(&id).unwrap_or_default();
@@ -75,7 +79,164 @@ pub async fn items(db: &Db, entity: &str) -> Result<Vec<Item>, DbError> {
                 restricted_for,
             }
         })
-        .collect())
+        .collect()
+}
+
+/// Values bound per `IN (…)` list: well under either backend's limit on
+/// parameters.
+const IN_CHUNK: usize = 500;
+
+/// `?first, ?first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The text of one top-level field of a JSON column, in the backend's
+/// dialect; the expression indexes on `reference` (console schema) are
+/// written the same way, so a lookup by a field is a seek.
+pub fn json_field(db: &Db, column: &str, field: &'static str) -> String {
+    json_path(db, column, &[field])
+}
+
+/// The text at a path of fields of a JSON column, as [`json_field`].
+pub fn json_path(db: &Db, column: &str, path: &[&'static str]) -> String {
+    match db {
+        Db::Sqlite(_) => format!("json_extract({column}, '$.{}')", path.join(".")),
+        Db::Postgres(_) => {
+            let mut out = format!("({column})::jsonb");
+            for (i, f) in path.iter().enumerate() {
+                let op = if i + 1 == path.len() { "->>" } else { "->" };
+                out.push_str(&format!(" {op} '{f}'"));
+            }
+            format!("({out})")
+        }
+    }
+}
+
+/// Live items of `entity` (each with its audience) whose `column` is one
+/// of `values`, in id order; `column` is `id` or a [`json_field`].
+async fn items_matching(
+    db: &Db,
+    entity: &str,
+    column: &str,
+    values: &[String],
+) -> Result<Vec<Item>, DbError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(IN_CHUNK) {
+        let mut params = vec![Val::from(entity)];
+        params.extend(chunk.iter().map(Val::from));
+        let rows = sql::query(
+            db,
+            &format!(
+                // No ORDER BY: it would lead the planner to walk the whole
+                // entity by id instead of seeking the field's index (the
+                // items are sorted below).
+                "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL AND {column} IN ({})",
+                placeholders(2, chunk.len())
+            ),
+            params,
+        )
+        .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.text(0)).collect();
+        let aud = audiences(db, entity, &ids).await?;
+        out.extend(assemble(entity, rows, aud));
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out.dedup_by(|a, b| a.id == b.id);
+    Ok(out)
+}
+
+/// Audience rows `(id, officer_id, restricted)` of these items.
+async fn audiences(db: &Db, entity: &str, ids: &[String]) -> Result<Vec<Row>, DbError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let mut params = vec![Val::from(entity)];
+        params.extend(chunk.iter().map(Val::from));
+        out.extend(
+            sql::query(
+                db,
+                &format!(
+                    "SELECT id, officer_id, restricted FROM reference_audience WHERE entity = ?1 AND id IN ({}) ORDER BY id, officer_id",
+                    placeholders(2, chunk.len())
+                ),
+                params,
+            )
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Live items of `entity` with these ids (each with its audience).
+pub async fn items_by_id(db: &Db, entity: &str, ids: &[String]) -> Result<Vec<Item>, DbError> {
+    items_matching(db, entity, "id", ids).await
+}
+
+/// Live items of `entity` whose data's `field` is one of `values`.
+pub async fn items_where(
+    db: &Db,
+    entity: &str,
+    field: &'static str,
+    values: &[String],
+) -> Result<Vec<Item>, DbError> {
+    items_matching(db, entity, &json_field(db, "data", field), values).await
+}
+
+/// Up to `limit` items of `entity` the account sees, those whose `field`
+/// is `first` before the rest, each part by `field` descending then id:
+/// read a batch at a time along the field's index until `limit` are
+/// found, never the whole entity.
+pub async fn visible_latest(
+    db: &Db,
+    entity: &str,
+    field: &'static str,
+    first: &str,
+    account: &Account,
+    limit: usize,
+) -> Result<Vec<Item>, DbError> {
+    const BATCH: usize = 256;
+    let mut out: Vec<Item> = items_where(db, entity, field, &[first.to_owned()])
+        .await?
+        .into_iter()
+        .filter(|i| i.visible_to(account))
+        .take(limit)
+        .collect();
+    let f = json_field(db, "data", field);
+    let sql = format!(
+        "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL AND {f} <> ?2
+         ORDER BY {f} DESC, id LIMIT ?3 OFFSET ?4"
+    );
+    let mut offset = 0usize;
+    while out.len() < limit {
+        let rows = sql::query(
+            db,
+            &sql,
+            vec![
+                Val::from(entity),
+                Val::from(first),
+                Val::I(i64::try_from(BATCH).unwrap_or(i64::MAX)),
+                Val::I(i64::try_from(offset).unwrap_or(i64::MAX)),
+            ],
+        )
+        .await?;
+        let n = rows.len();
+        let ids: Vec<String> = rows.iter().map(|r| r.text(0)).collect();
+        let aud = audiences(db, entity, &ids).await?;
+        out.extend(
+            assemble(entity, rows, aud)
+                .into_iter()
+                .filter(|i| i.visible_to(account))
+                .take(limit - out.len()),
+        );
+        if n < BATCH {
+            break;
+        }
+        offset += BATCH;
+    }
+    Ok(out)
 }
 
 /// One page of `entity`'s live items, in id order, and how many there
@@ -202,7 +363,12 @@ const EV_COLUMNS: &str =
      e.appointment_id, e.session_id, e.case_id, e.visit_id, e.seq, e.signature, e.body";
 
 fn ev_of(r: &Row) -> Ev {
-    let body: Value = serde_json::from_str(&r.text(12)).unwrap_or(Value::Null);
+    // The body is parsed in place and its payload moved out, not copied:
+    // pages read thousands of events.
+    let payload = match serde_json::from_str::<Value>(r.text_ref(12)) {
+        Ok(Value::Object(mut body)) => body.remove("payload").unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
     Ev {
         event_id: r.text(0),
         device_id: r.text(1),
@@ -216,7 +382,7 @@ fn ev_of(r: &Row) -> Ev {
         visit_id: r.opt_text(9),
         seq: r.int(10),
         signature: r.text(11),
-        payload: body.get("payload").cloned().unwrap_or(Value::Null),
+        payload,
     }
 }
 
@@ -229,35 +395,120 @@ pub async fn current(db: &Db, kind: &str) -> Result<Vec<Ev>, DbError> {
 
 /// The current event of one subject of `kind`, as [`current`] reads it.
 pub async fn current_one(db: &Db, kind: &str, subject: &str) -> Result<Option<Ev>, DbError> {
-    Ok(current_of(db, kind, Some(subject))
+    Ok(current_of(db, kind, Some(&[subject.to_owned()]))
         .await?
         .into_iter()
         .next())
 }
 
-async fn current_of(db: &Db, kind: &str, subject: Option<&str>) -> Result<Vec<Ev>, DbError> {
-    let sql = format!(
+/// The current events of these subjects of `kind`, as [`current`] reads
+/// them (in arrival order).
+pub async fn current_for(db: &Db, kind: &str, subjects: &[String]) -> Result<Vec<Ev>, DbError> {
+    current_of(db, kind, Some(subjects)).await
+}
+
+async fn current_of(db: &Db, kind: &str, subjects: Option<&[String]>) -> Result<Vec<Ev>, DbError> {
+    let select = format!(
         "SELECT {EV_COLUMNS}, c.received_ms FROM current_records c JOIN events e ON e.event_id = c.event_id
-         WHERE c.kind = ?1 AND (?2 = '' OR c.subject = ?2) ORDER BY c.received_ms"
+         WHERE c.kind = ?1"
     );
-    let rows = sql::query(
-        db,
-        &sql,
-        vec![Val::from(kind), Val::from(subject.unwrap_or_default())],
-    )
-    .await?;
+    let rows = match subjects {
+        None => {
+            sql::query(
+                db,
+                &format!("{select} ORDER BY c.received_ms"),
+                vec![Val::from(kind)],
+            )
+            .await?
+        }
+        Some(list) => {
+            let mut rows = Vec::new();
+            for chunk in list.chunks(IN_CHUNK) {
+                let mut params = vec![Val::from(kind)];
+                params.extend(chunk.iter().map(Val::from));
+                rows.extend(
+                    sql::query(
+                        db,
+                        &format!(
+                            "{select} AND c.subject IN ({})",
+                            placeholders(2, chunk.len())
+                        ),
+                        params,
+                    )
+                    .await?,
+                );
+            }
+            // Arrival order across chunks, as the whole read gives it.
+            rows.sort_by_key(|r| r.int(13));
+            rows
+        }
+    };
+    overlaid(db, kind, &rows).await
+}
+
+/// Rows of [`EV_COLUMNS`] and the projection's time as events, with the
+/// office's corrections laid over outcomes.
+async fn overlaid(db: &Db, kind: &str, rows: &[Row]) -> Result<Vec<Ev>, DbError> {
     let corrections = if kind == crate::payload::kinds::OUTCOME_RECORDED {
         super::conflicts::corrections(db).await?
     } else {
         Default::default()
     };
     let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
+    for r in rows {
         let mut e = ev_of(r);
         super::conflicts::lay_over(db, &corrections, &mut e.payload, r.int(13)).await?;
         out.push(e);
     }
     Ok(out)
+}
+
+/// The current outcomes whose payload names this requirement, as
+/// [`current`] reads them (in arrival order), found by the index on
+/// outcome events' requirement (console schema), not by reading all.
+pub async fn current_outcomes_of_requirement(
+    db: &Db,
+    requirement_id: &str,
+) -> Result<Vec<Ev>, DbError> {
+    let kind = crate::payload::kinds::OUTCOME_RECORDED;
+    // The kind is written out, so the partial index applies.
+    let sql = format!(
+        "SELECT {EV_COLUMNS}, c.received_ms FROM events e
+           JOIN current_records c ON c.kind = e.kind AND c.event_id = e.event_id
+         WHERE e.kind = '{kind}' AND {} = ?1 ORDER BY c.received_ms",
+        json_path(db, "e.body", &["payload", "requirement_id"])
+    );
+    let rows = sql::query(db, &sql, vec![Val::from(requirement_id)]).await?;
+    overlaid(db, kind, &rows).await
+}
+
+/// Every event of `kind` naming one of these appointments, in arrival
+/// order (as [`of_kind`] gives them).
+pub async fn of_kind_for_appointments(
+    db: &Db,
+    kind: &str,
+    appointments: &[String],
+) -> Result<Vec<Ev>, DbError> {
+    let mut rows = Vec::new();
+    for chunk in appointments.chunks(IN_CHUNK) {
+        let mut params = vec![Val::from(kind)];
+        params.extend(chunk.iter().map(Val::from));
+        rows.extend(
+            sql::query(
+                db,
+                &format!(
+                    "SELECT {EV_COLUMNS} FROM events e WHERE e.kind = ?1 AND e.appointment_id IN ({})",
+                    placeholders(2, chunk.len())
+                ),
+                params,
+            )
+            .await?
+            .iter()
+            .map(ev_of),
+        );
+    }
+    rows.sort_by_key(|e| (e.received_ms, e.seq));
+    Ok(rows)
 }
 
 /// Every event of `kind`, in arrival order.

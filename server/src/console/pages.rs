@@ -280,6 +280,9 @@ async fn sign_out_everywhere(
 
 // ---------- Today ----------
 
+/// Sessions the Today page shows.
+const TODAY_SESSIONS: usize = 30;
+
 fn today_date() -> String {
     chrono::Local::now().date_naive().to_string()
 }
@@ -287,34 +290,55 @@ fn today_date() -> String {
 async fn today(State(state): State<AppState>, viewer: Viewer) -> Page {
     let db = &state.db;
     let a = &viewer.account;
-    let sessions_ = data::visible_items(db, "upw_session", a).await?;
-    let projects = data::items(db, "upw_project").await?;
-    let projects: HashMap<_, _> = projects.into_iter().map(|p| (p.id.clone(), p)).collect();
-    let appointments = data::items(db, "upw_appointment").await?;
-    let requirements: HashMap<_, _> = data::items(db, "upw_requirement")
-        .await?
-        .into_iter()
-        .map(|r| (r.id.clone(), r))
-        .collect();
-    let outcomes: HashMap<String, Ev> = data::current(db, kinds::OUTCOME_RECORDED)
-        .await?
-        .into_iter()
-        .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
-        .collect();
-    let arrivals: HashMap<String, Ev> =
-        data::of_kind(db, fieldbook_core::events::kinds::UPW_ARRIVED)
+    let today = today_date();
+    // The 30 sessions shown (today's first, then the latest), read along
+    // the date index, and only what they name: never the whole year.
+    let list = data::visible_latest(db, "upw_session", "date", &today, a, TODAY_SESSIONS).await?;
+    let ids = |xs: &mut dyn Iterator<Item = String>| {
+        let mut v: Vec<String> = xs.collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let session_ids = ids(&mut list.iter().map(|s| s.id.clone()));
+    let appointments = data::items_where(db, "upw_appointment", "session_id", &session_ids).await?;
+    let appointment_ids = ids(&mut appointments.iter().map(|ap| ap.id.clone()));
+    let projects: HashMap<_, _> = data::items_by_id(
+        db,
+        "upw_project",
+        &ids(&mut list.iter().map(|s| s.s("project_id"))),
+    )
+    .await?
+    .into_iter()
+    .map(|p| (p.id.clone(), p))
+    .collect();
+    let requirements: HashMap<_, _> = data::items_by_id(
+        db,
+        "upw_requirement",
+        &ids(&mut appointments.iter().map(|ap| ap.s("requirement_id"))),
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.id.clone(), r))
+    .collect();
+    let outcomes: HashMap<String, Ev> =
+        data::current_for(db, kinds::OUTCOME_RECORDED, &appointment_ids)
             .await?
             .into_iter()
             .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
             .collect();
-    let today = today_date();
-    let mut list: Vec<_> = sessions_.values().collect();
-    list.sort_by(|x, y| {
-        (x.s("date") != today, y.s("date")).cmp(&(y.s("date") != today, x.s("date")))
-    });
+    let arrivals: HashMap<String, Ev> = data::of_kind_for_appointments(
+        db,
+        fieldbook_core::events::kinds::UPW_ARRIVED,
+        &appointment_ids,
+    )
+    .await?
+    .into_iter()
+    .filter_map(|e| e.appointment_id.clone().map(|k| (k, e)))
+    .collect();
     let mut out = vec![];
     let mut subjects = vec![];
-    for s in list.iter().take(30) {
+    for s in &list {
         subjects.push(s.id.clone());
         let mut rows = vec![];
         let (mut on_site, mut done, mut minutes) = (0, 0, 0i64);
@@ -1363,7 +1387,6 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
     if reqs.is_empty() && cases.is_empty() {
         return Err(Failure::NotFound);
     }
-    let outcomes = data::current(db, kinds::OUTCOME_RECORDED).await?;
     let mut ledgers = vec![];
     let mut attendance = vec![];
     let mut name = String::new();
@@ -1374,6 +1397,9 @@ async fn person(State(state): State<AppState>, viewer: Viewer, Path(crn): Path<S
         ) else {
             continue;
         };
+        // Only the outcomes naming this requirement are read (by index);
+        // the payload's requirement decides, as before.
+        let outcomes = data::current_outcomes_of_requirement(db, &r.id).await?;
         let mut mine: Vec<(String, i64, &Ev)> = outcomes
             .iter()
             .filter_map(|e| {

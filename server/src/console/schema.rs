@@ -2,7 +2,8 @@
 //! schema: accounts, sessions, sign-in flows (OIDC), API keys, the
 //! office's own audit log (append-only: triggers refuse any change or
 //! deletion), enforcement decisions and conflict resolutions (and the index
-//! that groups conflicts per record). Safety acknowledgements live in the safety
+//! that groups conflicts per record), and the indexes the pages read
+//! reference data by. Safety acknowledgements live in the safety
 //! lane's own tables ([`crate::safety`]).
 
 /// SQLite.
@@ -39,6 +40,14 @@ CREATE TABLE IF NOT EXISTS console_conflict_resolutions (
     chosen_event TEXT, code TEXT, minutes INTEGER, reason TEXT NOT NULL, versions TEXT NOT NULL,
     account_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS console_conflict_resolutions_subject ON console_conflict_resolutions (kind, subject, at_ms);
+-- The pages read reference items by a field of their data (sessions by
+-- date, appointments by session): `console::data::json_field` writes
+-- the same expressions, so those reads are seeks, not scans of a year.
+CREATE INDEX IF NOT EXISTS reference_data_date ON reference (entity, json_extract(data, '$.date'));
+CREATE INDEX IF NOT EXISTS reference_data_session ON reference (entity, json_extract(data, '$.session_id'));
+-- A person's ledger reads the outcomes naming their requirement.
+CREATE INDEX IF NOT EXISTS events_outcome_requirement ON events (json_extract(body, '$.payload.requirement_id'))
+    WHERE kind = 'upw.outcome_recorded';
 ";
 
 /// PostgreSQL.
@@ -77,4 +86,8 @@ CREATE TABLE IF NOT EXISTS console_conflict_resolutions (
     chosen_event TEXT, code TEXT, minutes BIGINT, reason TEXT NOT NULL, versions TEXT NOT NULL,
     account_id TEXT NOT NULL, at_ms BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS console_conflict_resolutions_subject ON console_conflict_resolutions (kind, subject, at_ms);
+CREATE INDEX IF NOT EXISTS reference_data_date ON reference (entity, ((data)::jsonb ->> 'date'));
+CREATE INDEX IF NOT EXISTS reference_data_session ON reference (entity, ((data)::jsonb ->> 'session_id'));
+CREATE INDEX IF NOT EXISTS events_outcome_requirement ON events ((((body)::jsonb -> 'payload' ->> 'requirement_id')))
+    WHERE kind = 'upw.outcome_recorded';
 ";

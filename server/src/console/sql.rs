@@ -68,6 +68,13 @@ impl Row {
     pub fn text(&self, i: usize) -> String {
         self.opt_text(i).unwrap_or_default()
     }
+    /// Text at `i` without a copy (empty when NULL, absent or a number).
+    pub fn text_ref(&self, i: usize) -> &str {
+        match self.0.get(i) {
+            Some(Cell::Text(s)) => s,
+            _ => "",
+        }
+    }
     /// Text at `i`, `None` when NULL.
     pub fn opt_text(&self, i: usize) -> Option<String> {
         match self.0.get(i) {

@@ -1,6 +1,8 @@
 //! The console's rules against a real (temporary) SQLite database:
 //! lock-out, session timeouts, API key scopes, the append-only audit log,
-//! CSRF origin checks, CSV previews and ID token verification.
+//! CSRF origin checks, CSV previews, ID token verification, and the reads
+//! the pages narrow in SQL (the same items, team scope and order as the
+//! whole reads they replace).
 
 use axum::http::HeaderMap;
 use serde_json::json;
@@ -472,4 +474,358 @@ fn a_session_ending_before_it_starts_is_refused_by_the_cores_rule_on_import_and_
             .any(|p| p.1.contains("planned_end must be after the start")),
         "{refused:?}"
     );
+}
+
+// ---------- reads narrowed in SQL (the year-of-data pages) ----------
+
+use super::data;
+use crate::db::RefWrite;
+use crate::payload::kinds;
+use sql::Val;
+
+async fn put(db: &Db, entity: &str, items: Vec<(String, Option<serde_json::Value>, &str)>) {
+    db.put_references(
+        items
+            .into_iter()
+            .map(|(id, data, officer)| RefWrite {
+                entity: entity.into(),
+                id,
+                data: data.map(|d| d.to_string()),
+                audience: vec![(officer.to_owned(), false)],
+            })
+            .collect(),
+        vec![],
+    )
+    .await
+    .expect("reference");
+}
+
+fn hex_id(tag: u32, n: usize) -> String {
+    format!("{tag:08x}{n:024x}")
+}
+
+#[tokio::test]
+async fn the_latest_sessions_are_todays_then_newest_each_once_and_only_the_teams() {
+    let (_d, db) = db().await;
+    let today = "2026-12-02";
+    let day = |n: i64| {
+        (chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date") - chrono::Duration::days(n))
+            .to_string()
+    };
+    // Two sessions a day for a year (more than one read batch), some
+    // after today, three today; every third in another team; one deleted.
+    let mut sessions = vec![];
+    for n in 0..740usize {
+        let d = if n < 3 {
+            today.to_owned()
+        } else {
+            day(i64::try_from(n / 2).unwrap_or(0) - 5)
+        };
+        let officer = if n % 3 == 0 { "sup-b" } else { "sup-a" };
+        sessions.push((
+            hex_id(3, n),
+            Some(json!({ "date": d, "supervisor_id": officer })),
+            officer,
+        ));
+    }
+    sessions.push((hex_id(3, 9999), None, "sup-a"));
+    put(&db, "upw_session", sessions).await;
+    let manager = account(&db, "uwm", Role::UnpaidWorkManager, &["sup-a"]).await;
+    let admin = account(&db, "admin", Role::Administrator, &["*"]).await;
+    for who in [&manager, &admin] {
+        // What the page read before: every item, narrowed and sorted here.
+        let mut all: Vec<data::Item> = data::items(&db, "upw_session")
+            .await
+            .expect("items")
+            .into_iter()
+            .filter(|i| i.visible_to(who))
+            .collect();
+        all.sort_by(|x, y| {
+            (x.s("date") != today, std::cmp::Reverse(x.s("date")), &x.id).cmp(&(
+                y.s("date") != today,
+                std::cmp::Reverse(y.s("date")),
+                &y.id,
+            ))
+        });
+        for limit in [30, 5000] {
+            let got = data::visible_latest(&db, "upw_session", "date", today, who, limit)
+                .await
+                .expect("latest");
+            let want: Vec<&str> = all.iter().take(limit).map(|i| i.id.as_str()).collect();
+            let got_ids: Vec<&str> = got.iter().map(|i| i.id.as_str()).collect();
+            assert_eq!(got_ids, want, "{} limit {limit}", who.username);
+            assert!(got.iter().all(|i| i.visible_to(who)), "team scope kept");
+            assert!(got.iter().all(|i| i.audience == vec!["sup-b".to_owned()]
+                || i.audience == vec!["sup-a".to_owned()]));
+        }
+    }
+    // The manager never sees the other team's sessions, today's included.
+    let mine = data::visible_latest(&db, "upw_session", "date", today, &manager, 5000)
+        .await
+        .expect("latest");
+    assert_eq!(
+        mine.len(),
+        740 - 247,
+        "every one of the team's sessions, once"
+    );
+    assert!(mine.iter().all(|i| i.audience == vec!["sup-a".to_owned()]));
+}
+
+#[tokio::test]
+async fn reads_by_id_and_by_field_return_what_the_whole_read_holds_each_once() {
+    let (_d, db) = db().await;
+    // More values than one `IN` list holds.
+    let mut appointments = vec![];
+    for n in 0..1300usize {
+        appointments.push((
+            hex_id(4, n),
+            Some(json!({ "session_id": hex_id(3, n / 9), "crn": format!("X{n}") })),
+            if n % 2 == 0 { "sup-a" } else { "sup-b" },
+        ));
+    }
+    appointments.push((hex_id(4, 5000), None, "sup-a"));
+    put(&db, "upw_appointment", appointments).await;
+    let all = data::items(&db, "upw_appointment").await.expect("items");
+    let sessions: Vec<String> = (0..120).map(|s| hex_id(3, s)).collect();
+    let by_field = data::items_where(&db, "upw_appointment", "session_id", &sessions)
+        .await
+        .expect("by field");
+    let want: Vec<&data::Item> = all
+        .iter()
+        .filter(|i| sessions.contains(&i.s("session_id")))
+        .collect();
+    assert_eq!(by_field.len(), 120 * 9);
+    assert_eq!(
+        by_field
+            .iter()
+            .map(|i| (&i.id, &i.audience, &i.data))
+            .collect::<Vec<_>>(),
+        want.iter()
+            .map(|i| (&i.id, &i.audience, &i.data))
+            .collect::<Vec<_>>()
+    );
+    let mut ids: Vec<String> = (0..1300).map(|n| hex_id(4, n)).collect();
+    ids.push(hex_id(4, 5000)); // deleted: not returned
+    ids.push(hex_id(4, 7)); // asked twice: returned once
+    let by_id = data::items_by_id(&db, "upw_appointment", &ids)
+        .await
+        .expect("by id");
+    assert_eq!(
+        by_id
+            .iter()
+            .map(|i| (&i.id, &i.audience))
+            .collect::<Vec<_>>(),
+        all.iter().map(|i| (&i.id, &i.audience)).collect::<Vec<_>>()
+    );
+}
+
+async fn stored(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    appointment: &str,
+    seq: i64,
+    at: i64,
+    project: bool,
+) {
+    stored_with(
+        db,
+        id,
+        kind,
+        appointment,
+        seq,
+        at,
+        project,
+        json!({ "appointment_id": appointment, "n": seq }),
+    )
+    .await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stored_with(
+    db: &Db,
+    id: &str,
+    kind: &str,
+    appointment: &str,
+    seq: i64,
+    at: i64,
+    project: bool,
+    payload: serde_json::Value,
+) {
+    let body = json!({ "payload": payload }).to_string();
+    sql::exec(
+        db,
+        "INSERT INTO events (event_id, device_id, seq, officer_id, kind, recorded_ms, received_ms, supersedes,
+            session_id, case_id, visit_id, appointment_id, body, signature)
+         VALUES (?1, 'dev', ?2, 'sup-a', ?3, ?4, ?4, NULL, NULL, NULL, NULL, ?5, ?6, 'sig')",
+        vec![Val::from(id), Val::I(seq), Val::from(kind), Val::I(at), Val::from(appointment), Val::from(body)],
+    )
+    .await
+    .expect("event");
+    if project {
+        sql::exec(
+            db,
+            "INSERT INTO current_records (kind, subject, event_id, received_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, subject) DO UPDATE SET event_id = excluded.event_id, received_ms = excluded.received_ms",
+            vec![Val::from(kind), Val::from(appointment), Val::from(id), Val::I(at)],
+        )
+        .await
+        .expect("projection");
+    }
+}
+
+#[tokio::test]
+async fn events_read_for_some_appointments_are_the_whole_reads_narrowed() {
+    let (_d, db) = db().await;
+    let arrived = fieldbook_core::events::kinds::UPW_ARRIVED;
+    let mut seq = 0;
+    for n in 0..1200usize {
+        let appointment = hex_id(4, n);
+        // Two outcomes for some (the later is current), arrivals for all.
+        for round in 0..=(n % 2) {
+            seq += 1;
+            stored(
+                &db,
+                &format!("o{n}-{round}"),
+                kinds::OUTCOME_RECORDED,
+                &appointment,
+                seq,
+                1_000 + seq,
+                true,
+            )
+            .await;
+        }
+        seq += 1;
+        stored(
+            &db,
+            &format!("a{n}"),
+            arrived,
+            &appointment,
+            seq,
+            1_000 + seq,
+            false,
+        )
+        .await;
+    }
+    let wanted: Vec<String> = (0..1200)
+        .filter(|n| n % 3 != 0)
+        .map(|n| hex_id(4, n))
+        .collect();
+    let keys = |v: Vec<data::Ev>| {
+        v.into_iter()
+            .map(|e| (e.event_id, e.appointment_id, e.payload))
+            .collect::<Vec<_>>()
+    };
+    let whole = data::current(&db, kinds::OUTCOME_RECORDED)
+        .await
+        .expect("current");
+    let narrowed = data::current_for(&db, kinds::OUTCOME_RECORDED, &wanted)
+        .await
+        .expect("for");
+    let want: Vec<data::Ev> = whole
+        .into_iter()
+        .filter(|e| {
+            e.appointment_id
+                .as_ref()
+                .is_some_and(|a| wanted.contains(a))
+        })
+        .collect();
+    assert_eq!(want.len(), wanted.len(), "one current outcome each");
+    assert_eq!(keys(narrowed), keys(want));
+    let all_arrivals = data::of_kind(&db, arrived).await.expect("of kind");
+    let arrivals = data::of_kind_for_appointments(&db, arrived, &wanted)
+        .await
+        .expect("for");
+    let want: Vec<data::Ev> = all_arrivals
+        .into_iter()
+        .filter(|e| {
+            e.appointment_id
+                .as_ref()
+                .is_some_and(|a| wanted.contains(a))
+        })
+        .collect();
+    assert_eq!(keys(arrivals), keys(want));
+}
+
+#[tokio::test]
+async fn a_requirements_outcomes_are_the_current_outcomes_naming_it() {
+    let (_d, db) = db().await;
+    let requirement = |n: usize| hex_id(2, n % 7);
+    let outcome = |n: usize, minutes: i64| {
+        json!({
+            "appointment_id": hex_id(4, n), "session_id": hex_id(3, n / 9), "requirement_id": requirement(n),
+            "crn": "X100001", "session_date": "2026-12-02", "code": "ATTC", "arrival": null, "departure": null,
+            "penalty_minutes": 0, "work_quality": "good", "behaviour": "good", "notes": "", "sensitive": false,
+            "raise_alert": false, "travel_minutes": null, "minutes_credited": minutes, "late_by_minutes": null,
+            "enforcement_step": null, "policy_version": "test",
+        })
+    };
+    let mut seq = 0;
+    for n in 0..300usize {
+        // Some corrected by a later outcome: only the current one counts.
+        for round in 0..=(n % 3 / 2) {
+            seq += 1;
+            let payload = outcome(n, 60 * (i64::try_from(round).unwrap_or(0) + 1));
+            stored_with(
+                &db,
+                &format!("o{n}-{round}"),
+                kinds::OUTCOME_RECORDED,
+                &hex_id(4, n),
+                seq,
+                1_000 + seq,
+                true,
+                payload,
+            )
+            .await;
+        }
+    }
+    // An outcome naming no requirement counts towards none.
+    let mut none = outcome(999, 30);
+    none["requirement_id"] = serde_json::Value::Null;
+    stored_with(
+        &db,
+        "none",
+        kinds::OUTCOME_RECORDED,
+        &hex_id(4, 999),
+        9_999,
+        99_999,
+        true,
+        none,
+    )
+    .await;
+    let whole = data::current(&db, kinds::OUTCOME_RECORDED)
+        .await
+        .expect("current");
+    for r in 0..8 {
+        let id = hex_id(2, r);
+        let got = data::current_outcomes_of_requirement(&db, &id)
+            .await
+            .expect("by requirement");
+        let want: Vec<&data::Ev> = whole
+            .iter()
+            .filter(|e| {
+                crate::payload::outcome_of(&e.payload)
+                    .requirement_id
+                    .as_deref()
+                    == Some(id.as_str())
+            })
+            .collect();
+        assert_eq!(
+            got.iter()
+                .map(|e| (&e.event_id, &e.payload))
+                .collect::<Vec<_>>(),
+            want.iter()
+                .map(|e| (&e.event_id, &e.payload))
+                .collect::<Vec<_>>(),
+            "requirement {r}"
+        );
+        assert_eq!(
+            got.len(),
+            if r < 7 {
+                (0..300).filter(|n| n % 7 == r).count()
+            } else {
+                0
+            }
+        );
+    }
 }
