@@ -6,6 +6,7 @@
 //! decisions are made in [`crate::ingest`]; the backends' ingest storage
 //! is in [`crate::storage`].
 
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use fieldbook_core::events::GENESIS_HASH;
@@ -246,6 +247,32 @@ fn prepare_private_file(path: &std::path::Path) -> R<()> {
         }
     }
     Ok(())
+}
+
+/// How often an instance purges expired nonces. The purge scans the
+/// table (it has no index on time), so running it on every signed request
+/// made each request's cost grow with the requests of the last window;
+/// kept a little longer, an expired nonce only refuses a replay it could
+/// no longer be used for anyway.
+const NONCE_PURGE_EVERY_MS: i64 = 10_000;
+
+/// The server time of this process's last nonce purge.
+static LAST_NONCE_PURGE_MS: AtomicI64 = AtomicI64::new(i64::MIN);
+
+/// Whether a request at `now` should purge expired nonces: the first one,
+/// then one per [`NONCE_PURGE_EVERY_MS`] (or when the clock went back).
+fn purge_due(now: i64) -> bool {
+    purge_due_after(&LAST_NONCE_PURGE_MS, now)
+}
+
+/// [`purge_due`] against the last purge time `last` (which it updates): of
+/// requests racing at the same moment, one purges.
+fn purge_due_after(last: &AtomicI64, now: i64) -> bool {
+    let was = last.load(AtomicOrdering::Relaxed);
+    let due = was == i64::MIN || now < was || now.saturating_sub(was) >= NONCE_PURGE_EVERY_MS;
+    due && last
+        .compare_exchange(was, now, AtomicOrdering::Relaxed, AtomicOrdering::Relaxed)
+        .is_ok()
 }
 
 pub(crate) async fn blocking<T: Send + 'static>(
@@ -627,12 +654,12 @@ impl Db {
                 })
                 .await?
             }
-            Db::Postgres(p) => p
-                .get()
-                .await?
-                .query_opt(&SQL_S.replace("?1", "$1"), &[&id])
-                .await?
-                .map(|r| {
+            Db::Postgres(p) => {
+                let client = p.get().await?;
+                // Every signed request reads its device: prepared once per
+                // pooled connection, not on every call.
+                let stmt = client.prepare_cached(&SQL_S.replace("?1", "$1")).await?;
+                client.query_opt(&stmt, &[&id]).await?.map(|r| {
                     (
                         r.get(0),
                         r.get(1),
@@ -644,7 +671,8 @@ impl Db {
                         r.get(7),
                         r.get(8),
                     )
-                }),
+                })
+            }
         };
         Ok(raw.and_then(
             |(
@@ -788,29 +816,37 @@ impl Db {
         let cutoff = now
             .saturating_sub(TIMESTAMP_WINDOW_MS)
             .saturating_sub(NONCE_MARGIN_MS);
+        let purge = purge_due(now);
         match self {
             Db::Sqlite(c) => {
                 blocking(c, move |c| {
-                    c.execute("DELETE FROM nonces WHERE seen_ms < ?1", [cutoff])?;
-                    let n = c.execute(
-                    "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![d, n, timestamp_ms],
-                )?;
+                    if purge {
+                        c.prepare_cached("DELETE FROM nonces WHERE seen_ms < ?1")?
+                            .execute([cutoff])?;
+                    }
+                    let n = c
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO nonces (device_id, nonce, seen_ms) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(rusqlite::params![d, n, timestamp_ms])?;
                     Ok(n == 1)
                 })
                 .await
             }
             Db::Postgres(p) => {
                 let client = p.get().await?;
-                client
-                    .execute("DELETE FROM nonces WHERE seen_ms < $1", &[&cutoff])
-                    .await?;
-                let n = client
-                    .execute(
+                if purge {
+                    let stmt = client
+                        .prepare_cached("DELETE FROM nonces WHERE seen_ms < $1")
+                        .await?;
+                    client.execute(&stmt, &[&cutoff]).await?;
+                }
+                let stmt = client
+                    .prepare_cached(
                         "INSERT INTO nonces (device_id, nonce, seen_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                        &[&d, &n, &timestamp_ms],
                     )
                     .await?;
+                let n = client.execute(&stmt, &[&d, &n, &timestamp_ms]).await?;
                 Ok(n == 1)
             }
         }
@@ -1236,6 +1272,19 @@ fn stored_event_pg(r: &tokio_postgres::Row) -> StoredEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expired_nonces_are_purged_once_per_interval_not_on_every_request() {
+        let last = AtomicI64::new(i64::MIN);
+        let t = 1_800_000_000_000;
+        assert!(purge_due_after(&last, t), "the first request purges");
+        assert!(!purge_due_after(&last, t), "not again at once");
+        assert!(!purge_due_after(&last, t + NONCE_PURGE_EVERY_MS - 1));
+        assert!(purge_due_after(&last, t + NONCE_PURGE_EVERY_MS));
+        assert!(!purge_due_after(&last, t + NONCE_PURGE_EVERY_MS + 1));
+        // A clock set back purges rather than waiting out the interval.
+        assert!(purge_due_after(&last, t - 1));
+    }
 
     #[test]
     fn sqlite_errors_are_named_by_code_never_by_row_contents() {

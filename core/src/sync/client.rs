@@ -236,6 +236,50 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(enc.finish()?)
 }
 
+/// A request body, compressed once however many attempts send it.
+#[derive(Debug)]
+struct Body {
+    compressed: Vec<u8>,
+    uncompressed_len: usize,
+}
+
+impl Body {
+    fn of(bytes: &[u8]) -> Result<Self> {
+        Ok(Self {
+            compressed: gzip(bytes)?,
+            uncompressed_len: bytes.len(),
+        })
+    }
+}
+
+/// A push batch read, encoded and compressed, ready to send.
+#[derive(Debug)]
+struct PreparedBatch {
+    events: Vec<crate::store::Outgoing>,
+    body: Body,
+}
+
+/// Reads the next batch of pending events after `after` and encodes it.
+fn prepare_batch(store: &Store, after: u64, limit: u32) -> Result<Option<PreparedBatch>> {
+    let events = store.pending_batch(after, limit)?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let request = PushRequest {
+        events: events
+            .iter()
+            .map(|e| PushEvent {
+                id: e.id.clone(),
+                seq: e.seq,
+                body: PushEvent::encode_body(&e.signed.bytes),
+                signature: hex::encode(e.signed.signature),
+            })
+            .collect(),
+    };
+    let body = Body::of(&serde_json::to_vec(&request)?)?;
+    Ok(Some(PreparedBatch { events, body }))
+}
+
 impl SyncClient {
     /// A client for `store` with `config`.
     pub fn new(store: Arc<Store>, config: SyncConfig) -> Result<Self> {
@@ -331,7 +375,7 @@ impl SyncClient {
         device_id: &str,
         method: Method,
         path_and_query: &str,
-        body: Option<&[u8]>,
+        body: Option<&Body>,
         report: &mut SyncReport,
         cancel: &AtomicBool,
     ) -> Result<T> {
@@ -371,7 +415,7 @@ impl SyncClient {
         device_id: &str,
         method: Method,
         path_and_query: &str,
-        body: Option<&[u8]>,
+        body: Option<&Body>,
         report: &mut SyncReport,
     ) -> std::result::Result<Vec<u8>, Failure> {
         let fatal = Failure::Fatal;
@@ -381,7 +425,7 @@ impl SyncClient {
         let nonce = hex::encode(nonce);
         // Compressed first: the signature covers the bytes as sent, so the
         // office checks it before it decompresses anything.
-        let compressed = body.map(gzip).transpose().map_err(fatal)?;
+        let compressed = body.map(|b| b.compressed.as_slice());
         let encoding = if compressed.is_some() { "gzip" } else { "" };
         let signature = self
             .store
@@ -391,7 +435,7 @@ impl SyncClient {
                     path_and_query,
                     device_id,
                     content_encoding: encoding,
-                    body: compressed.as_deref().unwrap_or_default(),
+                    body: compressed.unwrap_or_default(),
                     timestamp_ms: now,
                     nonce: &nonce,
                 }
@@ -406,13 +450,13 @@ impl SyncClient {
             .header(H_TIMESTAMP, now.to_string())
             .header(H_NONCE, &nonce)
             .header(H_SIGNATURE, hex::encode(signature));
-        if let (Some(body), Some(compressed)) = (body, compressed) {
-            report.bytes_sent += compressed.len() as u64;
-            report.bytes_uncompressed += body.len() as u64;
+        if let Some(body) = body {
+            report.bytes_sent += body.compressed.len() as u64;
+            report.bytes_uncompressed += body.uncompressed_len as u64;
             req = req
                 .header("content-type", "application/json")
                 .header("content-encoding", encoding)
-                .body(compressed);
+                .body(body.compressed.clone());
         }
         let resp = req
             .send()
@@ -579,7 +623,7 @@ impl SyncClient {
                     })
                     .collect(),
             };
-            let body = serde_json::to_vec(&request)?;
+            let body = Body::of(&serde_json::to_vec(&request)?)?;
             let mut report = SyncReport::default();
             let bytes = match self
                 .attempt(
@@ -626,46 +670,49 @@ impl SyncClient {
     ) -> Result<()> {
         progress.phase = SyncPhase::Push;
         notify(*progress);
-        let mut after = 0;
+        let limit = self.config.batch_size;
+        let mut next = prepare_batch(&self.store, 0, limit)?;
         loop {
             if cancel.load(Ordering::SeqCst) {
                 return Err(Error::Cancelled);
             }
-            let batch = self.store.pending_batch(after, self.config.batch_size)?;
-            let Some(last) = batch.last() else {
+            let Some(batch) = next.take() else {
                 return Ok(());
             };
-            after = last.seq;
-            let request = PushRequest {
-                events: batch
-                    .iter()
-                    .map(|e| PushEvent {
-                        id: e.id.clone(),
-                        seq: e.seq,
-                        body: PushEvent::encode_body(&e.signed.bytes),
-                        signature: hex::encode(e.signed.signature),
-                    })
-                    .collect(),
-            };
-            let body = serde_json::to_vec(&request)?;
-            drop(request);
-            let response: PushResponse = self
-                .call(
+            let after = batch.events.last().map_or(0, |e| e.seq);
+            // While this batch is on the wire and the office stores it, the
+            // next one is read, encoded and compressed on a blocking thread:
+            // at most two batches are held at once, so memory stays flat. It
+            // is only sent after this batch's answer, in order, and a batch
+            // is acknowledged only from the office's answer to it.
+            let store = self.store.clone();
+            let following =
+                tokio::task::spawn_blocking(move || prepare_batch(&store, after, limit));
+            let sent = self
+                .call::<PushResponse>(
                     &state.device_id,
                     Method::POST,
                     "/v1/sync/push",
-                    Some(&body),
+                    Some(&batch.body),
                     report,
                     cancel,
                 )
-                .await?;
+                .await;
+            // A panic in the worker is the caller's, as if it had run here;
+            // a worker stopped by the runtime shutting down is a cancel.
+            let following = match following.await {
+                Ok(prepared) => prepared,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(Error::Cancelled),
+            };
+            let response = sent?;
+            let events = &batch.events;
+            let by_seq: std::collections::HashMap<u64, &crate::store::Outgoing> =
+                events.iter().map(|e| (e.seq, e)).collect();
             let mut acked = Vec::new();
             for result in &response.results {
                 // Only events this batch sent can be acknowledged.
-                let Some(sent) = batch
-                    .iter()
-                    .find(|e| e.seq == result.seq && e.id == result.id)
-                else {
+                let Some(sent) = by_seq.get(&result.seq).filter(|e| e.id == result.id) else {
                     continue;
                 };
                 match &result.outcome {
@@ -690,9 +737,10 @@ impl SyncClient {
                 }
             }
             self.store.acknowledge(&acked)?;
-            progress.sent += batch.len() as u64;
+            progress.sent += events.len() as u64;
             progress.bytes_sent = report.bytes_sent;
             notify(*progress);
+            next = following?;
         }
     }
 
