@@ -934,6 +934,51 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
         .as_array()
         .expect("array")
         .is_empty());
+    // The visit is ended, pushed, then recorded: the record's push holds
+    // no other event of the visit and names one started in an earlier
+    // push, which the office must accept (it was once refused as out of
+    // scope, since only the visit's other kinds looked up its start).
+    hv.end_visit(&started.visit_id, None, None).expect("end");
+    phone.sync().await.expect("push");
+    hv.save_draft(
+        &started.visit_id,
+        fieldbook_core::home_visits::model::VisitForm {
+            outcome: Some("ATTC".into()),
+            officers_present: vec!["po-1".into()],
+            people_present: vec![],
+            accommodation: Some(fieldbook_core::home_visits::model::Accommodation {
+                suitability: fieldbook_core::home_visits::model::Suitability::Suitable,
+                condition: fieldbook_core::home_visits::model::Condition::Fair,
+                changes: String::new(),
+            }),
+            risk_concerns: String::new(),
+            safeguarding_concerns: String::new(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: "Seen at home".into(),
+            sensitive: false,
+            no_answer: false,
+        },
+    )
+    .expect("draft");
+    hv.finalise(&started.visit_id).expect("finalise");
+    phone.sync().await.expect("push");
+    assert!(
+        phone.store.quarantined().expect("quarantined").is_empty(),
+        "nothing refused"
+    );
+    assert_eq!(phone.store.pending_count().expect("pending"), 0);
+    let visits = office.get("/v1/office/visits").await;
+    let visit = started.visit_id.to_string();
+    assert!(
+        visits
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|v| v["payload"]["visit_id"] == visit.as_str()),
+        "{visits}"
+    );
     server.shutdown().await;
 }
 

@@ -195,6 +195,14 @@ impl Needs {
             if let Some(old) = ev.parsed.as_ref().and_then(|b| b.supersedes.clone()) {
                 superseded.insert(old);
             }
+            // A visit's record is scoped by its case, and must also name a
+            // visit this device started: perhaps in an earlier push, so the
+            // start is looked up as for the visit's other events.
+            if kind == kinds::VISIT_RECORDED {
+                if let Some(v) = &s.visit_id {
+                    visits.insert(v.clone());
+                }
+            }
             match scope_need(kind, s) {
                 ScopeNeed::Audience(e, id) => {
                     audience.insert((e, id));

@@ -354,3 +354,58 @@ fn a_correction_supersedes_only_its_own_devices_event_on_the_same_subject() {
     // Naming an event nobody stored.
     assert_eq!(statuses(&decide_batch(base, &events)), refused);
 }
+
+/// A visit recorded in a later push than the one that started it: the
+/// start is stored, so the batch must ask for it (it once did not, and the
+/// record was refused as out of scope).
+#[test]
+fn a_visit_recorded_after_its_start_was_pushed_is_accepted() {
+    use fieldbook_core::home_visits::model::VisitForm;
+    let p = Payload::VisitRecorded(Box::new(ev::VisitRecorded {
+        visit_id: id("v1"),
+        case_id: id("c1"),
+        crn: "X1".into(),
+        contact_type: "CHVS".into(),
+        planned: false,
+        scheduled_visit_id: None,
+        arranged: true,
+        respond_by: None,
+        address: "1 Test Street".into(),
+        purpose: "Accommodation check".into(),
+        start: AT,
+        end: Some(AT),
+        start_location: None,
+        end_location: None,
+        form: VisitForm {
+            outcome: Some("ATTC".into()),
+            officers_present: vec!["o".into()],
+            people_present: vec![],
+            accommodation: None,
+            risk_concerns: String::new(),
+            safeguarding_concerns: String::new(),
+            visor: false,
+            follow_ups: vec![],
+            enforcement: None,
+            notes: String::new(),
+            sensitive: false,
+            no_answer: false,
+        },
+        policy_version: "2026.2".into(),
+    }));
+    let recorded = event(1, "h0", p.kind(), p.to_value().expect("value"));
+    let needs = Needs::of(std::slice::from_ref(&recorded));
+    assert_eq!(needs.visits, vec![rid("v1")], "the start is looked up");
+    assert_eq!(needs.audience, vec![(entity::CASE, rid("c1"))]);
+    let mut facts = facts_at(0);
+    facts.in_audience.insert((entity::CASE, rid("c1")));
+    // Case in the audience but no start on this device: refused.
+    let plan = decide_batch(facts.clone(), std::slice::from_ref(&recorded));
+    assert!(matches!(
+        plan.results[0].outcome,
+        PushOutcome::Rejected { .. }
+    ));
+    // The start stored from an earlier push: accepted.
+    facts.visits_started.insert(rid("v1"));
+    let plan = decide_batch(facts, std::slice::from_ref(&recorded));
+    assert_eq!(statuses(&plan), vec![PushOutcome::Accepted]);
+}
