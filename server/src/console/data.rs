@@ -94,6 +94,26 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The rows of `select` for every value of `list`: `select` binds `first`
+/// as `?1` and holds `{list}` where the `IN` list goes; the values are
+/// bound in chunks of [`IN_CHUNK`], so rows come chunk by chunk and any
+/// order across them is the caller's to set.
+async fn query_in(
+    db: &Db,
+    select: &str,
+    first: &str,
+    list: &[String],
+) -> Result<Vec<Row>, DbError> {
+    let mut rows = Vec::new();
+    for chunk in list.chunks(IN_CHUNK) {
+        let mut params = vec![Val::from(first)];
+        params.extend(chunk.iter().map(Val::from));
+        let sql = select.replace("{list}", &placeholders(2, chunk.len()));
+        rows.extend(sql::query(db, &sql, params).await?);
+    }
+    Ok(rows)
+}
+
 /// The text of one top-level field of a JSON column, in the backend's
 /// dialect; the expression indexes on `reference` (console schema) are
 /// written the same way, so a lookup by a field is a seek.
@@ -124,26 +144,22 @@ async fn items_matching(
     column: &str,
     values: &[String],
 ) -> Result<Vec<Item>, DbError> {
-    let mut out = Vec::new();
-    for chunk in values.chunks(IN_CHUNK) {
-        let mut params = vec![Val::from(entity)];
-        params.extend(chunk.iter().map(Val::from));
-        let rows = sql::query(
-            db,
-            &format!(
-                // No ORDER BY: it would lead the planner to walk the whole
-                // entity by id instead of seeking the field's index (the
-                // items are sorted below).
-                "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL AND {column} IN ({})",
-                placeholders(2, chunk.len())
-            ),
-            params,
-        )
-        .await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.text(0)).collect();
-        let aud = audiences(db, entity, &ids).await?;
-        out.extend(assemble(entity, rows, aud));
-    }
+    let rows = query_in(
+        db,
+        // No ORDER BY: it would lead the planner to walk the whole entity
+        // by id instead of seeking the field's index (sorted below).
+        &format!(
+            "SELECT id, data FROM reference WHERE entity = ?1 AND data IS NOT NULL AND {column} IN ({{list}})"
+        ),
+        entity,
+        values,
+    )
+    .await?;
+    let mut ids: Vec<String> = rows.iter().map(|r| r.text(0)).collect();
+    ids.sort();
+    ids.dedup();
+    let aud = audiences(db, entity, &ids).await?;
+    let mut out = assemble(entity, rows, aud);
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out.dedup_by(|a, b| a.id == b.id);
     Ok(out)
@@ -151,23 +167,13 @@ async fn items_matching(
 
 /// Audience rows `(id, officer_id, restricted)` of these items.
 async fn audiences(db: &Db, entity: &str, ids: &[String]) -> Result<Vec<Row>, DbError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        let mut params = vec![Val::from(entity)];
-        params.extend(chunk.iter().map(Val::from));
-        out.extend(
-            sql::query(
-                db,
-                &format!(
-                    "SELECT id, officer_id, restricted FROM reference_audience WHERE entity = ?1 AND id IN ({}) ORDER BY id, officer_id",
-                    placeholders(2, chunk.len())
-                ),
-                params,
-            )
-            .await?,
-        );
-    }
-    Ok(out)
+    query_in(
+        db,
+        "SELECT id, officer_id, restricted FROM reference_audience WHERE entity = ?1 AND id IN ({list}) ORDER BY id, officer_id",
+        entity,
+        ids,
+    )
+    .await
 }
 
 /// Live items of `entity` with these ids (each with its audience).
@@ -422,22 +428,13 @@ async fn current_of(db: &Db, kind: &str, subjects: Option<&[String]>) -> Result<
             .await?
         }
         Some(list) => {
-            let mut rows = Vec::new();
-            for chunk in list.chunks(IN_CHUNK) {
-                let mut params = vec![Val::from(kind)];
-                params.extend(chunk.iter().map(Val::from));
-                rows.extend(
-                    sql::query(
-                        db,
-                        &format!(
-                            "{select} AND c.subject IN ({})",
-                            placeholders(2, chunk.len())
-                        ),
-                        params,
-                    )
-                    .await?,
-                );
-            }
+            let mut rows = query_in(
+                db,
+                &format!("{select} AND c.subject IN ({{list}})"),
+                kind,
+                list,
+            )
+            .await?;
             // Arrival order across chunks, as the whole read gives it.
             rows.sort_by_key(|r| r.int(13));
             rows
@@ -489,24 +486,18 @@ pub async fn of_kind_for_appointments(
     kind: &str,
     appointments: &[String],
 ) -> Result<Vec<Ev>, DbError> {
-    let mut rows = Vec::new();
-    for chunk in appointments.chunks(IN_CHUNK) {
-        let mut params = vec![Val::from(kind)];
-        params.extend(chunk.iter().map(Val::from));
-        rows.extend(
-            sql::query(
-                db,
-                &format!(
-                    "SELECT {EV_COLUMNS} FROM events e WHERE e.kind = ?1 AND e.appointment_id IN ({})",
-                    placeholders(2, chunk.len())
-                ),
-                params,
-            )
-            .await?
-            .iter()
-            .map(ev_of),
-        );
-    }
+    let mut rows: Vec<Ev> = query_in(
+        db,
+        &format!(
+            "SELECT {EV_COLUMNS} FROM events e WHERE e.kind = ?1 AND e.appointment_id IN ({{list}})"
+        ),
+        kind,
+        appointments,
+    )
+    .await?
+    .iter()
+    .map(ev_of)
+    .collect();
     rows.sort_by_key(|e| (e.received_ms, e.seq));
     Ok(rows)
 }
