@@ -259,6 +259,16 @@ struct PreparedBatch {
     body: Body,
 }
 
+/// A logged event as the push and beacon requests carry it.
+fn wire_event(e: &crate::store::Outgoing) -> PushEvent {
+    PushEvent {
+        id: e.id.clone(),
+        seq: e.seq,
+        body: PushEvent::encode_body(&e.signed.bytes),
+        signature: hex::encode(e.signed.signature),
+    }
+}
+
 /// Reads the next batch of pending events after `after` and encodes it.
 fn prepare_batch(store: &Store, after: u64, limit: u32) -> Result<Option<PreparedBatch>> {
     let events = store.pending_batch(after, limit)?;
@@ -266,15 +276,7 @@ fn prepare_batch(store: &Store, after: u64, limit: u32) -> Result<Option<Prepare
         return Ok(None);
     }
     let request = PushRequest {
-        events: events
-            .iter()
-            .map(|e| PushEvent {
-                id: e.id.clone(),
-                seq: e.seq,
-                body: PushEvent::encode_body(&e.signed.bytes),
-                signature: hex::encode(e.signed.signature),
-            })
-            .collect(),
+        events: events.iter().map(wire_event).collect(),
     };
     let body = Body::of(&serde_json::to_vec(&request)?)?;
     Ok(Some(PreparedBatch { events, body }))
@@ -613,15 +615,7 @@ impl SyncClient {
             }
             let batch = self.store.beacon_batch(MAX_BEACON_EVENTS)?;
             let request = BeaconRequest {
-                events: batch
-                    .iter()
-                    .map(|e| PushEvent {
-                        id: e.id.clone(),
-                        seq: e.seq,
-                        body: PushEvent::encode_body(&e.signed.bytes),
-                        signature: hex::encode(e.signed.signature),
-                    })
-                    .collect(),
+                events: batch.iter().map(wire_event).collect(),
             };
             let body = Body::of(&serde_json::to_vec(&request)?)?;
             let mut report = SyncReport::default();
