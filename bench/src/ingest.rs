@@ -152,6 +152,30 @@ pub(crate) async fn code(http: &reqwest::Client, url: &str) -> String {
         .to_owned()
 }
 
+/// Enrols `key` with an enrolment `code`; the server's device id.
+pub(crate) async fn enrol(
+    http: &reqwest::Client,
+    url: &str,
+    code: String,
+    key: &DeviceKey,
+    label: &str,
+) -> String {
+    let resp: EnrolResponse = http
+        .post(format!("{url}/v1/enrol"))
+        .json(&EnrolRequest {
+            code,
+            public_key: hex::encode(key.public_key()),
+            label: label.into(),
+        })
+        .send()
+        .await
+        .expect("enrol")
+        .json()
+        .await
+        .expect("json");
+    resp.device_id
+}
+
 /// The server's two storage backends, as command-line arguments.
 fn backends(dir: &std::path::Path, pg: &PgCluster) -> [(&'static str, Vec<String>); 2] {
     [
@@ -379,28 +403,9 @@ async fn ingest_run(
         let url = servers[n % instances].url.clone();
         let key = DeviceKey::generate().expect("key");
         let code = code(&http, &url).await;
-        let resp: EnrolResponse = http
-            .post(format!("{url}/v1/enrol"))
-            .json(&EnrolRequest {
-                code,
-                public_key: hex::encode(key.public_key()),
-                label: "sim".into(),
-            })
-            .send()
-            .await
-            .expect("enrol")
-            .json()
-            .await
-            .expect("json");
+        let device_id = enrol(&http, &url, code, &key, "sim").await;
         let evs = events(&key, per_device);
-        sims.push((
-            Arc::new(SimDevice {
-                id: resp.device_id,
-                key,
-            }),
-            url,
-            evs,
-        ));
+        sims.push((Arc::new(SimDevice { id: device_id, key }), url, evs));
     }
     let server_pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
     let pg_before = pg_port.map(pg_pids).unwrap_or_default();

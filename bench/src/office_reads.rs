@@ -186,21 +186,7 @@ async fn enrol(office: &Office, officer: &str, key: &DeviceKey) -> String {
         .as_str()
         .expect("code")
         .to_owned();
-    let resp: EnrolResponse = office
-        .http
-        .post(format!("{}/v1/enrol", office.url))
-        .json(&EnrolRequest {
-            code,
-            public_key: hex::encode(key.public_key()),
-            label: "bench".into(),
-        })
-        .send()
-        .await
-        .expect("enrol")
-        .json()
-        .await
-        .expect("json");
-    resp.device_id
+    crate::ingest::enrol(&office.http, &office.url, code, key, "bench").await
 }
 
 /// Pushes a device's events in batches as its app does (500), retrying a
