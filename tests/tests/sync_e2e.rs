@@ -945,20 +945,13 @@ async fn csv_import_reaches_devices_and_alerts_reach_the_office() {
         fieldbook_core::home_visits::model::VisitForm {
             outcome: Some("ATTC".into()),
             officers_present: vec!["po-1".into()],
-            people_present: vec![],
             accommodation: Some(fieldbook_core::home_visits::model::Accommodation {
                 suitability: fieldbook_core::home_visits::model::Suitability::Suitable,
                 condition: fieldbook_core::home_visits::model::Condition::Fair,
                 changes: String::new(),
             }),
-            risk_concerns: String::new(),
-            safeguarding_concerns: String::new(),
-            visor: false,
-            follow_ups: vec![],
-            enforcement: None,
             notes: "Seen at home".into(),
-            sensitive: false,
-            no_answer: false,
+            ..Default::default()
         },
     )
     .expect("draft");

@@ -348,7 +348,7 @@ impl HomeVisits {
                 status: RecordStatus::Draft,
                 draft: VisitForm {
                     officers_present: input.officers_present.clone(),
-                    ..empty_form()
+                    ..VisitForm::default()
                 },
                 draft_saved_ms: start.utc_ms,
                 finals: vec![],
@@ -703,7 +703,7 @@ impl HomeVisits {
                 }
                 value.draft = VisitForm {
                     officers_present: value.draft.officers_present.clone(),
-                    ..empty_form()
+                    ..VisitForm::default()
                 };
                 value.status = RecordStatus::DraftExpired;
                 w.put(&id, &value)?;
@@ -820,23 +820,6 @@ fn record_import(w: &mut Writer<'_>, batch: &CaseloadBatch) -> Result<()> {
         },
     )?;
     Ok(())
-}
-
-fn empty_form() -> VisitForm {
-    VisitForm {
-        outcome: None,
-        officers_present: vec![],
-        people_present: vec![],
-        accommodation: None,
-        risk_concerns: String::new(),
-        safeguarding_concerns: String::new(),
-        visor: false,
-        follow_ups: vec![],
-        enforcement: None,
-        notes: String::new(),
-        sensitive: false,
-        no_answer: false,
-    }
 }
 
 fn record_transitions(

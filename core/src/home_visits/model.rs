@@ -212,8 +212,9 @@ pub struct GeoPoint {
     pub accuracy_m: f64,
 }
 
-/// The visit's capture form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The visit's capture form (`Default` is the empty form a visit starts
+/// with: nothing chosen, nothing written).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitForm {
     /// Outcome code (see [`super::policy::VISIT_OUTCOMES`]).
     pub outcome: Option<String>,

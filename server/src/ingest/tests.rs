@@ -379,16 +379,7 @@ fn a_visit_recorded_after_its_start_was_pushed_is_accepted() {
         form: VisitForm {
             outcome: Some("ATTC".into()),
             officers_present: vec!["o".into()],
-            people_present: vec![],
-            accommodation: None,
-            risk_concerns: String::new(),
-            safeguarding_concerns: String::new(),
-            visor: false,
-            follow_ups: vec![],
-            enforcement: None,
-            notes: String::new(),
-            sensitive: false,
-            no_answer: false,
+            ..VisitForm::default()
         },
         policy_version: "2026.2".into(),
     }));
