@@ -452,11 +452,13 @@ pub fn decide_batch<'a>(mut facts: Facts, events: &'a [Incoming]) -> Plan<'a> {
     };
     let mut gap: Option<u64> = None;
     for ev in events {
+        // An id already held is a link of the chain already: never a new
+        // one, whatever its answer (a second link would repeat the id).
+        let known = facts.known.contains_key(&ev.id);
         let decision = if let Some(expected) = gap {
             Decision::Gap { expected }
         } else {
             let link = facts.known.get(&ev.id);
-            let known = link.is_some();
             let scope = if !known && ev.seq == facts.last_seq + 1 && ev.refused.is_none() {
                 in_scope(&facts, ev, events)
             } else {
@@ -494,7 +496,9 @@ pub fn decide_batch<'a>(mut facts: Facts, events: &'a [Incoming]) -> Plan<'a> {
                 });
                 Some(None)
             }
-            Decision::Refuse(reason) if ev.seq == facts.last_seq + 1 => Some(Some(*reason)),
+            Decision::Refuse(reason) if !known && ev.seq == facts.last_seq + 1 => {
+                Some(Some(*reason))
+            }
             Decision::Gap { expected } => {
                 gap = Some(*expected);
                 None

@@ -400,3 +400,26 @@ fn a_visit_recorded_after_its_start_was_pushed_is_accepted() {
     let plan = decide_batch(facts, std::slice::from_ref(&recorded));
     assert_eq!(statuses(&plan), vec![PushOutcome::Accepted]);
 }
+
+/// An event refused before, sent again under the next sequence number (a
+/// fuzzer did): refused again with its reason, and no second link for its
+/// id (which storage would refuse, failing the whole push).
+#[test]
+fn a_refused_id_resent_at_the_next_seq_is_refused_without_a_new_link() {
+    let mut facts = facts_at(3);
+    facts.known.insert(
+        "0000000000000000000000000000000a".into(),
+        Some("bad_signature".into()),
+    );
+    let mut ev = incoming(4, "h3");
+    ev.id = "0000000000000000000000000000000a".into();
+    let plan = decide_batch(facts, std::slice::from_ref(&ev));
+    assert_eq!(
+        statuses(&plan),
+        vec![PushOutcome::Rejected {
+            reason: RejectReason::BadSignature
+        }]
+    );
+    assert!(plan.links.is_empty(), "no second link for a held id");
+    assert_eq!(plan.last_seq, 3, "the chain stays where it was");
+}
